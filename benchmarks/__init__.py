@@ -1,0 +1,1 @@
+"""Benchmarks for auditor: a deterministic synthetic inventory generator (``generate.py``)."""

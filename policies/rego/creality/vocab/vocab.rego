@@ -1,0 +1,135 @@
+# METADATA
+# scope: package
+# title: Vocabulary of Creality's privacy policy
+# description: >-
+#   The data categories the policy discloses (section I, II.I, II.II, III.VII) and the purposes it declares
+#   (section II), as data. Keys are fideslang data categories extended with the policy's own terms.
+#   Coverage follows PoliCheck: an enumerated term is clear; a category covered only by a catch-all
+#   ("et autres", "autres informations décrivant l'état de base") is vague; anything else is omitted.
+package creality.vocab
+
+import rego.v1
+
+# Categories the policy names explicitly: category -> {term, clause, coverage}.
+disclosed := {
+	"user.behavior": {"term": "ACCESS.ORIGIN", "clause": "I.I", "coverage": "clear"},
+	"user.contact.phone_number": {"term": "CONTACT.PHONE", "clause": "I.II.a", "coverage": "clear"},
+	"user.unique_id": {"term": "ACCT.ID", "clause": "I.II.b", "coverage": "clear"},
+	"user.account.username": {"term": "ACCT.ID", "clause": "I.II.b", "coverage": "clear"},
+	"user.device.ip_address": {"term": "NET.IP", "clause": "I.II.b", "coverage": "clear"},
+	"user.contact.email": {"term": "CONTACT.EMAIL", "clause": "I.II.b", "coverage": "clear"},
+	"user.authorization.password": {"term": "CRED.PASSWORD", "clause": "I.II.b", "coverage": "clear"},
+	"user.authorization.credentials": {"term": "CRED.SECURITY_ANSWER", "clause": "I.II.b", "coverage": "clear"},
+	"user.behavior.browsing_history": {"term": "LOG.BROWSING", "clause": "I.II.1", "coverage": "clear"},
+	"user.behavior.clickstream": {"term": "LOG.CLICK", "clause": "I.II.1", "coverage": "clear"},
+	"user.telemetry": {"term": "LOG.SW_USAGE", "clause": "I.II.1", "coverage": "clear"},
+	"user.device": {"term": "DEV.MODEL", "clause": "I.II.2", "coverage": "clear"},
+	"user.device.device_id": {"term": "DEV.GUID", "clause": "I.II.2", "coverage": "clear"},
+	"user.device.device_id.mac": {"term": "DEV.MAC", "clause": "I.II.2", "coverage": "clear"},
+	"user.device.device_id.imei": {"term": "DEV.IMEI", "clause": "I.II.2", "coverage": "clear"},
+	"user.device.device_id.imsi": {"term": "DEV.IMSI", "clause": "I.II.2", "coverage": "clear"},
+	"user.device.device_id.android_id": {"term": "DEV.ANDROID_ID", "clause": "I.II.2", "coverage": "clear"},
+	"user.device.device_id.idfa": {"term": "DEV.IDFA", "clause": "I.II.2", "coverage": "clear"},
+	"user.device.installed_apps": {"term": "DEV.APP_LIST", "clause": "I.II.2", "coverage": "vague"},
+	"user.device.cookie": {"term": "COOKIE.DATA", "clause": "II.II.a", "coverage": "clear"},
+	"user.device.cookie_id": {"term": "COOKIE.ID", "clause": "II.II.a", "coverage": "clear"},
+	"user.account.settings": {"term": "COOKIE.PREFS", "clause": "II.III.1", "coverage": "clear"},
+	"user.privacy_preferences": {"term": "COOKIE.PREFS", "clause": "II.III.1", "coverage": "clear"},
+	"user.content.private": {"term": "CONTENT.STORED", "clause": "II.I.2", "coverage": "clear"},
+	"user.content.public": {"term": "CONTENT.SHARED", "clause": "II.I.2", "coverage": "clear"},
+	"user.social": {"term": "CONTENT.SHARED", "clause": "II.I.2", "coverage": "clear"},
+	"user.contact": {"term": "CONTACT.DETAILS", "clause": "III.VII.1", "coverage": "clear"},
+	"user.contact.address": {"term": "CONTACT.POSTAL", "clause": "III.VII.1", "coverage": "clear"},
+	"user.device.network": {"term": "NET.INFO", "clause": "III.VII.3", "coverage": "clear"},
+	"user.device.carrier": {"term": "NET.CARRIER", "clause": "III.VII.3", "coverage": "clear"},
+	"user.demographic.profile": {"term": "DERIVED.PROFILE", "clause": "II.IV.2.a", "coverage": "vague"},
+}
+
+# Catch-all passages: "et autres" (I.II.1), "autres informations décrivant l'état de base" (I.II.2),
+# "les informations que vous stockez" (II.I.2). Below one of these, or below another named category, an
+# unnamed category is covered only vaguely (PoliCheck: the policy term is broader than the data).
+catch_all := {
+	"user.behavior": "I.II.1",
+	"user.telemetry": "I.II.1",
+	"user.device": "I.II.2",
+	"user.content": "II.I.2",
+}
+
+# Categories that identify a person directly (PolicyLint: hashed or joinable forms count too).
+direct_ids := {
+	"user.contact.email",
+	"user.contact.phone_number",
+	"user.contact.address",
+	"user.contact",
+	"user.name",
+	"user.unique_id",
+	"user.account.username",
+	"user.device.device_id.imei",
+	"user.device.device_id.imsi",
+	"user.device.device_id.mac",
+	"user.government_id",
+}
+
+# Purposes the policy declares (the closed world of II.IV.2.e): id -> {clause, consent}.
+policy_purposes := {
+	"FACILITATE": {"clause": "I.a", "consent": false},
+	"MKT.MESSAGES": {"clause": "II.IV.1.a", "consent": true},
+	"IMPROVE": {"clause": "II.IV.2.b", "consent": false},
+	"PERSONALIZE.XSERVICE": {"clause": "II.IV.2.a", "consent": false},
+	"SURVEY": {"clause": "II.IV.2.b", "consent": false},
+	"UPDATE": {"clause": "II.IV.2.c", "consent": false},
+	"DEID.ANALYTICS": {"clause": "II.IV.2.d", "consent": false},
+	"DEID.COMMERCIAL": {"clause": "II.IV.2.d", "consent": false},
+	"COOKIE.IDENTITY": {"clause": "II.III.1", "consent": false},
+	"COOKIE.PREFS": {"clause": "II.III.1", "consent": false},
+	"COOKIE.ANALYTICS": {"clause": "II.III.2", "consent": false},
+	"COOKIE.ADS": {"clause": "II.III.3", "consent": false},
+	"PARTNER.ANALYTICS": {"clause": "II.III.a", "consent": false},
+	"PARTNER.ADS": {"clause": "II.III.a", "consent": false},
+	"PARTNER.AD_MEASURE": {"clause": "II.III.a", "consent": false},
+	"CLOUD.STORAGE": {"clause": "III.VII.3", "consent": false},
+	"COUNTERPARTY": {"clause": "III.VII.1", "consent": false},
+	"SECURITY": {"clause": "II.IV.3(8)", "consent": false},
+	"FAULT": {"clause": "II.IV.3(8)", "consent": false},
+	"INCIDENT.NOTIFY": {"clause": "III.VII.2.c", "consent": false},
+	"REGULATOR.REPORT": {"clause": "III.VII.2.d", "consent": false},
+	"DSR": {"clause": "IV.a", "consent": false},
+	"LEGAL.OBLIGATION": {"clause": "II.IV.3(11)", "consent": false},
+	"RESEARCH": {"clause": "II.IV.3(10)", "consent": false},
+}
+
+# Consent mechanisms that are real consent (bundled acceptance and pre-ticked boxes are not: A.1 #11).
+valid_mechanisms := {"opt_in", "separate", "banner"}
+
+# prefixes(cat): "a.b.c" -> ["a.b", "a"] (strict ancestors, nearest first)
+prefixes(cat) := [p |
+	parts := split(cat, ".")
+	some i in numbers.range(count(parts) - 1, 1)
+	p := concat(".", array.slice(parts, 0, i))
+]
+
+# coverage(cat): {"level": clear|vague|omitted, "clause": id}
+coverage(cat) := {"level": d.coverage, "clause": d.clause} if {
+	d := disclosed[cat]
+} else := {"level": "vague", "clause": c} if {
+	cs := [c | some p in prefixes(cat); c := ancestor_clause(p)]
+	count(cs) > 0
+	c := cs[0]
+} else := {"level": "omitted", "clause": "I"}
+
+ancestor_clause(p) := catch_all[p]
+
+ancestor_clause(p) := disclosed[p].clause if not catch_all[p]
+
+# personal(field): fields holding data about people (fideslang `user.*` categories); `system.*` is not.
+personal(field) if startswith(field.category, "user.")
+
+# declared(purpose_info): the purpose is one the policy declares.
+declared(p) if policy_purposes[p.policy_purpose]
+
+# consented(consents, purpose_id): a real consent for exactly this purpose exists.
+consented(consents, purpose_id) if {
+	some c in consents
+	c.purpose == purpose_id
+	c.mechanism in valid_mechanisms
+}

@@ -1,0 +1,107 @@
+"""Findings: what the rules report, normalised, located, fingerprinted, de-duplicated and sorted."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from auditor.errors import Location
+from auditor.model import ENTITY_KINDS, Inventory
+from auditor.policy.catalogue import SEVERITIES, PolicyPack
+from auditor.policy.engine import RuleResults
+
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}  # error 0, warning 1, info 2
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    fingerprint: str
+    rule_id: str
+    clause_id: str
+    source: str  # "policy" or the overlay law (gdpr, cnil, pipl)
+    severity: str
+    verdict: str
+    title: str
+    message: str
+    subject_kind: str
+    subject_id: str
+    attribute: str
+    location: Location
+    evidence: tuple[str, ...] = ()
+    remediation: str = ""
+    status: str = "open"  # open, waived, baseline
+    waiver: Mapping[str, str] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.location.file, self.location.line, self.location.column, self.rule_id, self.fingerprint)
+
+    def with_status(self, status: str, waiver: Mapping[str, str] | None = None) -> Finding:
+        return replace(self, status=status, waiver=dict(waiver or {}))
+
+
+def fingerprint(rule_id: str, subject_kind: str, subject_id: str, attribute: str, key: str) -> str:
+    """Stable across runs and line moves: it depends on what is wrong with which entity, not on where it is."""
+    raw = "\x1f".join((rule_id, subject_kind, subject_id, attribute, key))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> list[Finding]:
+    """Turn raw rule results of every partition into sorted, de-duplicated findings."""
+    found: dict[str, Finding] = {}
+    for partition in results:
+        for rule_id, items in partition.items():
+            rule = pack.rules_by_id[rule_id]
+            clause = pack.clauses[rule.clause]
+            for item in items:
+                subject = item["subject"]
+                kind = _text(subject.get("kind"))
+                sid = _text(subject.get("id"))
+                attribute = _text(item.get("attribute"))
+                entity = inv.entity(kind, sid) if kind in ENTITY_KINDS else None  # type: ignore[arg-type]
+                location = entity.loc(attribute or None) if entity is not None else Location(inv.files[0] if inv.files else "")
+                severity = _text(item.get("severity")) or rule.severity
+                if severity not in SEVERITY_RANK:
+                    severity = rule.severity
+                evidence = tuple(str(x) for x in item.get("evidence") or ())
+                fp = fingerprint(rule_id, kind, sid, attribute, _text(item.get("key")))
+                if fp in found:
+                    continue
+                found[fp] = Finding(
+                    fingerprint=fp,
+                    rule_id=rule_id,
+                    clause_id=rule.clause,
+                    source=clause.source,
+                    severity=severity,
+                    verdict=_text(item.get("verdict")) or rule.verdict,
+                    title=rule.title,
+                    message=_text(item["message"]),
+                    subject_kind=kind,
+                    subject_id=sid,
+                    attribute=attribute,
+                    location=location,
+                    evidence=evidence,
+                    remediation=_text(item.get("remediation")) or rule.remediation or clause.remediation,
+                )
+    return sorted(found.values(), key=Finding.sort_key)
+
+
+def at_or_above(findings: Sequence[Finding], threshold: str) -> list[Finding]:
+    """Open findings whose severity is at or above ``threshold`` ('never' matches nothing)."""
+    if threshold == "never":
+        return []
+    limit = SEVERITY_RANK[threshold]
+    return [f for f in findings if f.status == "open" and SEVERITY_RANK[f.severity] <= limit]
+
+
+def counts(findings: Sequence[Finding]) -> dict[str, int]:
+    out = {s: 0 for s in SEVERITIES}
+    for f in findings:
+        if f.status == "open":
+            out[f.severity] += 1
+    return out

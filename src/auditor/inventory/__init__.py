@@ -1,0 +1,5 @@
+"""Inventory loading: safe YAML, JSON Schema validation, ids and references, source locations."""
+
+from auditor.inventory.loader import discover, display_path, load, schema
+
+__all__ = ["discover", "display_path", "load", "schema"]

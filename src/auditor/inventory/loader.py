@@ -1,0 +1,294 @@
+"""Load an inventory directory: find the files, parse them safely, validate them against the JSON Schema,
+check ids and references, and build the located model. Every problem of a run is collected and reported together,
+one line each, as ``file:line:col: message``."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from auditor.errors import InputError, Location, Problem
+from auditor.inventory import yamlsafe
+from auditor.model import Entity, EntityKind, Inventory
+
+YAML_SUFFIXES = (".yaml", ".yml")
+MAX_FILES = 200_000
+
+_SECTION_KIND: dict[str, EntityKind] = {
+    "purposes": "purpose",
+    "systems": "system",
+    "partners": "partner",
+    "consents": "consent",
+    "flows": "flow",
+}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("auditor.inventory").joinpath("schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+def display_path(path: Path) -> str:
+    """A path as users see it in messages: relative to the working directory when below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
+    """The YAML files under ``paths`` (sorted), refusing symlinks that leave their root."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for root in paths:
+        if not root.exists():
+            problems.append(Problem(Location(str(root)), "no such file or directory"))
+            continue
+        if root.is_file():
+            files.append(root)
+            continue
+        real_root = root.resolve()
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not name.endswith(YAML_SUFFIXES) or name.startswith("."):
+                    continue
+                candidate = Path(dirpath) / name
+                if candidate.is_symlink():
+                    target = candidate.resolve()
+                    if not target.is_relative_to(real_root):
+                        problems.append(
+                            Problem(Location(display_path(candidate)), "symlink points outside the inventory; refused")
+                        )
+                        continue
+                files.append(candidate)
+                if len(files) > MAX_FILES:
+                    problems.append(Problem(Location(str(root)), f"more than {MAX_FILES} YAML files"))
+                    return files, problems
+    unique: dict[Path, Path] = {}
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return sorted(unique.values(), key=lambda p: p.as_posix()), problems
+
+
+def parse_file(path: Path, shown: str) -> tuple[Any, list[Problem]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(Location(shown), f"cannot read file: {exc.strerror or exc}")]
+    try:
+        doc = yamlsafe.parse(yamlsafe.decode(data))
+    except yamlsafe.YamlError as exc:
+        p = exc.problem
+        return None, [Problem(Location(shown, p.line, p.column), p.message)]
+    except RecursionError:
+        return None, [Problem(Location(shown), "YAML nesting too deep")]
+    return doc, []
+
+
+def _pos_at(doc: Any, path: Iterable[Any]) -> tuple[int, int]:
+    node = doc
+    pos: tuple[int, int] = getattr(doc, "pos", (1, 1))
+    for part in path:
+        locs = getattr(node, "locs", None)
+        try:
+            child = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if locs is not None:
+            pos = locs[part]
+        node = child
+    return pos
+
+
+def _describe(path: Sequence[Any]) -> str:
+    """'system', 'field', 'flow.legal_basis'... for a schema path."""
+    words: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if part in _SECTION_KIND:
+            words = [_SECTION_KIND[part]]
+        elif part == "fields" and words == ["system"]:
+            words = ["field"]
+        elif part == "cookies":
+            words = ["cookie"]
+        else:
+            words.append(str(part))
+    return ".".join(words) or "file"
+
+
+def _schema_problems(doc: Any, shown: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in _validator().iter_errors(doc):
+        path = list(err.absolute_path)
+        what = _describe(path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = sorted(err.schema.get("properties", {}))
+            for key in sorted(set(err.instance) - set(allowed)):
+                line, col = _pos_at(doc, [*path, key])
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                suffix = f" (did you mean {hint[0]!r}?)" if hint else f"; allowed keys: {', '.join(allowed)}"
+                problems.append(Problem(Location(shown, line, col), f"unknown key {key!r} in {what}{suffix}"))
+            continue
+        line, col = _pos_at(doc, path)
+        if err.validator == "required":
+            message = f"missing required key in {what}: {err.message.split(' is a required')[0]}"
+        elif err.validator == "enum":
+            choices = ", ".join(str(c) for c in err.validator_value)
+            message = f"{what}: {err.instance!r} is not one of: {choices}"
+        elif err.validator == "type":
+            message = f"{what} must be of type {err.validator_value}, got {type(err.instance).__name__}"
+        elif err.validator == "pattern":
+            desc = err.schema.get("description", "")
+            message = f"{what}: {err.instance!r} is not valid" + (f" ({desc.split('.')[0]})" if desc else "")
+        elif err.validator == "const":
+            message = f"{what} must be {err.validator_value!r}"
+        else:
+            message = f"{what}: {err.message}"
+        if len(message) > 300:
+            message = message[:297] + "..."
+        problems.append(Problem(Location(shown, line, col), message))
+    return problems
+
+
+class _Builder:
+    """Collects entities from validated documents, checking ids and references."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[EntityKind, dict[str, Entity]] = {
+            k: {} for k in ("purpose", "system", "field", "partner", "consent", "flow")
+        }
+        self.ids: dict[str, Entity] = {}
+        self.organization: Entity | None = None
+        self.problems: list[Problem] = []
+
+    def add(self, kind: EntityKind, data: Any, file: str, parent: str | None = None) -> None:
+        entity = Entity(kind, data["id"], file, data, parent)
+        first = self.ids.get(entity.id)
+        if first is not None:
+            self.problems.append(
+                Problem(entity.loc("id"), f"duplicate id {entity.id!r} ({first.kind} first defined at {first.loc('id')})")
+            )
+            return
+        self.ids[entity.id] = entity
+        self.by_kind[kind][entity.id] = entity
+
+    def add_document(self, doc: Any, file: str) -> None:
+        if "organization" in doc:
+            org = doc["organization"]
+            entity = Entity("organization", "organization", file, org)
+            if self.organization is not None:
+                self.problems.append(
+                    Problem(entity.loc(), f"organization defined twice (first at {self.organization.loc()})")
+                )
+            else:
+                self.organization = entity
+        for section, kind in _SECTION_KIND.items():
+            for item in doc.get(section) or ():
+                self.add(kind, item, file)
+                if kind == "system":
+                    for fld in item.get("fields") or ():
+                        self.add("field", fld, file, parent=item["id"])
+
+    def _ref(self, entity: Entity, path: str, value: str, kinds: tuple[EntityKind, ...]) -> None:
+        if any(value in self.by_kind[k] for k in kinds):
+            return
+        names = " or ".join(kinds)
+        candidates = [i for k in kinds for i in self.by_kind[k]]
+        hint = difflib.get_close_matches(value, candidates, n=1)
+        suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+        wrong = self.ids.get(value)
+        if wrong is not None:
+            suffix = f" ({value!r} is a {wrong.kind}, expected a {names})"
+        self.problems.append(Problem(entity.loc(path), f"{entity.kind} {entity.id!r} refers to unknown {names} {value!r}{suffix}"))
+
+    def check_references(self) -> None:
+        k = self.by_kind
+        for fld in k["field"].values():
+            for i, p in enumerate(fld.get("purposes") or ()):
+                self._ref(fld, f"purposes.{i}", p, ("purpose",))
+        for flow in k["flow"].values():
+            self._ref(flow, "from", flow.data["from"], ("system",))
+            self._ref(flow, "to", flow.data["to"], ("system", "partner"))
+            self._ref(flow, "purpose", flow.data["purpose"], ("purpose",))
+            for i, f in enumerate(flow.data["fields"]):
+                self._ref(flow, f"fields.{i}", f, ("field",))
+            basis = flow.get("legal_basis") or {}
+            if "consent" in basis:
+                self._ref(flow, "legal_basis.consent", basis["consent"], ("consent",))
+            transfer = flow.get("transfer") or {}
+            if "separate_consent" in transfer:
+                self._ref(flow, "transfer.separate_consent", transfer["separate_consent"], ("consent",))
+        for consent in k["consent"].values():
+            self._ref(consent, "purpose", consent.data["purpose"], ("purpose",))
+            if "collected_by" in consent.data:
+                self._ref(consent, "collected_by", consent.data["collected_by"], ("system",))
+        for partner in k["partner"].values():
+            for i, s in enumerate(partner.get("embedded_in") or ()):
+                self._ref(partner, f"embedded_in.{i}", s, ("system",))
+            for i, cookie in enumerate(partner.get("cookies") or ()):
+                if "purpose" in cookie:
+                    self._ref(partner, f"cookies.{i}.purpose", cookie["purpose"], ("purpose",))
+
+
+def _documents(paths: Sequence[Path]) -> Iterator[tuple[str, Any, list[Problem]]]:
+    files, problems = discover(paths)
+    for p in problems:
+        yield p.location.file, None, [p]
+    for path in files:
+        shown = display_path(path)
+        doc, parse_problems = parse_file(path, shown)
+        if parse_problems:
+            yield shown, None, parse_problems
+            continue
+        if doc is None:
+            yield shown, None, []  # an empty file is allowed
+            continue
+        yield shown, doc, _schema_problems(doc, shown)
+
+
+def load(paths: Sequence[Path]) -> Inventory:
+    """Load and validate an inventory, raising InputError with every problem found."""
+    builder = _Builder()
+    problems: list[Problem] = []
+    files: list[str] = []
+    for shown, doc, doc_problems in _documents(paths):
+        files.append(shown)
+        problems.extend(doc_problems)
+        if doc is not None and not doc_problems:
+            builder.add_document(doc, shown)
+    if not problems:  # references into a file that failed to parse or validate would only be noise
+        builder.check_references()
+    problems.extend(builder.problems)
+    if not problems and not builder.by_kind["system"]:
+        where = ", ".join(str(p) for p in paths)
+        problems.append(Problem(Location(where), "no systems found: an empty inventory cannot be audited"))
+    if problems:
+        raise InputError(problems)
+    k = builder.by_kind
+    return Inventory(
+        files=tuple(files),
+        organization=builder.organization,
+        purposes=k["purpose"],
+        systems=k["system"],
+        fields=k["field"],
+        partners=k["partner"],
+        consents=k["consent"],
+        flows=k["flow"],
+    )

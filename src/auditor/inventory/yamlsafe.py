@@ -1,0 +1,249 @@
+"""Safe, located YAML loading.
+
+PyYAML's loaders build values recursively (deep nesting ends in RecursionError), expand aliases without a
+budget (alias bombs), silently keep the last of duplicate keys and forget where each value came from. This
+module drives libyaml's event parser itself and builds plain JSON-like values iteratively, with:
+
+- a location (line, column) for every mapping value and sequence item (``LocDict.locs``/``LocList.locs``);
+- YAML 1.2 core-schema scalars (``true``/``false`` only; ``yes``/``no``/``on``/``off`` stay strings);
+- no tags beyond the core ones (``!!python/object`` and friends are refused);
+- limits on nesting depth, total (alias-expanded) node count, scalar length and file size;
+- duplicate mapping keys reported as errors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+try:  # libyaml's C parser when available: several times faster
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # pragma: no cover - pure-Python fallback
+    from yaml import BaseLoader as _Parser  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 5_000_000
+MAX_SCALAR_CHARS = 1_000_000
+
+Pos = tuple[int, int]
+
+
+class LocDict(dict[str, Any]):
+    """A mapping that remembers where it starts and where each of its keys stands (1-based line, column)."""
+
+    __slots__ = ("locs", "pos")
+
+    def __init__(self, pos: Pos) -> None:
+        super().__init__()
+        self.pos = pos
+        self.locs: dict[str, Pos] = {}
+
+
+class LocList(list[Any]):
+    """A sequence that remembers where it and each of its items start."""
+
+    __slots__ = ("locs", "pos")
+
+    def __init__(self, pos: Pos) -> None:
+        super().__init__()
+        self.pos = pos
+        self.locs: list[Pos] = []
+
+
+@dataclass(frozen=True, slots=True)
+class YamlProblem:
+    line: int
+    column: int
+    message: str
+
+
+class YamlError(Exception):
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+
+def _plain_scalar(value: str) -> Any:
+    if _NULL.match(value):
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT.match(value):
+        return int(value)
+    if _FLOAT.match(value):
+        return float(value)
+    if _INT_OCT.match(value):
+        return int(value[2:], 8)
+    if _INT_HEX.match(value):
+        return int(value[2:], 16)
+    if _INF.match(value):
+        return -math.inf if value.startswith("-") else math.inf
+    if _NAN.match(value):
+        return math.nan
+    return value
+
+
+def _tagged_scalar(tag: str, value: str, pos: Pos) -> Any:
+    kind = tag[len(_CORE) :]
+    if kind == "str":
+        return value
+    resolved = _plain_scalar(value)
+    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
+    if expected is None or not isinstance(resolved, expected) or (kind == "int" and isinstance(resolved, bool)):
+        raise YamlError(YamlProblem(pos[0], pos[1], f"value {value[:40]!r} is not a valid !!{kind}"))
+    return float(resolved) if kind == "float" else resolved
+
+
+def parse(text: str) -> Any:
+    """Parse one YAML document into LocDict/LocList/scalars. Raises YamlError with a position.
+
+    An empty document gives None. More than one document in a file is an error.
+    """
+    parser = _Parser(text)
+    stack: list[tuple[Any, str | None, Pos | None]] = []  # (container, pending key, pending key pos)
+    sizes: list[int] = []  # alias-expanded node count of each open container
+    anchors: dict[str, tuple[Any, int]] = {}
+    nodes = 0
+    root: Any = None
+    documents = 0
+    pending_anchor: list[tuple[str, Any]] = []
+
+    def attach(value: Any, pos: Pos, size: int = 1) -> None:
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        sizes[-1] += size
+        container, key, key_pos = stack[-1]
+        if isinstance(container, LocList):
+            container.append(value)
+            container.locs.append(pos)
+            return
+        if key is None:
+            if isinstance(value, (dict, list)):
+                raise YamlError(YamlProblem(pos[0], pos[1], "mapping keys must be scalars"))
+            if value is None or isinstance(value, (bool, float)):
+                key_text = "" if value is None else str(value).lower()
+            else:
+                key_text = str(value)
+            if key_text in container:
+                raise YamlError(YamlProblem(pos[0], pos[1], f"duplicate key {key_text!r} in this mapping"))
+            stack[-1] = (container, key_text, pos)
+            return
+        container[key] = value
+        container.locs[key] = key_pos if key_pos is not None else pos
+        stack[-1] = (container, None, None)
+
+    try:
+        while True:
+            event = parser.get_event()
+            kind = type(event)
+            if kind is yaml.StreamEndEvent:
+                break
+            if kind is yaml.ScalarEvent:
+                mark = event.start_mark
+                pos = (mark.line + 1, mark.column + 1)
+                nodes += 1
+                value_text: str = event.value
+                if len(value_text) > MAX_SCALAR_CHARS:
+                    raise YamlError(
+                        YamlProblem(pos[0], pos[1], f"scalar of {len(value_text)} characters exceeds the limit")
+                    )
+                tag = event.tag
+                if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
+                    raise YamlError(YamlProblem(pos[0], pos[1], f"YAML tag {tag!r} is not allowed (safe YAML only)"))
+                if tag in _ALLOWED_TAGS:
+                    value: Any = _tagged_scalar(tag, value_text, pos)
+                elif not event.style and event.implicit[0]:
+                    value = _plain_scalar(value_text)
+                else:
+                    value = value_text
+                if event.anchor is not None:
+                    anchors[event.anchor] = (value, 1)
+                attach(value, pos)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                mark = event.start_mark
+                pos = (mark.line + 1, mark.column + 1)
+                nodes += 1
+                tag = event.tag
+                if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
+                    raise YamlError(YamlProblem(pos[0], pos[1], f"YAML tag {tag!r} is not allowed (safe YAML only)"))
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError(YamlProblem(pos[0], pos[1], f"nesting deeper than {MAX_DEPTH} levels"))
+                container: Any = LocDict(pos) if kind is yaml.MappingStartEvent else LocList(pos)
+                attach(container, pos, 0)
+                if event.anchor is not None:
+                    pending_anchor.append((event.anchor, container))
+                stack.append((container, None, None))
+                sizes.append(1)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                done, _, _ = stack.pop()
+                size = sizes.pop()
+                if sizes:
+                    sizes[-1] += size
+                if pending_anchor and pending_anchor[-1][1] is done:
+                    name, _ = pending_anchor.pop()
+                    anchors[name] = (done, size)
+            elif kind is yaml.AliasEvent:
+                mark = event.start_mark
+                pos = (mark.line + 1, mark.column + 1)
+                target = anchors.get(event.anchor)
+                if target is None:
+                    raise YamlError(YamlProblem(pos[0], pos[1], f"unknown alias *{event.anchor}"))
+                nodes += target[1]
+                if nodes > MAX_NODES:
+                    raise YamlError(
+                        YamlProblem(pos[0], pos[1], f"alias *{event.anchor} expands past {MAX_NODES} nodes (alias bomb?)")
+                    )
+                attach(target[0], pos, target[1])
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    mark = event.start_mark
+                    raise YamlError(YamlProblem(mark.line + 1, mark.column + 1, "more than one YAML document in a file"))
+            if nodes > MAX_NODES:
+                raise YamlError(YamlProblem(1, 1, f"more than {MAX_NODES} YAML nodes"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            what = f"{exc.context}: {exc.problem}" if "while" not in exc.context else exc.problem
+        raise YamlError(YamlProblem(line, col, f"YAML syntax error: {what}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(YamlProblem(1, 1, f"YAML error: {str(exc).splitlines()[0]}")) from None
+    return root
+
+
+def decode(data: bytes) -> str:
+    """Decode file bytes as UTF-8 (BOM allowed); raise YamlError located at the first bad byte."""
+    if len(data) > MAX_FILE_BYTES:
+        raise YamlError(YamlProblem(0, 0, f"file of {len(data)} bytes exceeds the {MAX_FILE_BYTES}-byte limit"))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlError(YamlProblem(line, col, "not UTF-8 text (binary file?)")) from None
+    if "\x00" in text:
+        idx = text.index("\x00")
+        line = text.count("\n", 0, idx) + 1
+        raise YamlError(YamlProblem(line, idx - (text.rfind("\n", 0, idx) + 1) + 1, "NUL byte: binary file?"))
+    return text

@@ -1,0 +1,88 @@
+"""The inventory model: frozen entities that keep their source location.
+
+Every entity keeps the validated YAML mapping it was read from (``data``), which remembers the line and column of
+each of its keys, so any later stage can point at the exact node that causes a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from auditor.errors import Location
+
+EntityKind = Literal["organization", "purpose", "system", "field", "partner", "consent", "flow"]
+ENTITY_KINDS: tuple[EntityKind, ...] = ("organization", "purpose", "system", "field", "partner", "consent", "flow")
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One inventory entity (a system, a field, a flow...) with where it was declared."""
+
+    kind: EntityKind
+    id: str
+    file: str
+    data: Mapping[str, Any]
+    parent: str | None = None  # the system id of a field
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def loc(self, path: str | None = None) -> Location:
+        """Location of the node at a dotted ``path`` inside this entity (``security.tls_min``,
+        ``fields.2``); the deepest existing node when the path is only partly present."""
+        node: Any = self.data
+        pos = getattr(node, "pos", (0, 0))
+        if path:
+            for part in path.split("."):
+                locs = getattr(node, "locs", None)
+                if isinstance(node, dict) and part in node:
+                    if locs is not None:
+                        pos = locs[part]
+                    node = node[part]
+                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                    if locs is not None:
+                        pos = locs[int(part)]
+                    node = node[int(part)]
+                else:
+                    break
+        return Location(self.file, pos[0], pos[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """A whole inventory: every entity by kind and id, and the files it came from."""
+
+    files: tuple[str, ...]
+    organization: Entity | None = None
+    purposes: Mapping[str, Entity] = field(default_factory=dict)
+    systems: Mapping[str, Entity] = field(default_factory=dict)
+    fields: Mapping[str, Entity] = field(default_factory=dict)
+    partners: Mapping[str, Entity] = field(default_factory=dict)
+    consents: Mapping[str, Entity] = field(default_factory=dict)
+    flows: Mapping[str, Entity] = field(default_factory=dict)
+
+    def by_kind(self, kind: EntityKind) -> Mapping[str, Entity]:
+        if kind == "organization":
+            org = self.organization
+            return {org.id: org} if org is not None else {}
+        return {
+            "purpose": self.purposes,
+            "system": self.systems,
+            "field": self.fields,
+            "partner": self.partners,
+            "consent": self.consents,
+            "flow": self.flows,
+        }[kind]
+
+    def entity(self, kind: EntityKind, entity_id: str) -> Entity | None:
+        return self.by_kind(kind).get(entity_id)
+
+    def node(self, node_id: str) -> Entity | None:
+        """A flow endpoint: a system or a partner."""
+        return self.systems.get(node_id) or self.partners.get(node_id)
+
+    def fields_of(self, system_id: str) -> Iterator[Entity]:
+        for f in self.systems[system_id].get("fields") or ():
+            yield self.fields[f["id"]]

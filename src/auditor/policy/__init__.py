@@ -1,0 +1,21 @@
+"""Policy evaluation: the policy pack (clauses, Rego modules, rule metadata), input partitions and engines."""
+
+from __future__ import annotations
+
+from auditor.errors import UsageError
+from auditor.policy.catalogue import OVERLAYS, POLICY_PACK, PolicyPack, load_pack
+from auditor.policy.engine import Engine
+
+ENGINES = ("embedded",)
+
+
+def make_engine(name: str, **options: object) -> Engine:
+    """The engine called ``name`` (embedded is the default and needs no server)."""
+    if name == "embedded":
+        from auditor.policy.regopy_engine import RegopyEngine
+
+        return RegopyEngine()
+    raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+
+
+__all__ = ["ENGINES", "OVERLAYS", "POLICY_PACK", "Engine", "PolicyPack", "load_pack", "make_engine"]

@@ -1,0 +1,312 @@
+"""The policy pack: clause catalogue, Rego modules and the rule metadata read from them.
+
+A pack directory holds ``clauses.yaml`` (the policy's clauses), optionally ``overlays.yaml`` (legal overlay
+clauses) and ``rego/<pack>/**/*.rego``. Every check rule carries an OPA METADATA block::
+
+    # METADATA
+    # title: Data category collected that the policy never discloses
+    # description: ...
+    # custom:
+    #   clause: I
+    #   severity: error
+    #   verdict: omitted
+    #   remediation: ...
+    undisclosed_category(inp) := [finding | some field in inp.fields; ...]
+
+Check rules are functions of the partition input (the generated aggregator calls ``rule(input)``): regopy 1.5.2
+aborts on ``with input as`` once functions are involved, so Rego tests call the rule with a literal input
+instead. The engine cannot read annotations at evaluation time (regopy has no ``rego.metadata``), so Python reads them
+here and the rule id is ``<package>.<rule name>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.errors import Location, PolicyError, Problem
+
+SEVERITIES = ("error", "warning", "info")
+VERDICTS = ("omitted", "incorrect", "vague", "ambiguous", "gap", "violation")
+CHECKABILITY = ("machine", "evidence", "not_checkable")
+POLICY_PACK = "creality"
+OVERLAYS = ("gdpr", "cnil", "pipl")
+
+_PACKAGE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*$")
+_RULE_HEAD = re.compile(r"^([a-z_][a-z0-9_]*)\s*(\(inp\)\s*:=|:=|=|contains\b|if\b|\[|\{)")
+_TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    id: str
+    kind: str
+    checkability: str
+    summary_en: str
+    summary_fr: str = ""
+    excerpt_fr: str = ""
+    heading: str = ""
+    reason: str = ""
+    checks: str = ""
+    remediation: str = ""
+    remediation_fr: str = ""
+    law: str = ""  # empty for the policy itself, else gdpr / cnil / pipl
+    reference: str = ""  # legal reference of an overlay clause
+    location: Location = Location("")
+
+    @property
+    def source(self) -> str:
+        return self.law or "policy"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str  # <package>.<rule>
+    package: str
+    name: str
+    pack: str
+    title: str
+    description: str
+    clause: str
+    severity: str
+    verdict: str
+    remediation: str
+    location: Location
+
+    @property
+    def entrypoint(self) -> str:
+        """A rule evaluated on its own (to name the culprit of an engine error): ``auditor/generated/<n>``."""
+        return "auditor/generated/" + self.id.replace(".", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    name: str  # path relative to the rego root, used by engines for error locations
+    path: Path
+    text: str
+    package: str
+    is_test: bool
+
+
+@dataclass(frozen=True)
+class PolicyPack:
+    root: Path
+    clauses: Mapping[str, Clause]
+    modules: tuple[Module, ...]
+    rules: tuple[Rule, ...]
+    packs: tuple[str, ...] = field(default=(POLICY_PACK,))
+
+    @cached_property
+    def rules_by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    def rules_for_clause(self, clause_id: str) -> list[Rule]:
+        return [r for r in self.rules if r.clause == clause_id]
+
+    @property
+    def policy_modules(self) -> tuple[Module, ...]:
+        return tuple(m for m in self.modules if not m.is_test)
+
+    def aggregator(self) -> Module:
+        """A generated module gathering every rule's findings into one object, so each partition costs a
+        single query against one compiled bundle."""
+        lines = ["package auditor.generated", "", "import rego.v1", "", "findings := {"]
+        lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in self.rules]
+        lines.append("}")
+        lines += [f"\n{r.id.replace('.', '_')} := data.{r.package}.{r.name}(input)" for r in self.rules]
+        text = "\n".join(lines) + "\n"
+        return Module("auditor/generated.rego", Path("auditor/generated.rego"), text, "auditor.generated", False)
+
+
+def default_policy_dir() -> Path:
+    env = os.environ.get("AUDITOR_POLICY")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for candidate in (here.parent.parent / "bundled_policies", here.parents[3] / "policies"):
+        if (candidate / "clauses.yaml").is_file():
+            return candidate
+    return Path("policies")
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError([Problem(Location(str(path)), f"cannot read clause catalogue: {exc}")]) from None
+
+
+def _clauses(root: Path, problems: list[Problem]) -> dict[str, Clause]:
+    clauses: dict[str, Clause] = {}
+    for name, law_default in (("clauses.yaml", ""), ("overlays.yaml", None)):
+        path = root / name
+        if not path.is_file():
+            if name == "clauses.yaml":
+                problems.append(Problem(Location(str(path)), "policy pack has no clause catalogue"))
+            continue
+        doc = _load_yaml(path) or {}
+        for item in doc.get("clauses") or ():
+            cid = str(item.get("id", ""))
+            loc = Location(str(path))
+            law = item.get("law", "") if law_default is None else law_default
+            if not cid or cid in clauses:
+                problems.append(Problem(loc, f"clause id {cid!r} missing or duplicated"))
+                continue
+            clauses[cid] = Clause(
+                id=cid,
+                kind=str(item.get("kind", "")),
+                checkability=str(item.get("checkability", "")),
+                summary_en=str(item.get("summary_en", "")),
+                summary_fr=str(item.get("summary_fr", "")),
+                excerpt_fr=str(item.get("excerpt_fr", "")),
+                heading=str(item.get("heading", "")),
+                reason=str(item.get("reason", "")),
+                checks=str(item.get("checks", "")),
+                remediation=str(item.get("remediation", "")),
+                remediation_fr=str(item.get("remediation_fr", "")),
+                law=str(law or ""),
+                reference=str(item.get("reference", "")),
+                location=loc,
+            )
+    return clauses
+
+
+def _parse_module(root: Path, path: Path, shown: str, problems: list[Problem]) -> tuple[Module, list[Rule]]:
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    package = ""
+    rules: list[Rule] = []
+    pack = path.relative_to(root).parts[0]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = _PACKAGE.match(line)
+        if m and not package:
+            package = m.group(1)
+        if line.strip() != "# METADATA":
+            i += 1
+            continue
+        start = i + 1
+        i += 1
+        block: list[str] = []
+        while i < len(lines) and lines[i].startswith("#"):
+            block.append(lines[i][2:] if lines[i].startswith("# ") else lines[i][1:])
+            i += 1
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        loc = Location(shown, start, 1)
+        try:
+            meta = yaml.safe_load("\n".join(block)) or {}
+        except yaml.YAMLError as exc:
+            problems.append(Problem(loc, f"METADATA is not valid YAML: {str(exc).splitlines()[0]}"))
+            continue
+        if not isinstance(meta, dict) or meta.get("scope") in ("package", "subpackages", "document"):
+            continue
+        if i < len(lines) and _PACKAGE.match(lines[i]):
+            continue
+        head = _RULE_HEAD.match(lines[i]) if i < len(lines) else None
+        if head is None:
+            problems.append(Problem(loc, "METADATA block is not followed by a rule"))
+            continue
+        if not head.group(2).startswith("("):
+            problems.append(
+                Problem(
+                    Location(shown, i + 1, 1),
+                    f"check rule {head.group(1)!r} must be a function of the input: `{head.group(1)}(inp) := [f | ...]`",
+                )
+            )
+            continue
+        custom = meta.get("custom") or {}
+        if not isinstance(custom, dict):
+            custom = {}
+        severity = str(custom.get("severity", ""))
+        verdict = str(custom.get("verdict", "violation"))
+        clause = str(custom.get("clause", ""))
+        missing = [k for k, v in (("title", meta.get("title")), ("custom.clause", clause)) if not v]
+        if missing:
+            problems.append(Problem(loc, f"rule {head.group(1)!r} METADATA lacks {', '.join(missing)}"))
+            continue
+        if severity not in SEVERITIES:
+            problems.append(Problem(loc, f"rule {head.group(1)!r}: severity must be one of {', '.join(SEVERITIES)}"))
+            continue
+        if verdict not in VERDICTS:
+            problems.append(Problem(loc, f"rule {head.group(1)!r}: verdict must be one of {', '.join(VERDICTS)}"))
+            continue
+        rules.append(
+            Rule(
+                id=f"{package}.{head.group(1)}",
+                package=package,
+                name=head.group(1),
+                pack=pack,
+                title=str(meta["title"]).strip(),
+                description=str(meta.get("description", "")).strip(),
+                clause=clause,
+                severity=severity,
+                verdict=verdict,
+                remediation=str(custom.get("remediation", "")).strip(),
+                location=Location(shown, i + 1, 1),
+            )
+        )
+    if not package:
+        problems.append(Problem(Location(shown, 1, 1), "module has no package declaration"))
+    module = Module(
+        path.relative_to(root).as_posix(), path, text, package, path.name.endswith("_test.rego")
+    )
+    return module, rules
+
+
+def load_pack(root: Path | None = None, packs: Iterable[str] = (POLICY_PACK, *OVERLAYS)) -> PolicyPack:
+    """Read a policy pack directory; raise PolicyError (exit 3) with every problem found."""
+    root = root or default_policy_dir()
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise PolicyError([Problem(Location(str(root)), "policy directory not found")])
+    clauses = _clauses(root, problems)
+    rego_root = root / "rego"
+    wanted = tuple(packs)
+    modules: list[Module] = []
+    rules: list[Rule] = []
+    if not rego_root.is_dir():
+        problems.append(Problem(Location(str(rego_root)), "policy pack has no rego/ directory"))
+    else:
+        for path in sorted(rego_root.rglob("*.rego")):
+            pack = path.relative_to(rego_root).parts[0]
+            if pack not in wanted and pack != "lib":
+                continue
+            shown = path.relative_to(root.parent).as_posix() if root.parent != Path() else path.as_posix()
+            module, module_rules = _parse_module(rego_root, path, shown, problems)
+            modules.append(module)
+            rules.extend(module_rules)
+    for rule in rules:
+        if rule.clause not in clauses:
+            problems.append(Problem(rule.location, f"rule {rule.id} cites unknown clause {rule.clause!r}"))
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            problems.append(Problem(rule.location, f"rule {rule.id} defined twice (first at {seen[rule.id].location})"))
+        seen[rule.id] = rule
+    if problems:
+        raise PolicyError(problems)
+    return PolicyPack(root, clauses, tuple(modules), tuple(rules), wanted)
+
+
+def test_rules(module: Module) -> list[str]:
+    """Names of the ``test_*`` rules of a test module."""
+    names: list[str] = []
+    for line in module.text.splitlines():
+        m = _TEST_RULE.match(line)
+        if m and m.group(1) not in names:
+            names.append(m.group(1))
+    return names
+
+
+def select(pack: PolicyPack, rule_ids: Sequence[str]) -> PolicyPack:
+    chosen = tuple(r for r in pack.rules if r.id in set(rule_ids))
+    return PolicyPack(pack.root, pack.clauses, pack.modules, chosen, pack.packs)

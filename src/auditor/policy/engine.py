@@ -1,0 +1,128 @@
+"""Policy engines: the interface every engine implements, and result normalisation shared by all of them.
+
+An engine compiles the pack's modules once and evaluates a sequence of partition input documents (JSON text),
+returning, per partition, the generated aggregator's value: ``{rule id: [finding object, ...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from auditor.errors import Location, PolicyError, Problem
+from auditor.policy.catalogue import Module, PolicyPack
+
+AGGREGATE = "auditor/generated/findings"
+
+RuleResults = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    module: str
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class Engine(Protocol):
+    name: str
+
+    def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
+        """Evaluate every partition (a JSON input document, ``labels`` naming them for error messages);
+        raise PolicyError on any engine error."""
+        ...
+
+    def run_tests(self, pack: PolicyPack) -> list[TestResult]:
+        """Run the ``test_*`` rules of the pack's ``*_test.rego`` modules."""
+        ...
+
+
+def offset_to_location(module: Module, shown: str, offset: int) -> Location:
+    """Engines report byte offsets (regopy) — turn one into line and column of the module source."""
+    data = module.text.encode("utf-8")
+    offset = max(0, min(offset, len(data)))
+    line = data.count(b"\n", 0, offset) + 1
+    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return Location(shown, line, col)
+
+
+def module_display(pack: PolicyPack, module_name: str) -> tuple[Module | None, str]:
+    for m in pack.modules:
+        if m.name == module_name:
+            return m, display(m)
+    return None, module_name
+
+
+def display(module: Module) -> str:
+    import os
+
+    try:
+        rel = os.path.relpath(module.path)
+    except ValueError:
+        return str(module.path)
+    return str(module.path) if rel.startswith("..") else rel
+
+
+def check_results(pack: PolicyPack, value: Any, partition: int) -> RuleResults:
+    """Validate the shape of one partition's result; anything unexpected is a policy error, never a pass."""
+    if not isinstance(value, dict):
+        raise PolicyError(
+            f"policy evaluation of partition {partition} returned {type(value).__name__}, not an object of rules"
+        )
+    results: RuleResults = {}
+    for rule in pack.rules:
+        items = value.get(rule.id)
+        if not isinstance(items, list):
+            raise PolicyError(
+                [Problem(rule.location, f"rule {rule.id} must evaluate to an array of findings, got {type(items).__name__}")]
+            )
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("subject"), dict) or "message" not in item:
+                raise PolicyError(
+                    [Problem(rule.location, f"rule {rule.id} produced a finding without subject or message: {item!r:.200}")]
+                )
+        results[rule.id] = items
+    return results
+
+
+_REGOPY_ERROR = re.compile(r"\(error\s+\d+:([^|\s]+)\|(\d+)\|(\d+)\s*\(errormsg\s+\d+:(.*?)\)", re.S)
+
+
+def regopy_problems(pack: PolicyPack, text: str, extra: Sequence[Module] = ()) -> list[Problem]:
+    """Turn a regopy error dump (S-expression with byte offsets) into located problems."""
+    problems: list[Problem] = []
+    modules = {m.name: m for m in (*pack.modules, *extra)}
+    for name, offset, _length, message in _REGOPY_ERROR.findall(text):
+        module = modules.get(name)
+        msg = " ".join(message.split())
+        if module is None:
+            problems.append(Problem(Location(name), msg))
+        else:
+            problems.append(Problem(offset_to_location(module, display(module), int(offset)), msg))
+    if not problems:
+        first = " ".join(text.split())[:300]
+        problems.append(Problem(Location(str(pack.root)), f"Rego engine error: {first}"))
+    return problems
+
+
+def dumps(document: Any) -> str:
+    """The JSON text of an input document, identical for every engine."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_json_output(text: str) -> tuple[bool, Any]:
+    """regopy's textual output as (defined, value)."""
+    text = text.strip()
+    if text in ("", "undefined", "{}"):
+        return False, None
+    value = json.loads(text)
+    if isinstance(value, dict) and "expressions" in value:
+        exprs = value["expressions"]
+        return (True, exprs[0]) if exprs else (False, None)
+    if isinstance(value, dict) and "result" in value:
+        return True, value["result"]
+    return True, value

@@ -1,0 +1,180 @@
+"""Policy input documents: one per partition, with the facts each rule needs joined in.
+
+regopy scans collections on every keyed lookup (ENGINES.md), so rules must not join: every entity arrives with
+the facts about its neighbours already attached (a field with its purposes and their consents, a flow with its
+endpoints, its fields and its consent, lineage facts from the graph). Partitions: one per system (the system,
+its fields, the flows leaving it) and one ``global`` partition (organization, purposes, partners, consents).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model import Entity, Inventory
+
+FlowFacts = Callable[[Entity], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    label: str  # "system 'app'" or "the global partition"
+    document: dict[str, Any]
+
+
+def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
+    system = inv.systems.get(node_id)
+    if system is not None:
+        return {
+            "id": node_id,
+            "type": "system",
+            "kind": system.get("kind"),
+            "operator": system.get("operator"),
+            "role": "first_party" if system.get("operator") == "first_party" else system.get("operator"),
+            "jurisdiction": system.get("jurisdiction"),
+            "deidentifies": bool(system.get("deidentifies", False)),
+        }
+    partner = inv.partners[node_id]
+    return {
+        "id": node_id,
+        "type": "partner",
+        "kind": "partner",
+        "operator": partner.get("operator", "third_party"),
+        "role": partner.get("role"),
+        "jurisdiction": partner.get("jurisdiction"),
+        "deidentifies": False,
+    }
+
+
+def _purpose_facts(inv: Inventory, consents_by_purpose: Mapping[str, list[dict[str, Any]]], pid: str) -> dict[str, Any]:
+    purpose = inv.purposes[pid]
+    return {
+        "id": pid,
+        "policy_purpose": purpose.get("policy_purpose"),
+        "data_use": purpose.get("data_use"),
+        "requires_consent": purpose.get("requires_consent"),
+        "core": purpose.get("core"),
+        "consents": consents_by_purpose.get(pid, []),
+    }
+
+
+def _consent_facts(consent: Entity) -> dict[str, Any]:
+    return {
+        "id": consent.id,
+        "purpose": consent.get("purpose"),
+        "mechanism": consent.get("mechanism"),
+        "channels": list(consent.get("channels") or []),
+        "scope": list(consent.get("scope") or []),
+        "withdrawal": consent.get("withdrawal"),
+        "proof_ref": consent.get("proof_ref"),
+    }
+
+
+def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: FlowFacts | None = None) -> list[Partition]:
+    """Every partition of the inventory, in a stable order (global first, then systems by id)."""
+    consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for consent in sorted(inv.consents.values(), key=lambda c: c.id):
+        consents_by_purpose[consent.get("purpose")].append(_consent_facts(consent))
+    purposes = {pid: _purpose_facts(inv, consents_by_purpose, pid) for pid in inv.purposes}
+    flows_by_source: dict[str, list[Entity]] = defaultdict(list)
+    flows_by_field: dict[str, int] = defaultdict(int)
+    received: dict[str, set[str]] = defaultdict(set)
+    for flow in inv.flows.values():
+        flows_by_source[flow.data["from"]].append(flow)
+        for fid in flow.data["fields"]:
+            flows_by_field[fid] += 1
+            received[flow.data["to"]].add(fid)
+    nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
+
+    def field_doc(f: Entity, system: Entity) -> dict[str, Any]:
+        doc = dict(f.data)
+        doc["system"] = nodes[system.id]
+        doc["subject_jurisdictions"] = list(system.get("subject_jurisdictions") or [])
+        doc["purposes_info"] = [purposes[p] for p in f.get("purposes") or ()]
+        doc["flow_count"] = flows_by_field.get(f.id, 0)
+        doc["received_by"] = []
+        if field_facts is not None:
+            doc.update(field_facts(f))
+        return doc
+
+    def flow_doc(flow: Entity) -> dict[str, Any]:
+        doc = dict(flow.data)
+        basis = flow.get("legal_basis") or {}
+        transfer = flow.get("transfer") or {}
+        doc["from_node"] = nodes[flow.data["from"]]
+        doc["to_node"] = nodes[flow.data["to"]]
+        doc["purpose_info"] = purposes[flow.data["purpose"]]
+        doc["consent_info"] = _consent_facts(inv.consents[basis["consent"]]) if "consent" in basis else None
+        doc["separate_consent_info"] = (
+            _consent_facts(inv.consents[transfer["separate_consent"]]) if "separate_consent" in transfer else None
+        )
+        doc["fields_info"] = [
+            {
+                "id": fid,
+                "category": inv.fields[fid].get("category"),
+                "identifiability": inv.fields[fid].get("identifiability"),
+                "collection": inv.fields[fid].get("collection"),
+                "protection": inv.fields[fid].get("protection"),
+                "join_key": inv.fields[fid].get("join_key", False),
+            }
+            for fid in flow.data["fields"]
+        ]
+        if flow_facts is not None:
+            doc.update(flow_facts(flow))
+        return doc
+
+    partitions: list[Partition] = []
+    org = inv.organization
+    jurisdictions = sorted(
+        {j for s in inv.systems.values() for j in s.get("subject_jurisdictions") or ()}
+    )
+    partners = []
+    for partner in sorted(inv.partners.values(), key=lambda p: p.id):
+        doc = dict(partner.data)
+        doc["node"] = nodes[partner.id]
+        doc["received_fields"] = [
+            {"id": fid, "category": inv.fields[fid].get("category")} for fid in sorted(received.get(partner.id, ()))
+        ]
+        doc["embedded_in_info"] = [nodes[s] for s in partner.get("embedded_in") or ()]
+        partners.append(doc)
+    partitions.append(
+        Partition(
+            "the organization, purposes, partners and consents",
+            {
+                "partition": {"kind": "global", "id": ""},
+                "organization": dict(org.data) if org is not None else None,
+                "subject_jurisdictions": jurisdictions,
+                "purposes": [purposes[p] for p in sorted(inv.purposes)],
+                "partners": partners,
+                "consents": [_consent_facts(c) for c in sorted(inv.consents.values(), key=lambda c: c.id)],
+                "systems": [],
+                "fields": [],
+                "flows": [],
+            },
+        )
+    )
+    for sid in sorted(inv.systems):
+        system = inv.systems[sid]
+        sdoc = {k: v for k, v in system.data.items() if k != "fields"}
+        sdoc["node"] = nodes[sid]
+        sdoc["field_count"] = len(system.get("fields") or ())
+        sdoc["received_fields"] = sorted(received.get(sid, ()))
+        partitions.append(
+            Partition(
+                f"system {sid!r}",
+                {
+                    "partition": {"kind": "system", "id": sid},
+                    "organization": None,
+                    "subject_jurisdictions": [],
+                    "purposes": [],
+                    "partners": [],
+                    "consents": [],
+                    "systems": [sdoc],
+                    "fields": [field_doc(inv.fields[f["id"]], system) for f in system.get("fields") or ()],
+                    "flows": [flow_doc(fl) for fl in sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)],
+                },
+            )
+        )
+    return partitions

@@ -1,0 +1,103 @@
+"""The CLI as users drive it: exit codes, located findings, clean JSON, tool errors never pass."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from tests.conftest import MINIMAL, POLICIES, SAMPLE, run_auditor
+
+LOCATED = re.compile(r"^\S+\.ya?ml:\d+:\d+: ")
+
+
+def test_check_sample_reports_located_findings_and_exits_1() -> None:
+    r = run_auditor("check", str(SAMPLE), "--no-color")
+    assert r.code == 1, r.err
+    finding_lines = [line.strip() for line in r.out.splitlines() if re.match(r"^\s+inventory/\S+:\d+:\d+: ", line)]
+    assert finding_lines, r.out
+    assert "Traceback" not in r.out + r.err
+    assert re.search(r"\d+ findings: \d+ error", r.out)
+
+
+def test_check_json_every_finding_has_clause_file_and_line() -> None:
+    r = run_auditor("check", str(SAMPLE), "--format", "json")
+    assert r.code == 1, r.err
+    doc = json.loads(r.out)
+    assert doc["findings"], "the sample inventory is meant to contain real gaps"
+    for f in doc["findings"]:
+        assert f["clause"] and f["rule"] and f["fingerprint"]
+        assert f["location"]["file"].startswith("inventory/")
+        assert f["location"]["line"] > 0
+        assert f["severity"] in ("error", "warning", "info")
+
+
+def test_json_output_is_byte_identical_across_runs() -> None:
+    a = run_auditor("check", str(SAMPLE), "--format", "json")
+    b = run_auditor("check", str(SAMPLE), "--format", "json")
+    assert a.out == b.out and a.out
+
+
+def test_fail_on_never_exits_0_and_fail_on_threshold(inventory_dir) -> None:
+    d = inventory_dir({"a.yaml": MINIMAL.replace("user.contact.email", "user.location.precise")})
+    assert run_auditor("check", str(d), "--fail-on", "never").code == 0
+    assert run_auditor("check", str(d), "--fail-on", "error").code == 1
+
+
+def test_clean_inventory_exits_0(inventory_dir) -> None:
+    r = run_auditor("check", str(inventory_dir({"a.yaml": MINIMAL})), "--law", "none")
+    assert r.code == 0, r.out + r.err
+    assert "0 findings" in r.out
+
+
+def test_output_file_written_and_exit_code_kept(inventory_dir, tmp_path: Path) -> None:
+    d = inventory_dir({"a.yaml": MINIMAL.replace("user.contact.email", "user.location.precise")})
+    out = tmp_path / "report.json"
+    r = run_auditor("check", str(d), "--format", "json", "--output", str(out))
+    assert r.code == 1 and r.out == ""
+    assert json.loads(out.read_text())["findings"][0]["rule"] == "creality.disclosure.undisclosed_category"
+
+
+def test_input_errors_exit_2_with_one_line_each(inventory_dir) -> None:
+    cases = {
+        "malformed": {"a.yaml": "systems:\n  - id: a\n    name: [unclosed\n"},
+        "unknown key": {"a.yaml": MINIMAL.replace("    name: App\n", "    nmae: App\n")},
+        "dangling": {"a.yaml": MINIMAL.replace("[support]", "[nope]")},
+    }
+    for name, files in cases.items():
+        d = inventory_dir(files)
+        r = run_auditor("check", str(d))
+        assert r.code == 2, (name, r.out, r.err)
+        assert "Traceback" not in r.err
+        assert r.out == ""
+        first = r.err.splitlines()[0]
+        assert re.match(r"^/\S+\.yaml:\d+:\d+: ", first), first
+        shutil.rmtree(d)
+
+
+def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
+    r = run_auditor("check", str(tmp_path / "nowhere"))
+    assert r.code == 2 and "no such file or directory" in r.err
+
+
+def test_broken_rego_module_exits_3_with_location(tmp_path: Path, inventory_dir) -> None:
+    pol = tmp_path / "policies"
+    shutil.copytree(POLICIES, pol)
+    target = pol / "rego" / "creality" / "purposes" / "purposes.rego"
+    target.write_text(target.read_text() + "\nbroken := {\n", encoding="utf-8")
+    r = run_auditor("check", str(inventory_dir({"a.yaml": MINIMAL})), "--policy", str(pol))
+    assert r.code == 3, r.out + r.err
+    assert "purposes.rego:" in r.err and "Traceback" not in r.err
+
+
+def test_validate_only_checks_the_inventory(inventory_dir) -> None:
+    r = run_auditor("validate", str(inventory_dir({"a.yaml": MINIMAL})))
+    assert r.code == 0 and "inventory valid" in r.out
+
+
+def test_rego_unit_tests_pass_on_embedded_engine() -> None:
+    r = run_auditor("test")
+    assert r.code == 0, r.out + r.err
+    m = re.search(r"^(\d+) passed, 0 failed$", r.out, re.M)
+    assert m and int(m.group(1)) > 0

@@ -1,0 +1,106 @@
+"""The loader turns every kind of bad input into located one-line problems (exit 2), never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.errors import InputError
+from auditor.inventory import load
+from tests.conftest import MINIMAL
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load([path])
+    return info.value.lines()
+
+
+def test_minimal_inventory_loads_with_locations(inventory_dir) -> None:
+    inv = load([inventory_dir({"a.yaml": MINIMAL})])
+    field = inv.fields["app.email"]
+    assert field.parent == "app"
+    loc = field.loc("category")
+    assert loc.file.endswith("a.yaml") and (loc.line, loc.column) == (14, 9)
+    assert inv.purposes["support"].get("policy_purpose") == "FACILITATE"
+
+
+def test_malformed_yaml_is_located(inventory_dir) -> None:
+    lines = problems(inventory_dir({"systems.yaml": "systems:\n  - id: a\n    name: [unclosed\n"}))
+    assert len(lines) == 1
+    assert lines[0].startswith(str(Path("systems.yaml"))) or "systems.yaml:" in lines[0]
+    assert "YAML syntax error" in lines[0]
+
+
+def test_alias_bomb_is_refused_quickly(inventory_dir) -> None:
+    text = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    prev = "a"
+    for n in "bcdefghijklmnopqr":
+        text.append(f"{n}: &{n} [" + ",".join([f"*{prev}"] * 10) + "]")
+        prev = n
+    lines = problems(inventory_dir({"bomb.yaml": "\n".join(text) + "\n"}))
+    assert any("alias bomb" in line and "bomb.yaml:" in line for line in lines)
+
+
+def test_unknown_key_suggests_the_right_one(inventory_dir) -> None:
+    text = MINIMAL.replace("        purposes: [support]", "        purposes: [support]\n        purpsoes: [x]")
+    lines = problems(inventory_dir({"a.yaml": text}))
+    assert lines == [f"{lines[0].split(':')[0]}:16:9: unknown key 'purpsoes' in field (did you mean 'purposes'?)"]
+
+
+def test_duplicate_ids_across_files(inventory_dir) -> None:
+    other = MINIMAL.split("systems:")[1].replace("app.email", "app.email2")
+    lines = problems(inventory_dir({"a.yaml": MINIMAL, "b.yaml": "systems:" + other}))
+    assert len(lines) == 1
+    assert "b.yaml:2:5: duplicate id 'app'" in lines[0] and "a.yaml:6:5" in lines[0]
+
+
+def test_dangling_reference_is_located(inventory_dir) -> None:
+    lines = problems(inventory_dir({"a.yaml": MINIMAL.replace("purposes: [support]", "purposes: [suport]")}))
+    assert len(lines) == 1
+    assert ":15:20: field 'app.email' refers to unknown purpose 'suport' (did you mean 'support'?)" in lines[0]
+
+
+def test_duplicate_mapping_key_is_an_error(inventory_dir) -> None:
+    lines = problems(inventory_dir({"a.yaml": MINIMAL.replace("    name: App\n", "    name: App\n    name: Other\n")}))
+    assert any("duplicate key 'name'" in line for line in lines)
+
+
+def test_object_building_tags_are_refused(inventory_dir) -> None:
+    lines = problems(inventory_dir({"a.yaml": "systems: !!python/object/apply:os.system ['echo hi']\n"}))
+    assert any("not allowed" in line for line in lines)
+
+
+def test_yes_no_are_strings_not_booleans(inventory_dir) -> None:
+    text = MINIMAL.replace("    subject_jurisdictions: [EU]\n", "    subject_jurisdictions: [EU]\n    processes_personal_data: yes\n")
+    lines = problems(inventory_dir({"a.yaml": text}))
+    assert any("processes_personal_data must be of type boolean" in line for line in lines)
+
+
+def test_deep_nesting_is_refused(inventory_dir) -> None:
+    lines = problems(inventory_dir({"a.yaml": "x: " + "[" * 10000 + "]" * 10000 + "\n"}))
+    assert any("nesting" in line and "a.yaml:1:" in line for line in lines)
+
+
+def test_binary_file_is_refused(inventory_dir, tmp_path: Path) -> None:
+    d = inventory_dir({"a.yaml": MINIMAL})
+    (d / "blob.yaml").write_bytes(b"systems:\n  - \xff\xfe\x00\x01")
+    lines = problems(d)
+    assert any("blob.yaml:2:5" in line and "UTF-8" in line for line in lines)
+
+
+def test_empty_inventory_is_an_error(inventory_dir) -> None:
+    lines = problems(inventory_dir({"a.yaml": ""}))
+    assert any("no systems found" in line for line in lines)
+
+
+def test_missing_required_key(inventory_dir) -> None:
+    lines = problems(inventory_dir({"a.yaml": MINIMAL.replace("    kind: app\n", "")}))
+    assert lines and "missing required key in system: 'kind'" in lines[0] and ":6:" in lines[0]
+
+
+def test_all_problems_reported_together(inventory_dir) -> None:
+    d = inventory_dir({"a.yaml": MINIMAL.replace("kind: app", "kind: mobile"), "b.yaml": "purposes: [\n"})
+    lines = problems(d)
+    assert len(lines) == 2
