@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import MINIMAL
 
 from auditor.errors import InputError
 from auditor.inventory import load
-from tests.conftest import MINIMAL
 
 
 def problems(path: Path) -> list[str]:
@@ -73,7 +73,10 @@ def test_object_building_tags_are_refused(inventory_dir) -> None:
 
 
 def test_yes_no_are_strings_not_booleans(inventory_dir) -> None:
-    text = MINIMAL.replace("    subject_jurisdictions: [EU]\n", "    subject_jurisdictions: [EU]\n    processes_personal_data: yes\n")
+    text = MINIMAL.replace(
+        "    subject_jurisdictions: [EU]\n",
+        "    subject_jurisdictions: [EU]\n    processes_personal_data: yes\n",
+    )
     lines = problems(inventory_dir({"a.yaml": text}))
     assert any("processes_personal_data must be of type boolean" in line for line in lines)
 

@@ -70,7 +70,7 @@ def run_guarded(body: Callable[[], int]) -> int:
     except OSError as exc:
         _err(f"auditor: {exc.filename or ''}: {exc.strerror or exc}")
         return EXIT_INPUT
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: a tool error is never a pass
+    except Exception as exc:
         _err(f"auditor: internal error: {type(exc).__name__}: {exc}".splitlines()[0])
         return EXIT_POLICY
 
@@ -125,8 +125,13 @@ def cli() -> None:
 @click.argument("paths", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True,
-              help="Exit 1 when an open finding is at or above this severity.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when an open finding is at or above this severity.",
+)
 @click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True)
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
 @policy_options

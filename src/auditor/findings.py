@@ -63,8 +63,10 @@ def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> l
                 kind = _text(subject.get("kind"))
                 sid = _text(subject.get("id"))
                 attribute = _text(item.get("attribute"))
-                entity = inv.entity(kind, sid) if kind in ENTITY_KINDS else None  # type: ignore[arg-type]
-                location = entity.loc(attribute or None) if entity is not None else Location(inv.files[0] if inv.files else "")
+                entity = inv.entity(kind, sid) if kind in ENTITY_KINDS else None
+                location = (
+                    entity.loc(attribute or None) if entity is not None else Location(inv.files[0] if inv.files else "")
+                )
                 severity = _text(item.get("severity")) or rule.severity
                 if severity not in SEVERITY_RANK:
                     severity = rule.severity

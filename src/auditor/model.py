@@ -13,7 +13,15 @@ from typing import Any, Literal
 from auditor.errors import Location
 
 EntityKind = Literal["organization", "purpose", "system", "field", "partner", "consent", "flow"]
-ENTITY_KINDS: tuple[EntityKind, ...] = ("organization", "purpose", "system", "field", "partner", "consent", "flow")
+ENTITY_KINDS: tuple[EntityKind, ...] = (
+    "organization",
+    "purpose",
+    "system",
+    "field",
+    "partner",
+    "consent",
+    "flow",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,10 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
                     target = candidate.resolve()
                     if not target.is_relative_to(real_root):
                         problems.append(
-                            Problem(Location(display_path(candidate)), "symlink points outside the inventory; refused")
+                            Problem(
+                                Location(display_path(candidate)),
+                                "symlink points outside the inventory; refused",
+                            )
                         )
                         continue
                 files.append(candidate)
@@ -183,7 +186,10 @@ class _Builder:
         first = self.ids.get(entity.id)
         if first is not None:
             self.problems.append(
-                Problem(entity.loc("id"), f"duplicate id {entity.id!r} ({first.kind} first defined at {first.loc('id')})")
+                Problem(
+                    entity.loc("id"),
+                    f"duplicate id {entity.id!r} ({first.kind} first defined at {first.loc('id')})",
+                )
             )
             return
         self.ids[entity.id] = entity
@@ -216,7 +222,9 @@ class _Builder:
         wrong = self.ids.get(value)
         if wrong is not None:
             suffix = f" ({value!r} is a {wrong.kind}, expected a {names})"
-        self.problems.append(Problem(entity.loc(path), f"{entity.kind} {entity.id!r} refers to unknown {names} {value!r}{suffix}"))
+        self.problems.append(
+            Problem(entity.loc(path), f"{entity.kind} {entity.id!r} refers to unknown {names} {value!r}{suffix}")
+        )
 
     def check_references(self) -> None:
         k = self.by_kind

@@ -20,10 +20,13 @@ from typing import Any
 
 import yaml
 
+_Parser: Any
 try:  # libyaml's C parser when available: several times faster
-    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CParser as _CParser  # type: ignore[attr-defined]
+
+    _Parser = _CParser
 except ImportError:  # pragma: no cover - pure-Python fallback
-    from yaml import BaseLoader as _Parser  # type: ignore[assignment]
+    _Parser = yaml.BaseLoader
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
@@ -105,7 +108,7 @@ def _tagged_scalar(tag: str, value: str, pos: Pos) -> Any:
     if kind == "str":
         return value
     resolved = _plain_scalar(value)
-    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
+    expected: Any = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
     if expected is None or not isinstance(resolved, expected) or (kind == "int" and isinstance(resolved, bool)):
         raise YamlError(YamlProblem(pos[0], pos[1], f"value {value[:40]!r} is not a valid !!{kind}"))
     return float(resolved) if kind == "float" else resolved
@@ -153,7 +156,7 @@ def parse(text: str) -> Any:
 
     try:
         while True:
-            event = parser.get_event()
+            event: Any = parser.get_event()
             kind = type(event)
             if kind is yaml.StreamEndEvent:
                 break
@@ -210,14 +213,20 @@ def parse(text: str) -> Any:
                 nodes += target[1]
                 if nodes > MAX_NODES:
                     raise YamlError(
-                        YamlProblem(pos[0], pos[1], f"alias *{event.anchor} expands past {MAX_NODES} nodes (alias bomb?)")
+                        YamlProblem(
+                            pos[0],
+                            pos[1],
+                            f"alias *{event.anchor} expands past {MAX_NODES} nodes (alias bomb?)",
+                        )
                     )
                 attach(target[0], pos, target[1])
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     mark = event.start_mark
-                    raise YamlError(YamlProblem(mark.line + 1, mark.column + 1, "more than one YAML document in a file"))
+                    raise YamlError(
+                        YamlProblem(mark.line + 1, mark.column + 1, "more than one YAML document in a file")
+                    )
             if nodes > MAX_NODES:
                 raise YamlError(YamlProblem(1, 1, f"more than {MAX_NODES} YAML nodes"))
     except yaml.MarkedYAMLError as exc:

@@ -59,7 +59,7 @@ class Clause:
     remediation_fr: str = ""
     law: str = ""  # empty for the policy itself, else gdpr / cnil / pipl
     reference: str = ""  # legal reference of an overlay clause
-    location: Location = Location("")
+    location: Location = field(default_factory=lambda: Location(""))
 
     @property
     def source(self) -> str:
@@ -256,9 +256,7 @@ def _parse_module(root: Path, path: Path, shown: str, problems: list[Problem]) -
         )
     if not package:
         problems.append(Problem(Location(shown, 1, 1), "module has no package declaration"))
-    module = Module(
-        path.relative_to(root).as_posix(), path, text, package, path.name.endswith("_test.rego")
-    )
+    module = Module(path.relative_to(root).as_posix(), path, text, package, path.name.endswith("_test.rego"))
     return module, rules
 
 

@@ -78,12 +78,22 @@ def check_results(pack: PolicyPack, value: Any, partition: int) -> RuleResults:
         items = value.get(rule.id)
         if not isinstance(items, list):
             raise PolicyError(
-                [Problem(rule.location, f"rule {rule.id} must evaluate to an array of findings, got {type(items).__name__}")]
+                [
+                    Problem(
+                        rule.location,
+                        f"rule {rule.id} must evaluate to an array of findings, got {type(items).__name__}",
+                    )
+                ]
             )
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("subject"), dict) or "message" not in item:
                 raise PolicyError(
-                    [Problem(rule.location, f"rule {rule.id} produced a finding without subject or message: {item!r:.200}")]
+                    [
+                        Problem(
+                            rule.location,
+                            f"rule {rule.id} produced a finding without subject or message: {item!r:.200}",
+                        )
+                    ]
                 )
         results[rule.id] = items
     return results

@@ -127,9 +127,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
 
     partitions: list[Partition] = []
     org = inv.organization
-    jurisdictions = sorted(
-        {j for s in inv.systems.values() for j in s.get("subject_jurisdictions") or ()}
-    )
+    jurisdictions = sorted({j for s in inv.systems.values() for j in s.get("subject_jurisdictions") or ()})
     partners = []
     for partner in sorted(inv.partners.values(), key=lambda p: p.id):
         doc = dict(partner.data)

@@ -138,7 +138,10 @@ class RegopyEngine:
     def _pool(self, modules: Sequence[Module], entrypoints: Sequence[str], workers: int) -> ProcessPoolExecutor:
         payload = [(m.name, m.text) for m in modules]
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("fork"), initializer=_init, initargs=(payload, list(entrypoints))
+            max_workers=workers,
+            mp_context=get_context("fork"),
+            initializer=_init,
+            initargs=(payload, list(entrypoints)),
         )
 
     def _raise(self, pack: PolicyPack, err: _WorkerError, labels: Sequence[str], extra: Sequence[Module] = ()) -> None:
@@ -151,9 +154,7 @@ class RegopyEngine:
         name = f"rule {err.rule}" if err.rule else "policy evaluation"
         raise PolicyError([Problem(where, f"{name} {what} while evaluating {label}")])
 
-    def evaluate(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
-    ) -> list[RuleResults]:
+    def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:
             return []
         modules = [*pack.policy_modules, pack.aggregator()]
@@ -178,7 +179,9 @@ class RegopyEngine:
         return [check_results(pack, v, i) for i, v in enumerate(values)]
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:
-        tests = [(m.name, f"{m.package.replace('.', '/')}/{t}") for m in pack.modules if m.is_test for t in test_rules(m)]
+        tests = [
+            (m.name, f"{m.package.replace('.', '/')}/{t}") for m in pack.modules if m.is_test for t in test_rules(m)
+        ]
         if not tests:
             return []
         modules = list(pack.modules)
