@@ -94,6 +94,11 @@ def parse_file(path: Path, shown: str) -> tuple[Any, list[Problem]]:
         data = path.read_bytes()
     except OSError as exc:
         return None, [Problem(Location(shown), f"cannot read file: {exc.strerror or exc}")]
+    return parse_bytes(data, shown)
+
+
+def parse_bytes(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
+    """Parse one file's content (from disk or from a git revision) with the safe YAML parser."""
     try:
         doc = yamlsafe.parse(yamlsafe.decode(data))
     except yamlsafe.YamlError as exc:
@@ -261,22 +266,34 @@ def _documents(paths: Sequence[Path]) -> Iterator[tuple[str, Any, list[Problem]]
         yield p.location.file, None, [p]
     for path in files:
         shown = display_path(path)
-        doc, parse_problems = parse_file(path, shown)
-        if parse_problems:
-            yield shown, None, parse_problems
-            continue
-        if doc is None:
-            yield shown, None, []  # an empty file is allowed
-            continue
-        yield shown, doc, _schema_problems(doc, shown)
+        yield _checked(shown, *parse_file(path, shown))
+
+
+def _checked(shown: str, doc: Any, parse_problems: list[Problem]) -> tuple[str, Any, list[Problem]]:
+    if parse_problems:
+        return shown, None, parse_problems
+    if doc is None:
+        return shown, None, []  # an empty file is allowed
+    return shown, doc, _schema_problems(doc, shown)
 
 
 def load(paths: Sequence[Path]) -> Inventory:
     """Load and validate an inventory, raising InputError with every problem found."""
+    return _assemble(_documents(paths), ", ".join(str(p) for p in paths))
+
+
+def load_sources(sources: Sequence[tuple[str, bytes]], where: str = "") -> Inventory:
+    """Load and validate an inventory given in memory as ``(shown path, content)`` pairs (e.g. the files of a
+    git revision), with exactly the checks and messages of :func:`load`."""
+    documents = (_checked(shown, *parse_bytes(data, shown)) for shown, data in sorted(sources))
+    return _assemble(documents, where or ", ".join(shown for shown, _ in sources))
+
+
+def _assemble(documents: Iterable[tuple[str, Any, list[Problem]]], where: str) -> Inventory:
     builder = _Builder()
     problems: list[Problem] = []
     files: list[str] = []
-    for shown, doc, doc_problems in _documents(paths):
+    for shown, doc, doc_problems in documents:
         files.append(shown)
         problems.extend(doc_problems)
         if doc is not None and not doc_problems:
@@ -285,7 +302,6 @@ def load(paths: Sequence[Path]) -> Inventory:
         builder.check_references()
     problems.extend(builder.problems)
     if not problems and not builder.by_kind["system"]:
-        where = ", ".join(str(p) for p in paths)
         problems.append(Problem(Location(where), "no systems found: an empty inventory cannot be audited"))
     if problems:
         raise InputError(problems)
