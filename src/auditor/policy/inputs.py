@@ -35,6 +35,8 @@ def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
             "role": "first_party" if system.get("operator") == "first_party" else system.get("operator"),
             "jurisdiction": system.get("jurisdiction"),
             "deidentifies": bool(system.get("deidentifies", False)),
+            "subject_jurisdictions": list(system.get("subject_jurisdictions") or []),
+            "retention": system.get("retention"),
         }
     partner = inv.partners[node_id]
     return {
@@ -45,6 +47,8 @@ def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
         "role": partner.get("role"),
         "jurisdiction": partner.get("jurisdiction"),
         "deidentifies": False,
+        "subject_jurisdictions": [],
+        "retention": None,
     }
 
 
@@ -72,6 +76,37 @@ def _consent_facts(consent: Entity) -> dict[str, Any]:
     }
 
 
+def data_subject_jurisdictions(inv: Inventory) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Where the people whose data each field and each system holds live, before the lineage stage refines it.
+
+    A field declared by a collection point (a system with ``subject_jurisdictions``) concerns those people; a field
+    a system creates or derives concerns everyone whose data that system holds (its own subject jurisdictions plus
+    those of every field it receives) - an over-approximation on purpose: a missing fact never passes silently.
+    Returns (by field id, by system id), each a sorted list; the fixpoint terminates on cycles.
+    """
+    own = {sid: set(s.get("subject_jurisdictions") or ()) for sid, s in inv.systems.items()}
+    held = {sid: set(j) for sid, j in own.items()}
+    incoming: dict[str, list[Entity]] = defaultdict(list)
+    for flow in inv.flows.values():
+        if flow.data["to"] in held:
+            incoming[flow.data["to"]].append(flow)
+
+    def of_field(fid: str) -> set[str]:
+        parent = inv.fields[fid].parent or ""
+        return own.get(parent) or held.get(parent, set())
+
+    changed = True
+    while changed:
+        changed = False
+        for sid, flows in incoming.items():
+            before = len(held[sid])
+            for flow in flows:
+                for fid in flow.data["fields"]:
+                    held[sid] |= of_field(fid)
+            changed = changed or len(held[sid]) != before
+    return ({fid: sorted(of_field(fid)) for fid in inv.fields}, {sid: sorted(j) for sid, j in held.items()})
+
+
 def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: FlowFacts | None = None) -> list[Partition]:
     """Every partition of the inventory, in a stable order (global first, then systems by id)."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -87,11 +122,13 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
             flows_by_field[fid] += 1
             received[flow.data["to"]].add(fid)
     nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
+    field_sj, system_sj = data_subject_jurisdictions(inv)
 
     def field_doc(f: Entity, system: Entity) -> dict[str, Any]:
         doc = dict(f.data)
         doc["system"] = nodes[system.id]
         doc["subject_jurisdictions"] = list(system.get("subject_jurisdictions") or [])
+        doc["data_subject_jurisdictions"] = field_sj[f.id]
         doc["purposes_info"] = [purposes[p] for p in f.get("purposes") or ()]
         doc["flow_count"] = flows_by_field.get(f.id, 0)
         doc["received_by"] = []
@@ -118,12 +155,24 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
                 "collection": inv.fields[fid].get("collection"),
                 "protection": inv.fields[fid].get("protection"),
                 "join_key": inv.fields[fid].get("join_key", False),
+                "subject_jurisdictions": field_sj[fid],
             }
             for fid in flow.data["fields"]
         ]
+        # Overridable by the lineage's flow_facts with a path-precise value.
+        doc["data_subject_jurisdictions"] = sorted({j for fid in flow.data["fields"] for j in field_sj[fid]})
         if flow_facts is not None:
             doc.update(flow_facts(flow))
         return doc
+
+    embedded: dict[str, list[dict[str, Any]]] = defaultdict(list)  # system id -> partners embedded in it
+    for partner in sorted(inv.partners.values(), key=lambda p: p.id):
+        cookies = [
+            {**c, "index": i, "purpose_info": purposes.get(c.get("purpose", "")) if c.get("purpose") else None}
+            for i, c in enumerate(partner.get("cookies") or ())
+        ]
+        for sid in partner.get("embedded_in") or ():
+            embedded[sid].append({"id": partner.id, "node": nodes[partner.id], "cookies": cookies})
 
     partitions: list[Partition] = []
     org = inv.organization
@@ -133,7 +182,13 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         doc = dict(partner.data)
         doc["node"] = nodes[partner.id]
         doc["received_fields"] = [
-            {"id": fid, "category": inv.fields[fid].get("category")} for fid in sorted(received.get(partner.id, ()))
+            {
+                "id": fid,
+                "category": inv.fields[fid].get("category"),
+                "identifiability": inv.fields[fid].get("identifiability"),
+                "subject_jurisdictions": field_sj[fid],
+            }
+            for fid in sorted(received.get(partner.id, ()))
         ]
         doc["embedded_in_info"] = [nodes[s] for s in partner.get("embedded_in") or ()]
         partners.append(doc)
@@ -159,6 +214,8 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         sdoc["node"] = nodes[sid]
         sdoc["field_count"] = len(system.get("fields") or ())
         sdoc["received_fields"] = sorted(received.get(sid, ()))
+        sdoc["data_subject_jurisdictions"] = system_sj[sid]
+        sdoc["embedded_partners"] = embedded.get(sid, [])
         partitions.append(
             Partition(
                 f"system {sid!r}",
