@@ -1,0 +1,68 @@
+# METADATA
+# scope: package
+# title: GDPR territorial facts — the EEA, the adequacy decisions, personal data
+# description: >-
+#   Small lookup sets only (regopy scans collections on every lookup). The facts each flow carries
+#   (`fields_info[].subject_jurisdictions`, `data_subject_jurisdictions`) are pre-joined in Python
+#   (src/auditor/policy/inputs.py) or refined by the lineage stage.
+package gdpr.jurisdictions
+
+import rego.v1
+
+# The EU/EEA: "EU" stands for the whole area (docs/inventory.md §5), plus every member state and the
+# three EEA EFTA states.
+eea := {
+	"EU", "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+	"LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+}
+
+# Commission adequacy decisions (GDPR Art. 45) in force: Andorra, Argentina, Canada (commercial
+# organisations), Faroe Islands, Guernsey, Israel, Isle of Man, Japan, Jersey, New Zealand, Republic of
+# Korea, Switzerland, United Kingdom, Uruguay. The United States is adequate only for recipients certified
+# under the EU-US Data Privacy Framework (Decision (EU) 2023/1795): see dpf_country.
+adequate := {"AD", "AR", "CA", "FO", "GG", "IL", "IM", "JP", "JE", "NZ", "KR", "CH", "GB", "UY"}
+
+dpf_country := "US"
+
+in_eea(j) if j in eea
+
+# Identifiability levels that are not personal data (GDPR recital 26; PIPL Art. 4 "anonymised").
+non_personal := {"anonymous", "aggregate"}
+
+personal(field) if not object.get(field, "identifiability", "") in non_personal
+
+eu_field(field) if {
+	personal(field)
+	some j in object.get(field, "subject_jurisdictions", [])
+	j in eea
+}
+
+# Ids of the personal fields of EU/EEA data subjects a flow carries.
+eu_fields(flow) := [f.id | some f in flow.fields_info; eu_field(f)]
+
+carries_eu_data(flow) if count(eu_fields(flow)) > 0
+
+# A transfer (Chapter V): EU-subject personal data sent outside the EEA, across a border — the
+# destination's jurisdiction differs from the sender's (this includes onward transfers, e.g. CN -> US),
+# or the data leaves a collection point whose users are in the EEA.
+eu_transfer(flow) if {
+	carries_eu_data(flow)
+	not in_eea(flow.to_node.jurisdiction)
+	crosses(flow)
+}
+
+crosses(flow) if flow.to_node.jurisdiction != flow.from_node.jurisdiction
+
+crosses(flow) if {
+	some j in object.get(flow.from_node, "subject_jurisdictions", [])
+	j in eea
+}
+
+transfer_of(flow) := object.get(flow, "transfer", {})
+
+mechanism(flow) := object.get(transfer_of(flow), "mechanism", "none")
+
+# The YAML node a transfer finding points at: the mechanism, else the flow's id (no transfer block).
+transfer_attr(flow) := "transfer.mechanism" if {
+	"mechanism" in object.keys(transfer_of(flow))
+} else := "id"
