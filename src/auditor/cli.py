@@ -6,6 +6,7 @@ schema, references); 3 policy or engine error. Any unexpected exception is a too
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -15,10 +16,10 @@ from typing import Any, TypeVar
 
 import click
 
-from auditor import __version__, pipeline
+from auditor import __version__, ci, pipeline
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_POLICY, AuditorError, UsageError
 from auditor.findings import at_or_above
-from auditor.policy import ENGINES, OVERLAYS, POLICY_PACK, PolicyPack, load_pack, make_engine
+from auditor.policy import ENGINES, OVERLAYS, POLICY_PACK, Engine, PolicyPack, load_pack, make_engine
 from auditor.policy.catalogue import default_policy_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,6 +109,105 @@ def policy_options(f: F) -> F:
     return f
 
 
+ENGINE_META = "auditor.engine_options"
+
+
+def engine_options(f: F) -> F:
+    """--engine and the OPA server options (each with an AUDITOR_* environment variable). The OPA options are
+    kept in the click context and read by :func:`_make_engine`, so commands keep a single ``engine`` parameter."""
+    opa_options = [
+        click.option(
+            "--opa-url",
+            envvar="AUDITOR_OPA_URL",
+            metavar="URL",
+            help="OPA server for --engine opa, e.g. http://localhost:8181 [env AUDITOR_OPA_URL].",
+        ),
+        click.option(
+            "--opa-token",
+            envvar="AUDITOR_OPA_TOKEN",
+            metavar="TOKEN",
+            help="Bearer token for the OPA server [env AUDITOR_OPA_TOKEN].",
+        ),
+        click.option(
+            "--opa-ca-cert",
+            envvar="AUDITOR_OPA_CA_CERT",
+            metavar="PEM",
+            type=click.Path(exists=True, dir_okay=False),
+            help="CA bundle to verify an https OPA server [env AUDITOR_OPA_CA_CERT].",
+        ),
+        click.option(
+            "--opa-client-cert",
+            envvar="AUDITOR_OPA_CLIENT_CERT",
+            metavar="PEM",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Client certificate for mutual TLS [env AUDITOR_OPA_CLIENT_CERT].",
+        ),
+        click.option(
+            "--opa-client-key",
+            envvar="AUDITOR_OPA_CLIENT_KEY",
+            metavar="PEM",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Key of --opa-client-cert, if not in the same file [env AUDITOR_OPA_CLIENT_KEY].",
+        ),
+        click.option(
+            "--opa-timeout",
+            envvar="AUDITOR_OPA_TIMEOUT",
+            type=float,
+            metavar="SECONDS",
+            help="Per-request timeout (default 30) [env AUDITOR_OPA_TIMEOUT].",
+        ),
+        click.option(
+            "--opa-retries",
+            envvar="AUDITOR_OPA_RETRIES",
+            type=int,
+            metavar="N",
+            help="Retries of a failed connection (default 2) [env AUDITOR_OPA_RETRIES].",
+        ),
+        click.option(
+            "--opa-concurrency",
+            envvar="AUDITOR_OPA_CONCURRENCY",
+            type=int,
+            metavar="N",
+            help="Partitions evaluated in parallel on the server (default 4) [env AUDITOR_OPA_CONCURRENCY].",
+        ),
+    ]
+    names = (
+        "opa_url",
+        "opa_token",
+        "opa_ca_cert",
+        "opa_client_cert",
+        "opa_client_key",
+        "opa_timeout",
+        "opa_retries",
+        "opa_concurrency",
+    )
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        click.get_current_context().meta[ENGINE_META] = {n: kwargs.pop(n, None) for n in names}
+        return f(*args, **kwargs)
+
+    decorated: Any = wrapper
+    for option in reversed(opa_options):
+        decorated = option(decorated)
+    decorated = click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="embedded",
+        show_default=True,
+        envvar="AUDITOR_ENGINE",
+        help="embedded (regopy, no server), opa (an OPA server, see --opa-url) or reference (real OPA "
+        "in-process, optional package) [env AUDITOR_ENGINE].",
+    )(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def _make_engine(name: str) -> Engine:
+    ctx = click.get_current_context(silent=True)
+    options = dict(ctx.meta.get(ENGINE_META, {})) if ctx is not None else {}
+    return make_engine(name, **options)
+
+
 def _load_pack(policy_dir: Path | None, law: str | None) -> PolicyPack:
     return load_pack(policy_dir or default_policy_dir(), _packs(law))
 
@@ -123,16 +223,38 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(ci.REPORT_FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
     default="error",
     show_default=True,
-    help="Exit 1 when an open finding is at or above this severity.",
+    help="Exit 1 when an open finding is at or above this severity (only new ones with --diff-base).",
 )
-@click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True)
+@click.option(
+    "--waivers",
+    "waivers_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Waivers file (YAML): accepted findings with justification, owner and expiry. See docs/ci.md.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Findings recorded in this baseline (see --write-baseline) do not fail the gate.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Record the current findings' fingerprints in this file (to adopt the gate on existing debt).",
+)
+@click.option(
+    "--diff-base",
+    metavar="GITREV",
+    help="Also audit the inventory at this git revision (read from git, no checkout); fail only on new findings.",
+)
+@engine_options
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
 @policy_options
 def check(
@@ -144,24 +266,32 @@ def check(
     color: bool | None,
     policy_dir: Path | None,
     law: str | None,
+    waivers_file: Path | None,
+    baseline_file: Path | None,
+    write_baseline: Path | None,
+    diff_base: str | None,
 ) -> None:
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
     def body() -> int:
-        inv = pipeline.load(_paths(paths))
+        gate = ci.GateOptions(fail_on, waivers_file, baseline_file, write_baseline, diff_base)
+        ci.check_output_paths(gate, output)
+        targets = _paths(paths)
+        inv = pipeline.load(targets)
         pack = _load_pack(policy_dir, law)
-        result = pipeline.audit(inv, pack, make_engine(engine))
-        if fmt == "json":
-            from auditor.formats import json_format
-
-            text = json_format.render(result.findings)
-        else:
-            from auditor.formats import text as text_format
-
-            use_colour = color if color is not None else (output is None and sys.stdout.isatty())
-            text = text_format.render(result.findings, pack, color=use_colour, files=len(inv.files))
+        chosen = _make_engine(engine)
+        result = pipeline.audit(inv, pack, chosen)
+        report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate)
+        use_colour = color if color is not None else (output is None and sys.stdout.isatty())
+        text = ci.render(fmt, report, pack, inv, color=use_colour)
+        if baseline_text is not None and write_baseline is not None:
+            write_output(baseline_text, write_baseline)
         write_output(text, output)
-        return EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_OK
+        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        if fmt == "github" and summary_file:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(ci.step_summary(report, pack))
+        return EXIT_FINDINGS if report.fails() else EXIT_OK
 
     sys.exit(run_guarded(body))
 
@@ -188,7 +318,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 
 
 @cli.command("test")
-@click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True)
+@engine_options
 @click.option("--verbose", "-v", is_flag=True, help="List every test, not only failures.")
 @policy_options
 def test_cmd(engine: str, verbose: bool, policy_dir: Path | None, law: str | None) -> None:
@@ -196,7 +326,7 @@ def test_cmd(engine: str, verbose: bool, policy_dir: Path | None, law: str | Non
 
     def body() -> int:
         pack = _load_pack(policy_dir, law)
-        results = make_engine(engine).run_tests(pack)
+        results = _make_engine(engine).run_tests(pack)
         failed = [r for r in results if not r.passed]
         for r in results:
             if verbose or not r.passed:

@@ -6,7 +6,7 @@ from auditor.errors import UsageError
 from auditor.policy.catalogue import OVERLAYS, POLICY_PACK, PolicyPack, load_pack
 from auditor.policy.engine import Engine
 
-ENGINES = ("embedded",)
+ENGINES = ("embedded", "opa", "reference")
 
 
 def make_engine(name: str, **options: object) -> Engine:
@@ -15,6 +15,17 @@ def make_engine(name: str, **options: object) -> Engine:
         from auditor.policy.regopy_engine import RegopyEngine
 
         return RegopyEngine()
+    if name == "opa":
+        from auditor.policy.opa_engine import OpaServerEngine, OpaSettings
+
+        settings = options.get("opa")
+        if not isinstance(settings, OpaSettings):
+            settings = OpaSettings.build(**{k[4:]: v for k, v in options.items() if k.startswith("opa_")})  # type: ignore[arg-type]
+        return OpaServerEngine(settings)
+    if name == "reference":
+        from auditor.policy.reference_engine import ReferenceEngine
+
+        return ReferenceEngine()
     raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
 
 

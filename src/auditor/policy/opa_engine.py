@@ -1,0 +1,431 @@
+"""The OPA server backend: evaluates the pack on an Open Policy Agent server through opa-python-client.
+
+``auditor check --engine opa --opa-url https://opa.internal:8181 [--opa-token T] [--opa-ca-cert ca.pem]``
+
+What it does, and why (facts from ENGINES.md):
+- uploads every module of the pack plus the generated aggregator as policies with ``rego_compat=False`` (the
+  client's default silently rewrites v0 policies the server rejected — a pack must be uploaded as written);
+- policy ids are namespaced ``auditor/<pack hash>/<module path>`` so the server's own policies are never touched.
+  Ids are content-addressed: a server that already holds this exact pack gets no upload at all. Rego packages
+  are global on a server, so another version of the auditor pack (``auditor/<other hash>/...``) is deleted first:
+  one version of the pack per server at a time;
+- OPA compiles each uploaded module against those already loaded, so library modules go first (``lib``, then
+  vocabularies, then the rest, the aggregator last), and a module refused for a missing dependency is retried
+  after the others until nothing progresses;
+- each partition is one ``POST /v1/data/auditor/generated/findings`` with ``strict-builtin-errors`` (a builtin
+  error must fail the run, never make a check silently pass), on keep-alive sessions (one client per thread),
+  with bounded concurrency; results are kept in partition order and numbers normalised, so the JSON output is
+  byte-identical to the embedded engine's;
+- every failure is a one-line tool error (exit 3): unreachable server, TLS failure, 401/403, a module the server
+  rejects (OPA's own message, at the module's file and line), timeout, undefined results. The client raises plain
+  ``requests`` exceptions and its own unrelated classes: they are caught together in :func:`_guard`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from auditor.errors import Location, PolicyError, Problem, UsageError
+from auditor.policy.catalogue import Module, PolicyPack, test_rules
+from auditor.policy.engine import RuleResults, TestResult, check_results, display
+from auditor.policy.reference_engine import normalise
+
+NAMESPACE = "auditor"
+STRICT = {"strict-builtin-errors": "true"}
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 2
+DEFAULT_CONCURRENCY = 4
+
+
+@dataclass(frozen=True, slots=True)
+class OpaSettings:
+    """Where the OPA server is and how to talk to it (CLI options or ``AUDITOR_OPA_*`` variables)."""
+
+    url: str
+    host: str
+    port: int
+    https: bool
+    token: str | None = None
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    concurrency: int = DEFAULT_CONCURRENCY
+
+    @classmethod
+    def build(
+        cls,
+        url: str | None,
+        token: str | None = None,
+        ca_cert: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        concurrency: int | None = None,
+    ) -> OpaSettings:
+        if not url:
+            raise UsageError("--engine opa needs --opa-url (or AUDITOR_OPA_URL), e.g. http://localhost:8181")
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--opa-url {url!r}: expected http(s)://host[:port]")
+        if parts.path.rstrip("/") not in ("", "/v1") or parts.query or parts.fragment:
+            raise UsageError(f"--opa-url {url!r}: give the server root (http(s)://host[:port]), without a path")
+        try:
+            port = parts.port or 8181
+        except ValueError:
+            raise UsageError(f"--opa-url {url!r}: invalid port") from None
+        https = parts.scheme == "https"
+        if (ca_cert or client_cert) and not https:
+            raise UsageError("--opa-ca-cert / --opa-client-cert need an https:// --opa-url")
+        if client_key and not client_cert:
+            raise UsageError("--opa-client-key needs --opa-client-cert")
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        retries = DEFAULT_RETRIES if retries is None else retries
+        concurrency = DEFAULT_CONCURRENCY if concurrency is None else concurrency
+        if timeout <= 0 or retries < 0 or concurrency < 1:
+            raise UsageError("--opa-timeout must be > 0, --opa-retries >= 0 and --opa-concurrency >= 1")
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        shown = f"{parts.scheme}://{host}:{port}"
+        return cls(
+            shown, host, port, https, token or None, ca_cert, client_cert, client_key, timeout, retries, concurrency
+        )
+
+    def client(self) -> Any:
+        from opa_client import OpaClient
+
+        # OpaClient hands ``ssl`` to requests' ``verify``: True (system CAs) or the path of a CA bundle.
+        verify: bool | str = self.ca_cert or True
+        cert: str | tuple[str, str] | None = None
+        if self.client_cert:
+            cert = (self.client_cert, self.client_key) if self.client_key else self.client_cert
+        return OpaClient(
+            host=self.host,
+            port=self.port,
+            ssl=verify if self.https else False,
+            cert=cert,
+            token=self.token,
+            retries=self.retries,
+            timeout=self.timeout,
+        )
+
+
+class _Undefined(Exception):
+    pass
+
+
+def _error_body(response: Any) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _server_message(body: dict[str, Any]) -> str:
+    message = str(body.get("message") or "").strip()
+    details = [str(e.get("message", "")) for e in body.get("errors") or () if isinstance(e, dict)]
+    text = "; ".join(x for x in (message, *details) if x)
+    return " ".join(text.split())[:300]
+
+
+class OpaServerEngine:
+    """Evaluate the pack on an OPA server over its REST API."""
+
+    name = "opa"
+
+    def __init__(self, settings: OpaSettings) -> None:
+        self.settings = settings
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._clients_lock = threading.Lock()
+        self._names: dict[str, Module] = {}
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self.settings.client()
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def _close(self) -> None:
+        with self._clients_lock:
+            for client in self._clients:
+                client.close_connection()
+            self._clients.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Every way the server or the client can fail, as one tool-error line (exit 3)."""
+        from opa_client.errors import (
+            ConnectionsError,
+            DeleteDataError,
+            DeletePolicyError,
+            PolicyNotFoundError,
+            QueryExecuteError,
+            RegoParseError,
+            TypeException,
+        )
+
+        url = self.settings.url
+        try:
+            yield
+        except requests.exceptions.SSLError as exc:
+            raise PolicyError(f"TLS failure talking to the OPA server at {url} while {doing}: {_short(exc)}") from None
+        except requests.exceptions.Timeout:
+            raise PolicyError(
+                f"the OPA server at {url} did not answer within {self.settings.timeout:g}s while {doing} "
+                "(raise --opa-timeout / AUDITOR_OPA_TIMEOUT for large inventories)"
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise PolicyError(f"cannot reach the OPA server at {url} while {doing}: {_short(exc)}") from None
+        except requests.exceptions.HTTPError as exc:
+            raise PolicyError(self._http_message(exc.response, doing)) from None
+        except requests.exceptions.RequestException as exc:
+            raise PolicyError(f"request to the OPA server at {url} failed while {doing}: {_short(exc)}") from None
+        except RegoParseError as exc:
+            body = {"code": exc.expression, "message": exc.message, "errors": exc.errors}
+            raise PolicyError(self._compile_problems(body, doing)) from None
+        except (
+            ConnectionsError,
+            DeleteDataError,
+            DeletePolicyError,
+            PolicyNotFoundError,
+            QueryExecuteError,
+            TypeException,
+        ) as exc:
+            detail = getattr(exc, "message", "") or exc
+            raise PolicyError(f"the OPA server at {url} failed while {doing}: {detail}") from None
+        except ValueError as exc:  # a body that is not JSON (a proxy's HTML page, ...)
+            raise PolicyError(
+                f"the OPA server at {url} gave an answer that is not OPA's JSON while {doing}: {_short(exc)}"
+            ) from None
+
+    def _http_message(self, response: Any, doing: str) -> str:
+        url = self.settings.url
+        status = getattr(response, "status_code", 0)
+        body = _error_body(response) if response is not None else {}
+        detail = _server_message(body)
+        if status in (401, 403):
+            hint = "check --opa-token / AUDITOR_OPA_TOKEN" if status == 401 else "the token lacks permission"
+            return f"the OPA server at {url} refused the request (HTTP {status}) while {doing}: {hint}" + (
+                f" ({detail})" if detail else ""
+            )
+        return f"the OPA server at {url} answered HTTP {status} while {doing}" + (f": {detail}" if detail else "")
+
+    def _compile_problems(self, body: dict[str, Any], doing: str) -> list[Problem]:
+        code = str(body.get("code") or "")
+        if code in ("unauthorized", "forbidden"):
+            return [Problem(Location(NAMESPACE), self._http_message(None, doing) + f": {_server_message(body)}")]
+        problems: list[Problem] = []
+        for err in body.get("errors") or ():
+            if not isinstance(err, dict):
+                continue
+            loc = err.get("location") or {}
+            module = self._names.get(str(loc.get("file", "")))
+            shown = display(module) if module is not None else str(loc.get("file") or self.settings.url)
+            where = Location(shown, int(loc.get("row") or 0), int(loc.get("col") or 0))
+            problems.append(Problem(where, f"{err.get('code', 'error')}: {err.get('message', '')} (OPA server)"))
+        if not problems:
+            problems.append(
+                Problem(
+                    Location(NAMESPACE),
+                    f"the OPA server at {self.settings.url} failed while {doing}: {_server_message(body) or code}",
+                )
+            )
+        return problems
+
+    # -- policies ----------------------------------------------------------------------------------------
+
+    def _upload(self, pack: PolicyPack, modules: Sequence[Module]) -> str:
+        """Make the server hold exactly this pack under ``auditor/<hash>/``; return the prefix."""
+        digest = hashlib.sha256()
+        for m in modules:
+            digest.update(m.name.encode() + b"\0" + m.text.encode() + b"\0")
+        prefix = f"{NAMESPACE}/{digest.hexdigest()[:16]}/"
+        self._names = {prefix + m.name: m for m in modules}
+        client = self._client()
+        with self._guard("listing policies"):
+            present = set(client.get_policies_list())
+        stale = [p for p in present if p.startswith(NAMESPACE + "/") and not p.startswith(prefix)]
+        self._delete(stale)
+        pending = [m for m in _upload_order(modules) if prefix + m.name not in present]
+        errors: dict[str, Any] = {}
+        while pending:
+            progressed, still = False, []
+            for m in pending:
+                try:
+                    with self._guard(f"uploading {display(m)}"):
+                        client.update_policy_from_string(m.text, prefix + m.name, rego_compat=False)
+                    progressed = True
+                    errors.pop(m.name, None)
+                except PolicyError as exc:
+                    errors[m.name] = exc
+                    still.append(m)
+            if not progressed:
+                problems = [p for m in still for p in errors[m.name].problems]
+                raise PolicyError(problems)
+            pending = still
+        return prefix
+
+    def _delete(self, ids: Sequence[str]) -> None:
+        """Delete policies, dependants first (the aggregator, then rules, libraries last), until fixpoint."""
+        pending = sorted(ids, key=lambda p: (0 if "/auditor/generated" in p else 2 if "/lib/" in p else 1, p))
+        client = self._client()
+        while pending:
+            still = []
+            for pid in pending:
+                try:
+                    with self._guard(f"removing the outdated auditor policy {pid}"):
+                        client.delete_policy(pid)
+                except PolicyError:
+                    still.append(pid)
+            if len(still) == len(pending):
+                raise PolicyError(
+                    f"the OPA server at {self.settings.url} refused to remove outdated auditor policies "
+                    f"({', '.join(still[:3])}); delete them: curl -X DELETE {self.settings.url}/v1/policies/<id>"
+                )
+            pending = still
+
+    # -- evaluation --------------------------------------------------------------------------------------
+
+    def _query(self, path: str, document: Any, doing: str) -> Any:
+        client = self._client()
+        with self._guard(doing):
+            try:
+                answer = client.query_rule(document, path, query_params=STRICT)
+            except requests.exceptions.HTTPError as exc:
+                body = _error_body(exc.response) if exc.response is not None else {}
+                if body.get("errors") or (exc.response is not None and exc.response.status_code == 500):
+                    raise PolicyError(self._eval_problems(body, doing)) from None
+                raise
+        if not isinstance(answer, dict) or "result" not in answer:
+            raise _Undefined(doing)
+        return normalise(answer["result"])
+
+    def _eval_problems(self, body: dict[str, Any], doing: str) -> list[Problem]:
+        from auditor.policy.reference_engine import parse_opa_errors
+
+        problems = []
+        if body.get("errors"):
+            problems = self._compile_problems(body, doing)
+        else:
+            for e in parse_opa_errors(str(body.get("message", ""))):
+                module = self._names.get(e.file)
+                shown = display(module) if module is not None else e.file
+                problems.append(Problem(Location(shown, e.row, e.col), f"{e.code}: {e.message} (while {doing})"))
+        return problems or [
+            Problem(
+                Location(NAMESPACE),
+                f"the OPA server at {self.settings.url} failed while {doing}: "
+                f"{_server_message(body) or 'internal error'}",
+            )
+        ]
+
+    def _partition(self, pack: PolicyPack, index: int, document: str, label: str) -> RuleResults:
+        doc = json.loads(document)
+        try:
+            value = self._query("auditor/generated/findings", doc, f"evaluating {label}")
+        except _Undefined:
+            for rule in pack.rules:
+                try:
+                    self._query(rule.entrypoint, doc, f"evaluating {label}")
+                except _Undefined:
+                    raise PolicyError(
+                        [
+                            Problem(
+                                rule.location,
+                                f"rule {rule.id} was undefined on the OPA server while evaluating {label}",
+                            )
+                        ]
+                    ) from None
+            raise PolicyError(f"policy evaluation was undefined on the OPA server while evaluating {label}") from None
+        return check_results(pack, value, index)
+
+    def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
+        if not partitions:
+            return []
+        try:
+            self._upload(pack, [*pack.policy_modules, pack.aggregator()])
+            names = [labels[i] if i < len(labels) else f"partition {i}" for i in range(len(partitions))]
+            workers = min(self.settings.concurrency, len(partitions))
+            if workers == 1:
+                return [self._partition(pack, i, d, names[i]) for i, d in enumerate(partitions)]
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auditor-opa")
+            try:
+                futures: list[Future[RuleResults]] = [
+                    pool.submit(self._partition, pack, i, d, names[i]) for i, d in enumerate(partitions)
+                ]
+                return [f.result() for f in futures]  # partition order, whatever order they finish in
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            self._close()
+
+    def run_tests(self, pack: PolicyPack) -> list[TestResult]:
+        """Run every ``test_*`` rule on the server (POST /v1/data/<package>/<test>); the uploaded test modules
+        are removed afterwards."""
+        tests = [(m, t) for m in pack.modules if m.is_test for t in test_rules(m)]
+        if not tests:
+            return []
+        try:
+            prefix = self._upload(pack, list(pack.modules))
+            out: list[TestResult] = []
+            for module, name in tests:
+                path = f"{module.package.replace('.', '/')}/{name}"
+                try:
+                    value = self._query(path, {}, f"running {module.name}: {name}")
+                except _Undefined:
+                    out.append(TestResult(module.name, name, False, "undefined"))
+                    continue
+                except PolicyError as exc:
+                    if any(p.location.line for p in exc.problems):
+                        out.append(TestResult(module.name, name, False, f"error: {exc.problems[0]}"))
+                        continue
+                    raise
+                ok = value is True
+                out.append(TestResult(module.name, name, ok, "" if ok else f"value {value!r}"))
+            self._delete([prefix + m.name for m in pack.modules])
+            return out
+        finally:
+            self._close()
+
+
+def _upload_order(modules: Sequence[Module]) -> list[Module]:
+    """Libraries first (OPA compiles each module against those already loaded): lib, vocabularies, rules,
+    tests, the generated aggregator last."""
+
+    def rank(m: Module) -> tuple[int, str]:
+        if m.name.startswith("lib/"):
+            return 0, m.name
+        if "/vocab/" in m.name or m.name.endswith("vocab.rego"):
+            return 1, m.name
+        if m.name.startswith("auditor/"):
+            return 4, m.name
+        return (3 if m.is_test else 2), m.name
+
+    return sorted(modules, key=rank)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "CERTIFICATE_VERIFY_FAILED", "timed out"):
+        if marker in text:
+            return marker
+    return " ".join(text.split())[:200]

@@ -1,0 +1,171 @@
+"""The reference engine: real OPA (v1.20, Go) in-process through ``opa_bindings`` (PyPI
+``opa-golib-python-bindings``), offered as ``--engine reference`` when that optional package is installed.
+
+Why it exists (ENGINES.md): regopy accepts modules real OPA rejects (unsafe variables, static type errors, v0
+syntax, conflicting rules) and differs on a few semantics. Running the pack on real OPA in the test suite catches
+both; users can run it too, to check a pack before deploying it to their OPA servers.
+
+Facts this module is built around (measured):
+- ``add_policy`` only parses; the whole pack is compiled lazily on the first evaluation, so the engine is probed
+  once after loading to report every compile error up front, as ``file:row: code: message`` lines;
+- builtin errors are strict (``eval_builtin_error``), so they are errors here too, never a silent pass;
+- numbers keep their JSON spelling (``1.0`` stays a float) while regopy prints ``1``: results are normalised
+  with :func:`normalise` so every engine returns the same values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.errors import Location, PolicyError, Problem
+from auditor.policy.catalogue import Module, PolicyPack, test_rules
+from auditor.policy.engine import RuleResults, TestResult, check_results, display
+
+AGGREGATE_DOC = "auditor.generated.findings"
+PACKAGE = "opa-golib-python-bindings"
+
+_OPA_ERROR_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<row>\d+)(?::(?P<col>\d+))?: (?P<code>[a-z_]+): (?P<msg>.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class OpaErrorLine:
+    """One error of OPA's textual error report (``file:row: code: message``)."""
+
+    file: str
+    row: int
+    col: int
+    code: str
+    message: str
+
+
+def parse_opa_errors(text: str) -> list[OpaErrorLine]:
+    """The located errors in an OPA error text such as ``2 errors occurred:\\nf.rego:3: rego_..._error: msg``."""
+    text = re.sub(r"^[a-z ]+failed: ", "", text.strip())
+    out: list[OpaErrorLine] = []
+    for raw in re.split(r"\n|(?<=occurred:) ", text):
+        m = _OPA_ERROR_LINE.match(raw.strip())
+        if m:
+            col = int(m.group("col") or 1)
+            out.append(OpaErrorLine(m.group("file"), int(m.group("row")), col, m.group("code"), m.group("msg")))
+    return out
+
+
+def normalise(value: Any) -> Any:
+    """Engine-independent values: integral floats become ints (regopy prints ``1.0`` as ``1``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    return value
+
+
+def opa_problems(text: str, names: dict[str, Module], fallback: Location) -> list[Problem]:
+    """Located problems from OPA's error text; module names (policy ids) are mapped back to their files."""
+    problems = []
+    for e in parse_opa_errors(text):
+        module = names.get(e.file)
+        shown = display(module) if module is not None else e.file
+        problems.append(Problem(Location(shown, e.row, e.col), f"{e.code}: {e.message}"))
+    if not problems:
+        problems.append(Problem(fallback, f"OPA error: {' '.join(text.split())[:300]}"))
+    return problems
+
+
+def available() -> bool:
+    try:
+        import opa_bindings  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+class ReferenceEngine:
+    """Real OPA in-process: same partitions, same aggregator, same normalised results as the embedded engine."""
+
+    name = "reference"
+
+    def __init__(self) -> None:
+        try:
+            import opa_bindings
+        except (ImportError, OSError) as exc:
+            raise PolicyError(
+                f"--engine reference needs the optional package {PACKAGE} (real OPA in-process): "
+                f"pip install --ignore-requires-python '{PACKAGE}>=0.4.4,<0.5' ({exc})"
+            ) from None
+        self._ob: Any = opa_bindings
+
+    def _load(self, pack: PolicyPack, modules: Sequence[Module]) -> Any:
+        names = {m.name: m for m in modules}
+        engine = self._ob.OpaEngine()
+        engine.print_handler = lambda _message, _location: None  # Rego print() must never pollute stdout
+        try:
+            for m in modules:
+                engine.add_policy(m.name, m.text)
+            engine.eval_query("true")  # compiles the whole pack now: every compile error, up front
+        except self._ob.OpaError as exc:
+            engine.close()
+            raise PolicyError(opa_problems(exc.message, names, Location(str(pack.root)))) from None
+        return engine
+
+    def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
+        if not partitions:
+            return []
+        modules = [*pack.policy_modules, pack.aggregator()]
+        names = {m.name: m for m in modules}
+        engine = self._load(pack, modules)
+        results: list[RuleResults] = []
+        try:
+            for i, document in enumerate(partitions):
+                doc = json.loads(document)
+                label = labels[i] if i < len(labels) else f"partition {i}"
+                try:
+                    value = engine.eval_document(AGGREGATE_DOC, doc)
+                except self._ob.OpaUndefinedError:
+                    self._name_culprit(engine, pack, doc, label)
+                    raise PolicyError(f"policy evaluation was undefined while evaluating {label}") from None
+                except self._ob.OpaError as exc:
+                    problems = opa_problems(exc.message, names, Location(str(pack.root)))
+                    raise PolicyError(
+                        [Problem(p.location, f"{p.message} (while evaluating {label})") for p in problems]
+                    ) from None
+                results.append(check_results(pack, normalise(value), i))
+        finally:
+            engine.close()
+        return results
+
+    def _name_culprit(self, engine: Any, pack: PolicyPack, doc: Any, label: str) -> None:
+        for rule in pack.rules:
+            try:
+                engine.eval_document(rule.entrypoint.replace("/", "."), doc)
+            except self._ob.OpaUndefinedError:
+                raise PolicyError(
+                    [Problem(rule.location, f"rule {rule.id} was undefined while evaluating {label}")]
+                ) from None
+
+    def run_tests(self, pack: PolicyPack) -> list[TestResult]:
+        tests = [(m, t) for m in pack.modules if m.is_test for t in test_rules(m)]
+        if not tests:
+            return []
+        engine = self._load(pack, pack.modules)
+        out: list[TestResult] = []
+        try:
+            for module, name in tests:
+                try:
+                    value = engine.eval_document(f"{module.package}.{name}", None)
+                except self._ob.OpaUndefinedError:
+                    out.append(TestResult(module.name, name, False, "undefined"))
+                    continue
+                except self._ob.OpaError as exc:
+                    out.append(TestResult(module.name, name, False, f"error: {' '.join(exc.message.split())[:200]}"))
+                    continue
+                ok = value is True
+                out.append(TestResult(module.name, name, ok, "" if ok else f"value {value!r}"))
+        finally:
+            engine.close()
+        return out
