@@ -18,7 +18,6 @@ import click
 
 from auditor import __version__, ci, pipeline
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_POLICY, AuditorError, UsageError
-from auditor.findings import at_or_above
 from auditor.policy import ENGINES, OVERLAYS, POLICY_PACK, Engine, PolicyPack, load_pack, make_engine
 from auditor.policy.catalogue import default_policy_dir
 

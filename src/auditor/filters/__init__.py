@@ -1,0 +1,107 @@
+"""Filters between the findings and the formatters: waivers, baseline and diff against a git revision.
+
+They never drop a finding: they set its status (``waived``, ``baseline``) or its change (new / unchanged, with the
+fixed ones listed apart), and :class:`GateReport` says which findings fail the gate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auditor.filters import baseline as baseline_mod
+from auditor.filters import waivers as waivers_mod
+from auditor.filters.waivers import Waiver, WaiverNote
+from auditor.findings import SEVERITY_RANK, Finding, at_or_above
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """What a formatter needs to tell the gate's verdict.
+
+    ``findings``: the current findings with their status (open, waived, baseline), sorted.
+    ``diff_base``: the git revision compared against, or None (then every finding counts as new).
+    ``new``: fingerprints of the findings absent at the base revision; ``fixed``: base findings gone now.
+    """
+
+    findings: tuple[Finding, ...]
+    fail_on: str = "error"
+    diff_base: str | None = None
+    new: frozenset[str] = frozenset()
+    fixed: tuple[Finding, ...] = ()
+    notes: tuple[WaiverNote, ...] = ()
+    baseline_file: str | None = None
+
+    def is_new(self, f: Finding) -> bool:
+        return self.diff_base is None or f.fingerprint in self.new
+
+    def change(self, f: Finding) -> str:
+        """'new' or 'unchanged' when diffing, else ''."""
+        if self.diff_base is None:
+            return ""
+        return "new" if f.fingerprint in self.new else "unchanged"
+
+    def counted(self) -> list[Finding]:
+        """Open findings that the gate looks at: all of them, or only the new ones when diffing."""
+        return [f for f in self.findings if f.status == "open" and self.is_new(f)]
+
+    def failing(self) -> list[Finding]:
+        """The findings that make the gate fail (exit 1)."""
+        return at_or_above(self.counted(), self.fail_on)
+
+    def fails(self) -> bool:
+        return bool(self.failing())
+
+    def is_failing(self, f: Finding) -> bool:
+        return (
+            f.status == "open"
+            and self.is_new(f)
+            and self.fail_on != "never"
+            and SEVERITY_RANK[f.severity] <= SEVERITY_RANK[self.fail_on]
+        )
+
+    @property
+    def unchanged(self) -> list[Finding]:
+        return [f for f in self.findings if self.diff_base is not None and f.fingerprint not in self.new]
+
+
+def by_severity(findings: Sequence[Finding]) -> list[Finding]:
+    """Most severe first, then in report order (file, line, rule)."""
+    return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], f.sort_key()))
+
+
+def gate(
+    findings: Sequence[Finding],
+    *,
+    fail_on: str = "error",
+    waivers: Sequence[Waiver] = (),
+    baseline: frozenset[str] | None = None,
+    baseline_file: str | None = None,
+    base_findings: Sequence[Finding] | None = None,
+    diff_base: str | None = None,
+    today: dt.date | None = None,
+) -> GateReport:
+    """Apply waivers, then the baseline, then the diff against the base revision's findings."""
+    current, notes = waivers_mod.apply(findings, waivers, today or dt.date.today())
+    if baseline is not None:
+        current = baseline_mod.apply(current, baseline)
+    new: frozenset[str] = frozenset()
+    fixed: tuple[Finding, ...] = ()
+    if base_findings is not None:
+        before = {f.fingerprint for f in base_findings}
+        now = {f.fingerprint for f in current}
+        new = frozenset(now - before)
+        fixed = tuple(sorted((f for f in base_findings if f.fingerprint not in now), key=Finding.sort_key))
+    return GateReport(
+        findings=tuple(current),
+        fail_on=fail_on,
+        diff_base=diff_base if base_findings is not None else None,
+        new=new,
+        fixed=fixed,
+        notes=tuple(notes),
+        baseline_file=baseline_file,
+    )
+
+
+__all__ = ["GateReport", "Waiver", "WaiverNote", "by_severity", "gate"]

@@ -1,0 +1,73 @@
+"""Baselines: adopt the gate on an estate with existing debt.
+
+``--write-baseline FILE`` records the fingerprints of the current findings (not the waived ones: a waiver that expires
+must bring its finding back, not hide it in the baseline); ``--baseline FILE`` marks the findings already recorded
+as status ``baseline`` so they no longer fail the gate, while every new finding still does. The file is JSON, sorted,
+one entry per finding with its rule and subject so that a reviewer can read what was accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError, Location, Problem
+from auditor.findings import Finding
+
+FORMAT = "auditor-baseline"
+VERSION = 1
+
+
+def render(findings: Sequence[Finding]) -> str:
+    entries = sorted(
+        (
+            {
+                "fingerprint": f.fingerprint,
+                "rule": f.rule_id,
+                "subject": f"{f.subject_kind}/{f.subject_id}",
+                "severity": f.severity,
+            }
+            for f in findings
+            if f.status != "waived"
+        ),
+        key=lambda e: (e["rule"], e["subject"], e["fingerprint"]),
+    )
+    doc = {"format": FORMAT, "version": VERSION, "findings": entries}
+    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def parse(text: str, shown: str) -> frozenset[str]:
+    def bad(message: str) -> InputError:
+        return InputError([Problem(Location(shown), message)])
+
+    try:
+        doc: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = Location(shown, exc.lineno, exc.colno)
+        raise InputError([Problem(where, f"baseline is not JSON: {exc.msg}")]) from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise bad(f'not an auditor baseline (expected "format": "{FORMAT}"; write one with --write-baseline)')
+    if doc.get("version") != VERSION:
+        raise bad(f"unsupported baseline version {doc.get('version')!r} (this auditor reads version {VERSION})")
+    entries = doc.get("findings")
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("fingerprint"), str) for e in entries
+    ):
+        raise bad('baseline: "findings" must be a list of objects with a "fingerprint"')
+    return frozenset(e["fingerprint"] for e in entries)
+
+
+def load(path: Path) -> frozenset[str]:
+    shown = path.as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(Location(shown), f"cannot read baseline: {exc}")]) from None
+    return parse(text, shown)
+
+
+def apply(findings: Sequence[Finding], fingerprints: frozenset[str]) -> list[Finding]:
+    """Open findings recorded in the baseline become status ``baseline`` (waived ones stay waived)."""
+    return [f.with_status("baseline") if f.status == "open" and f.fingerprint in fingerprints else f for f in findings]

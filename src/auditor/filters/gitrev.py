@@ -1,0 +1,119 @@
+"""Read the inventory files of a git revision straight from the object database (no checkout, no worktree change).
+
+``git ls-tree -r`` lists the YAML blobs under the requested paths at the revision, ``git cat-file --batch`` streams
+their content in one process. Paths are shown as the working-tree loader shows them (relative to the current
+directory), so messages and fingerprints line up with the working-tree audit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+from auditor.errors import UsageError
+from auditor.inventory.loader import MAX_FILES, YAML_SUFFIXES
+
+
+def _git(args: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], input=stdin, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("--diff-base: git is not installed or not on PATH") from None
+
+
+def _first_line(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def toplevel() -> Path | None:
+    """The repository root containing the current directory, or None outside a repository."""
+    proc = _git(["rev-parse", "--show-toplevel"])
+    if proc.returncode != 0:
+        return None
+    return Path(proc.stdout.decode("utf-8").strip())
+
+
+def resolve(rev: str) -> str:
+    """The commit id ``rev`` names; UsageError (exit 2) when it names nothing."""
+    if toplevel() is None:
+        raise UsageError(f"--diff-base {rev}: the current directory is not inside a git repository")
+    if not rev or rev.startswith("-"):
+        raise UsageError(f"--diff-base: invalid git revision {rev!r}")
+    proc = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"])
+    if proc.returncode != 0:
+        raise UsageError(
+            f"--diff-base: unknown git revision {rev!r} (in CI, fetch it first, e.g. `git fetch origin {rev}`"
+            " or actions/checkout with fetch-depth: 0)"
+        )
+    return proc.stdout.decode("ascii").strip()
+
+
+def _shown(top: Path, name: str) -> str:
+    """As :func:`auditor.inventory.display_path` shows a working-tree file: relative to the current directory when
+    below it, else absolute."""
+    full = top / name
+    try:
+        return full.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return full.as_posix()
+
+
+def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, bytes]]:
+    """The ``(shown path, content)`` of every YAML file under ``paths`` at ``rev`` (empty if none existed)."""
+    commit = resolve(rev)
+    top = toplevel()
+    assert top is not None  # resolve() checked
+    top = top.resolve()
+    proc = _git(["ls-tree", "-r", "-z", "--full-name", commit, "--", *[str(p) for p in paths]])
+    if proc.returncode != 0:
+        raise UsageError(f"--diff-base {rev}: git ls-tree failed: {_first_line(proc.stderr)}")
+    blobs: list[tuple[str, str]] = []
+    for entry in proc.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw_name = entry.partition(b"\t")
+        mode, kind, obj = meta.decode("ascii").split()
+        name = raw_name.decode("utf-8", "surrogateescape")
+        parts = PurePosixPath(name).parts
+        # Same selection as the working-tree discovery: YAML files, no hidden files or directories, and no
+        # symlinks (a link's target cannot be checked against the inventory root inside the object database).
+        if kind != "blob" or mode == "120000" or not name.endswith(YAML_SUFFIXES):
+            continue
+        if any(p.startswith(".") for p in parts):
+            continue
+        blobs.append((name, obj))
+        if len(blobs) > MAX_FILES:
+            raise UsageError(f"--diff-base {rev}: more than {MAX_FILES} YAML files")
+    if not blobs:
+        return []
+    request = b"".join(obj.encode("ascii") + b"\n" for _, obj in blobs)
+    proc = _git(["cat-file", "--batch"], stdin=request)
+    if proc.returncode != 0:
+        raise UsageError(f"--diff-base {rev}: git cat-file failed: {_first_line(proc.stderr)}")
+    out = proc.stdout
+    files: list[tuple[str, bytes]] = []
+    pos = 0
+    for name, _obj in blobs:
+        header_end = out.index(b"\n", pos)
+        header = out[pos:header_end].split()
+        if len(header) != 3 or header[1] != b"blob":
+            raise UsageError(f"--diff-base {rev}: cannot read {name} from git")
+        size = int(header[2])
+        start = header_end + 1
+        files.append((_shown(top, name), out[start : start + size]))
+        pos = start + size + 1  # the content is followed by a newline
+    return sorted(files)
+
+
+def cwd_prefix() -> str:
+    """The current directory's path inside its repository (``""`` at the root or outside a repository), to turn
+    the paths findings carry into repo-relative ones for SARIF and GitHub annotations."""
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--show-prefix"], capture_output=True, check=False)
+    except FileNotFoundError:
+        return ""
+    if proc.returncode != 0:
+        return ""
+    return proc.stdout.decode("utf-8", "surrogateescape").strip()

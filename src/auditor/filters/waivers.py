@@ -1,0 +1,257 @@
+"""Waivers: accepted findings, each with a justification, an owner and an expiry date.
+
+A waivers file (YAML, read with the project's safe parser)::
+
+    waivers:
+      - rule: creality.purposes.undeclared_purpose_field   # the finding: rule + subject ...
+        subject: field/ml-platform.labelled_frames         # "kind/id" (or {kind: field, id: ...})
+        justification: Covered by the R&D consent campaign, see DPO ticket PRIV-42
+        owner: dpo@example.com
+        expires: 2026-06-30                                 # inclusive: waives until the end of that day
+      - fingerprint: c1962a2048ace7b0fc02                    # ... or its fingerprint
+        justification: ...
+        owner: ...
+        expires: ...
+
+Every key of a waiver is required (``rule`` + ``subject`` or ``fingerprint``); a file that breaks this is refused
+(exit 2, one located line per problem). A waiver whose date has passed stops waiving (its findings are open again)
+and is reported as a note; so is a waiver that matches no finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from auditor.errors import InputError, Location, Problem
+from auditor.findings import Finding
+from auditor.inventory import yamlsafe
+from auditor.model import ENTITY_KINDS
+
+_NON_BLANK = r"\S"
+_SUBJECT = r"^(" + "|".join(ENTITY_KINDS) + r")/\S+$"
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["waivers"],
+    "properties": {
+        "version": {"const": 1},
+        "waivers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["justification", "owner", "expires"],
+                "properties": {
+                    "rule": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.]*$"},
+                    "subject": {
+                        "oneOf": [
+                            {"type": "string", "pattern": _SUBJECT},
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["kind", "id"],
+                                "properties": {
+                                    "kind": {"enum": list(ENTITY_KINDS)},
+                                    "id": {"type": "string", "minLength": 1},
+                                },
+                            },
+                        ]
+                    },
+                    "fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{8,64}$"},
+                    "justification": {"type": "string", "pattern": _NON_BLANK},
+                    "owner": {"type": "string", "pattern": _NON_BLANK},
+                    "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                },
+                "oneOf": [
+                    {"required": ["rule", "subject"], "not": {"required": ["fingerprint"]}},
+                    {
+                        "required": ["fingerprint"],
+                        "not": {"anyOf": [{"required": ["rule"]}, {"required": ["subject"]}]},
+                    },
+                ],
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    location: Location  # where the waiver is declared (the list item)
+    justification: str
+    owner: str
+    expires: dt.date
+    rule: str = ""
+    subject_kind: str = ""
+    subject_id: str = ""
+    fingerprint: str = ""
+
+    @property
+    def target(self) -> str:
+        if self.fingerprint:
+            return f"fingerprint {self.fingerprint}"
+        return f"{self.rule} on {self.subject_kind}/{self.subject_id}"
+
+    def matches(self, f: Finding) -> bool:
+        if self.fingerprint:
+            return f.fingerprint == self.fingerprint
+        return (f.rule_id, f.subject_kind, f.subject_id) == (self.rule, self.subject_kind, self.subject_id)
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "justification": self.justification,
+            "owner": self.owner,
+            "expires": self.expires.isoformat(),
+            "declared_at": str(self.location),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverNote:
+    """Something the gate tells about a waiver: ``expired`` (no longer waives) or ``unused`` (matches nothing)."""
+
+    kind: str
+    waiver: Waiver
+
+    @property
+    def message(self) -> str:
+        w = self.waiver
+        if self.kind == "expired":
+            return (
+                f"waiver for {w.target} expired on {w.expires.isoformat()} (owner {w.owner}); "
+                "its findings are open again: fix them or renew the waiver"
+            )
+        return f"waiver for {w.target} matches no finding (owner {w.owner}); remove it"
+
+
+def _pos(doc: Any, path: Iterable[Any]) -> tuple[int, int]:
+    node = doc
+    pos: tuple[int, int] = getattr(doc, "pos", (1, 1))
+    for part in path:
+        locs = getattr(node, "locs", None)
+        try:
+            child = node[part]
+            if locs is not None:
+                pos = locs[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        node = child
+    return pos
+
+
+def _problem_text(err: jsonschema.ValidationError) -> str:
+    path = [p for p in err.absolute_path if not isinstance(p, int)]
+    what = ".".join(str(p) for p in path) or "waivers file"
+    if err.validator == "required":
+        return f"waiver: missing required key {err.message.split(' is a required')[0]}"
+    if err.validator == "additionalProperties":
+        return f"{what}: {err.message}"
+    if err.validator == "pattern" and path and path[-1] in ("justification", "owner"):
+        return f"waiver: {path[-1]} must not be empty"
+    if err.validator == "pattern" and path and path[-1] == "expires":
+        return f"waiver: expires must be a date YYYY-MM-DD, got {err.instance!r}"
+    if err.validator == "oneOf" and len(path) == 1:
+        return "waiver must name its finding by rule + subject, or by fingerprint (not both)"
+    if err.validator == "oneOf" and path[-1:] == ["subject"]:
+        return f"waiver: subject must be 'kind/id' (kinds: {', '.join(ENTITY_KINDS)}) or {{kind, id}}"
+    return f"{what}: {err.message}"
+
+
+def _yaml_error(exc: yamlsafe.YamlError, shown: str) -> InputError:
+    return InputError([Problem(Location(shown, exc.problem.line, exc.problem.column), exc.problem.message)])
+
+
+def parse(text: str, shown: str) -> list[Waiver]:
+    """Parse and validate a waivers file; raise InputError listing every located problem."""
+    try:
+        doc = yamlsafe.parse(text)
+    except yamlsafe.YamlError as exc:
+        raise _yaml_error(exc, shown) from None
+    if doc is None:
+        doc = {"waivers": []}
+    problems: list[Problem] = []
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        line, col = _pos(doc, err.absolute_path)
+        problems.append(Problem(Location(shown, line, col), _problem_text(err)))
+    if problems:
+        raise InputError(problems)
+    waivers: list[Waiver] = []
+    items = doc["waivers"]
+    for i, item in enumerate(items):
+        line, col = items.locs[i] if hasattr(items, "locs") else (0, 0)
+        where = Location(shown, line, col)
+        try:
+            expires = dt.date.fromisoformat(item["expires"])
+        except ValueError:
+            line, col = _pos(doc, ["waivers", i, "expires"])
+            problems.append(Problem(Location(shown, line, col), f"waiver: expires {item['expires']!r} is not a date"))
+            continue
+        subject = item.get("subject")
+        if isinstance(subject, str):
+            kind, _, sid = subject.partition("/")
+        elif isinstance(subject, dict):
+            kind, sid = subject["kind"], subject["id"]
+        else:
+            kind, sid = "", ""
+        waivers.append(
+            Waiver(
+                location=where,
+                justification=item["justification"].strip(),
+                owner=item["owner"].strip(),
+                expires=expires,
+                rule=item.get("rule", ""),
+                subject_kind=kind,
+                subject_id=sid,
+                fingerprint=item.get("fingerprint", ""),
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return waivers
+
+
+def load(path: Path, shown: str | None = None) -> list[Waiver]:
+    shown = shown or path.as_posix()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(Location(shown), f"cannot read waivers file: {exc.strerror or exc}")]) from None
+    try:
+        text = yamlsafe.decode(data)
+    except yamlsafe.YamlError as exc:
+        raise _yaml_error(exc, shown) from None
+    return parse(text, shown)
+
+
+def apply(
+    findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date
+) -> tuple[list[Finding], list[WaiverNote]]:
+    """Mark the findings matched by a live waiver as waived; report expired and unused waivers.
+
+    The first live waiver (in file order) that matches a finding is the one recorded on it."""
+    live = [w for w in waivers if not w.expired(today)]
+    used: set[int] = set()
+    out: list[Finding] = []
+    for f in findings:
+        hit = next((i for i, w in enumerate(live) if w.matches(f)), None)
+        if hit is None:
+            out.append(f)
+            continue
+        used.add(hit)
+        out.append(f.with_status("waived", live[hit].as_dict()))
+    notes = [WaiverNote("expired", w) for w in waivers if w.expired(today)]
+    notes += [WaiverNote("unused", w) for i, w in enumerate(live) if i not in used]
+    notes.sort(key=lambda n: (n.waiver.location, n.kind))
+    return out, notes

@@ -1,0 +1,123 @@
+"""GitHub Actions workflow commands: one annotation per finding the gate counts, then a summary notice.
+
+GitHub shows at most 10 error, 10 warning and 10 notice annotations per step and drops the rest silently, so this
+formatter picks what to show: the most severe first, expired-waiver warnings before finding warnings, at most 9
+notices (the 10th is the summary line, which counts what was not annotated). Values are escaped as the Actions
+toolkit does (``%``, CR, LF in the message; also ``:`` and ``,`` in properties).
+"""
+
+from __future__ import annotations
+
+from auditor.errors import Location
+from auditor.filters import GateReport, by_severity
+from auditor.findings import Finding
+from auditor.formats import markdown
+from auditor.policy.catalogue import PolicyPack
+
+LIMITS = {"error": 10, "warning": 10, "notice": 10}
+COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(kind: str, message: str, *, location: Location | None = None, title: str = "", prefix: str = "") -> str:
+    props: list[tuple[str, str]] = []
+    if location is not None and location.file:
+        props.append(("file", prefix + location.file if not location.file.startswith("/") else location.file))
+        if location.line > 0:
+            props.append(("line", str(location.line)))
+            if location.column > 0:
+                props.append(("col", str(location.column)))
+    if title:
+        props.append(("title", title))
+    head = ",".join(f"{k}={escape_property(v)}" for k, v in props)
+    return f"::{kind}{' ' + head if head else ''}::{escape_data(message)}"
+
+
+def _finding_message(f: Finding, report: GateReport) -> str:
+    lines = [f.message]
+    if f.evidence:
+        lines.append("Path: " + " -> ".join(f.evidence))
+    if f.remediation:
+        lines.append(f"Fix: {f.remediation}")
+    tail = f"Rule {f.rule_id} ({f.verdict}), clause {f.clause_id}"
+    if report.change(f) == "new":
+        tail += f", new since {report.diff_base}"
+    lines.append(tail)
+    return "\n".join(lines)
+
+
+def render(report: GateReport, pack: PolicyPack, *, uri_prefix: str = "") -> str:
+    """Annotations for the findings the gate counts (open, and new when diffing), then one summary notice."""
+    budget = {"error": LIMITS["error"], "warning": LIMITS["warning"], "notice": LIMITS["notice"] - 1}
+    lines: list[str] = []
+    skipped = {"error": 0, "warning": 0, "info": 0}
+    shown = {"error": 0, "warning": 0, "info": 0}
+
+    def emit(kind: str, line: str) -> bool:
+        if budget[kind] <= 0:
+            return False
+        budget[kind] -= 1
+        lines.append(line)
+        return True
+
+    expired = [n for n in report.notes if n.kind == "expired"]
+    unused = [n for n in report.notes if n.kind != "expired"]
+    notes_dropped = 0
+    for note in expired:
+        if not emit(
+            "warning",
+            command("warning", note.message, location=note.waiver.location, title="Expired waiver", prefix=uri_prefix),
+        ):
+            notes_dropped += 1
+    for f in by_severity(report.counted()):
+        kind = COMMAND[f.severity]
+        clause = pack.clauses.get(f.clause_id)
+        law = f" [{clause.source.upper()}]" if clause is not None and clause.law else ""
+        title = f"{f.clause_id}{law}: {f.title}"
+        if emit(kind, command(kind, _finding_message(f, report), location=f.location, title=title, prefix=uri_prefix)):
+            shown[f.severity] += 1
+        else:
+            skipped[f.severity] += 1
+    for note in unused:
+        if not emit(
+            "warning",
+            command("warning", note.message, location=note.waiver.location, title="Unused waiver", prefix=uri_prefix),
+        ):
+            notes_dropped += 1
+
+    verdict = "FAILED" if report.fails() else "passed"
+    scope = "new " if report.diff_base is not None else ""
+    total = len(report.counted())
+    summary = (
+        f"auditor: gate {verdict} (--fail-on {report.fail_on}); {total} open {scope}finding{'s' if total != 1 else ''}"
+    )
+    summary += f" ({shown['error'] + skipped['error']} error, {shown['warning'] + skipped['warning']} warning, "
+    summary += f"{shown['info'] + skipped['info']} info)"
+    if any(skipped.values()) or notes_dropped:
+        summary += (
+            f"; not annotated (GitHub shows 10 per kind): {skipped['error']} error, {skipped['warning']} warning, "
+            f"{skipped['info']} info"
+        )
+        if notes_dropped:
+            summary += f", {notes_dropped} waiver note{'s' if notes_dropped != 1 else ''}"
+        summary += " — see the job summary or the SARIF report"
+    if report.diff_base is not None:
+        summary += f"; {len(report.fixed)} fixed, {len(report.unchanged)} unchanged since {report.diff_base}"
+    waived = sum(1 for f in report.findings if f.status == "waived")
+    baselined = sum(1 for f in report.findings if f.status == "baseline")
+    if waived or baselined:
+        summary += f"; {waived} waived, {baselined} in baseline"
+    lines.append(command("notice", summary, title="auditor summary"))
+    return "\n".join(lines) + "\n"
+
+
+def step_summary(report: GateReport, pack: PolicyPack) -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY`` (the CLI appends it when the variable is set)."""
+    return markdown.render(report, pack)

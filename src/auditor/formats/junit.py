@@ -1,0 +1,118 @@
+"""JUnit XML for CI test reporters (GitHub test reporters, GitLab, Jenkins, Azure, CircleCI).
+
+One ``<testsuite>`` per rule source (policy, gdpr, cnil, pipl), one ``<testcase>`` per (rule, subject) with a
+finding — ``classname`` is the rule id, ``name`` is ``kind/id`` — and one passing ``<testcase>`` per rule without
+findings, so reporters show what was checked. A testcase fails when one of its findings fails the gate (open, new
+when diffing, at or above --fail-on); waived, baselined and pre-existing findings are ``<skipped>`` with the reason;
+open findings below the threshold pass with their text in ``<system-out>``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+from auditor.filters import GateReport
+from auditor.findings import Finding
+from auditor.policy.catalogue import PolicyPack
+
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("\ufffd", text)
+
+
+def _describe(f: Finding, report: GateReport) -> str:
+    lines = [f"{f.location}: {f.severity}: {f.message}", f"clause {f.clause_id} ({f.source}), verdict {f.verdict}"]
+    if f.evidence:
+        lines.append("path: " + " -> ".join(f.evidence))
+    if f.remediation:
+        lines.append(f"fix: {f.remediation}")
+    change = report.change(f)
+    if change:
+        lines.append(f"{change} since {report.diff_base}")
+    lines.append(f"fingerprint {f.fingerprint}")
+    return "\n".join(lines)
+
+
+def _skip_reason(f: Finding, report: GateReport) -> str:
+    if f.status == "waived":
+        w = f.waiver
+        return f"waived until {w.get('expires', '?')} by {w.get('owner', '?')}: {w.get('justification', '')}"
+    if f.status == "baseline":
+        return "accepted debt recorded in the baseline"
+    return f"already present at {report.diff_base}"
+
+
+def render(report: GateReport, pack: PolicyPack) -> str:
+    cases: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        cases[(f.rule_id, f"{f.subject_kind}/{f.subject_id}")].append(f)
+    rules_with_findings = {rule for rule, _ in cases}
+    suites: dict[str, list[ET.Element]] = defaultdict(list)
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
+
+    for (rule_id, subject), found in sorted(cases.items()):
+        rule = pack.rules_by_id.get(rule_id)
+        source = found[0].source
+        case = ET.Element("testcase", {"classname": rule_id, "name": subject, "time": "0"})
+        failing = [f for f in found if report.is_failing(f)]
+        if failing:
+            worst = failing[0]
+            title = rule.title if rule is not None else worst.title
+            failure = ET.SubElement(
+                case,
+                "failure",
+                {"message": _clean(f"[{worst.clause_id}] {worst.message}"), "type": f"{worst.severity}: {title}"},
+            )
+            failure.text = _clean("\n\n".join(_describe(f, report) for f in failing))
+            totals["failures"] += 1
+        elif all(f.status != "open" or not report.is_new(f) for f in found):
+            ET.SubElement(case, "skipped", {"message": _clean("; ".join(_skip_reason(f, report) for f in found))})
+            totals["skipped"] += 1
+        out = [f for f in found if f not in failing]
+        if out:
+            ET.SubElement(case, "system-out").text = _clean("\n\n".join(_describe(f, report) for f in out))
+        suites[source].append(case)
+        totals["tests"] += 1
+
+    for rule in sorted(pack.rules, key=lambda r: r.id):
+        if rule.id in rules_with_findings:
+            continue
+        clause = pack.clauses.get(rule.clause)
+        source = clause.source if clause is not None else "policy"
+        suites[source].append(ET.Element("testcase", {"classname": rule.id, "name": "all subjects", "time": "0"}))
+        totals["tests"] += 1
+
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "auditor",
+            "tests": str(totals["tests"]),
+            "failures": str(totals["failures"]),
+            "errors": "0",
+            "skipped": str(totals["skipped"]),
+            "time": "0",
+        },
+    )
+    for source in sorted(suites):
+        members = suites[source]
+        failures = sum(1 for c in members if c.find("failure") is not None)
+        skipped = sum(1 for c in members if c.find("skipped") is not None)
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {
+                "name": f"auditor.{source}",
+                "tests": str(len(members)),
+                "failures": str(failures),
+                "errors": "0",
+                "skipped": str(skipped),
+                "time": "0",
+            },
+        )
+        suite.extend(members)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,123 @@
+"""A pull-request-comment-sized Markdown summary (also the GitHub step summary).
+
+The verdict first, then the counts (new / fixed / unchanged when diffing), a table of the findings that matter most
+(the ones the gate counts, most severe first) with their clause and file:line, and collapsed details for the rest.
+Kept well under GitHub's 65,536-character comment limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.filters import GateReport, by_severity
+from auditor.findings import Finding
+from auditor.policy.catalogue import PolicyPack
+
+MAX_CHARS = 60_000
+TOP_ROWS = 10
+DETAIL_ROWS = 100
+_ICON = {"error": "🔴", "warning": "🟠", "info": "🔵"}
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(out.split())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _sev_counts(findings: Sequence[Finding]) -> str:
+    c = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    return f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, {c['info']} info"
+
+
+def _table(findings: Sequence[Finding], pack: PolicyPack, limit: int) -> list[str]:
+    lines = ["| | Clause | Finding | Location |", "|---|---|---|---|"]
+    for f in findings[:limit]:
+        clause = pack.clauses.get(f.clause_id)
+        law = f" ({clause.source.upper()})" if clause is not None and clause.law else ""
+        lines.append(
+            f"| {_ICON[f.severity]} {f.severity} | `{cell(f.clause_id)}`{law} | {cell(f.message)} "
+            f"| `{cell(str(f.location))}` |"
+        )
+    if len(findings) > limit:
+        lines.append(f"\n…and {len(findings) - limit} more (see the SARIF or JSON report).")
+    return lines
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (auditor)") -> str:
+    failing = by_severity(report.failing())
+    counted = by_severity(report.counted())
+    open_all = [f for f in report.findings if f.status == "open"]
+    waived = [f for f in report.findings if f.status == "waived"]
+    baselined = [f for f in report.findings if f.status == "baseline"]
+    verdict = "❌ failed" if failing else "✅ passed"
+    lines = [f"## {title}: {verdict}", ""]
+    scope = "new " if report.diff_base is not None else ""
+    if report.fail_on == "never":
+        lines.append(f"**{_plural(len(counted), scope + 'finding')}** (--fail-on never: the gate never fails).")
+    elif failing:
+        lines.append(f"**{_plural(len(failing), scope + 'finding')} at or above `{report.fail_on}`** fail the gate.")
+    else:
+        lines.append(f"No {scope}finding at or above `{report.fail_on}`.")
+    lines.append("")
+    if report.diff_base is not None:
+        lines.append(
+            f"Compared with `{cell(report.diff_base)}`: **{len(report.new)} new** ({_sev_counts(counted)} open), "
+            f"**{len(report.fixed)} fixed**, {len(report.unchanged)} unchanged."
+        )
+    lines.append(f"All open findings: {_sev_counts(open_all)} · waived: {len(waived)} · baseline: {len(baselined)}")
+    lines.append("")
+    for note in report.notes:
+        lines.append(f"> ⚠️ **Waiver {note.kind}** (`{cell(str(note.waiver.location))}`): {cell(note.message)}")
+    if report.notes:
+        lines.append("")
+    if counted:
+        heading = "New findings" if report.diff_base is not None else "Top findings"
+        lines += [f"### {heading}", "", *_table(counted[:TOP_ROWS], pack, TOP_ROWS), ""]
+        explained = []
+        for cid in dict.fromkeys(f.clause_id for f in counted[:TOP_ROWS]):
+            clause = pack.clauses.get(cid)
+            if clause is None:
+                continue
+            excerpt = f" — « {cell(clause.excerpt_fr)} »" if clause.excerpt_fr else ""
+            explained.append(f"- **{cell(cid)}**: {cell(clause.summary_en)}{excerpt}")
+        fixes = []
+        for f in counted[:TOP_ROWS]:
+            if f.remediation:
+                fixes.append(f"- `{cell(str(f.location))}` ({f.rule_id}): {cell(f.remediation)}")
+        if explained:
+            lines += _details("Clauses and how to fix", [*explained, "", *dict.fromkeys(fixes)])
+    if len(counted) > TOP_ROWS:
+        more = counted[TOP_ROWS:]
+        label = "More new findings" if report.diff_base is not None else "More open findings"
+        lines += _details(f"{label} ({len(more)})", _table(more, pack, DETAIL_ROWS))
+    counted_ids = {f.fingerprint for f in counted}
+    rest = [f for f in by_severity(open_all) if f.fingerprint not in counted_ids]
+    if rest:
+        lines += _details(f"Open findings already present at the base ({len(rest)})", _table(rest, pack, DETAIL_ROWS))
+    if report.fixed:
+        lines += _details(f"Fixed by this change ({len(report.fixed)})", _table(list(report.fixed), pack, DETAIL_ROWS))
+    if waived:
+        body = ["| | Finding | Owner | Expires | Justification |", "|---|---|---|---|---|"]
+        for f in waived[:DETAIL_ROWS]:
+            w = f.waiver
+            body.append(
+                f"| {_ICON[f.severity]} | {cell(f.message)} (`{cell(str(f.location))}`) | {cell(w.get('owner', ''))} "
+                f"| {cell(w.get('expires', ''))} | {cell(w.get('justification', ''))} |"
+            )
+        lines += _details(f"Waived ({len(waived)})", body)
+    if baselined:
+        lines += _details(f"Accepted in the baseline ({len(baselined)})", _table(baselined, pack, DETAIL_ROWS))
+    text = "\n".join(lines).rstrip() + "\n"
+    if len(text) > MAX_CHARS:
+        cut = text.rfind("\n", 0, MAX_CHARS - 200)
+        text = text[:cut] + "\n\n</details>\n\n…summary truncated; see the SARIF or JSON report for everything.\n"
+    return text

@@ -1,0 +1,221 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+One ``reportingDescriptor`` per Rego rule of the pack (sorted by id, so ``ruleIndex`` is stable), with the clause's
+French excerpt, English summary and remediation in ``help``; one result per finding, located at the YAML node
+(repo-relative ``uri`` under ``%SRCROOT%``), fingerprinted with the finding's fingerprint (no line numbers in it, so
+code scanning keeps tracking an alert when unrelated edits move it). Waived and baselined findings carry an external
+``suppressions`` entry with its justification; in diff mode ``baselineState`` says new or unchanged. Deterministic: no
+timestamps, no absolute paths of the machine, sorted keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from auditor import __version__
+from auditor.errors import Location
+from auditor.filters import GateReport
+from auditor.findings import Finding
+from auditor.model import Inventory
+from auditor.policy.catalogue import Clause, PolicyPack, Rule
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/creality-privacy/auditor"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "auditorFingerprint/v1"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+# GitHub maps security-severity to critical >= 9.0, high >= 7.0, medium >= 4.0, low > 0.
+SECURITY_SEVERITY = {"error": "7.5", "warning": "5.0", "info": "2.0"}
+
+
+def _source_name(clause: Clause | None) -> str:
+    if clause is None or not clause.law:
+        return "policy"
+    return clause.law
+
+
+def _help_markdown(rule: Rule, clause: Clause | None) -> str:
+    lines = [f"**{rule.title}**", "", rule.description, ""]
+    if clause is not None:
+        ref = f" ({clause.reference})" if clause.reference else ""
+        lines.append(f"**Clause {clause.id}**{ref} — {clause.summary_en}")
+        lines.append("")
+        if clause.excerpt_fr:
+            lines += [f"> {line}" if line else ">" for line in clause.excerpt_fr.splitlines()]
+            lines.append("")
+    remediation = rule.remediation or (clause.remediation if clause else "")
+    if remediation:
+        lines += [f"**How to fix:** {remediation}", ""]
+    lines.append(f"Rule `{rule.id}` · severity {rule.severity} · verdict {rule.verdict}")
+    return "\n".join(lines)
+
+
+def _help_text(rule: Rule, clause: Clause | None) -> str:
+    parts = [rule.title + ".", rule.description]
+    if clause is not None:
+        parts.append(f"Clause {clause.id}: {clause.summary_en}")
+        if clause.excerpt_fr:
+            parts.append(f"« {clause.excerpt_fr} »")
+    remediation = rule.remediation or (clause.remediation if clause else "")
+    if remediation:
+        parts.append(f"Fix: {remediation}")
+    return "\n".join(p for p in parts if p)
+
+
+def _descriptor(rule: Rule, clause: Clause | None) -> dict[str, Any]:
+    source = _source_name(clause)
+    return {
+        "id": rule.id,
+        "name": "".join(w.capitalize() for w in rule.name.split("_")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.description or rule.title},
+        "help": {"text": _help_text(rule, clause), "markdown": _help_markdown(rule, clause)},
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {
+            "tags": ["privacy", f"clause:{rule.clause}", f"source:{source}", f"verdict:{rule.verdict}"],
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "precision": "high",
+            "problem.severity": {"error": "error", "warning": "warning", "info": "recommendation"}[rule.severity],
+            "clause": rule.clause,
+            "source": source,
+            "verdict": rule.verdict,
+        },
+    }
+
+
+def _physical(loc: Location, prefix: str) -> dict[str, Any]:
+    if loc.file.startswith("/"):
+        artifact: dict[str, Any] = {"uri": "file://" + quote(loc.file)}
+    else:
+        artifact = {"uri": quote(prefix + loc.file), "uriBaseId": SRCROOT}
+    out: dict[str, Any] = {"artifactLocation": artifact}
+    if loc.line > 0:
+        out["region"] = {"startLine": loc.line, "startColumn": max(loc.column, 1)}
+    return out
+
+
+def _node_location(node: str, inv: Inventory | None, prefix: str) -> dict[str, Any]:
+    entity = inv.node(node) if inv is not None else None
+    out: dict[str, Any] = {"message": {"text": node}}
+    if entity is not None:
+        out["physicalLocation"] = _physical(entity.loc("id"), prefix)
+    else:
+        out["logicalLocations"] = [{"name": node, "kind": "resource"}]
+    return out
+
+
+def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, prefix: str) -> dict[str, Any]:
+    subject = f"{f.subject_kind}/{f.subject_id}"
+    result: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "ruleIndex": index,
+        "kind": "fail",
+        "level": LEVELS[f.severity],
+        "message": {"text": f"{f.message} [clause {f.clause_id}]"},
+        "locations": [
+            {
+                **{"physicalLocation": _physical(f.location, prefix)},
+                "logicalLocations": [{"name": f.subject_id, "kind": f.subject_kind, "fullyQualifiedName": subject}],
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "properties": {
+            "clause": f.clause_id,
+            "source": f.source,
+            "verdict": f.verdict,
+            "severity": f.severity,
+            "subject": subject,
+            "attribute": f.attribute,
+            "status": f.status,
+            "remediation": f.remediation,
+        },
+    }
+    change = report.change(f)
+    if change:
+        result["baselineState"] = change
+    if f.evidence:
+        nodes = [_node_location(n, inv, prefix) for n in f.evidence]
+        result["relatedLocations"] = [{"id": i + 1, **n} for i, n in enumerate(nodes)]
+        result["codeFlows"] = [
+            {
+                "message": {"text": " -> ".join(f.evidence)},
+                "threadFlows": [{"locations": [{"location": n, "nestingLevel": 0} for n in nodes]}],
+            }
+        ]
+    if f.status == "waived":
+        w = f.waiver
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": w.get("justification", ""),
+                "properties": {k: v for k, v in sorted(w.items()) if k != "justification"},
+            }
+        ]
+    elif f.status == "baseline":
+        where = f" {report.baseline_file}" if report.baseline_file else ""
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": f"accepted debt recorded in baseline{where}"}
+        ]
+    return result
+
+
+def _notifications(report: GateReport, prefix: str) -> list[dict[str, Any]]:
+    out = []
+    for note in report.notes:
+        out.append(
+            {
+                "descriptor": {"id": f"waiver-{note.kind}"},
+                "level": "warning",
+                "message": {"text": note.message},
+                "locations": [{"physicalLocation": _physical(note.waiver.location, prefix)}],
+            }
+        )
+    return out
+
+
+def render(report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, uri_prefix: str = "") -> str:
+    """The SARIF log. ``uri_prefix`` turns paths relative to the working directory into repo-relative ones (the
+    working directory's path inside the repository, e.g. ``"services/privacy/"``)."""
+    rules: Sequence[Rule] = sorted(pack.rules, key=lambda r: r.id)
+    index = {r.id: i for i, r in enumerate(rules)}
+    results = [_result(f, index[f.rule_id], report, inv, uri_prefix) for f in report.findings]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "auditor",
+                "fullName": "auditor — privacy policy-as-code auditor",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_descriptor(r, pack.clauses.get(r.clause)) for r in rules],
+            }
+        },
+        "automationDetails": {"id": "auditor/privacy/"},
+        "originalUriBaseIds": {SRCROOT: {"description": {"text": "The root of the repository."}}},
+        "columnKind": "unicodeCodePoints",
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolConfigurationNotifications": _notifications(report, uri_prefix),
+            }
+        ],
+        "results": results,
+        "properties": {"failOn": report.fail_on, "gateFailed": report.fails()},
+    }
+    if report.diff_base is not None:
+        run["properties"]["diffBase"] = report.diff_base
+        run["properties"]["fixed"] = [
+            {
+                "fingerprint": f.fingerprint,
+                "ruleId": f.rule_id,
+                "subject": f"{f.subject_kind}/{f.subject_id}",
+                "message": f.message,
+            }
+            for f in report.fixed
+        ]
+    log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+    return json.dumps(log, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
