@@ -1,0 +1,241 @@
+# METADATA
+# scope: package
+# title: CNIL trackers — prior consent, refusal as easy as acceptance, lifetime, choice memory
+# description: >-
+#   Loi Informatique et Libertés art. 82, CNIL délibérations 2020-091 (guidelines) and 2020-092
+#   (recommendation). Scope: web and app systems whose users are in France (FR) or the EU (EU includes
+#   France). Cookies come pre-joined on the system as `embedded_partners[].cookies[]` (with their index in
+#   the partner's list and their purpose's facts); findings point at the partner's cookie in partners.yaml.
+package cnil.trackers
+
+import rego.v1
+
+import data.lib.findings.finding
+
+french_audience(system) if {
+	system.kind in {"web", "app"}
+	some j in object.get(system, "subject_jurisdictions", [])
+	j in {"FR", "EU"}
+}
+
+# Trackers that need consent unless exempt (strictly necessary and UI-preference cookies are exempt).
+consent_types := {"analytics", "advertising"}
+
+max_exempt_days := 395 # 13 months
+
+# The exemption conditions of audience measurement other than lifetime (délibération 2020-091 art. 5):
+# first-party, anonymous statistics for the publisher only (a COOKIE.ANALYTICS purpose), no transfer to a
+# third party (the partner setting it acts as a processor).
+audience_measurement(partner, cookie) if {
+	cookie.type == "analytics"
+	cookie.first_party == true
+	cookie.purpose_info.policy_purpose == "COOKIE.ANALYTICS"
+	partner.node.operator != "third_party"
+}
+
+# An analytics cookie that may fire before consent: audience measurement within the 13-month lifetime.
+exempt(partner, cookie) if {
+	audience_measurement(partner, cookie)
+	cookie.max_age_days <= max_exempt_days
+}
+
+cookies(system) := [{"partner": p, "cookie": c} |
+	some p in system.embedded_partners
+	some c in p.cookies
+]
+
+# concat, not sprintf: regopy 1.5.2 quotes a string literal passed as a function argument under %s.
+attr(c, key) := concat(".", ["cookies", format_int(c.index, 10), key])
+
+# METADATA
+# title: Non-essential tracker set before the user consents
+# description: >-
+#   Art. 82: no advertising tracker, and no analytics tracker outside the audience-measurement exemption
+#   (first party, COOKIE.ANALYTICS purpose, no third-party recipient), may be set or read before consent.
+#   An exempt-looking analytics cookie that only fails the 13-month lifetime is reported by the lifetime rule.
+# custom:
+#   clause: CNIL.PRIOR_CONSENT
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Block the tracker until the consent platform records a positive choice (tag-manager consent mode or
+#     script gating), or make it an exempt first-party audience-measurement cookie.
+tracker_before_consent(inp) := [f |
+	some system in inp.systems
+	french_audience(system)
+	some pc in cookies(system)
+	c := pc.cookie
+	c.type in consent_types
+	c.fires_before_consent == true
+	not audience_measurement(pc.partner, c)
+	f := with_system(
+		finding("partner", pc.partner.id, attr(c, "fires_before_consent"), sprintf(
+			"%s cookie %s of %s fires before consent on %s (users in France/EU)",
+			[c.type, c.name, pc.partner.id, system.id],
+		)),
+		system.id,
+	)
+]
+
+# The same partner cookie embedded in two systems gives one finding per system.
+with_system(f, sid) := object.union(f, {"key": sid})
+
+# METADATA
+# title: Tracker consent state not stated
+# description: >-
+#   Whether an analytics or advertising cookie fires before consent (fires_before_consent) is the fact
+#   CNIL.PRIOR_CONSENT needs; missing, it cannot pass.
+# custom:
+#   clause: CNIL.PRIOR_CONSENT
+#   severity: warning
+#   verdict: gap
+#   remediation: State fires_before_consent for the cookie (check with the browser's network panel before any choice).
+tracker_consent_state_unknown(inp) := [f |
+	some system in inp.systems
+	french_audience(system)
+	some pc in cookies(system)
+	c := pc.cookie
+	c.type in consent_types
+	not "fires_before_consent" in object.keys(c)
+	f := with_system(
+		finding("partner", pc.partner.id, attr(c, "name"), sprintf("cookie %s of %s does not state fires_before_consent", [c.name, pc.partner.id])),
+		system.id,
+	)
+]
+
+# METADATA
+# title: Consent banner without a first-layer "refuse all" or reading silence as consent
+# description: >-
+#   Délibération 2020-091 art. 2: refusing must be as easy as accepting — a "refuse all" choice on the
+#   banner's first layer (consent_banner.reject_first_layer) and silence or closing read as refusal
+#   (consent_banner.silence_means_refusal), on every FR/EU web or app system embedding consent-requiring
+#   trackers. false is a violation; an unstated value is a gap.
+# custom:
+#   clause: CNIL.REJECT_ALL
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Add a "Tout refuser" button next to "Tout accepter" on the banner's first screen and set no
+#     non-essential cookie when the banner is ignored or closed.
+banner_refusal_not_easy(inp) := [f |
+	some system in inp.systems
+	french_audience(system)
+	needs_banner(system)
+	banner := banner_of(system)
+	some key in ["reject_first_layer", "silence_means_refusal"]
+	object.get(banner, key, null) != true
+	f := banner_finding(system, banner, key)
+]
+
+banner_of(system) := b if {
+	b := system.consent_banner
+	is_object(b)
+} else := {}
+
+needs_banner(system) if {
+	some pc in cookies(system)
+	pc.cookie.type in consent_types
+}
+
+banner_finding(system, banner, key) := object.union(
+	finding("system", system.id, sprintf("consent_banner.%s", [key]), sprintf("system %s: consent_banner.%s is false", [system.id, key])),
+	{"key": key},
+) if banner[key] == false
+
+banner_finding(system, banner, key) := object.union(
+	finding("system", system.id, "consent_banner", sprintf("system %s embeds consent-requiring trackers but does not state consent_banner.%s", [system.id, key])),
+	{"key": key, "verdict": "gap"},
+) if not key in object.keys(banner)
+
+# METADATA
+# title: Consent-exempt audience-measurement cookie living longer than 13 months
+# description: >-
+#   Délibération 2020-091 art. 5: an audience-measurement cookie set without consent may live at most 13
+#   months (395 days); beyond that it is not exempt and must wait for consent. An unstated lifetime is a gap.
+# custom:
+#   clause: CNIL.COOKIE_LIFETIME
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Configure the cookie's lifetime to 13 months or less (not extended on new visits), or gate it behind
+#     consent.
+exempt_cookie_lifetime(inp) := [f |
+	some system in inp.systems
+	french_audience(system)
+	some pc in cookies(system)
+	c := pc.cookie
+	c.fires_before_consent == true
+	audience_measurement(pc.partner, c)
+	not c.max_age_days <= max_exempt_days
+	f := with_system(lifetime_finding(pc.partner, c, system), system.id)
+]
+
+lifetime_finding(partner, c, system) := finding("partner", partner.id, attr(c, "max_age_days"), sprintf(
+	"audience-measurement cookie %s of %s fires before consent on %s and lives %d days (CNIL exemption: at most 395)",
+	[c.name, partner.id, system.id, c.max_age_days],
+)) if c.max_age_days
+
+lifetime_finding(partner, c, system) := object.union(
+	finding("partner", partner.id, attr(c, "name"), sprintf(
+		"audience-measurement cookie %s of %s fires before consent on %s but states no max_age_days",
+		[c.name, partner.id, system.id],
+	)),
+	{"verdict": "gap"},
+) if not "max_age_days" in object.keys(c)
+
+# METADATA
+# title: Tracker lifetime beyond the 13 months the CNIL recommends
+# description: >-
+#   Outside the exemption, the CNIL still treats 13 months as the maximum reasonable lifetime of a tracker
+#   (its 2013 recommendation, carried into the 2020 guidelines for consent validity): an analytics or
+#   advertising cookie set after consent on an FR/EU system and living longer is a warning.
+# custom:
+#   clause: CNIL.COOKIE_LIFETIME
+#   severity: warning
+#   verdict: violation
+#   remediation: Shorten the cookie's lifetime to 13 months (395 days) or less in the vendor's configuration.
+consented_cookie_lifetime(inp) := [f |
+	some system in inp.systems
+	french_audience(system)
+	some pc in cookies(system)
+	c := pc.cookie
+	c.type in consent_types
+	c.fires_before_consent == false
+	c.max_age_days > max_exempt_days
+	f := with_system(
+		finding("partner", pc.partner.id, attr(c, "max_age_days"), sprintf(
+			"%s cookie %s of %s lives %d days on %s, beyond the 13 months (395 days) the CNIL recommends",
+			[c.type, c.name, pc.partner.id, c.max_age_days, system.id],
+		)),
+		system.id,
+	)
+]
+
+# METADATA
+# title: Consent choice remembered longer than about six months, or for an unstated time
+# description: >-
+#   Recommendation 2020-092: keep the user's choice (consent or refusal) about six months (183 days)
+#   before asking again. A longer memory is a warning (a recommendation), an unstated one a gap.
+# custom:
+#   clause: CNIL.CHOICE_TTL
+#   severity: warning
+#   verdict: violation
+#   remediation: Set the banner to store the consent or refusal for about six months, then ask again.
+choice_memory(inp) := [f |
+	some system in inp.systems
+	french_audience(system)
+	needs_banner(system)
+	banner := banner_of(system)
+	not banner.choice_ttl_days <= 183
+	f := ttl_finding(system, banner)
+]
+
+ttl_finding(system, banner) := finding("system", system.id, "consent_banner.choice_ttl_days", sprintf(
+	"system %s keeps the consent choice %d days (CNIL: about 183)",
+	[system.id, banner.choice_ttl_days],
+)) if banner.choice_ttl_days
+
+ttl_finding(system, banner) := object.union(
+	finding("system", system.id, "consent_banner", sprintf("system %s does not state how long the consent choice is kept (consent_banner.choice_ttl_days)", [system.id])),
+	{"verdict": "gap"},
+) if not "choice_ttl_days" in object.keys(banner)
