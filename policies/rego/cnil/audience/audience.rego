@@ -47,10 +47,10 @@ within_limit(r) if {
 	not r.indefinite
 }
 
-retention_finding(flow) := finding("system", flow.to, "retention", sprintf(
-	"system %s keeps exempt audience-measurement data from %s (flow %s) %s; the CNIL allows at most 25 months (760 days)",
-	[flow.to, flow.from, flow.id, describe(flow.to_node.retention)],
-)) if flow.to_node.retention != null
+retention_finding(flow) := finding("system", flow.to, "retention", concat("", [
+	"system ", flow.to, " keeps exempt audience-measurement data from ", flow.from, " (flow ", flow.id, ") ",
+	describe(flow.to_node.retention), "; the CNIL allows at most 25 months (760 days)",
+])) if flow.to_node.retention != null
 
 retention_finding(flow) := object.union(
 	finding("system", flow.to, "id", sprintf(
@@ -62,6 +62,6 @@ retention_finding(flow) := object.union(
 
 describe(r) := "indefinitely" if r.indefinite == true
 
-else := sprintf("%d days", [r.days]) if r.days
+else := concat(" ", [format_int(r.days, 10), "days"]) if r.days
 
 else := "for an unstated period"

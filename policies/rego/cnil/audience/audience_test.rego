@@ -8,33 +8,33 @@ exempt_cookie := {"name": "_pk_id", "type": "analytics", "index": 0, "first_part
 
 gated_cookie := object.union(exempt_cookie, {"fires_before_consent": false})
 
-web(cookie) := {"id": "web", "kind": "web", "subject_jurisdictions": ["FR"], "embedded_partners": [{"id": "matomo", "node": {"operator": "processor"}, "cookies": [cookie]}]}
+audience_site(cookie) := {"id": "web", "kind": "web", "subject_jurisdictions": ["FR"], "embedded_partners": [{"id": "matomo", "node": {"operator": "processor"}, "cookies": [cookie]}]}
 
-flow(retention) := {"id": "web-audience", "from": "web", "to": "stats", "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}, "to_node": {"type": "system", "retention": retention}}
+audience_flow(retention) := {"id": "web-audience", "from": "web", "to": "stats", "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}, "to_node": {"type": "system", "retention": retention}}
 
 test_exempt_data_kept_three_years_is_flagged if {
-	r := audience.audience_data_retention({"systems": [web(exempt_cookie)], "flows": [flow({"days": 1095})]})
+	r := audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [audience_flow({"days": 1095})]})
 	count(r) == 1
 	r[0].subject.id == "stats"
 	contains(r[0].message, "1095 days")
 }
 
 test_indefinite_retention_is_flagged if {
-	r := audience.audience_data_retention({"systems": [web(exempt_cookie)], "flows": [flow({"indefinite": true})]})
+	r := audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [audience_flow({"indefinite": true})]})
 	count(r) == 1
 }
 
 test_unstated_retention_is_a_gap if {
-	r := audience.audience_data_retention({"systems": [web(exempt_cookie)], "flows": [flow(null)]})
+	r := audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [audience_flow(null)]})
 	r[0].verdict == "gap"
 }
 
 test_25_months_passes if {
-	r := audience.audience_data_retention({"systems": [web(exempt_cookie)], "flows": [flow({"days": 760})]})
+	r := audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [audience_flow({"days": 760})]})
 	count(r) == 0
 }
 
 test_consent_gated_analytics_is_not_limited_by_the_exemption if {
-	r := audience.audience_data_retention({"systems": [web(gated_cookie)], "flows": [flow({"days": 1095})]})
+	r := audience.audience_data_retention({"systems": [audience_site(gated_cookie)], "flows": [audience_flow({"days": 1095})]})
 	count(r) == 0
 }

@@ -138,12 +138,12 @@ needs_banner(system) if {
 }
 
 banner_finding(system, banner, key) := object.union(
-	finding("system", system.id, sprintf("consent_banner.%s", [key]), sprintf("system %s: consent_banner.%s is false", [system.id, key])),
+	finding("system", system.id, concat(".", ["consent_banner", key]), concat("", ["system ", system.id, ": consent_banner.", key, " is false"])),
 	{"key": key},
 ) if banner[key] == false
 
 banner_finding(system, banner, key) := object.union(
-	finding("system", system.id, "consent_banner", sprintf("system %s embeds consent-requiring trackers but does not state consent_banner.%s", [system.id, key])),
+	finding("system", system.id, "consent_banner", concat("", ["system ", system.id, " embeds consent-requiring trackers but does not state consent_banner.", key])),
 	{"key": key, "verdict": "gap"},
 ) if not key in object.keys(banner)
 

@@ -16,111 +16,111 @@ third_party := {"operator": "third_party"}
 
 banner_ok := {"reject_first_layer": true, "silence_means_refusal": true, "choice_ttl_days": 180}
 
-system(kind, sj, node, cookies, banner) := {
+site(kind, sj, node, cookies, banner) := {
 	"id": "web", "kind": kind, "subject_jurisdictions": sj, "consent_banner": banner,
 	"embedded_partners": [{"id": "p", "node": node, "cookies": cookies}],
 }
 
 test_advertising_cookie_before_consent_is_flagged if {
-	r := trackers.tracker_before_consent({"systems": [system("web", ["EU"], third_party, [ads], banner_ok)]})
+	r := trackers.tracker_before_consent({"systems": [site("web", ["EU"], third_party, [ads], banner_ok)]})
 	count(r) == 1
 	r[0].subject.kind == "partner"
 	r[0].attribute == "cookies.0.fires_before_consent"
 }
 
 test_strictly_necessary_cookie_before_consent_passes if {
-	r := trackers.tracker_before_consent({"systems": [system("web", ["FR"], third_party, [necessary], banner_ok)]})
+	r := trackers.tracker_before_consent({"systems": [site("web", ["FR"], third_party, [necessary], banner_ok)]})
 	count(r) == 0
 }
 
 test_exempt_audience_measurement_before_consent_passes if {
-	r := trackers.tracker_before_consent({"systems": [system("web", ["FR"], processor, [audience], banner_ok)]})
+	r := trackers.tracker_before_consent({"systems": [site("web", ["FR"], processor, [audience], banner_ok)]})
 	count(r) == 0
 }
 
 test_audience_cookie_of_a_third_party_is_not_exempt if {
-	r := trackers.tracker_before_consent({"systems": [system("web", ["FR"], third_party, [audience], banner_ok)]})
+	r := trackers.tracker_before_consent({"systems": [site("web", ["FR"], third_party, [audience], banner_ok)]})
 	count(r) == 1
 }
 
 test_us_only_site_is_out_of_scope if {
-	r := trackers.tracker_before_consent({"systems": [system("web", ["US"], third_party, [ads], banner_ok)]})
+	r := trackers.tracker_before_consent({"systems": [site("web", ["US"], third_party, [ads], banner_ok)]})
 	count(r) == 0
 }
 
 test_unknown_consent_state_is_a_gap if {
 	c := object.remove(ads, ["fires_before_consent"])
-	r := trackers.tracker_consent_state_unknown({"systems": [system("app", ["EU"], third_party, [c], banner_ok)]})
+	r := trackers.tracker_consent_state_unknown({"systems": [site("app", ["EU"], third_party, [c], banner_ok)]})
 	count(r) == 1
-	count(trackers.tracker_consent_state_unknown({"systems": [system("app", ["EU"], third_party, [ads], banner_ok)]})) == 0
+	count(trackers.tracker_consent_state_unknown({"systems": [site("app", ["EU"], third_party, [ads], banner_ok)]})) == 0
 }
 
 test_banner_without_first_layer_reject if {
 	b := object.union(banner_ok, {"reject_first_layer": false})
-	r := trackers.banner_refusal_not_easy({"systems": [system("web", ["EU"], third_party, [ads], b)]})
+	r := trackers.banner_refusal_not_easy({"systems": [site("web", ["EU"], third_party, [ads], b)]})
 	count(r) == 1
 	r[0].attribute == "consent_banner.reject_first_layer"
 }
 
 test_missing_banner_is_two_gaps if {
-	r := trackers.banner_refusal_not_easy({"systems": [system("web", ["EU"], third_party, [ads], null)]})
+	r := trackers.banner_refusal_not_easy({"systems": [site("web", ["EU"], third_party, [ads], null)]})
 	count(r) == 2
 	r[0].verdict == "gap"
 }
 
 test_compliant_banner_or_only_necessary_cookies_pass if {
-	count(trackers.banner_refusal_not_easy({"systems": [system("web", ["EU"], third_party, [ads], banner_ok)]})) == 0
-	count(trackers.banner_refusal_not_easy({"systems": [system("web", ["EU"], third_party, [necessary], null)]})) == 0
+	count(trackers.banner_refusal_not_easy({"systems": [site("web", ["EU"], third_party, [ads], banner_ok)]})) == 0
+	count(trackers.banner_refusal_not_easy({"systems": [site("web", ["EU"], third_party, [necessary], null)]})) == 0
 }
 
 test_exempt_cookie_living_two_years_is_flagged if {
 	c := object.union(audience, {"max_age_days": 730})
-	r := trackers.exempt_cookie_lifetime({"systems": [system("web", ["FR"], processor, [c], banner_ok)]})
+	r := trackers.exempt_cookie_lifetime({"systems": [site("web", ["FR"], processor, [c], banner_ok)]})
 	count(r) == 1
 	r[0].attribute == "cookies.0.max_age_days"
-	count(trackers.tracker_before_consent({"systems": [system("web", ["FR"], processor, [c], banner_ok)]})) == 0
+	count(trackers.tracker_before_consent({"systems": [site("web", ["FR"], processor, [c], banner_ok)]})) == 0
 }
 
 test_exempt_cookie_within_13_months_passes if {
-	count(trackers.exempt_cookie_lifetime({"systems": [system("web", ["FR"], processor, [audience], banner_ok)]})) == 0
+	count(trackers.exempt_cookie_lifetime({"systems": [site("web", ["FR"], processor, [audience], banner_ok)]})) == 0
 }
 
 test_exempt_cookie_without_lifetime_is_a_gap if {
 	c := object.remove(audience, ["max_age_days"])
-	r := trackers.exempt_cookie_lifetime({"systems": [system("web", ["FR"], processor, [c], banner_ok)]})
+	r := trackers.exempt_cookie_lifetime({"systems": [site("web", ["FR"], processor, [c], banner_ok)]})
 	r[0].verdict == "gap"
 }
 
 test_consented_cookie_living_two_years_is_a_warning if {
 	c := object.union(ads, {"fires_before_consent": false, "max_age_days": 730})
-	r := trackers.consented_cookie_lifetime({"systems": [system("web", ["FR"], third_party, [c], banner_ok)]})
+	r := trackers.consented_cookie_lifetime({"systems": [site("web", ["FR"], third_party, [c], banner_ok)]})
 	count(r) == 1
 }
 
 test_consented_cookie_within_13_months_passes if {
 	c := object.union(ads, {"fires_before_consent": false, "max_age_days": 390})
-	count(trackers.consented_cookie_lifetime({"systems": [system("web", ["FR"], third_party, [c], banner_ok)]})) == 0
+	count(trackers.consented_cookie_lifetime({"systems": [site("web", ["FR"], third_party, [c], banner_ok)]})) == 0
 }
 
 test_choice_kept_a_year_is_flagged if {
 	b := object.union(banner_ok, {"choice_ttl_days": 365})
-	r := trackers.choice_memory({"systems": [system("web", ["EU"], third_party, [ads], b)]})
+	r := trackers.choice_memory({"systems": [site("web", ["EU"], third_party, [ads], b)]})
 	count(r) == 1
 }
 
 test_choice_ttl_unstated_is_a_gap if {
 	b := object.remove(banner_ok, ["choice_ttl_days"])
-	r := trackers.choice_memory({"systems": [system("web", ["EU"], third_party, [ads], b)]})
+	r := trackers.choice_memory({"systems": [site("web", ["EU"], third_party, [ads], b)]})
 	r[0].verdict == "gap"
 }
 
 test_six_month_choice_passes if {
-	count(trackers.choice_memory({"systems": [system("web", ["EU"], third_party, [ads], banner_ok)]})) == 0
+	count(trackers.choice_memory({"systems": [site("web", ["EU"], third_party, [ads], banner_ok)]})) == 0
 }
 
 test_unstated_silence_rule_is_a_gap if {
 	b := object.remove(banner_ok, ["silence_means_refusal"])
-	r := trackers.banner_refusal_not_easy({"systems": [system("web", ["EU"], third_party, [ads], b)]})
+	r := trackers.banner_refusal_not_easy({"systems": [site("web", ["EU"], third_party, [ads], b)]})
 	count(r) == 1
 	r[0].attribute == "consent_banner"
 	r[0].verdict == "gap"

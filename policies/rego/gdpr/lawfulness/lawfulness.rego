@@ -55,7 +55,7 @@ flow_without_legal_basis(inp) := [f |
 ]
 
 missing_basis(flow, "") := object.union(
-	finding("flow", flow.id, "id", sprintf("flow %s carries EU subjects' data (%s) with no legal_basis", [flow.id, concat(", ", j.eu_fields(flow))])),
+	finding("flow", flow.id, "id", concat("", ["flow ", flow.id, " carries EU subjects' data (", concat(", ", j.eu_fields(flow)), ") with no legal_basis"])),
 	{"verdict": "gap"},
 )
 
@@ -82,10 +82,10 @@ exemption_without_gdpr_basis(inp) := [f |
 	j.carries_eu_data(flow)
 	basis_kind(flow) == "exemption"
 	ex := object.get(flow.legal_basis, "exemption", "")
-	f := finding("flow", flow.id, "legal_basis.kind", sprintf(
-		"flow %s carries EU subjects' data under the policy exemption %s; its GDPR basis is probably %s: confirm and record it",
-		[flow.id, ex, object.get(exemption_basis, ex, "to be decided")],
-	))
+	f := finding("flow", flow.id, "legal_basis.kind", concat("", [
+		"flow ", flow.id, " carries EU subjects' data under the policy exemption ", ex, "; its GDPR basis is probably ",
+		object.get(exemption_basis, ex, "to be decided"), ": confirm and record it",
+	]))
 ]
 
 # METADATA
@@ -105,14 +105,11 @@ invalid_consent_basis(inp) := [f |
 	j.carries_eu_data(flow)
 	basis_kind(flow) == "consent"
 	not valid_consent_cited(flow)
-	f := finding("flow", flow.id, "legal_basis", sprintf(
-		"flow %s relies on consent, but %s",
-		[flow.id, consent_problem(flow)],
-	))
+	f := finding("flow", flow.id, "legal_basis", concat("", ["flow ", flow.id, " relies on consent, but ", consent_problem(flow)]))
 ]
 
 valid_consent_cited(flow) if flow.consent_info.mechanism in valid_consent
 
-consent_problem(flow) := sprintf("consent %s is obtained by %s, not a GDPR consent", [flow.consent_info.id, flow.consent_info.mechanism]) if {
+consent_problem(flow) := concat("", ["consent ", flow.consent_info.id, " is obtained by ", flow.consent_info.mechanism, ", not a GDPR consent"]) if {
 	flow.consent_info != null
 } else := "it cites no consent (legal_basis.consent)"

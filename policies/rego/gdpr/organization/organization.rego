@@ -32,10 +32,10 @@ no_eu_representative(inp) := [f |
 	not j.in_eea(object.get(org, "jurisdiction", ""))
 	eu_subjects(inp)
 	not reachable_representative(org)
-	f := finding("organization", "organization", "jurisdiction", sprintf(
-		"the controller is established in %s and collects data from people in the EU, but names no EU representative (organization.eu_representative)",
-		[object.get(org, "jurisdiction", "an unstated jurisdiction")],
-	))
+	f := finding("organization", "organization", "jurisdiction", concat("", [
+		"the controller is established in ", object.get(org, "jurisdiction", "an unstated jurisdiction"),
+		" and collects data from people in the EU, but names no EU representative (organization.eu_representative)",
+	]))
 ]
 
 reachable_representative(org) if {

@@ -30,26 +30,26 @@ test_eu_controller_needs_no_representative if {
 	count(r) == 0
 }
 
-ir(procs, sla) := {"incident_response": {"regulator_procedures": procs, "notify_sla_hours": sla}}
+ir_plan(procs, sla) := {"incident_response": {"regulator_procedures": procs, "notify_sla_hours": sla}}
 
 test_no_eu_procedure_is_a_gap if {
-	o := object.union(cn_org, ir([{"jurisdiction": "CN", "authority": "CAC", "deadline_hours": 24}], 72))
+	o := object.union(cn_org, ir_plan([{"jurisdiction": "CN", "authority": "CAC", "deadline_hours": 24}], 72))
 	r := organization.no_72h_breach_notification({"organization": o, "subject_jurisdictions": ["EU"]})
 	count(r) == 1
 	r[0].verdict == "gap"
 }
 
 test_96h_deadline_is_a_violation if {
-	o := object.union(cn_org, ir([{"jurisdiction": "FR", "authority": "CNIL", "deadline_hours": 96}], 24))
+	o := object.union(cn_org, ir_plan([{"jurisdiction": "FR", "authority": "CNIL", "deadline_hours": 96}], 24))
 	r := organization.no_72h_breach_notification({"organization": o, "subject_jurisdictions": ["EU"]})
 	count(r) == 1
 	not r[0].verdict
 }
 
 test_72h_procedure_passes_and_falls_back_to_sla if {
-	o1 := object.union(cn_org, ir([{"jurisdiction": "EU", "authority": "CNIL", "deadline_hours": 72}], 200))
+	o1 := object.union(cn_org, ir_plan([{"jurisdiction": "EU", "authority": "CNIL", "deadline_hours": 72}], 200))
 	count(organization.no_72h_breach_notification({"organization": o1, "subject_jurisdictions": ["EU"]})) == 0
-	o2 := object.union(cn_org, ir([{"jurisdiction": "EU", "authority": "CNIL"}], 48))
+	o2 := object.union(cn_org, ir_plan([{"jurisdiction": "EU", "authority": "CNIL"}], 48))
 	count(organization.no_72h_breach_notification({"organization": o2, "subject_jurisdictions": ["EU"]})) == 0
 }
 

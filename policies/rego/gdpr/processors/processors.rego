@@ -38,8 +38,7 @@ processor_without_dpa(inp) := [f |
 	not partner.dpa_ref
 	eu := [rf.id | some rf in partner.received_fields; j.eu_field(rf)]
 	count(eu) > 0
-	f := finding("partner", partner.id, "id", sprintf(
-		"processor %s receives EU subjects' data (%s) with no data processing agreement (dpa_ref)",
-		[partner.id, concat(", ", eu)],
-	))
+	f := finding("partner", partner.id, "id", concat("", [
+		"processor ", partner.id, " receives EU subjects' data (", concat(", ", eu), ") with no data processing agreement (dpa_ref)",
+	]))
 ]

@@ -37,21 +37,21 @@ test_complete_or_anonymous_field_passes if {
 	count(r) == 0
 }
 
-sys(extra) := object.union({"id": "s", "data_subject_jurisdictions": ["EU"], "field_count": 1, "received_fields": []}, extra)
+ropa_system(extra) := object.union({"id": "s", "data_subject_jurisdictions": ["EU"], "field_count": 1, "received_fields": []}, extra)
 
 test_system_without_retention_or_baseline if {
-	r := records.system_record_incomplete({"systems": [sys({})]})
+	r := records.system_record_incomplete({"systems": [ropa_system({})]})
 	count(r) == 2
 }
 
 test_system_with_retention_and_baseline_passes if {
-	s := sys({"retention": {"indefinite": false}, "security": {"baseline_ref": "cis.md"}})
+	s := ropa_system({"retention": {"indefinite": false}, "security": {"baseline_ref": "cis.md"}})
 	r := records.system_record_incomplete({"systems": [s]})
 	count(r) == 0
 }
 
 test_system_without_data_is_not_in_the_record if {
-	s := object.union(sys({}), {"field_count": 0})
+	s := object.union(ropa_system({}), {"field_count": 0})
 	r := records.system_record_incomplete({"systems": [s]})
 	count(r) == 0
 }

@@ -33,10 +33,10 @@ transfer_without_safeguard(inp) := [f |
 	not mech in safeguards
 	not mech in derogations
 	mech != "adequacy"
-	f := finding("flow", flow.id, j.transfer_attr(flow), sprintf(
-		"flow %s transfers EU subjects' data (%s) to %s (%s) with transfer mechanism '%s', not a GDPR ground",
-		[flow.id, concat(", ", j.eu_fields(flow)), flow.to, flow.to_node.jurisdiction, mech],
-	))
+	f := finding("flow", flow.id, j.transfer_attr(flow), concat("", [
+		"flow ", flow.id, " transfers EU subjects' data (", concat(", ", j.eu_fields(flow)), ") to ", flow.to,
+		" (", flow.to_node.jurisdiction, ") with transfer mechanism '", mech, "', not a GDPR ground",
+	]))
 ]
 
 # METADATA
@@ -148,10 +148,10 @@ derogation_for_regular_transfer(inp) := [f |
 	j.eu_transfer(flow)
 	j.mechanism(flow) in derogations
 	not occasional(flow)
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
-		"flow %s relies on the derogation %s for a transfer that is not occasional (frequency %s, trigger %s)",
-		[flow.id, j.mechanism(flow), object.get(j.transfer_of(flow), "frequency", "not stated"), object.get(flow, "trigger", "not stated")],
-	))
+	f := finding("flow", flow.id, "transfer.mechanism", concat("", [
+		"flow ", flow.id, " relies on the derogation ", j.mechanism(flow), " for a transfer that is not occasional (frequency ",
+		object.get(j.transfer_of(flow), "frequency", "not stated"), ", trigger ", object.get(flow, "trigger", "not stated"), ")",
+	]))
 ]
 
 occasional(flow) if {

@@ -1,0 +1,91 @@
+# METADATA
+# scope: package
+# title: PIPL Art. 23 and 29 — separate consent for sharing with another handler and for sensitive data
+package pipl.consent
+
+import rego.v1
+
+import data.lib.findings.finding
+import data.pipl.scope
+
+consent_of(flow) := c if {
+	scope.basis_kind(flow) == "consent"
+	c := flow.consent_info
+	c != null
+}
+
+# METADATA
+# title: Chinese residents' data given to another handler without separate consent
+# description: >-
+#   Art. 23: providing personal information to another, independent handler (a third-party operator, not an
+#   entrusted processor) needs the individual's separate consent: legal_basis consent citing a consent with
+#   mechanism separate and scope sharing. Disclosures to authorities under a legal obligation are exempt.
+# custom:
+#   clause: PIPL.23
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Collect a separate consent naming the recipient before sharing, or restructure the relationship as
+#     entrusted processing (a processor contract under Art. 21).
+sharing_without_separate_consent(inp) := [f |
+	some flow in inp.flows
+	scope.carries_cn_data(flow)
+	flow.to_node.operator == "third_party"
+	scope.basis_kind(flow) != "legal_obligation"
+	not scope.separate(consent_of(flow), "sharing")
+	f := finding("flow", flow.id, "legal_basis", concat("", [
+		"flow ", flow.id, " gives Chinese residents' data (", concat(", ", scope.cn_fields(flow)), ") to the independent handler ",
+		flow.to, " without a separate consent (mechanism separate, scope sharing)",
+	]))
+]
+
+sensitive_fields(flow, prefixes) := [fi.id |
+	some fi in flow.fields_info
+	scope.cn_field(fi)
+	scope.has_prefix(fi.category, prefixes)
+]
+
+# METADATA
+# title: Chinese residents' sensitive personal information processed without separate consent
+# description: >-
+#   Art. 28-29: sensitive personal information (biometrics, health, financial accounts, location tracking,
+#   identity documents, minors' data...) is processed only with a separate consent: legal_basis consent
+#   citing a consent with mechanism separate and scope sensitive.
+# custom:
+#   clause: PIPL.29
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Collect a separate consent for the sensitive data (explaining necessity and impact), record it with
+#     scope sensitive and cite it in the flow; or stop processing that data.
+sensitive_without_separate_consent(inp) := [f |
+	some flow in inp.flows
+	ids := sensitive_fields(flow, scope.sensitive_prefixes)
+	count(ids) > 0
+	not scope.separate(consent_of(flow), "sensitive")
+	f := finding("flow", flow.id, "fields", concat("", [
+		"flow ", flow.id, " carries Chinese residents' sensitive personal information (", concat(", ", ids), ") without a separate consent (scope sensitive)",
+	]))
+]
+
+# METADATA
+# title: Data that GB/T 35273 treats as sensitive processed without separate consent
+# description: >-
+#   Phone numbers, credentials and browsing history are sensitive only under the national standard GB/T
+#   35273 (annex B), not PIPL Art. 28's list: the missing separate consent is a warning.
+# custom:
+#   clause: PIPL.29
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Consider a separate consent for this data (GB/T 35273 §5.4), or document why it is not sensitive in
+#     this context.
+standard_sensitive_without_separate_consent(inp) := [f |
+	some flow in inp.flows
+	ids := sensitive_fields(flow, scope.standard_only_prefixes)
+	count(ids) > 0
+	not scope.separate(consent_of(flow), "sensitive")
+	f := finding("flow", flow.id, "fields", concat("", [
+		"flow ", flow.id, " carries Chinese residents' data GB/T 35273 treats as sensitive (", concat(", ", ids), ") without a separate consent",
+	]))
+]
