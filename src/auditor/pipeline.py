@@ -13,6 +13,7 @@ from pathlib import Path
 from auditor import findings as findings_mod
 from auditor import inventory
 from auditor.findings import Finding
+from auditor.lineage import Lineage, analyse, field_hook, flow_hook
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack, inputs
 from auditor.policy.engine import dumps
@@ -34,6 +35,7 @@ class Audit:
     pack: PolicyPack
     findings: list[Finding]
     timings: Timings
+    lineage: Lineage | None = None
 
 
 def load(paths: Sequence[Path], timings: Timings | None = None) -> Inventory:
@@ -47,7 +49,9 @@ def load(paths: Sequence[Path], timings: Timings | None = None) -> Inventory:
 def audit(inv: Inventory, pack: PolicyPack, engine: Engine, timings: Timings | None = None) -> Audit:
     timings = timings or Timings()
     t = time.perf_counter()
-    partitions = inputs.build(inv)
+    lin = analyse(inv)
+    t = timings.add("lineage", t)
+    partitions = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin))
     t = timings.add("partitions", t)
     documents = [dumps(p.document) for p in partitions]
     t = timings.add("serialise", t)
@@ -55,4 +59,4 @@ def audit(inv: Inventory, pack: PolicyPack, engine: Engine, timings: Timings | N
     t = timings.add("evaluate", t)
     found = findings_mod.build(pack, inv, results)
     timings.add("findings", t)
-    return Audit(inv, pack, found, timings)
+    return Audit(inv, pack, found, timings, lin)

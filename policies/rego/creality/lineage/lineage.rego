@@ -1,0 +1,182 @@
+# METADATA
+# scope: package
+# title: Lineage — what reaches whom through intermediate systems (II.III.a, II.IV.2.e, II.IV.2.d, III.3, IV.a)
+# description: >-
+#   Rules over the facts the lineage graph attaches to the flow that completes a multi-hop path (its last hop):
+#   lineage_reach (a field that travelled from elsewhere reaching a recipient outside Creality, with its path and
+#   coverage), lineage_borders (subjects' data crossing a border the flow's own endpoints do not show),
+#   lineage_rejoins (de-identified data meeting an identifier downstream) and lineage_cycle (a sync loop).
+#   Single-hop facts are judged by the direct rules of each area.
+package creality.lineage
+
+import rego.v1
+
+import data.creality.vocab
+import data.lib.findings.finding
+import data.lib.findings.with_evidence
+import data.lib.findings.with_key
+
+# Partners that the policy says receive only non-personally-identifiable information (II.III.a).
+sharing_roles := {"advertiser", "analytics", "other"}
+
+unlinkable := {"anonymous", "aggregate"}
+
+# Transfer mechanisms that give adequate protection for the data of subjects of a legal area (III.3 "sous réserve
+# des lois ... nationales"). Other subject jurisdictions: any declared mechanism other than none.
+regimes := {
+	"EU": {
+		"adequacy", "scc", "bcr", "certification", "code_of_conduct", "art49_consent", "art49_contract",
+		"legal_mandate", "consent",
+	},
+	"CN": {
+		"cac_assessment", "pipl_standard_contract", "pipl_certification", "contract_necessity",
+		"legal_mandate", "consent",
+	},
+}
+
+consent_mechanisms := {"consent", "art49_consent"}
+
+# METADATA
+# title: Direct identifier reaches an advertising or analytics partner through intermediate systems
+# description: >-
+#   II.III.a: partners' cookies collect "des informations non personnellement identifiables". A direct identifier
+#   (email, hashed email, phone, name, account id, address, IMEI, IMSI, MAC) that reaches an advertiser, analytics
+#   or other partner through a chain of internal systems (warehouse, reverse-ETL...) breaks that promise as surely
+#   as a direct flow: no single hop shows it, the lineage does.
+# custom:
+#   clause: II.III.a
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Remove the identifier from the flow that delivers it to the partner (and from the upstream hops that only
+#     carry it there), or aggregate the data first; a hashed email is still an email.
+multi_hop_direct_identifier(inp) := [f |
+	some flow in inp.flows
+	flow.to_node.role in sharing_roles
+	some r in object.get(flow, "lineage_reach", [])
+	vocab.direct_ids[r.category]
+	not r.identifiability in unlinkable
+	msg := concat("", [
+		r.field, " (", r.category, ", ", object.get(r, "protection", "plain"), ") reaches ", flow.to_node.role, " partner ", flow.to,
+		" through ", format_int(r.hops, 10), " hops: ", concat(" -> ", r.path),
+	])
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), msg), r.field), r.path)
+]
+
+# METADATA
+# title: Recipient reached through intermediate systems for a purpose nothing covers
+# description: >-
+#   II.IV.2.e: information used for purposes the policy does not specify needs prior consent. A field that
+#   travels through internal systems and ends at a recipient outside Creality, for a purpose the field was never
+#   collected for, with no consent for that purpose and channel on the delivering flow and no exemption whose scope
+#   allows that recipient, is sharing that no purpose or exemption covers.
+# custom:
+#   clause: II.IV.2.e
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Add the purpose to the field's declared purposes if the policy really covers it, cite a consent for that
+#     purpose and channel on the delivering flow, or stop sending the field onward.
+transitive_undeclared_recipient(inp) := [f |
+	some flow in inp.flows
+	some r in object.get(flow, "lineage_reach", [])
+	r.covered_by == "none"
+	msg := concat("", [
+		r.field, " reaches ", flow.to_node.role, " ", flow.to, " through ", format_int(r.hops, 10),
+		" hops for purpose ", flow.purpose, ", which no declared purpose of the field, no matching consent and no ",
+		"exemption covers: ", concat(" -> ", r.path),
+	])
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), msg), r.field), r.path)
+]
+
+# METADATA
+# title: Onward transfer abroad without a mechanism valid for the data subjects
+# description: >-
+#   III.3: when personal information goes abroad it must be adequately protected under the policy and the law of
+#   the people it is about. The lineage knows whose data a flow carries (the collection points upstream), so an
+#   onward transfer — data already moved once, now crossing again — is judged against its subjects' regime: EU
+#   subjects need an Art. 45-49 mechanism, CN subjects a PIPL one (CAC assessment, standard contract,
+#   certification), others any declared mechanism.
+# custom:
+#   clause: III.3
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Put in place a transfer mechanism valid for these subjects on the flow that crosses the border (for CN
+#     subjects a CAC standard contract or assessment, with separate consent), or keep their data out of the flow.
+onward_transfer_without_mechanism(inp) := [f |
+	some flow in inp.flows
+	some b in object.get(flow, "lineage_borders", [])
+	not mechanism_applies(b)
+	msg := concat("", [
+		"data of ", b.subject, " subjects (", concat(", ", b.fields), ") goes ", b.from, " -> ", b.to,
+		" with transfer mechanism ", mechanism_name(b), ", which is not valid for them: ", concat(" -> ", b.path),
+	])
+	f := with_evidence(with_key(finding("flow", flow.id, "transfer.mechanism", msg), b.subject), b.path)
+]
+
+mechanism_name(b) := b.mechanism if b.mechanism != null
+
+mechanism_name(b) := "(none declared)" if b.mechanism == null
+
+mechanism_applies(b) if {
+	b.mechanism in regimes[b.subject]
+	not b.mechanism in consent_mechanisms
+}
+
+mechanism_applies(b) if {
+	b.mechanism in regimes[b.subject]
+	b.mechanism in consent_mechanisms
+	b.separate_consent == true
+}
+
+mechanism_applies(b) if {
+	not regimes[b.subject]
+	b.mechanism != null
+	b.mechanism != "none"
+}
+
+# METADATA
+# title: De-identified data re-joined with an identifier downstream
+# description: >-
+#   II.IV.2.d allows user-base analysis and commercial use of de-identified information only. De-identified data
+#   that reaches a system which also receives an identifier (a join key or a direct identifier) is identified
+#   again there: the de-identification no longer holds.
+# custom:
+#   clause: II.IV.2.d
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Do not send de-identified data to a system that also receives the identifier it can be joined with; use
+#     a token whose key stays inside the de-identification step, or treat the data as identified.
+reidentification_join(inp) := [f |
+	some flow in inp.flows
+	some j in object.get(flow, "lineage_rejoins", [])
+	msg := concat("", [
+		"de-identified ", concat(", ", j.fields), " (from ", j.deidentified_by, ") reaches ", j.node,
+		", which also receives ", concat(", ", j.identifiers), " (", concat(", ", j.identifier_flows),
+		"): re-identified there; path ", concat(" -> ", j.path),
+	])
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [j.index]), msg), j.node), j.path)
+]
+
+# METADATA
+# title: Sync loop between systems
+# description: >-
+#   Data flows around a loop of systems (sync loop, bidirectional replication). The lineage terminates and
+#   reports it once; a deletion (IV.a) propagated into the loop must not be re-synced back by it.
+# custom:
+#   clause: IV.a
+#   severity: info
+#   verdict: gap
+#   remediation: >-
+#     Check that deletions and corrections propagate around the loop without being re-synced, or make one
+#     direction authoritative.
+sync_loop(inp) := [f |
+	some flow in inp.flows
+	c := flow.lineage_cycle
+	msg := concat("", [
+		"flow ", flow.id, " closes a sync loop of ", format_int(c.members, 10), " systems: ", concat(" -> ", c.path),
+	])
+	f := with_evidence(finding("flow", flow.id, "to", msg), c.path)
+]

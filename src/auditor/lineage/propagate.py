@@ -1,0 +1,230 @@
+"""Field propagation: for every field, the nodes it reaches, one shortest path to each, and how identifiable it is
+when it gets there.
+
+One breadth-first search per field over the flows that carry it (``flows[].fields`` lists field ids, and a field
+keeps its id wherever it travels), so the cost is linear in the number of (flow, field) pairs; cycles terminate
+because each (node, state) is visited once.
+
+De-identification (``deidentifies: true`` systems, II.IV.2.d). The search has two states per node: the field
+arrives *raw* (as declared) or *lowered* (it passed through a de-identification step, so it is at most
+``deidentified``). A de-identification step lowers what it forwards, except identifiers (a ``join_key`` field or a
+direct-identifier category): a value forwarded verbatim is not de-identified. The fields a de-identification step
+declares itself (tokens, buckets) are de-identified as declared. Lowering holds only if nothing downstream re-joins
+the data: where a node reached by de-identified data also receives an identifier (a ``join_key`` or
+direct-identifier field that is pseudonymous or identified), the data is re-identified there, and its identifiability
+reverts — to the declared value for a lowered field, to the highest identifiability of the step's inputs for a
+field the step derived — at that node and everywhere downstream of it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+from auditor.lineage.graph import Edge, LineageGraph
+from auditor.model import Inventory
+
+RANK = {"aggregate": 0, "anonymous": 1, "deidentified": 2, "pseudonymous": 3, "identified": 4}
+LEVELS = {v: k for k, v in RANK.items()}
+
+# Categories that identify a person directly; mirrors data.creality.vocab.direct_ids (the rules' definition).
+DIRECT_ID_CATEGORIES = frozenset(
+    {
+        "user.contact.email",
+        "user.contact.phone_number",
+        "user.contact.address",
+        "user.contact",
+        "user.name",
+        "user.unique_id",
+        "user.account.username",
+        "user.device.device_id.imei",
+        "user.device.device_id.imsi",
+        "user.device.device_id.mac",
+        "user.government_id",
+    }
+)
+
+# A parent pointer in the search: (previous node, previous state lowered?, flow id); None at a root.
+Parent = tuple[str, bool, str] | None
+
+
+@dataclass
+class FieldLineage:
+    """Where one field goes. ``raw`` / ``low`` map each node reached in that state to its BFS parent."""
+
+    field: str
+    origin: str
+    declared: str | None  # declared identifiability
+    raw: dict[str, Parent]
+    low: dict[str, Parent] = dc_field(default_factory=dict)
+    rejoined_at: tuple[str, ...] = ()
+    reverted: frozenset[str] = frozenset()
+    reverted_to: str | None = None
+    deidentified_by: str | None = None  # the de-identification step that declares this field, if any
+    lowerable: bool = False  # a de-identification step lowers it (not an identifier, above deidentified)
+
+    def reached(self) -> list[str]:
+        """Every node the field reaches (its origin included), sorted."""
+        return sorted(set(self.raw) | set(self.low))
+
+    def arrives_raw(self, node: str) -> bool:
+        return node in self.raw
+
+    def _walk(self, node: str, lowered: bool) -> list[tuple[str, str | None]]:
+        steps: list[tuple[str, str | None]] = []
+        state: tuple[str, bool] | None = (node, lowered)
+        while state is not None:
+            table = self.low if state[1] else self.raw
+            parent = table[state[0]]
+            steps.append((state[0], parent[2] if parent else None))
+            state = (parent[0], parent[1]) if parent else None
+        steps.reverse()
+        return steps
+
+    def path(self, node: str) -> tuple[str, ...]:
+        """One shortest path (node ids) from where the field is declared (or first seen) to ``node``; the raw
+        path when identified data gets there, else the path through the de-identification step."""
+        return tuple(n for n, _ in self._walk(node, node not in self.raw))
+
+    def flows(self, node: str) -> tuple[str, ...]:
+        """The flow ids along :meth:`path`."""
+        return tuple(f for _, f in self._walk(node, node not in self.raw) if f is not None)
+
+    def identifiability(self, node: str) -> str | None:
+        """How identifiable the field is at ``node`` (None when the inventory does not say)."""
+        if node in self.reverted:
+            return self.reverted_to
+        if node in self.raw or self.declared is None:
+            return self.declared
+        return LEVELS[min(RANK.get(self.declared, 4), RANK["deidentified"])]
+
+    def is_root(self, node: str) -> bool:
+        """The field is declared (or first seen) at ``node``: it did not travel there."""
+        return node in self.raw and self.raw[node] is None
+
+    def leaves_deidentified(self, node: str, deidentifies: bool) -> bool:
+        """The field leaves ``node`` de-identified (``deidentifies``: ``node`` is a de-identification step)."""
+        if node in self.reverted:
+            return False
+        if self.deidentified_by is not None:
+            return True
+        return self.lowerable and (
+            (node in self.low and node not in self.raw) or (deidentifies and node in self.raw and node != self.origin)
+        )
+
+    def deidentified_at(self, node: str) -> bool:
+        """The field reaches ``node`` only in de-identified form (lowered by a step, or derived by one), and has
+        not been re-identified there."""
+        if node in self.reverted:
+            return False
+        if self.deidentified_by is not None:
+            return node != self.deidentified_by
+        return node in self.low and node not in self.raw
+
+
+def is_identifier(inv: Inventory, field_id: str) -> bool:
+    """A field that can re-join records with a person: a join key or a direct identifier, not de-identified."""
+    f = inv.fields[field_id]
+    if RANK.get(f.get("identifiability") or "identified", 4) < RANK["pseudonymous"]:
+        return False
+    return bool(f.get("join_key")) or f.get("category") in DIRECT_ID_CATEGORIES
+
+
+def _lowerable(inv: Inventory, field_id: str) -> bool:
+    return RANK.get(inv.fields[field_id].get("identifiability") or "identified", 4) > RANK["deidentified"]
+
+
+def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable: bool) -> FieldLineage:
+    adj: dict[str, list[Edge]] = defaultdict(list)
+    for e in carriers:
+        adj[e.source].append(e)
+    nodes = g.nodes
+    raw: dict[str, Parent] = {}
+    low: dict[str, Parent] = {}
+    queue: deque[tuple[str, bool]] = deque()
+
+    def search_from(root: str) -> None:
+        raw[root] = None
+        queue.append((root, False))
+        while queue:
+            u, lowered = queue.popleft()
+            out_lowered = lowered or (lowerable and nodes[u].deidentifies and u != origin)
+            table = low if out_lowered else raw
+            for e in adj.get(u, ()):
+                v = e.target
+                if v not in table:
+                    table[v] = (u, lowered, e.flow)
+                    queue.append((v, out_lowered))
+
+    search_from(origin)
+    # A flow may carry a field its source never received through a declared flow: the field travels on from
+    # there, so that source is an extra root (its path starts where the field is first seen).
+    for e in carriers:
+        if e.source not in raw and e.source not in low:
+            search_from(e.source)
+    return FieldLineage(fid, origin, None, raw, low)
+
+
+def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = None) -> dict[str, FieldLineage]:
+    """Lineage of every field that travels (is carried by at least one flow), or of ``fields`` only."""
+    wanted = sorted(g.carriers) if fields is None else sorted(f for f in fields if f in g.carriers)
+    identifiers_into: dict[str, set[str]] = defaultdict(set)
+    deid_input_rank: dict[str, int] = defaultdict(int)
+    ident_cache: dict[str, bool] = {}
+    for e in g.edges.values():
+        target = g.nodes[e.target]
+        for x in e.fields:
+            ident = ident_cache.get(x)
+            if ident is None:
+                ident = ident_cache[x] = is_identifier(inv, x)
+            if ident:
+                identifiers_into[e.target].add(x)
+            if target.deidentifies:
+                rank = RANK.get(inv.fields[x].get("identifiability") or "identified", 4)
+                deid_input_rank[e.target] = max(deid_input_rank[e.target], rank)
+    result: dict[str, FieldLineage] = {}
+    for fid in wanted:
+        f = inv.fields[fid]
+        origin = g.origin[fid]
+        declared = f.get("identifiability")
+        lowerable = _lowerable(inv, fid) and not ident_cache.get(fid, False)
+        lin = _bfs(g, fid, origin, g.carriers[fid], lowerable)
+        lin.declared = declared
+        lin.lowerable = lowerable
+        if g.nodes[origin].deidentifies and RANK.get(declared or "identified", 4) <= RANK["deidentified"]:
+            lin.deidentified_by = origin
+        _rejoin(g, lin, identifiers_into, deid_input_rank)
+        result[fid] = lin
+    return result
+
+
+def _rejoin(
+    g: LineageGraph, lin: FieldLineage, identifiers_into: dict[str, set[str]], deid_input_rank: dict[str, int]
+) -> None:
+    candidates = [
+        n
+        for n in (set(lin.raw) | set(lin.low))
+        if lin.deidentified_at(n) and not g.nodes[n].deidentifies and identifiers_into.get(n, set()) - {lin.field}
+    ]
+    if not candidates:
+        return
+    lin.rejoined_at = tuple(sorted(candidates))
+    # Re-identified at each join node and everywhere downstream of it along the flows carrying the field.
+    adj: dict[str, list[str]] = defaultdict(list)
+    for e in g.carriers[lin.field]:
+        adj[e.source].append(e.target)
+    seen = set(candidates)
+    queue = deque(candidates)
+    while queue:
+        u = queue.popleft()
+        for v in adj.get(u, ()):
+            if v not in seen:
+                seen.add(v)
+                queue.append(v)
+    lin.reverted = frozenset(seen)
+    if lin.deidentified_by is not None:
+        lin.reverted_to = LEVELS[max(deid_input_rank.get(lin.deidentified_by, 4), RANK["pseudonymous"])]
+    else:
+        lin.reverted_to = lin.declared
