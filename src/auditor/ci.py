@@ -109,7 +109,9 @@ def _json_extra(report: GateReport) -> dict[str, object]:
     }
 
 
-def render(fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool = False) -> str:
+def render(
+    fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool = False, lang: str = "en"
+) -> str:
     """The report in ``fmt`` (one of REPORT_FORMATS)."""
     if fmt == "json":
         from auditor.formats import json_format
@@ -133,7 +135,7 @@ def render(fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, co
         return markdown.render(report, pack)
     from auditor.formats import text as text_format
 
-    body = text_format.render(list(report.findings), pack, color=color, files=len(inv.files))
+    body = text_format.render(list(report.findings), pack, color=color, files=len(inv.files), lang=lang)
     return body + _text_footer(report)
 
 

@@ -18,6 +18,7 @@ import click
 
 from auditor import __version__, ci, pipeline
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_POLICY, AuditorError, UsageError
+from auditor.i18n import LANGS
 from auditor.policy import ENGINES, OVERLAYS, POLICY_PACK, Engine, PolicyPack, load_pack, make_engine
 from auditor.policy.catalogue import default_policy_dir
 
@@ -255,6 +256,7 @@ def cli() -> None:
 )
 @engine_options
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the text output.")
 @policy_options
 def check(
     paths: tuple[str, ...],
@@ -269,6 +271,7 @@ def check(
     baseline_file: Path | None,
     write_baseline: Path | None,
     diff_base: str | None,
+    lang: str,
 ) -> None:
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
@@ -282,7 +285,7 @@ def check(
         result = pipeline.audit(inv, pack, chosen)
         report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate)
         use_colour = color if color is not None else (output is None and sys.stdout.isatty())
-        text = ci.render(fmt, report, pack, inv, color=use_colour)
+        text = ci.render(fmt, report, pack, inv, color=use_colour, lang=lang)
         if baseline_text is not None and write_baseline is not None:
             write_output(baseline_text, write_baseline)
         write_output(text, output)
@@ -291,6 +294,51 @@ def check(
             with open(summary_file, "a", encoding="utf-8") as handle:
                 handle.write(ci.step_summary(report, pack))
         return EXIT_FINDINGS if report.fails() else EXIT_OK
+
+    sys.exit(run_guarded(body))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(("html", "markdown", "ropa-csv")), default="html", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the report.")
+@click.option(
+    "--waivers",
+    "waivers_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Waivers file: waived findings are listed with their justification, owner and expiry.",
+)
+@engine_options
+@policy_options
+def report(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    lang: str,
+    waivers_file: Path | None,
+    engine: str,
+    policy_dir: Path | None,
+    law: str | None,
+) -> None:
+    """The compliance report for the Data Protection Officer: HTML (one self-contained file), Markdown, or the
+    GDPR Article 30 register of processing activities as CSV. Exit 0 whatever the findings (it is a report)."""
+
+    def body() -> int:
+        from auditor import report as dpo_report
+        from auditor.report import provenance
+
+        targets = _paths(paths)
+        inv = pipeline.load(targets)
+        pack = _load_pack(policy_dir, law)
+        chosen = _make_engine(engine)
+        result = pipeline.audit(inv, pack, chosen)
+        gate, _ = ci.build(result.findings, targets, pack, chosen, ci.GateOptions("never", waivers_file))
+        origin = provenance.collect(targets)
+        label = provenance.engine_label(chosen.name)
+        built = dpo_report.build(inv, pack, list(gate.findings), origin, engine=label, lang=lang)
+        write_output(dpo_report.render(built, fmt), output)
+        return EXIT_OK
 
     sys.exit(run_guarded(body))
 

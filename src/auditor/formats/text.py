@@ -8,12 +8,18 @@ from collections.abc import Sequence
 import click
 
 from auditor.findings import Finding, counts
+from auditor.i18n import DEFAULT_LANG, Translator
 from auditor.policy.catalogue import PolicyPack
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
-def render(findings: Sequence[Finding], pack: PolicyPack, *, color: bool = False, files: int = 0) -> str:
+def render(
+    findings: Sequence[Finding], pack: PolicyPack, *, color: bool = False, files: int = 0, lang: str = DEFAULT_LANG
+) -> str:
+    """Findings grouped by clause; every fixed string in ``lang`` (en or fr), clause excerpts in French."""
+    t = Translator(lang)
+
     def style(text: str, **kw: object) -> str:
         return click.style(text, **kw) if color else text  # type: ignore[arg-type]
 
@@ -22,31 +28,38 @@ def render(findings: Sequence[Finding], pack: PolicyPack, *, color: bool = False
         by_clause[f.clause_id].append(f)
     order = {cid: i for i, cid in enumerate(pack.clauses)}
     lines: list[str] = []
+    width = max(len(t(f"severity.{s}")) for s in _COLOURS)
     for cid in sorted(by_clause, key=lambda c: (order.get(c, len(order)), c)):
         clause = pack.clauses.get(cid)
         head = f"{cid}"
         if clause is not None:
             src = "" if clause.source == "policy" else f" [{clause.source.upper()}]"
-            head += f"{src} — {clause.summary_en}"
+            summary = (clause.summary_fr or clause.summary_en) if lang == "fr" else clause.summary_en
+            head += f"{src} — {summary}"
         lines.append(style(head, bold=True))
         if clause is not None and clause.excerpt_fr:
             excerpt = clause.excerpt_fr if len(clause.excerpt_fr) <= 160 else clause.excerpt_fr[:157] + "..."
             lines.append(style(f"  « {excerpt} »", dim=True))
         for f in by_clause[cid]:
-            tag = style(f"{f.severity:<7}", fg=_COLOURS[f.severity], bold=True)
-            status = "" if f.status == "open" else style(f" [{f.status}]", fg="green")
+            sev = t(f"severity.{f.severity}")
+            tag = style(f"{sev:<{width}}", fg=_COLOURS[f.severity], bold=True)
+            status = "" if f.status == "open" else style(f" [{t('status.' + f.status)}]", fg="green")
             lines.append(f"  {f.location}: {tag} {f.message}{status}")
             if f.evidence:
-                lines.append(style(f"      path: {' -> '.join(f.evidence)}", dim=True))
-            lines.append(style(f"      rule {f.rule_id} ({f.verdict}); fix: {f.remediation}", dim=True))
+                lines.append(style(f"      {t('check.path')}: {' -> '.join(f.evidence)}", dim=True))
+            fix = f.remediation
+            if lang == "fr" and clause is not None and clause.remediation_fr:
+                fix = clause.remediation_fr
+            verdict = t(f"verdict.{f.verdict}")
+            lines.append(style(f"      {t('check.rule')} {f.rule_id} ({verdict}); {t('check.fix')}: {fix}", dim=True))
         lines.append("")
     c = counts(findings)
     total = sum(c.values())
-    summary = f"{total} finding{'s' if total != 1 else ''}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} info"
+    summary = t("check.summary_one" if total == 1 else "check.summary", total=total, **c)
     waived = sum(1 for f in findings if f.status != "open")
     if waived:
-        summary += f"; {waived} waived or baselined"
+        summary += t("check.waived", n=waived)
     if files:
-        summary += f" — {files} file{'s' if files != 1 else ''} checked"
+        summary += t("check.files", n=files)
     lines.append(style(summary, bold=True, fg="red" if c["error"] else ("yellow" if c["warning"] else "green")))
     return "\n".join(lines) + "\n"

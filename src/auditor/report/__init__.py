@@ -1,0 +1,122 @@
+"""The DPO report: HTML (self-contained), Markdown and the Article 30 register as CSV, in English or French.
+
+``build`` gathers the facts once (``facts.py``); the three renderers spell the same facts, so the Markdown and
+CSV forms carry exactly what the HTML shows. Renderers return text; the CLI writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auditor import __version__
+from auditor.findings import Finding, counts
+from auditor.i18n import Translator
+from auditor.model import Inventory
+from auditor.policy.catalogue import Clause, PolicyPack
+from auditor.report import facts
+from auditor.report.provenance import Provenance
+
+FORMATS = ("html", "markdown", "ropa-csv")
+
+
+@dataclass(frozen=True)
+class Report:
+    lang: str
+    inventory: Inventory
+    pack: PolicyPack
+    findings: tuple[Finding, ...]
+    provenance: Provenance
+    engine: str
+    coverage: tuple[facts.ClauseCoverage, ...]
+    areas: tuple[facts.AreaSummary, ...]
+    picture: facts.FlowPicture
+    violating: dict[str, list[Finding]]
+    transfers: tuple[facts.Transfer, ...]
+    cookies: tuple[facts.CookieRow, ...]
+    ropa: tuple[facts.RopaRow, ...]
+    version: str = __version__
+
+    @property
+    def t(self) -> Translator:
+        return Translator(self.lang)
+
+    @property
+    def open_counts(self) -> dict[str, int]:
+        return counts(self.findings)
+
+    @property
+    def waived(self) -> list[Finding]:
+        return [f for f in self.findings if f.status != "open"]
+
+    @property
+    def org_name(self) -> str:
+        org = self.inventory.organization
+        return str(org.get("name")) if org is not None and org.get("name") else "—"
+
+    def clause_summary(self, clause: Clause) -> str:
+        return (clause.summary_fr or clause.summary_en) if self.lang == "fr" else clause.summary_en
+
+    def remediation(self, f: Finding) -> str:
+        """In French, the clause's French remediation (the rule's own text is English); else the rule's text."""
+        if self.lang == "fr":
+            clause = self.pack.clauses.get(f.clause_id)
+            if clause is not None and clause.remediation_fr:
+                return clause.remediation_fr
+        return f.remediation
+
+    def pack_label(self) -> str:
+        return self.t(
+            "meta.pack_value",
+            packs=" + ".join(self.pack.packs),
+            rules=len(self.pack.rules),
+            digest=facts.pack_digest(self.pack),
+        )
+
+    def jurisdiction_name(self, code: str) -> str:
+        return self.t.get(f"jurisdiction.{code}", code)
+
+
+def build(
+    inv: Inventory,
+    pack: PolicyPack,
+    findings: Sequence[Finding],
+    provenance: Provenance,
+    *,
+    engine: str,
+    lang: str = "en",
+) -> Report:
+    cov = facts.coverage(pack, findings)
+    picture = facts.flow_graph(inv, findings)
+    transfers = facts.transfers(inv, picture, findings)
+    return Report(
+        lang=lang,
+        inventory=inv,
+        pack=pack,
+        findings=tuple(findings),
+        provenance=provenance,
+        engine=engine,
+        coverage=tuple(cov),
+        areas=tuple(facts.area_summaries(cov)),
+        picture=picture,
+        violating=facts.violating_flows(inv, findings),
+        transfers=tuple(transfers),
+        cookies=tuple(facts.cookie_partners(inv, findings)),
+        ropa=tuple(facts.ropa(inv, transfers)),
+    )
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "html":
+        from auditor.report.html import render as render_html
+
+        return render_html(report)
+    if fmt == "markdown":
+        from auditor.report.markdown import render as render_markdown
+
+        return render_markdown(report)
+    if fmt == "ropa-csv":
+        from auditor.report.ropa_csv import render as render_csv
+
+        return render_csv(report)
+    raise ValueError(fmt)

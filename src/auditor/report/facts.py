@@ -1,0 +1,612 @@
+"""The facts a DPO report shows, computed from the inventory, the policy pack and the findings.
+
+Everything here is language-neutral data (ids, codes, numbers, booleans); the renderers translate. Two computations
+belong to other stages and are used from there when present: clause coverage (``auditor.policy.coverage``) and the
+lineage graph (``auditor.lineage``). Until they exist, ``minimal_coverage`` and ``minimal_flow_graph`` below stand in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from auditor.findings import SEVERITY_RANK, Finding
+from auditor.model import Entity, Inventory
+from auditor.policy.catalogue import SEVERITIES, Clause, PolicyPack
+
+# EU/EEA member codes count as "EU" when deciding whether a flow crosses a border (docs/inventory.md §5).
+EU_EEA = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+        "EU",
+    ]
+)
+STATUSES = ("findings", "evidence_missing", "compliant", "not_checkable", "no_rule")
+AREA_ORDER = (
+    "disclosure",
+    "purpose",
+    "consent",
+    "exemption",
+    "sharing",
+    "cross_border",
+    "retention",
+    "security",
+    "incident",
+    "rights",
+    "not_checkable",
+)
+
+
+def zone(jurisdiction: str) -> str:
+    """The legal zone of a jurisdiction code: ``EU`` for any EU/EEA member, else the code itself."""
+    return "EU" if jurisdiction in EU_EEA else jurisdiction
+
+
+# ------------------------------------------------------------------ coverage
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseCoverage:
+    clause: Clause
+    status: str  # one of STATUSES
+    rules: tuple[str, ...]
+    open: tuple[Finding, ...]
+    waived: tuple[Finding, ...]
+
+
+def minimal_coverage(pack: PolicyPack, findings: Sequence[Finding]) -> list[ClauseCoverage]:
+    """Local stand-in for the coverage computation of ``auditor clauses`` (issue 3B): a clause is *not checkable*
+    when the catalogue says so, has *findings* when an open finding other than a gap cites it, *evidence missing*
+    when its only open findings are gaps (a fact or artefact the rule needs is absent), *compliant* when it has
+    rules and no open finding, and *no rule* when nothing checks it yet."""
+    by_clause: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_clause[f.clause_id].append(f)
+    out: list[ClauseCoverage] = []
+    for cid, clause in pack.clauses.items():
+        rules = tuple(r.id for r in pack.rules_for_clause(cid))
+        opened = tuple(f for f in by_clause.get(cid, ()) if f.status == "open")
+        waived = tuple(f for f in by_clause.get(cid, ()) if f.status != "open")
+        if clause.checkability == "not_checkable" and not opened:
+            status = "not_checkable"
+        elif opened and any(f.verdict != "gap" for f in opened):
+            status = "findings"
+        elif opened:
+            status = "evidence_missing"
+        elif rules:
+            status = "compliant"
+        else:
+            status = "no_rule"
+        out.append(ClauseCoverage(clause, status, rules, opened, waived))
+    return out
+
+
+def coverage(pack: PolicyPack, findings: Sequence[Finding]) -> list[ClauseCoverage]:
+    return minimal_coverage(pack, findings)
+
+
+# ------------------------------------------------------------------ summary
+
+
+@dataclass(frozen=True, slots=True)
+class AreaSummary:
+    area: str
+    clauses: int
+    counts: Mapping[str, int]  # open findings per severity
+    statuses: Mapping[str, int]  # clauses per coverage status
+    verdict: str  # non_compliant | to_review | incomplete | compliant | not_checkable | unchecked
+
+
+def area_summaries(cov: Sequence[ClauseCoverage]) -> list[AreaSummary]:
+    areas: dict[str, list[ClauseCoverage]] = defaultdict(list)
+    for c in cov:
+        areas[c.clause.kind or "not_checkable"].append(c)
+    order = {a: i for i, a in enumerate(AREA_ORDER)}
+    out: list[AreaSummary] = []
+    for area in sorted(areas, key=lambda a: (order.get(a, len(order)), a)):
+        items = areas[area]
+        counts = {s: sum(1 for c in items for f in c.open if f.severity == s) for s in SEVERITIES}
+        statuses = {s: sum(1 for c in items if c.status == s) for s in STATUSES}
+        if counts["error"]:
+            verdict = "non_compliant"
+        elif statuses["findings"]:
+            verdict = "to_review"
+        elif statuses["evidence_missing"]:
+            verdict = "incomplete"
+        elif statuses["compliant"]:
+            verdict = "compliant"
+        elif statuses["no_rule"]:
+            verdict = "unchecked"
+        else:
+            verdict = "not_checkable"
+        out.append(AreaSummary(area, len(items), counts, statuses, verdict))
+    return out
+
+
+# ------------------------------------------------------------------ flow graph
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: str
+    label: str
+    kind: str  # system | partner
+    jurisdiction: str
+    operator: str  # first_party | processor | third_party
+    role: str  # system kind (app, warehouse...) or partner role (advertiser...)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    target: str
+    flows: tuple[str, ...]
+    violating: tuple[str, ...]  # the flows of this edge with open findings
+    cross_border: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPicture:
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    graph: Any  # networkx.DiGraph of node ids (one edge per (source, target) pair)
+
+    @property
+    def jurisdictions(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for n in self.nodes:
+            seen.setdefault(n.jurisdiction, None)
+        return tuple(seen)
+
+
+def _node(inv: Inventory, nid: str) -> Node:
+    system = inv.systems.get(nid)
+    if system is not None:
+        return Node(
+            nid,
+            str(system.get("name") or nid),
+            "system",
+            str(system.get("jurisdiction") or "?"),
+            str(system.get("operator") or "first_party"),
+            str(system.get("kind") or ""),
+        )
+    partner = inv.partners.get(nid)
+    data = partner.data if partner is not None else {}
+    return Node(
+        nid,
+        str(data.get("name") or nid),
+        "partner",
+        str(data.get("jurisdiction") or "?"),
+        str(data.get("operator") or "third_party"),
+        str(data.get("role") or ""),
+    )
+
+
+def violating_flows(inv: Inventory, findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Flow id -> the open findings that make it a violating flow: findings whose subject is the flow, or whose
+    lineage evidence names the flow or passes through its two endpoints in a row."""
+    pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for fid, flow in inv.flows.items():
+        pairs[(str(flow.get("from")), str(flow.get("to")))].append(fid)
+    out: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.status != "open":
+            continue
+        hit: set[str] = set()
+        if f.subject_kind == "flow" and f.subject_id in inv.flows:
+            hit.add(f.subject_id)
+        hit.update(e for e in f.evidence if e in inv.flows)
+        for a, b in zip(f.evidence, f.evidence[1:], strict=False):
+            hit.update(pairs.get((a, b), ()))
+        for fid in sorted(hit):
+            out[fid].append(f)
+    return dict(out)
+
+
+def _subject_jurisdictions(inv: Inventory, graph: Any) -> dict[str, tuple[str, ...]]:
+    """Node -> jurisdictions of the people whose data can reach it (every collection point upstream)."""
+    out: dict[str, tuple[str, ...]] = {}
+    sources = {sid: s.get("subject_jurisdictions") or () for sid, s in inv.systems.items()}
+    for nid in graph.nodes:
+        found: set[str] = set()
+        for up in (nid, *nx.ancestors(graph, nid)):
+            found.update(str(j) for j in sources.get(up, ()))
+        out[nid] = tuple(sorted(found))
+    return out
+
+
+def minimal_flow_graph(inv: Inventory, findings: Sequence[Finding]) -> FlowPicture:
+    """Local stand-in for the lineage graph (issue 4): one node per system or partner on a flow, one edge per
+    (source, target) pair carrying the ids of its flows."""
+    bad = violating_flows(inv, findings)
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for fid, flow in inv.flows.items():
+        grouped[(str(flow.get("from")), str(flow.get("to")))].append(fid)
+    node_ids: dict[str, None] = {}
+    for sid in inv.systems:
+        node_ids.setdefault(sid, None)
+    for a, b in grouped:
+        node_ids.setdefault(a, None)
+        node_ids.setdefault(b, None)
+    for pid in inv.partners:
+        node_ids.setdefault(pid, None)
+    nodes = tuple(_node(inv, nid) for nid in node_ids)
+    by_id = {n.id: n for n in nodes}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(by_id)
+    edges = []
+    for (a, b), fids in sorted(grouped.items()):
+        graph.add_edge(a, b)
+        cross = zone(by_id[a].jurisdiction) != zone(by_id[b].jurisdiction)
+        edges.append(Edge(a, b, tuple(sorted(fids)), tuple(sorted(f for f in fids if f in bad)), cross))
+    return FlowPicture(nodes, tuple(edges), graph)
+
+
+def flow_graph(inv: Inventory, findings: Sequence[Finding]) -> FlowPicture:
+    return minimal_flow_graph(inv, findings)
+
+
+# ------------------------------------------------------------------ transfers and cookies
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    flow: str
+    source: str
+    destination: str
+    source_jurisdiction: str
+    destination_jurisdiction: str
+    subject_jurisdictions: tuple[str, ...]
+    mechanism: str  # "" when the flow has no transfer block
+    reference: str
+    tia: str
+    separate_consent: str
+    purpose: str
+    findings: tuple[Finding, ...]  # open findings that name this flow
+
+    @property
+    def status(self) -> str:
+        if any(f.severity == "error" for f in self.findings):
+            return "non_compliant"
+        if self.findings:
+            return "to_review"
+        return "compliant" if self.mechanism else "no_mechanism"
+
+
+def transfers(inv: Inventory, picture: FlowPicture, findings: Sequence[Finding]) -> list[Transfer]:
+    """Every flow that crosses a border: its endpoints are in different legal zones, or it leaves a collection point
+    whose subjects live outside the destination's zone (docs/inventory.md §5), or it declares a transfer block."""
+    nodes = {n.id: n for n in picture.nodes}
+    subjects = _subject_jurisdictions(inv, picture.graph)
+    bad = violating_flows(inv, findings)
+    out: list[Transfer] = []
+    for fid in sorted(inv.flows):
+        flow = inv.flows[fid]
+        a, b = str(flow.get("from")), str(flow.get("to"))
+        ja, jb = nodes[a].jurisdiction, nodes[b].jurisdiction
+        collected = inv.systems[a].get("subject_jurisdictions") or () if a in inv.systems else ()
+        crosses = zone(ja) != zone(jb) or any(zone(str(j)) != zone(jb) for j in collected)
+        transfer = flow.get("transfer") or {}
+        if not crosses and not transfer:
+            continue
+        out.append(
+            Transfer(
+                fid,
+                a,
+                b,
+                ja,
+                jb,
+                subjects.get(a, ()),
+                str(transfer.get("mechanism") or ""),
+                str(transfer.get("ref") or ""),
+                str(transfer.get("tia_ref") or ""),
+                str(transfer.get("separate_consent") or ""),
+                str(flow.get("purpose") or ""),
+                tuple(bad.get(fid, ())),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CookieRow:
+    partner: str
+    partner_name: str
+    role: str
+    embedded_in: tuple[str, ...]
+    cookie: str  # "" for a partner that sets no cookie (an SDK or server-side API)
+    type: str
+    purpose: str
+    max_age_days: int | None
+    first_party: bool | None
+    fires_before_consent: bool | None
+    data_received: tuple[str, ...]  # data categories reaching the partner through flows
+    findings: tuple[Finding, ...]
+
+    @property
+    def consent_first(self) -> str:
+        """yes | no | exempt (strictly necessary) | unknown"""
+        if self.fires_before_consent is None:
+            return "unknown" if self.cookie else ""
+        if not self.fires_before_consent:
+            return "yes"
+        return "exempt" if self.type == "strictly_necessary" else "no"
+
+
+def _data_received(inv: Inventory, partner_id: str) -> tuple[str, ...]:
+    cats: set[str] = set()
+    for flow in inv.flows.values():
+        if flow.get("to") == partner_id:
+            for fid in flow.get("fields") or ():
+                field_entity = inv.fields.get(str(fid))
+                cats.add(str(field_entity.get("category")) if field_entity is not None else str(fid))
+    return tuple(sorted(cats))
+
+
+def cookie_partners(inv: Inventory, findings: Sequence[Finding]) -> list[CookieRow]:
+    """One row per cookie of each partner embedded in a web site or app (partners with cookies or an SDK)."""
+    out: list[CookieRow] = []
+    for pid in sorted(inv.partners):
+        partner = inv.partners[pid]
+        cookies = partner.get("cookies") or ()
+        embedded = tuple(str(x) for x in partner.get("embedded_in") or ())
+        if not cookies and not embedded:
+            continue
+        received = _data_received(inv, pid)
+        own = [f for f in findings if f.status == "open" and f.subject_kind == "partner" and f.subject_id == pid]
+        base = (pid, str(partner.get("name") or pid), str(partner.get("role") or ""), embedded)
+        if not cookies:
+            out.append(CookieRow(*base, "", "", "", None, None, None, received, tuple(own)))
+        for i, c in enumerate(cookies):
+            mine = tuple(f for f in own if f.attribute.startswith(f"cookies.{i}") or not f.attribute)
+            age = c.get("max_age_days")
+            out.append(
+                CookieRow(
+                    *base,
+                    str(c.get("name") or ""),
+                    str(c.get("type") or ""),
+                    str(c.get("purpose") or ""),
+                    int(age) if isinstance(age, int) else None,
+                    c.get("first_party") if isinstance(c.get("first_party"), bool) else None,
+                    c.get("fires_before_consent") if isinstance(c.get("fires_before_consent"), bool) else None,
+                    received,
+                    mine,
+                )
+            )
+    return out
+
+
+# ------------------------------------------------------------------ Article 30 register
+
+ROPA_COLUMNS = (
+    "activity",
+    "activity_name",
+    "controller",
+    "dpo",
+    "purpose",
+    "legal_basis",
+    "data_subjects",
+    "data_categories",
+    "recipients",
+    "transfers",
+    "erasure",
+    "security",
+    "gaps",
+)
+# Columns whose emptiness (or an unstated part) is a gap of the register (Art. 30(1)(a)-(g)).
+ROPA_REQUIRED = (
+    "controller",
+    "dpo",
+    "purpose",
+    "legal_basis",
+    "data_subjects",
+    "data_categories",
+    "recipients",
+    "erasure",
+    "security",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RopaItem:
+    """A value of the register: ``text`` parts (already language-neutral: ids, codes) and whether part of it is not
+    stated in the inventory (``missing`` names the entity that lacks it)."""
+
+    parts: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RopaRow:
+    activity: str
+    activity_name: str
+    cells: Mapping[str, RopaItem] = field(default_factory=dict)
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        return tuple(c for c in ROPA_REQUIRED if not self.cells[c].parts or self.cells[c].missing)
+
+
+def _systems_for_purpose(inv: Inventory, pid: str) -> tuple[list[Entity], list[Entity], list[Entity]]:
+    """(fields collected for the purpose, systems holding them or receiving flows for it, flows for it)."""
+    fields = [f for f in inv.fields.values() if pid in (f.get("purposes") or ())]
+    flows = [fl for fl in inv.flows.values() if fl.get("purpose") == pid]
+    sys_ids: dict[str, None] = {}
+    for f in fields:
+        if f.parent:
+            sys_ids.setdefault(f.parent, None)
+    for fl in flows:
+        for end in (fl.get("from"), fl.get("to")):
+            if end in inv.systems:
+                sys_ids.setdefault(str(end), None)
+    return fields, [inv.systems[s] for s in sys_ids], flows
+
+
+def _retention(system: Entity) -> tuple[str | None, bool]:
+    """(description or None when not stated, whether it is a gap)."""
+    r = system.get("retention")
+    if not isinstance(r, Mapping):
+        return None, True
+    if r.get("indefinite"):
+        return "indefinite", True
+    days = r.get("days")
+    text = f"{days}d" if isinstance(days, int) else ""
+    if r.get("legal_ref"):
+        text = f"{text} legal:{r.get('legal_ref')}".strip()
+    return (text or None), not text
+
+
+SECURITY_TOKENS = ("tls", "encryption_at_rest", "mfa_admin", "need_to_know", "audit_log", "isolation")
+
+
+def _security(system: Entity) -> list[str] | None:
+    s = system.get("security")
+    if not isinstance(s, Mapping):
+        return None
+    out: list[str] = []
+    if s.get("tls_min"):
+        out.append(f"tls:{s.get('tls_min')}")
+    for key in ("encryption_at_rest", "mfa_admin", "need_to_know", "audit_log"):
+        if s.get(key) is True:
+            out.append(key)
+        elif s.get(key) is False:
+            out.append(f"no:{key}")
+    if s.get("isolation"):
+        out.append(f"isolation:{s.get('isolation')}")
+    return out
+
+
+def ropa(inv: Inventory, transfer_rows: Sequence[Transfer]) -> list[RopaRow]:
+    """The GDPR Article 30(1) register: one processing activity per purpose of the inventory. Parts are encoded as
+    small language-neutral tokens (``system=value``) that the renderers spell out."""
+    org = inv.organization
+    org_data: Mapping[str, Any] = org.data if org is not None else {}
+    controller = RopaItem(
+        tuple(str(x) for x in (org_data.get("name"), org_data.get("address"), org_data.get("contact_email")) if x)
+    )
+    dpo_data = org_data.get("dpo") or {}
+    dpo = RopaItem(tuple(str(dpo_data.get(k)) for k in ("name", "email") if dpo_data.get(k)))
+    rep = org_data.get("eu_representative")
+    consents = {c.id: c for c in inv.consents.values()}
+    rows: list[RopaRow] = []
+    for pid in sorted(inv.purposes):
+        purpose = inv.purposes[pid]
+        fields, systems, flows = _systems_for_purpose(inv, pid)
+        bases: dict[str, None] = {}
+        for fl in flows:
+            lb = fl.get("legal_basis") or {}
+            kind = str(lb.get("kind") or "")
+            if kind == "consent" and lb.get("consent") in consents:
+                kind = f"consent:{consents[str(lb.get('consent'))].get('mechanism')}"
+            elif kind == "exemption" and lb.get("exemption"):
+                kind = f"exemption:{lb.get('exemption')}"
+            if kind:
+                bases.setdefault(kind, None)
+        missing_bases = tuple(str(fl.id) for fl in flows if not (fl.get("legal_basis") or {}).get("kind"))
+        subjects = sorted({str(s) for f in fields for s in f.get("subjects") or ()})
+        no_subjects = tuple(sorted(f.id for f in fields if not f.get("subjects")))
+        categories = sorted({str(f.get("category")) for f in fields if f.get("category")})
+        recipients = sorted(
+            {str(fl.get("to")) for fl in flows if fl.get("to") in inv.partners}
+            | {
+                str(fl.get("to"))
+                for fl in flows
+                if fl.get("to") in inv.systems
+                and inv.systems[str(fl.get("to"))].get("operator") in ("processor", "third_party")
+            }
+        )
+        mine = [t for t in transfer_rows if t.purpose == pid]
+        transfers_item = RopaItem(
+            tuple(
+                f"{t.source_jurisdiction}>{t.destination_jurisdiction}|{t.flow}|{t.mechanism or '-'}"
+                + ("+tia" if t.tia else "")
+                for t in mine
+            ),
+            tuple(t.flow for t in mine if not t.mechanism),
+        )
+        erasure_parts: list[str] = []
+        erasure_missing: list[str] = []
+        security_parts: list[str] = []
+        security_missing: list[str] = []
+        for s in sorted(systems, key=lambda e: e.id):
+            text, gap = _retention(s)
+            if text is not None:
+                erasure_parts.append(f"{s.id}={text}")
+            if gap:
+                erasure_missing.append(s.id)
+            sec = _security(s)
+            if sec is None:
+                security_missing.append(s.id)
+            else:
+                security_parts.append(f"{s.id}=" + ",".join(sec))
+        name = str(purpose.get("name") or pid)
+        policy_purpose = str(purpose.get("policy_purpose") or "")
+        cells = {
+            "controller": controller
+            if not rep
+            else RopaItem((*controller.parts, f"eu_rep:{rep.get('name') if isinstance(rep, Mapping) else rep}")),
+            "dpo": dpo,
+            "purpose": RopaItem((name, f"policy:{policy_purpose}" if policy_purpose else "policy:-"), ()),
+            "legal_basis": RopaItem(tuple(bases), missing_bases),
+            "data_subjects": RopaItem(tuple(subjects), no_subjects),
+            "data_categories": RopaItem(tuple(categories)),
+            "recipients": RopaItem(tuple(recipients)),
+            "transfers": transfers_item,
+            "erasure": RopaItem(tuple(erasure_parts), tuple(erasure_missing)),
+            "security": RopaItem(tuple(security_parts), tuple(security_missing)),
+        }
+        rows.append(RopaRow(pid, name, cells))
+    return rows
+
+
+# ------------------------------------------------------------------ misc
+
+
+def pack_digest(pack: PolicyPack) -> str:
+    """A short content hash of the policy pack (clauses + Rego modules), the pack's version in the report."""
+    h = hashlib.sha256()
+    for path in sorted((pack.root / n for n in ("clauses.yaml", "overlays.yaml")), key=str):
+        if path.is_file():
+            h.update(path.read_bytes())
+    for m in sorted(pack.modules, key=lambda m: m.name):
+        h.update(m.name.encode())
+        h.update(m.text.encode())
+    return h.hexdigest()[:12]
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], *f.sort_key()))

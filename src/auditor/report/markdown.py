@@ -1,0 +1,263 @@
+"""The DPO report as GitHub-flavoured Markdown: the same sections and facts as the HTML, the flow picture as
+Mermaid."""
+
+from __future__ import annotations
+
+from auditor.report import Report, facts, mermaid, spell
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _row(cells: list[object]) -> str:
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _table(head: list[str], rows: list[list[object]]) -> list[str]:
+    return [_row(list(head)), "|" + "---|" * len(head), *(_row(r) for r in rows), ""]
+
+
+def render(r: Report) -> str:
+    t = r.t
+    c = r.open_counts
+    out: list[str] = [f"# {t('report.title')}", "", f"{t('report.subtitle', org=r.org_name)} · {r.provenance.date}", ""]
+    # 1. summary
+    out += [f"## 1. {t('section.summary')}", ""]
+    out += [
+        t(
+            "summary.intro",
+            files=len(r.inventory.files),
+            systems=len(r.inventory.systems),
+            partners=len(r.inventory.partners),
+            flows=len(r.inventory.flows),
+            clauses=len(r.coverage),
+        ),
+        "",
+    ]
+    compliant = sum(1 for cv in r.coverage if cv.status == "compliant")
+    out += _table(
+        [
+            t("summary.open_findings"),
+            t("severity.error"),
+            t("severity.warning"),
+            t("severity.info"),
+            t("summary.waived"),
+            t("summary.clauses_ok"),
+        ],
+        [["", c["error"], c["warning"], c["info"], len(r.waived), f"{compliant} / {len(r.coverage)}"]],
+    )
+    out += [f"### {t('summary.by_area')}", ""]
+    out += _table(
+        [
+            t("summary.area"),
+            t("summary.clauses"),
+            t("severity.error"),
+            t("severity.warning"),
+            t("severity.info"),
+            t("summary.verdict"),
+        ],
+        [
+            [
+                t.get(f"area.{a.area}", a.area),
+                a.clauses,
+                a.counts["error"],
+                a.counts["warning"],
+                a.counts["info"],
+                t(f"area_verdict.{a.verdict}"),
+            ]
+            for a in r.areas
+        ],
+    )
+    p = r.provenance
+    revision = f"`{p.revision}`" + (f" ({t('meta.dirty')})" if p.dirty else "") if p.revision else t("meta.no_revision")
+    out += [f"### {t('summary.provenance')}", ""]
+    out += _table(
+        ["", ""],
+        [
+            [t("meta.controller"), r.org_name],
+            [t("meta.date"), f"{p.date} ({t('meta.date_source.' + p.date_source)})"],
+            [t("meta.revision"), revision],
+            [t("meta.engine"), r.engine],
+            [t("meta.pack"), r.pack_label()],
+            [t("meta.version"), r.version],
+        ],
+    )
+    # 2. coverage
+    out += [f"## 2. {t('section.coverage')}", "", t("coverage.intro"), ""]
+    rows: list[list[object]] = []
+    for cv in r.coverage:
+        detail = cv.clause.reason if cv.status == "not_checkable" else t("coverage.rules", n=len(cv.rules))
+        if cv.open:
+            detail += "; " + t("coverage.open", n=len(cv.open))
+        excerpt = f"« {cv.clause.excerpt_fr} » — " if cv.clause.excerpt_fr else ""
+        rows.append(
+            [
+                f"`{cv.clause.id}`",
+                t(f"coverage_status.{cv.status}"),
+                f"*{excerpt}*{r.clause_summary(cv.clause)}" if excerpt else r.clause_summary(cv.clause),
+                detail,
+            ]
+        )
+    out += _table([t("coverage.clause"), t("coverage.status"), t("coverage.text"), t("coverage.detail")], rows)
+    # 3. findings
+    out += [f"## 3. {t('section.findings')}", "", t("findings.intro"), ""]
+    anything = False
+    for cv in r.coverage:
+        if not cv.open:
+            continue
+        anything = True
+        src = "" if cv.clause.source == "policy" else f" [{t('coverage.source.' + cv.clause.source)}]"
+        out += [f"### `{cv.clause.id}`{src} — {r.clause_summary(cv.clause)}", ""]
+        if cv.clause.excerpt_fr:
+            out += [f"> « {cv.clause.excerpt_fr} »", ""]
+        for f in facts.sort_findings(cv.open):
+            out.append(f"- **{t('severity.' + f.severity)}** ({t('verdict.' + f.verdict)}) — {f.message}")
+            out.append(f"  - {t('findings.subject')}: {f.subject_kind} `{f.subject_id}`")
+            out.append(f"  - {t('findings.location')}: `{f.location}`")
+            out.append(f"  - {t('findings.explanation')}: {f.title}")
+            if f.evidence:
+                out.append(f"  - {t('findings.path')}: {' → '.join(f.evidence)}")
+            out.append(f"  - {t('findings.remediation')}: {r.remediation(f)}")
+            out.append(f"  - {t('findings.rule')}: `{f.rule_id}`")
+        out.append("")
+    if not anything:
+        out += [t("findings.none"), ""]
+    out += [f"### {t('section.waived')}", ""]
+    if r.waived:
+        out += _table(
+            [
+                t("coverage.clause"),
+                t("findings.subject"),
+                t("findings.location"),
+                t("findings.explanation"),
+                t("waiver.justification"),
+                t("waiver.owner"),
+                t("waiver.expires"),
+            ],
+            [
+                [
+                    f.clause_id,
+                    f"{f.subject_kind} {f.subject_id}",
+                    f"`{f.location}`",
+                    f.message,
+                    f.waiver.get("justification", ""),
+                    f.waiver.get("owner", ""),
+                    f.waiver.get("expires", ""),
+                ]
+                for f in r.waived
+            ],
+        )
+    else:
+        out += [t("waiver.none"), ""]
+    # 4. flows
+    names = {j: r.jurisdiction_name(j) for j in r.picture.jurisdictions}
+    out += [
+        f"## 4. {t('section.flows')}",
+        "",
+        t("flows.intro", nodes=len(r.picture.nodes), flows=len(r.inventory.flows)),
+        "",
+    ]
+    out += ["```mermaid", mermaid.render(r.picture, t, names), "```", ""]
+    out += [f"### {t('flows.violating_table')}", ""]
+    if r.violating:
+        out += _table(
+            [t("flows.flow"), t("flows.from_to"), t("flows.clauses"), t("findings.explanation")],
+            [
+                [
+                    f"`{fid}`",
+                    f"{r.inventory.flows[fid].get('from')} → {r.inventory.flows[fid].get('to')}",
+                    ", ".join(dict.fromkeys(f.clause_id for f in fs)),
+                    "; ".join(f.message for f in fs),
+                ]
+                for fid, fs in sorted(r.violating.items())
+            ],
+        )
+    else:
+        out += [t("flows.none"), ""]
+    # 5. transfers
+    out += [f"## 5. {t('section.transfers')}", "", t("transfers.intro"), ""]
+    if r.transfers:
+        out += _table(
+            [
+                t("transfers.flow"),
+                t("transfers.source"),
+                t("transfers.destination"),
+                t("transfers.subjects"),
+                t("transfers.mechanism"),
+                t("transfers.status"),
+            ],
+            [
+                [
+                    f"`{tr.flow}`",
+                    f"{tr.source} ({tr.source_jurisdiction})",
+                    f"{tr.destination} ({tr.destination_jurisdiction})",
+                    ", ".join(tr.subject_jurisdictions),
+                    spell.mechanism(tr, t),
+                    t(f"transfer_status.{tr.status}")
+                    + (f" ({', '.join(dict.fromkeys(f.clause_id for f in tr.findings))})" if tr.findings else ""),
+                ]
+                for tr in r.transfers
+            ],
+        )
+    else:
+        out += [t("transfers.none"), ""]
+    # 6. cookies
+    out += [f"## 6. {t('section.cookies')}", "", t("cookies.intro"), ""]
+    if r.cookies:
+        out += _table(
+            [
+                t("cookies.partner"),
+                t("cookies.cookie"),
+                t("cookies.type"),
+                t("cookies.purpose"),
+                t("cookies.lifetime"),
+                t("cookies.consent_first"),
+                t("cookies.data"),
+            ],
+            [
+                [
+                    f"`{row.partner}`",
+                    f"`{row.cookie}`" if row.cookie else t("cookies.no_cookie"),
+                    row.type,
+                    row.purpose,
+                    spell.lifetime(row, t),
+                    spell.consent_first(row, t),
+                    ", ".join(row.data_received),
+                ]
+                for row in r.cookies
+            ],
+        )
+    else:
+        out += [t("cookies.none"), ""]
+    # 7. RoPA
+    out += [f"## 7. {t('section.ropa')}", "", t("ropa.intro"), ""]
+    if r.ropa:
+        first = r.ropa[0]
+        out += _table(
+            ["", ""],
+            [
+                [t(f"ropa.col.{col}"), spell.ropa_cell(first, col, t) or t("ropa.empty")]
+                for col in ("controller", "dpo")
+            ],
+        )
+        out += [t("ropa.gap_count", n=sum(1 for row in r.ropa if row.gaps)), ""]
+        cols = [col for col in facts.ROPA_COLUMNS if col not in ("controller", "dpo", "activity_name")]
+        out += _table(
+            [t(f"ropa.col.{col}") for col in cols],
+            [[_ropa_md(row, col, r) for col in cols] for row in r.ropa],
+        )
+    out += ["---", "", t("report.generated_by", version=r.version), ""]
+    return "\n".join(out)
+
+
+def _ropa_md(row: facts.RopaRow, col: str, r: Report) -> str:
+    t = r.t
+    if col == "activity":
+        return f"`{row.activity}`"
+    parts = spell.ropa_parts(row, col, t)
+    if not parts:
+        if col == "gaps":
+            return t("common.none")
+        return f"**{t('ropa.empty')}**" if col in facts.ROPA_REQUIRED else t("ropa.none")
+    return "<br>".join(parts)
