@@ -209,7 +209,17 @@ def _make_engine(name: str) -> Engine:
 
 
 def _load_pack(policy_dir: Path | None, law: str | None) -> PolicyPack:
-    return load_pack(policy_dir or default_policy_dir(), _packs(law))
+    """The policy pack and overlays: command-line flags first, then auditor.toml / [tool.auditor], then defaults."""
+    from auditor import config
+
+    cfg = config.load()
+    return load_pack(policy_dir or cfg.policy or default_policy_dir(), _packs(law if law is not None else cfg.law))
+
+
+def _fail_on(fail_on: str | None) -> str:
+    from auditor import config
+
+    return fail_on or config.load().fail_on or "error"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -228,9 +238,9 @@ def cli() -> None:
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
-    default="error",
-    show_default=True,
-    help="Exit 1 when an open finding is at or above this severity (only new ones with --diff-base).",
+    default=None,
+    help="Exit 1 when an open finding is at or above this severity (only new ones with --diff-base). "
+    "Default: fail_on of auditor.toml / [tool.auditor], else error.",
 )
 @click.option(
     "--waivers",
@@ -262,7 +272,7 @@ def check(
     paths: tuple[str, ...],
     fmt: str,
     output: Path | None,
-    fail_on: str,
+    fail_on: str | None,
     engine: str,
     color: bool | None,
     policy_dir: Path | None,
@@ -276,7 +286,7 @@ def check(
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
     def body() -> int:
-        gate = ci.GateOptions(fail_on, waivers_file, baseline_file, write_baseline, diff_base)
+        gate = ci.GateOptions(_fail_on(fail_on), waivers_file, baseline_file, write_baseline, diff_base)
         ci.check_output_paths(gate, output)
         targets = _paths(paths)
         inv = pipeline.load(targets)
@@ -384,6 +394,75 @@ def test_cmd(engine: str, verbose: bool, policy_dir: Path | None, law: str | Non
             return EXIT_POLICY
         click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
         return EXIT_FINDINGS if failed else EXIT_OK
+
+    sys.exit(run_guarded(body))
+
+
+def _lookup(pack: PolicyPack, item_id: str) -> Any:
+    if item_id in pack.clauses:
+        return pack.clauses[item_id]
+    if item_id in pack.rules_by_id:
+        return pack.rules_by_id[item_id]
+    import difflib
+
+    known = [*pack.clauses, *pack.rules_by_id]
+    close = difflib.get_close_matches(item_id, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else "; see `auditor clauses` for the clause ids"
+    raise UsageError(f"unknown clause or rule id {item_id!r}{hint}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the list here.")
+@engine_options
+@policy_options
+def clauses(
+    paths: tuple[str, ...], fmt: str, output: Path | None, engine: str, policy_dir: Path | None, law: str | None
+) -> None:
+    """List every clause of the policy and of the enabled overlays: kind, checkability, source and rules.
+
+    Given inventory PATHS, audit them and give each clause its status: compliant, findings, evidence missing,
+    not checkable (or no rules)."""
+
+    def body() -> int:
+        from auditor import coverage
+        from auditor.formats import clauses as clauses_format
+
+        pack = _load_pack(policy_dir, law)
+        found = None
+        if paths:
+            inv = pipeline.load(_paths(paths))
+            found = pipeline.audit(inv, pack, _make_engine(engine)).findings
+        cov = coverage.compute(pack, found)
+        if fmt == "json":
+            text = clauses_format.render_clauses_json(cov, audited=found is not None)
+        else:
+            text = clauses_format.render_clauses_text(cov)
+        write_output(text, output)
+        return EXIT_OK
+
+    sys.exit(run_guarded(body))
+
+
+@cli.command()
+@click.argument("item_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True)
+@policy_options
+def explain(item_id: str, fmt: str, policy_dir: Path | None, law: str | None) -> None:
+    """Explain a clause (e.g. II.IV.2.e, GDPR.46) or a rule (e.g. creality.purposes.undeclared_purpose_flow):
+    the French text, the summaries, what is checked, the rules and how to fix it."""
+
+    def body() -> int:
+        from auditor.formats import clauses as clauses_format
+
+        pack = _load_pack(policy_dir, law if law is not None else "all")
+        item = _lookup(pack, item_id)
+        if fmt == "json":
+            click.echo(clauses_format.render_explain_json(pack, item), nl=False)
+        else:
+            click.echo(clauses_format.render_explain_text(pack, item), nl=False)
+        return EXIT_OK
 
     sys.exit(run_guarded(body))
 
