@@ -8,26 +8,40 @@ Writes an inventory in format v1 (``src/auditor/inventory/schema.json``) laid ou
     DIR/organization.yaml   DIR/purposes.yaml   DIR/consents.yaml   DIR/partners.yaml
     DIR/systems/<system-id>.yaml     one system with its fields and the flows leaving it
 
-Guarantees (checked by the benchmark's own validation, see the module docstring of ``main``):
+Guarantees (checked on S and M by loading every file with ``yaml.safe_load`` and the schema validator):
 
-* Same ``--size`` and ``--seed`` give byte-identical files: one ``random.Random(seed)`` draws the plan and a
-  64-bit sub-seed per system, no clock, no ``hash()``, no set iteration; output is ASCII with ``\\n`` endings.
-* Exact counts: systems, fields and flows are exactly the numbers of the size; 25 purposes (22 with a
-  ``policy_purpose`` of CLAUSES.md §B.2, 3 undeclared), 10 consents, partners = max(9, round(systems / 20)).
-* Every file parses with ``yaml.safe_load`` and validates against the schema; ids are unique across the
-  inventory; field ids are ``<system-id>.<name>``; every reference (flow from/to/fields/purpose, legal-basis
-  consent, transfer separate_consent, field purposes, consent purpose/collected_by, partner embedded_in,
-  cookie purpose) resolves.
-* Flows: forward flows go from a system of level k (0 collection points, 1 edge backends, 2 core services /
-  CRM / SaaS, 3 datastores, 4 raw warehouses, 5 marts / BI) to a level > k or to a partner, so without the
-  back edges the graph is a DAG whose longest path has at most 6 edges (level 0 .. 5, then a partner).
-  Back edges (``sync loops``, max(1, round(0.5 % of flows))) go to an upstream sender and close cycles.
-  A flow carries fields of its source system, sometimes plus fields it received (multi-hop field lineage).
-* Seeded problems (a few per cent each, at least one of each per inventory): undisclosed categories
-  (user.location.*, user.name, user.financial.*, user.biometric), fields without purposes, undeclared purposes
-  (two of three without any consent), TLS 1.0 systems, indefinite retention, missing or partial
-  security/retention/dsr blocks, advertiser partners receiving e-mail addresses, cross-border flows without
-  a transfer block or with mechanism ``none``, flows without legal basis or without TLS.
+* Same ``--size`` and ``--seed`` give byte-identical files, whatever PYTHONHASHSEED: one
+  ``random.Random(seed)`` draws the plan and a 64-bit sub-seed per system (``random.Random(seed ^ 0x5EED)``
+  for partners.yaml); no clock, no ``hash()``, no set iteration; ASCII output with ``\n`` line endings.
+* Exact counts: systems, fields and flows are exactly the numbers of the size (every system has >= 4 fields,
+  ~40 on average from M up, 20 for S); 25 purposes (22 with a ``policy_purpose`` of CLAUSES.md §B.2, 3
+  undeclared: ai-training, which has a consent, ad-profiling and data-brokerage, which have none); 10
+  consents; partners = max(9, round(systems / 20)), the first nine covering advertiser, analytics,
+  cloud_storage, processor, payment, counterparty, authority, research_institute, social.
+  Files: the 4 top files plus one per system (``systems/<system-id>.yaml``: version, systems, flows).
+* Every file validates against the schema; ids are unique across the inventory (purposes, systems, fields,
+  partners, consents, flows); field ids are ``<system-id>.<name>``, flow ids ``flow.<system-id>.<NNN>``;
+  every reference resolves: flow from (a system) / to (a system or a partner) / fields / purpose,
+  legal_basis.consent, transfer.separate_consent, field purposes, consent purpose and collected_by,
+  partner embedded_in, cookie purpose. A flow's fields are unique and belong to its source system or were
+  received by it through an earlier flow (multi-hop field lineage).
+* Levels: 0 collection points (app, web, firmware), 1 edge backends, 2 core services / CRM / SaaS,
+  3 datastores, 4 raw warehouses, 5 marts / BI. Forward flows go from level k to a level > k or to a
+  partner, so without the back edges the system graph is a DAG whose longest path has at most 6 edges
+  (level 0 .. 5, then a partner; 6 is reached in every inventory checked). Back edges ("sync loops")
+  number max(1, round(0.5 % of flows)); each goes from a system of level k (1..4, or a later one if
+  that had no sender yet) back to one of its senders of level k - 1, so cycles stay small strongly
+  connected components (seed 1: largest 2 systems in S, 4 in M, 16 in L).
+* Seeded problems, each present at least once in every inventory: undisclosed categories (user.location.*,
+  user.name, user.financial.*, user.biometric; ~3 % of fields), fields without purposes (~2 %), fields and
+  flows with an undeclared purpose (~1.5 % / ~2 %, ad-profiling or data-brokerage at least once), TLS 1.0
+  systems (3 %), indefinite retention (3 %), systems without security / retention / dsr (2 % each),
+  partial security / dsr blocks (5 % / 4 %), advertiser partners receiving an e-mail address, flows with
+  ``tls: false`` (~1.5 %) or without legal basis (~4 %). Also (rates, not guaranteed in S): cross-border
+  flows (~20-25 % of flows, CN/EU/US) without a transfer block (~3 % of them) or with mechanism ``none``,
+  weak credential hashing, pre-ticked / bundled consents, cookies firing before consent.
+  System-level problems are exact counts, max(1, round(rate * systems)); sets that would hide each other
+  (no security / TLS 1.0 / partial security, no retention / indefinite, no dsr / partial dsr) are disjoint.
 
 The YAML is written by a small hand-rolled emitter (``yaml.dump`` is far too slow at XL); systems are
 streamed one file at a time, only a bounded per-system summary is kept in memory.
@@ -43,7 +57,7 @@ import re
 import sys
 import time
 from bisect import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import Callable
@@ -415,7 +429,6 @@ class Plan:
     partners_by_role: dict[str, list[int]]
     partners_by_role_juris: dict[tuple[str, str], list[int]]
     collect_ui: list[int]  # web/app systems
-    stats: dict[str, int] = field(default_factory=dict)
 
 
 def make_plan(size: str, seed: int) -> Plan:
@@ -476,11 +489,13 @@ def make_plan(size: str, seed: int) -> Plan:
     l2 = [i for i in with_flows if levels[i] == 2]
     flags[rng.choice(l2 or with_flows)] |= F_AD_EMAIL
     mid = [i for i in with_flows if 1 <= levels[i] <= 4]
-    flags[rng.choice(mid or with_flows)] |= F_UNDECL
+    undecl_pool = [i for i in mid or with_flows if not flags[i] & F_AD_EMAIL]
+    flags[rng.choice(undecl_pool)] |= F_UNDECL
     flags[rng.choice(with_flows)] |= F_FLOW_PROBLEMS
     # back edges: one per chosen system, exact count max(1, round(0.5 % of flows))
-    downstream = [i for i in with_flows if levels[i] >= 1]
-    for i in rng.sample(downstream, min(len(downstream), max(1, round(0.005 * n_flows)))):
+    # (levels 1-4: they nearly always have an upstream sender, and a later system can take over if not)
+    back_pool = mid or with_flows
+    for i in rng.sample(back_pool, min(len(back_pool), max(1, round(0.005 * n_flows)))):
         flags[i] |= F_BACK
 
     systems: list[Sys] = []
@@ -856,6 +871,7 @@ class Generator:
         roles_t, roles_cum = _PARTNER_BY_LEVEL[s.level]
         rand = r.random
         want_back = bool(s.flags & F_BACK) or self.pending_back > 0
+        adjacent = [i for i in self.sources[s.idx] if systems[i].level == s.level - 1]
         force_flow_problems = bool(s.flags & F_FLOW_PROBLEMS)
         for k in range(s.n_flows):
             fid = f"flow.{s.sid}.{k + 1:03d}"
@@ -866,16 +882,13 @@ class Generator:
             to_part = -1
             if force_ad:
                 to_part = self._pick_partner(r, "advertiser", s.juris)
-            elif k == s.n_flows - 1 and want_back and self.sources[s.idx]:
+            elif k == s.n_flows - 1 and want_back and adjacent:
+                # sync loop back to a sender one level up: no forward path between them passes through a
+                # third system, so each loop stays a small strongly connected component
                 if not s.flags & F_BACK:
                     self.pending_back -= 1
                 want_back = False
-                srcs = self.sources[s.idx]
-                to_sys = srcs[int(rand() * len(srcs))]
-                # sometimes close a longer loop through the sender's own sender
-                up = self.sources[to_sys]
-                if up and rand() < 0.3:
-                    to_sys = up[int(rand() * len(up))]
+                to_sys = adjacent[int(rand() * len(adjacent))]
                 back = True
             else:
                 t = targets_t[bisect(targets_cum, rand() * targets_cum[-1])]
