@@ -35,7 +35,15 @@ def audited() -> pipeline.Audit:
 @pytest.fixture(scope="module")
 def reports(audited: pipeline.Audit) -> dict[str, dpo_report.Report]:
     return {
-        lang: dpo_report.build(audited.inventory, audited.pack, audited.findings, FIXED, engine="embedded", lang=lang)
+        lang: dpo_report.build(
+            audited.inventory,
+            audited.pack,
+            audited.findings,
+            FIXED,
+            engine="embedded",
+            lang=lang,
+            lineage=audited.lineage,
+        )
         for lang in LANGS
     }
 

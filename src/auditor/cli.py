@@ -346,7 +346,9 @@ def report(
         gate, _ = ci.build(result.findings, targets, pack, chosen, ci.GateOptions("never", waivers_file))
         origin = provenance.collect(targets)
         label = provenance.engine_label(chosen.name)
-        built = dpo_report.build(inv, pack, list(gate.findings), origin, engine=label, lang=lang)
+        built = dpo_report.build(
+            inv, pack, list(gate.findings), origin, engine=label, lang=lang, lineage=result.lineage
+        )
         write_output(dpo_report.render(built, fmt), output)
         return EXIT_OK
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from auditor import __version__
 from auditor.findings import Finding, counts
 from auditor.i18n import Translator
+from auditor.lineage import Lineage, analyse
 from auditor.model import Inventory
 from auditor.policy.catalogue import Clause, PolicyPack
 from auditor.report import facts
@@ -85,10 +86,13 @@ def build(
     *,
     engine: str,
     lang: str = "en",
+    lineage: Lineage | None = None,
 ) -> Report:
+    """Gather the report's facts once; ``lineage`` is the audit's (computed here when not given)."""
+    lin = lineage if lineage is not None else analyse(inv)
     cov = facts.coverage(pack, findings)
-    picture = facts.flow_graph(inv, findings)
-    transfers = facts.transfers(inv, picture, findings)
+    picture = facts.flow_graph(lin, findings)
+    transfers = facts.transfers(lin, findings)
     return Report(
         lang=lang,
         inventory=inv,

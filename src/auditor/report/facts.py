@@ -1,8 +1,8 @@
-"""The facts a DPO report shows, computed from the inventory, the policy pack and the findings.
+"""The facts a DPO report shows, computed from the inventory, the lineage, the policy pack and the findings.
 
-Everything here is language-neutral data (ids, codes, numbers, booleans); the renderers translate. Two computations
-belong to other stages and are used from there when present: clause coverage (``auditor.policy.coverage``) and the
-lineage graph (``auditor.lineage``). Until they exist, ``minimal_coverage`` and ``minimal_flow_graph`` below stand in.
+Everything here is language-neutral data (ids, codes, numbers, booleans); the renderers translate. The flow picture,
+the subjects' jurisdictions and the borders come from the lineage stage (``auditor.lineage``). Clause coverage comes
+from ``auditor.policy.coverage`` when that module exists; until then ``minimal_coverage`` below stands in.
 """
 
 from __future__ import annotations
@@ -16,45 +16,10 @@ from typing import Any
 import networkx as nx
 
 from auditor.findings import SEVERITY_RANK, Finding
+from auditor.lineage import Lineage, region
 from auditor.model import Entity, Inventory
 from auditor.policy.catalogue import SEVERITIES, Clause, PolicyPack
 
-# EU/EEA member codes count as "EU" when deciding whether a flow crosses a border (docs/inventory.md §5).
-EU_EEA = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-        "IS",
-        "LI",
-        "NO",
-        "EU",
-    ]
-)
 STATUSES = ("findings", "evidence_missing", "compliant", "not_checkable", "no_rule")
 AREA_ORDER = (
     "disclosure",
@@ -73,7 +38,7 @@ AREA_ORDER = (
 
 def zone(jurisdiction: str) -> str:
     """The legal zone of a jurisdiction code: ``EU`` for any EU/EEA member, else the code itself."""
-    return "EU" if jurisdiction in EU_EEA else jurisdiction
+    return region(jurisdiction) or jurisdiction
 
 
 # ------------------------------------------------------------------ coverage
@@ -193,29 +158,6 @@ class FlowPicture:
         return tuple(seen)
 
 
-def _node(inv: Inventory, nid: str) -> Node:
-    system = inv.systems.get(nid)
-    if system is not None:
-        return Node(
-            nid,
-            str(system.get("name") or nid),
-            "system",
-            str(system.get("jurisdiction") or "?"),
-            str(system.get("operator") or "first_party"),
-            str(system.get("kind") or ""),
-        )
-    partner = inv.partners.get(nid)
-    data = partner.data if partner is not None else {}
-    return Node(
-        nid,
-        str(data.get("name") or nid),
-        "partner",
-        str(data.get("jurisdiction") or "?"),
-        str(data.get("operator") or "third_party"),
-        str(data.get("role") or ""),
-    )
-
-
 def violating_flows(inv: Inventory, findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     """Flow id -> the open findings that make it a violating flow: findings whose subject is the flow, or whose
     lineage evidence names the flow or passes through its two endpoints in a row."""
@@ -237,47 +179,25 @@ def violating_flows(inv: Inventory, findings: Iterable[Finding]) -> dict[str, li
     return dict(out)
 
 
-def _subject_jurisdictions(inv: Inventory, graph: Any) -> dict[str, tuple[str, ...]]:
-    """Node -> jurisdictions of the people whose data can reach it (every collection point upstream)."""
-    out: dict[str, tuple[str, ...]] = {}
-    sources = {sid: s.get("subject_jurisdictions") or () for sid, s in inv.systems.items()}
-    for nid in graph.nodes:
-        found: set[str] = set()
-        for up in (nid, *nx.ancestors(graph, nid)):
-            found.update(str(j) for j in sources.get(up, ()))
-        out[nid] = tuple(sorted(found))
-    return out
-
-
-def minimal_flow_graph(inv: Inventory, findings: Sequence[Finding]) -> FlowPicture:
-    """Local stand-in for the lineage graph (issue 4): one node per system or partner on a flow, one edge per
-    (source, target) pair carrying the ids of its flows."""
+def flow_graph(lin: Lineage, findings: Sequence[Finding]) -> FlowPicture:
+    """The picture's graph from the lineage graph: every system and partner, one edge per (source, target) pair
+    carrying the ids of its flows, violating when one of them has an open finding."""
+    inv = lin.inv
     bad = violating_flows(inv, findings)
     grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for fid, flow in inv.flows.items():
-        grouped[(str(flow.get("from")), str(flow.get("to")))].append(fid)
-    node_ids: dict[str, None] = {}
-    for sid in inv.systems:
-        node_ids.setdefault(sid, None)
-    for a, b in grouped:
-        node_ids.setdefault(a, None)
-        node_ids.setdefault(b, None)
-    for pid in inv.partners:
-        node_ids.setdefault(pid, None)
-    nodes = tuple(_node(inv, nid) for nid in node_ids)
-    by_id = {n.id: n for n in nodes}
+    for e in lin.graph.edges.values():
+        grouped[(e.source, e.target)].append(e.flow)
+    nodes = tuple(
+        Node(n.id, n.name or n.id, n.type, n.jurisdiction or "?", n.operator, n.role) for n in lin.graph.nodes.values()
+    )
     graph = nx.DiGraph()
-    graph.add_nodes_from(by_id)
+    graph.add_nodes_from(n.id for n in nodes)
     edges = []
     for (a, b), fids in sorted(grouped.items()):
         graph.add_edge(a, b)
-        cross = zone(by_id[a].jurisdiction) != zone(by_id[b].jurisdiction)
+        cross = region(lin.graph.nodes[a].jurisdiction) != region(lin.graph.nodes[b].jurisdiction)
         edges.append(Edge(a, b, tuple(sorted(fids)), tuple(sorted(f for f in fids if f in bad)), cross))
     return FlowPicture(nodes, tuple(edges), graph)
-
-
-def flow_graph(inv: Inventory, findings: Sequence[Finding]) -> FlowPicture:
-    return minimal_flow_graph(inv, findings)
 
 
 # ------------------------------------------------------------------ transfers and cookies
@@ -307,35 +227,34 @@ class Transfer:
         return "compliant" if self.mechanism else "no_mechanism"
 
 
-def transfers(inv: Inventory, picture: FlowPicture, findings: Sequence[Finding]) -> list[Transfer]:
-    """Every flow that crosses a border: its endpoints are in different legal zones, or it leaves a collection point
-    whose subjects live outside the destination's zone (docs/inventory.md §5), or it declares a transfer block."""
-    nodes = {n.id: n for n in picture.nodes}
-    subjects = _subject_jurisdictions(inv, picture.graph)
+def transfers(lin: Lineage, findings: Sequence[Finding]) -> list[Transfer]:
+    """Every flow that crosses a border: its endpoints are in different legal zones, or the people whose data it
+    carries (the lineage's subject jurisdictions of its fields) live outside the destination's zone, or it declares
+    a transfer block (docs/inventory.md §5)."""
+    inv = lin.inv
     bad = violating_flows(inv, findings)
     out: list[Transfer] = []
-    for fid in sorted(inv.flows):
-        flow = inv.flows[fid]
-        a, b = str(flow.get("from")), str(flow.get("to"))
-        ja, jb = nodes[a].jurisdiction, nodes[b].jurisdiction
-        collected = inv.systems[a].get("subject_jurisdictions") or () if a in inv.systems else ()
-        crosses = zone(ja) != zone(jb) or any(zone(str(j)) != zone(jb) for j in collected)
-        transfer = flow.get("transfer") or {}
+    for fid in sorted(lin.graph.edges):
+        edge = lin.graph.edges[fid]
+        src, dst = lin.graph.nodes[edge.source], lin.graph.nodes[edge.target]
+        subjects = sorted({s for f in edge.fields if f in lin.fields for s in lin.field_subjects(f)})
+        transfer = inv.flows[fid].get("transfer") or {}
+        crosses = src.region != dst.region or any(s != dst.region for s in subjects)
         if not crosses and not transfer:
             continue
         out.append(
             Transfer(
                 fid,
-                a,
-                b,
-                ja,
-                jb,
-                subjects.get(a, ()),
+                edge.source,
+                edge.target,
+                src.jurisdiction or "?",
+                dst.jurisdiction or "?",
+                tuple(subjects),
                 str(transfer.get("mechanism") or ""),
                 str(transfer.get("ref") or ""),
                 str(transfer.get("tia_ref") or ""),
                 str(transfer.get("separate_consent") or ""),
-                str(flow.get("purpose") or ""),
+                edge.purpose,
                 tuple(bad.get(fid, ())),
             )
         )
