@@ -346,7 +346,8 @@ ROPA_COLUMNS = (
     "security",
     "gaps",
 )
-# Columns whose emptiness (or an unstated part) is a gap of the register (Art. 30(1)(a)-(g)).
+# Columns whose emptiness (or an unstated part) is a gap of the register (Art. 30(1)(a)-(g)). An empty recipients
+# column is not a gap: the data stays with Creality's own systems (reported as "internal only").
 ROPA_REQUIRED = (
     "controller",
     "dpo",
@@ -354,7 +355,6 @@ ROPA_REQUIRED = (
     "legal_basis",
     "data_subjects",
     "data_categories",
-    "recipients",
     "erasure",
     "security",
 )
@@ -456,9 +456,13 @@ def ropa(inv: Inventory, transfer_rows: Sequence[Transfer]) -> list[RopaRow]:
             if kind:
                 bases.setdefault(kind, None)
         missing_bases = tuple(str(fl.id) for fl in flows if not (fl.get("legal_basis") or {}).get("kind"))
-        subjects = sorted({str(s) for f in fields for s in f.get("subjects") or ()})
-        no_subjects = tuple(sorted(f.id for f in fields if not f.get("subjects")))
-        categories = sorted({str(f.get("category")) for f in fields if f.get("category")})
+        # The data processed for the purpose: what is collected for it, and what flows carry for it (a flow under an
+        # exemption discloses fields collected for other purposes).
+        carried = [inv.fields[str(x)] for fl in flows for x in fl.get("fields") or () if str(x) in inv.fields]
+        processed = {f.id: f for f in (*fields, *carried)}.values()
+        subjects = sorted({str(s) for f in processed for s in f.get("subjects") or ()})
+        no_subjects = tuple(sorted(f.id for f in processed if not f.get("subjects")))
+        categories = sorted({str(f.get("category")) for f in processed if f.get("category")})
         recipients = sorted(
             {str(fl.get("to")) for fl in flows if fl.get("to") in inv.partners}
             | {

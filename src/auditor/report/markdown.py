@@ -259,5 +259,5 @@ def _ropa_md(row: facts.RopaRow, col: str, r: Report) -> str:
     if not parts:
         if col == "gaps":
             return t("common.none")
-        return f"**{t('ropa.empty')}**" if col in facts.ROPA_REQUIRED else t("ropa.none")
-    return "<br>".join(parts)
+        return f"**{t('ropa.empty')}**" if col in facts.ROPA_REQUIRED else spell.ropa_cell(row, col, t)
+    return "<br>".join(f"**{p}**" if spell.is_gap_part(p, t) else p for p in parts)

@@ -71,11 +71,20 @@ def ropa_parts(row: RopaRow, column: str, t: Translator) -> list[str]:
     return parts
 
 
+EMPTY_MEANS = {"transfers": "ropa.none", "recipients": "ropa.internal_only"}
+
+
 def ropa_cell(row: RopaRow, column: str, t: Translator) -> str:
+    """The cell as one string: parts joined with "; ", an empty optional column spelt out ("none", "internal
+    only"), an empty required column left empty (a gap, named in the gaps column)."""
     parts = ropa_parts(row, column, t)
-    if not parts and column != "gaps" and column in ("transfers",):
-        return t("ropa.none")
+    if not parts and column in EMPTY_MEANS:
+        return t(EMPTY_MEANS[column])
     return "; ".join(parts)
+
+
+def is_gap_part(part: str, t: Translator) -> bool:
+    return part.endswith(t("ropa.not_stated")) or part.endswith(t("ropa.indefinite"))
 
 
 def mechanism(tr: Transfer, t: Translator) -> str:
