@@ -2,7 +2,7 @@
 
 Everything here is language-neutral data (ids, codes, numbers, booleans); the renderers translate. The flow picture,
 the subjects' jurisdictions and the borders come from the lineage stage (``auditor.lineage``). Clause coverage comes
-from ``auditor.policy.coverage`` when that module exists; until then ``minimal_coverage`` below stands in.
+from ``auditor.coverage`` (the computation ``auditor clauses`` shows).
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Any
 
 import networkx as nx
 
+from auditor import coverage as coverage_mod
 from auditor.findings import SEVERITY_RANK, Finding
 from auditor.lineage import Lineage, region
 from auditor.model import Entity, Inventory
 from auditor.policy.catalogue import SEVERITIES, Clause, PolicyPack
 
-STATUSES = ("findings", "evidence_missing", "compliant", "not_checkable", "no_rule")
+STATUSES = tuple(s.replace(" ", "_") for s in coverage_mod.STATUSES)  # locale keys of the coverage statuses
 AREA_ORDER = (
     "disclosure",
     "purpose",
@@ -53,35 +54,25 @@ class ClauseCoverage:
     waived: tuple[Finding, ...]
 
 
-def minimal_coverage(pack: PolicyPack, findings: Sequence[Finding]) -> list[ClauseCoverage]:
-    """Local stand-in for the coverage computation of ``auditor clauses`` (issue 3B): a clause is *not checkable*
-    when the catalogue says so, has *findings* when an open finding other than a gap cites it, *evidence missing*
-    when its only open findings are gaps (a fact or artefact the rule needs is absent), *compliant* when it has
-    rules and no open finding, and *no rule* when nothing checks it yet."""
+def coverage(pack: PolicyPack, findings: Sequence[Finding]) -> list[ClauseCoverage]:
+    """Every enabled clause with its status from ``auditor.coverage`` (the computation ``auditor clauses`` shows),
+    and the findings the report lists under it."""
     by_clause: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         by_clause[f.clause_id].append(f)
     out: list[ClauseCoverage] = []
-    for cid, clause in pack.clauses.items():
-        rules = tuple(r.id for r in pack.rules_for_clause(cid))
-        opened = tuple(f for f in by_clause.get(cid, ()) if f.status == "open")
-        waived = tuple(f for f in by_clause.get(cid, ()) if f.status != "open")
-        if clause.checkability == "not_checkable" and not opened:
-            status = "not_checkable"
-        elif opened and any(f.verdict != "gap" for f in opened):
-            status = "findings"
-        elif opened:
-            status = "evidence_missing"
-        elif rules:
-            status = "compliant"
-        else:
-            status = "no_rule"
-        out.append(ClauseCoverage(clause, status, rules, opened, waived))
+    for c in coverage_mod.compute(pack, findings):
+        mine = by_clause.get(c.clause.id, [])
+        out.append(
+            ClauseCoverage(
+                c.clause,
+                (c.status or "").replace(" ", "_"),
+                tuple(r.id for r in c.rules),
+                tuple(f for f in mine if f.status == "open"),
+                tuple(f for f in mine if f.status != "open"),
+            )
+        )
     return out
-
-
-def coverage(pack: PolicyPack, findings: Sequence[Finding]) -> list[ClauseCoverage]:
-    return minimal_coverage(pack, findings)
 
 
 # ------------------------------------------------------------------ summary
@@ -114,7 +105,7 @@ def area_summaries(cov: Sequence[ClauseCoverage]) -> list[AreaSummary]:
             verdict = "incomplete"
         elif statuses["compliant"]:
             verdict = "compliant"
-        elif statuses["no_rule"]:
+        elif statuses["no_rules"]:
             verdict = "unchecked"
         else:
             verdict = "not_checkable"
