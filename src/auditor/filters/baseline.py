@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor.errors import InputError, Location, Problem
 from auditor.findings import Finding
+from auditor.inventory.loader import display_path
 
 FORMAT = "auditor-baseline"
 VERSION = 1
@@ -60,7 +61,7 @@ def parse(text: str, shown: str) -> frozenset[str]:
 
 
 def load(path: Path) -> frozenset[str]:
-    shown = path.as_posix()
+    shown = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

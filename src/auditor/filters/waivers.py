@@ -31,6 +31,7 @@ import jsonschema
 from auditor.errors import InputError, Location, Problem
 from auditor.findings import Finding
 from auditor.inventory import yamlsafe
+from auditor.inventory.loader import display_path
 from auditor.model import ENTITY_KINDS
 
 _NON_BLANK = r"\S"
@@ -223,7 +224,7 @@ def parse(text: str, shown: str) -> list[Waiver]:
 
 
 def load(path: Path, shown: str | None = None) -> list[Waiver]:
-    shown = shown or path.as_posix()
+    shown = shown or display_path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:

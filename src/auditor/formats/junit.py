@@ -4,7 +4,9 @@ One ``<testsuite>`` per rule source (policy, gdpr, cnil, pipl), one ``<testcase>
 finding — ``classname`` is the rule id, ``name`` is ``kind/id`` — and one passing ``<testcase>`` per rule without
 findings, so reporters show what was checked. A testcase fails when one of its findings fails the gate (open, new
 when diffing, at or above --fail-on); waived, baselined and pre-existing findings are ``<skipped>`` with the reason;
-open findings below the threshold pass with their text in ``<system-out>``.
+open findings below the threshold pass with their text in ``<system-out>``. Expired and unused waivers are
+``<skipped>`` testcases of the ``auditor.waivers`` suite (a warning: an expired waiver's findings are open again and
+fail on their own).
 """
 
 from __future__ import annotations
@@ -85,6 +87,13 @@ def render(report: GateReport, pack: PolicyPack) -> str:
         source = clause.source if clause is not None else "policy"
         suites[source].append(ET.Element("testcase", {"classname": rule.id, "name": "all subjects", "time": "0"}))
         totals["tests"] += 1
+
+    for note in report.notes:
+        case = ET.Element("testcase", {"classname": f"waiver.{note.kind}", "name": note.waiver.target, "time": "0"})
+        ET.SubElement(case, "skipped", {"message": _clean(f"{note.waiver.location}: {note.message}")})
+        suites["waivers"].append(case)
+        totals["tests"] += 1
+        totals["skipped"] += 1
 
     root = ET.Element(
         "testsuites",
