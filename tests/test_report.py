@@ -211,8 +211,8 @@ def test_markdown_and_csv_carry_the_same_facts(reports: dict[str, dpo_report.Rep
     assert md_transfers == html_transfers == [tr.flow for tr in r.transfers]
     # Same counts.
     counts = r.open_counts
-    md_counts = _md_table(md, f"## 1. {t('section.summary')}")[0]
-    assert md_counts[1:4] == [str(counts["error"]), str(counts["warning"]), str(counts["info"])]
+    md_counts = [row[1] for row in _md_table(md, f"## 1. {t('section.summary')}")[:3]]
+    assert md_counts == [str(counts["error"]), str(counts["warning"]), str(counts["info"])]
     for sev in ("error", "warning", "info"):
         assert f'<div class="tile {sev}"><div class="n">{counts[sev]}</div>' in html
 
@@ -287,3 +287,25 @@ def test_check_text_output_in_french(auditor: Callable[..., Run]) -> None:
     assert "; correction: " in fr.out and "règle " in fr.out and "constat" in fr.out
     assert "; fix: " not in fr.out
     assert "; fix: " in en.out and "erreur" not in en.out
+
+
+def test_waived_findings_show_justification_owner_and_expiry(auditor: Callable[..., Run], tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - rule: creality.purposes.undeclared_purpose_field\n"
+        "    subject: field/ml-platform.labelled_frames\n"
+        "    justification: Covered by the R&D consent campaign, ticket PRIV-42\n"
+        "    owner: dpo@creality.example\n"
+        "    expires: 2099-12-31\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "report.md"
+    run = auditor("report", "inventory", "--format", "markdown", "--waivers", str(waivers), "--output", str(out))
+    assert run.code == 0, run.err
+    text = out.read_text("utf-8")
+    waived = text.split("### Waived findings", 1)[1].split("\n## ", 1)[0]
+    assert "ml-platform.labelled_frames" in waived
+    assert "Covered by the R&D consent campaign, ticket PRIV-42" in waived
+    assert "dpo@creality.example" in waived and "2099-12-31" in waived
+    assert "| Waived | 1 |" in text

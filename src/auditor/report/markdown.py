@@ -37,15 +37,14 @@ def render(r: Report) -> str:
     ]
     compliant = sum(1 for cv in r.coverage if cv.status == "compliant")
     out += _table(
+        ["", ""],
         [
-            t("summary.open_findings"),
-            t("severity.error"),
-            t("severity.warning"),
-            t("severity.info"),
-            t("summary.waived"),
-            t("summary.clauses_ok"),
+            [f"{t('summary.open_findings')} · {t('severity.error')}", c["error"]],
+            [f"{t('summary.open_findings')} · {t('severity.warning')}", c["warning"]],
+            [f"{t('summary.open_findings')} · {t('severity.info')}", c["info"]],
+            [t("summary.waived"), len(r.waived)],
+            [t("summary.clauses_ok"), f"{compliant} / {len(r.coverage)}"],
         ],
-        [["", c["error"], c["warning"], c["info"], len(r.waived), f"{compliant} / {len(r.coverage)}"]],
     )
     out += [f"### {t('summary.by_area')}", ""]
     out += _table(
