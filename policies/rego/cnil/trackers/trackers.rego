@@ -39,6 +39,11 @@ exempt(partner, cookie) if {
 	cookie.max_age_days <= max_exempt_days
 }
 
+# Predicates, not `not x.y <= n` inline: real OPA makes the latter undefined when x.y is missing.
+within_exempt_lifetime(cookie) if cookie.max_age_days <= max_exempt_days
+
+remembers_briefly(banner) if banner.choice_ttl_days <= 183
+
 cookies(system) := [{"partner": p, "cookie": c} |
 	some p in system.embedded_partners
 	some c in p.cookies
@@ -166,7 +171,7 @@ exempt_cookie_lifetime(inp) := [f |
 	c := pc.cookie
 	c.fires_before_consent == true
 	audience_measurement(pc.partner, c)
-	not c.max_age_days <= max_exempt_days
+	not within_exempt_lifetime(c)
 	f := with_system(lifetime_finding(pc.partner, c, system), system.id)
 ]
 
@@ -226,7 +231,7 @@ choice_memory(inp) := [f |
 	french_audience(system)
 	needs_banner(system)
 	banner := banner_of(system)
-	not banner.choice_ttl_days <= 183
+	not remembers_briefly(banner)
 	f := ttl_finding(system, banner)
 ]
 

@@ -8,11 +8,12 @@ import rego.v1
 import data.lib.findings.finding
 import data.pipl.scope
 
+# Total (never undefined): real OPA turns `not f(g(x))` into false when g(x) is undefined.
 consent_of(flow) := c if {
 	scope.basis_kind(flow) == "consent"
 	c := flow.consent_info
 	c != null
-}
+} else := {}
 
 # METADATA
 # title: Chinese residents' data given to another handler without separate consent
