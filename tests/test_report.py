@@ -100,7 +100,7 @@ def test_every_key_the_code_uses_exists() -> None:
     """Literal keys in the templates and renderers, and the dynamic families (areas, statuses, verdicts...)."""
     used: set[str] = set()
     sources = [*(ROOT / "src/auditor/report").rglob("*.py"), *(ROOT / "src/auditor/report/templates").glob("*.j2")]
-    sources.append(ROOT / "src/auditor/formats/text.py")
+    sources += [ROOT / "src/auditor/formats/text.py", ROOT / "src/auditor/ci.py"]
     for path in sources:
         used |= set(re.findall(r"""\bt(?:\.get)?\(\s*["']([a-z_]+(?:\.[a-z_]+)+)["']""", path.read_text("utf-8")))
     pack = load_pack(default_policy_dir(), (POLICY_PACK, *OVERLAYS))
@@ -286,6 +286,7 @@ def test_check_text_output_in_french(auditor: Callable[..., Run]) -> None:
     assert fr.code == en.code == 0, fr.err
     assert "; correction: " in fr.out and "règle " in fr.out and "constat" in fr.out
     assert "; fix: " not in fr.out
+    assert "contrôle : réussi (--fail-on never)" in fr.out and "gate: passed (--fail-on never)" in en.out
     assert "; fix: " in en.out and "erreur" not in en.out
 
 

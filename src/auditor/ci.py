@@ -73,22 +73,26 @@ def build(
     return run(recorded | (accepted or frozenset()), options.write_baseline), text
 
 
-def _text_footer(report: GateReport) -> str:
+def _text_footer(report: GateReport, lang: str = "en") -> str:
+    from auditor.i18n import Translator
+
+    t = Translator(lang)
     lines: list[str] = []
     for note in report.notes:
         lines.append(f"{note.waiver.location}: warning: {note.message}")
     if report.diff_base is not None:
         new = [f for f in report.findings if report.change(f) == "new"]
         lines.append(
-            f"compared with {report.diff_base}: {len(new)} new, {len(report.fixed)} fixed, "
-            f"{len(report.unchanged)} unchanged"
+            t("gate.compared", rev=report.diff_base, new=len(new), fixed=len(report.fixed), same=len(report.unchanged))
         )
-        lines += [f"  new   {f.location}: {f.severity} {f.message} [{f.status}]" for f in new]
-        lines += [f"  fixed {f.location}: {f.severity} {f.message}" for f in report.fixed]
+        lines += [
+            f"  {t('gate.new')} {f.location}: {t('severity.' + f.severity)} {f.message} [{f.status}]" for f in new
+        ]
+        lines += [f"  {t('gate.fixed')} {f.location}: {t('severity.' + f.severity)} {f.message}" for f in report.fixed]
     failing = report.failing()
-    scope = "new " if report.diff_base is not None else ""
-    verdict = f"gate: FAILED — {len(failing)} open {scope}finding(s) at or above {report.fail_on}"
-    lines.append(verdict if failing else f"gate: passed (--fail-on {report.fail_on})")
+    key = "gate.failed_new" if report.diff_base is not None else "gate.failed"
+    verdict = t(key, n=len(failing), level=t("severity." + report.fail_on) if report.fail_on != "never" else "never")
+    lines.append(verdict if failing else t("gate.passed", level=report.fail_on))
     return "\n".join(lines) + "\n"
 
 
@@ -136,7 +140,7 @@ def render(
     from auditor.formats import text as text_format
 
     body = text_format.render(list(report.findings), pack, color=color, files=len(inv.files), lang=lang)
-    return body + _text_footer(report)
+    return body + _text_footer(report, lang)
 
 
 def step_summary(report: GateReport, pack: PolicyPack) -> str:

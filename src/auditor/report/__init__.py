@@ -66,6 +66,11 @@ class Report:
                 return clause.remediation_fr
         return f.remediation
 
+    def rule_remediation(self, f: Finding) -> str:
+        """In French, the rule's own (English, more specific) fix when it differs from the clause's French one."""
+        own = f.remediation
+        return own if self.lang == "fr" and own and own != self.remediation(f) else ""
+
     def pack_label(self) -> str:
         return self.t(
             "meta.pack_value",

@@ -118,6 +118,8 @@ def render(r: Report) -> str:
             if f.evidence:
                 out.append(f"  - {t('findings.path')}: {' → '.join(f.evidence)}")
             out.append(f"  - {t('findings.remediation')}: {r.remediation(f)}")
+            if r.rule_remediation(f):
+                out.append(f"  - {t('findings.rule_remediation')}: {r.rule_remediation(f)}")
             out.append(f"  - {t('findings.rule')}: `{f.rule_id}`")
         out.append("")
     if not anything:
