@@ -188,13 +188,13 @@ class OpaServerEngine:
             yield
         except requests.exceptions.SSLError as exc:
             raise PolicyError(f"TLS failure talking to the OPA server at {url} while {doing}: {_short(exc)}") from None
-        except requests.exceptions.Timeout:
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+            if not _is_timeout(exc) and isinstance(exc, requests.exceptions.ConnectionError):
+                raise PolicyError(f"cannot reach the OPA server at {url} while {doing}: {_short(exc)}") from None
             raise PolicyError(
                 f"the OPA server at {url} did not answer within {self.settings.timeout:g}s while {doing} "
                 "(raise --opa-timeout / AUDITOR_OPA_TIMEOUT for large inventories)"
             ) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise PolicyError(f"cannot reach the OPA server at {url} while {doing}: {_short(exc)}") from None
         except requests.exceptions.HTTPError as exc:
             raise PolicyError(self._http_message(exc.response, doing)) from None
         except requests.exceptions.RequestException as exc:
@@ -421,6 +421,20 @@ def _upload_order(modules: Sequence[Module]) -> list[Module]:
         return (3 if m.is_test else 2), m.name
 
     return sorted(modules, key=rank)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """requests reports a read timeout after urllib3 retries as a ConnectionError wrapping ReadTimeoutError."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return True
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
+
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, NewConnectionError):  # refused / unresolvable (a ConnectTimeoutError subclass in urllib3)
+        return False
+    return isinstance(reason, ReadTimeoutError | ConnectTimeoutError)
 
 
 def _short(exc: BaseException) -> str:

@@ -1,0 +1,118 @@
+"""Conformance: the embedded engine (regopy), real OPA in-process (reference) and an OPA server (the REST test
+harness over real OPA) must agree on every module, every Rego unit test and every inventory.
+
+Everything is discovered, not listed: every module of the pack, every ``test_*`` rule, the sample inventory, every
+inventory directory under ``tests/fixtures/`` and a generated benchmark inventory — so rules and fixtures added
+later are guarded too. A failure here means regopy and real OPA disagree, or real OPA rejects a module regopy
+accepted (unsafe variables, type errors, v0 syntax, conflicting rules): fix the module, do not relax the test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import POLICIES, ROOT, SAMPLE, run_auditor
+
+from auditor.policy import load_pack
+from auditor.policy.reference_engine import ReferenceEngine, available
+from auditor.policy.regopy_engine import RegopyEngine
+
+pytestmark = pytest.mark.skipif(
+    not available(), reason="opa-golib-python-bindings is not installed (make test installs it)"
+)
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def inventory_dirs() -> list[Path]:
+    """Every directory under tests/fixtures/ holding YAML files (the topmost one of a tree)."""
+    found: list[Path] = []
+    for d in sorted(p for p in FIXTURES.rglob("*") if p.is_dir()):
+        if any(d.glob("*.yaml")) and not any(parent in found for parent in d.parents):
+            found.append(d)
+    return found
+
+
+@pytest.fixture(scope="module")
+def opa_url() -> Iterator[str]:
+    from tests.opa_server import OpaTestServer
+
+    with OpaTestServer() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "S"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--size", "S", "--seed", "7", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def test_every_module_compiles_on_real_opa() -> None:
+    """Real OPA rejects what regopy silently accepts; the error names file:line of the culprit."""
+    pack = load_pack(POLICIES)
+    assert pack.modules, "no Rego modules found"
+    engine = ReferenceEngine()
+    engine._load(pack, [*pack.modules, pack.aggregator()]).close()  # raises PolicyError with file:line
+
+
+def test_rego_unit_tests_agree_between_regopy_and_real_opa() -> None:
+    pack = load_pack(POLICIES)
+    embedded = {(r.module, r.name): r for r in RegopyEngine().run_tests(pack)}
+    reference = {(r.module, r.name): r for r in ReferenceEngine().run_tests(pack)}
+    assert embedded, "no Rego tests found"
+    assert embedded.keys() == reference.keys()
+    disagree = [
+        f"{m}: {n}: regopy {'pass' if embedded[m, n].passed else 'FAIL'}, "
+        f"OPA {'pass' if reference[m, n].passed else 'FAIL ' + reference[m, n].detail}"
+        for (m, n) in embedded
+        if embedded[m, n].passed != reference[m, n].passed
+    ]
+    assert not disagree, "\n".join(disagree)
+    failed = [f"{m}: {n} ({r.detail})" for (m, n), r in reference.items() if not r.passed]
+    assert not failed, "Rego tests failing on real OPA:\n" + "\n".join(failed)
+
+
+def _outputs(target: Path, opa_url: str) -> dict[str, tuple[int, str, str]]:
+    runs = {
+        "embedded": run_auditor("check", str(target), "--format", "json"),
+        "reference": run_auditor("check", str(target), "--format", "json", "--engine", "reference"),
+        "opa": run_auditor("check", str(target), "--format", "json", "--engine", "opa", "--opa-url", opa_url),
+    }
+    return {k: (r.code, r.out, r.err) for k, r in runs.items()}
+
+
+def _assert_identical(outputs: dict[str, tuple[int, str, str]]) -> None:
+    for name, (code, _out, err) in outputs.items():
+        assert code in (0, 1, 2), f"--engine {name}: exit {code}: {err.strip()[-600:]}"
+        assert "Traceback" not in err
+    base = outputs["embedded"]
+    for name in ("reference", "opa"):
+        code, out, err = outputs[name]
+        assert code == base[0], f"exit codes differ: embedded {base[0]}, {name} {code}: {err[-400:]}"
+        assert out == base[1], f"--format json differs between embedded and {name}"
+
+
+def test_sample_inventory_identical_on_every_engine(opa_url: str) -> None:
+    outputs = _outputs(SAMPLE, opa_url)
+    assert outputs["embedded"][0] == 1 and '"findings"' in outputs["embedded"][1]
+    _assert_identical(outputs)
+
+
+@pytest.mark.parametrize("fixture", inventory_dirs(), ids=lambda p: p.relative_to(FIXTURES).as_posix())
+def test_fixture_identical_on_every_engine(fixture: Path, opa_url: str) -> None:
+    _assert_identical(_outputs(fixture, opa_url))
+
+
+def test_generated_inventory_identical_on_every_engine(generated: Path, opa_url: str) -> None:
+    outputs = _outputs(generated, opa_url)
+    assert outputs["embedded"][0] == 1, outputs["embedded"][2][-400:]
+    _assert_identical(outputs)

@@ -1,0 +1,193 @@
+"""--engine opa against the local OPA-REST test harness (real OPA semantics over real HTTP): every server
+failure is a one-line tool error (exit 3) within the configured timeout, and the happy path gives the same JSON as
+the embedded engine (the full cross-engine comparison lives in test_conformance.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import MINIMAL, POLICIES, ROOT, Run, run_auditor
+
+from auditor.policy.reference_engine import available
+
+pytestmark = pytest.mark.skipif(
+    not available(), reason="opa-golib-python-bindings is not installed (make test installs it)"
+)
+
+NOT_CLEAN = MINIMAL.replace("user.contact.email", "user.location.precise")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    from tests.opa_server import OpaTestServer
+
+    with OpaTestServer() as s:
+        yield s.url
+
+
+@pytest.fixture
+def inventory(inventory_dir) -> Path:  # type: ignore[no-untyped-def]
+    return inventory_dir({"a.yaml": NOT_CLEAN})  # type: ignore[no-any-return]
+
+
+def _one_error_line(r: Run) -> str:
+    assert r.code == 3, (r.code, r.out, r.err)
+    assert "Traceback" not in r.err and r.out == ""
+    lines = r.err.strip().splitlines()
+    assert lines[-1] == "auditor: 1 policy/engine error; exit 3", r.err
+    assert len(lines) == 2, r.err
+    return lines[0]
+
+
+def test_opa_engine_matches_embedded_and_uses_namespaced_policy_ids(server: str, inventory: Path) -> None:
+    import requests
+
+    emb = run_auditor("check", str(inventory), "--format", "json")
+    opa = run_auditor("check", str(inventory), "--format", "json", "--engine", "opa", "--opa-url", server)
+    assert emb.code == opa.code == 1, opa.err
+    assert opa.out == emb.out
+    ids = [p["id"] for p in requests.get(f"{server}/v1/policies", timeout=5).json()["result"]]
+    assert ids and all(i.startswith("auditor/") for i in ids)
+    assert any(i.endswith("/auditor/generated.rego") for i in ids)
+
+
+def test_env_vars_select_the_server(server: str, inventory: Path) -> None:
+    env = {**os.environ, "AUDITOR_ENGINE": "opa", "AUDITOR_OPA_URL": server}
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "check", str(inventory), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == run_auditor("check", str(inventory), "--format", "json").out
+
+
+def test_unreachable_server_exits_3_within_the_timeout(inventory: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once we leave: connection refused
+    started = time.monotonic()
+    r = run_auditor(
+        "check",
+        str(inventory),
+        "--engine",
+        "opa",
+        "--opa-url",
+        f"http://127.0.0.1:{port}",
+        "--opa-timeout",
+        "5",
+    )
+    assert time.monotonic() - started < 5
+    line = _one_error_line(r)
+    assert f"cannot reach the OPA server at http://127.0.0.1:{port}" in line
+
+
+def test_wrong_token_is_refused_with_401_and_the_right_one_works(inventory: Path) -> None:
+    from tests.opa_server import OpaTestServer
+
+    with OpaTestServer(token="s3cret-token") as s:
+        r = run_auditor("check", str(inventory), "--engine", "opa", "--opa-url", s.url, "--opa-token", "wrong")
+        line = _one_error_line(r)
+        assert "HTTP 401" in line and "--opa-token" in line and "wrong" not in line
+        ok = run_auditor("check", str(inventory), "--engine", "opa", "--opa-url", s.url, "--opa-token", "s3cret-token")
+        assert ok.code == 1, ok.err
+
+
+def test_slow_server_beyond_the_timeout_exits_3(inventory: Path) -> None:
+    from tests.opa_server import OpaTestServer
+
+    with OpaTestServer(delay=6.0) as s:
+        started = time.monotonic()
+        r = run_auditor(
+            "check",
+            str(inventory),
+            "--engine",
+            "opa",
+            "--opa-url",
+            s.url,
+            "--opa-timeout",
+            "0.5",
+            "--opa-retries",
+            "0",
+        )
+        assert time.monotonic() - started < 5.0  # did not wait for the 6 s answer
+    line = _one_error_line(r)
+    assert "did not answer within 0.5s" in line
+
+
+def _broken_pack(tmp_path: Path, text: str) -> Path:
+    pack = tmp_path / "policies"
+    shutil.copytree(POLICIES, pack)
+    (pack / "rego" / "creality" / "broken.rego").write_text(text, encoding="utf-8")
+    return pack
+
+
+UNSAFE = "package creality.broken\n\nimport rego.v1\n\np if {\n\ty\n}\n"
+
+
+def test_module_rejected_by_the_server_names_file_and_line(server: str, inventory: Path, tmp_path: Path) -> None:
+    pack = _broken_pack(tmp_path, UNSAFE)
+    r = run_auditor("check", str(inventory), "--engine", "opa", "--opa-url", server, "--policy", str(pack))
+    line = _one_error_line(r)
+    assert "rego/creality/broken.rego:6:" in line and "rego_unsafe_var_error" in line, line
+    assert "auditor/" not in line.split(":")[0]  # the uploaded policy id is mapped back to the file
+    ref = run_auditor("check", str(inventory), "--engine", "reference", "--policy", str(pack))
+    assert "rego/creality/broken.rego:6:" in _one_error_line(ref)
+
+
+def test_v0_syntax_is_rejected_not_rewritten(server: str, inventory: Path, tmp_path: Path) -> None:
+    pack = _broken_pack(tmp_path, "package creality.broken\n\np { true }\n")
+    r = run_auditor("check", str(inventory), "--engine", "opa", "--opa-url", server, "--policy", str(pack))
+    line = _one_error_line(r)
+    assert "broken.rego:3:" in line and "rego_parse_error" in line, line
+
+
+UNDEFINED_RULE = """package creality.broken
+
+import rego.v1
+
+# METADATA
+# title: A rule that is undefined on every input
+# custom:
+#   clause: I
+#   severity: error
+#   verdict: omitted
+never(inp) := [f | some f in inp.fields] if {
+	inp.no_such_key
+}
+"""
+
+
+@pytest.mark.parametrize("engine", ["opa", "reference"])
+def test_undefined_result_is_a_tool_error_naming_the_rule(
+    engine: str, server: str, inventory: Path, tmp_path: Path
+) -> None:
+    pack = _broken_pack(tmp_path, UNDEFINED_RULE)
+    r = run_auditor("check", str(inventory), "--engine", engine, "--opa-url", server, "--policy", str(pack))
+    line = _one_error_line(r)
+    assert "creality.broken.never was undefined" in line and "broken.rego:11:" in line, line
+
+
+def test_rego_tests_run_on_the_server(server: str) -> None:
+    """Same verdicts as real OPA in-process (regopy vs OPA agreement is test_conformance's job)."""
+    ref = run_auditor("test", "--engine", "reference", "-v")
+    opa = run_auditor("test", "--engine", "opa", "--opa-url", server, "-v")
+    assert opa.code == ref.code and opa.code in (0, 1), opa.out + opa.err
+    assert opa.out == ref.out
+    assert " passed, " in opa.out.splitlines()[-1]
+
+
+def test_opa_engine_without_url_is_a_usage_error() -> None:
+    r = run_auditor("check", "--engine", "opa", str(ROOT / "inventory"))
+    assert r.code == 2 and "--opa-url" in r.err
