@@ -355,6 +355,68 @@ def report(
     sys.exit(run_guarded(body))
 
 
+@cli.command("lineage")
+@click.argument("paths", nargs=-1)
+@click.option("--field", "field_id", metavar="ID", help="Show where this field goes (every flow carrying it).")
+@click.option("--system", "system_id", metavar="ID", help="Show what flows into and out of this system or partner.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json", "dot", "mermaid")), default="text", show_default=True
+)
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="With --system: stop after N hops each way.")
+@click.option(
+    "--audit/--no-audit",
+    "run_audit",
+    default=True,
+    show_default=True,
+    help="Run the policy to mark the flows that have findings (violating edges).",
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the view here.")
+@engine_options
+@policy_options
+def lineage_cmd(
+    paths: tuple[str, ...],
+    field_id: str | None,
+    system_id: str | None,
+    fmt: str,
+    depth: int | None,
+    run_audit: bool,
+    output: Path | None,
+    engine: str,
+    policy_dir: Path | None,
+    law: str | None,
+) -> None:
+    """Where data comes from and where it goes: upstream and downstream flows with purposes, legal bases and
+    borders crossed; flows with findings are marked (red in dot and Mermaid)."""
+
+    def body() -> int:
+        from auditor.lineage import analyse, render
+
+        if (field_id is None) == (system_id is None):
+            raise UsageError("auditor lineage: give exactly one of --field ID or --system ID")
+        inv = pipeline.load(_paths(paths))
+        if field_id is not None and field_id not in inv.fields:
+            raise UsageError(f"--field: no field {field_id!r} in the inventory")
+        if system_id is not None and inv.node(system_id) is None:
+            raise UsageError(f"--system: no system or partner {system_id!r} in the inventory")
+        violations: dict[str, list[str]] = {}
+        if run_audit:
+            result = pipeline.audit(inv, _load_pack(policy_dir, law), _make_engine(engine))
+            lin = result.lineage or analyse(inv)
+            for f in result.findings:
+                if f.subject_kind == "flow" and f.status == "open":
+                    violations.setdefault(f.subject_id, []).append(f"{f.severity} {f.rule_id} ({f.clause_id})")
+        else:
+            lin = analyse(inv)
+        if field_id is not None:
+            view = render.field_view(lin, field_id, violations)
+        else:
+            view = render.system_view(lin, str(system_id), violations, depth)
+        write_output(render.render(view, fmt), output)
+        return EXIT_OK
+
+    sys.exit(run_guarded(body))
+
+
 @cli.command()
 @click.argument("paths", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True)

@@ -1,9 +1,9 @@
 """The lineage graph: systems and partners as nodes, flows as (multi-)edges carrying fields.
 
 Built once from the :class:`~auditor.model.Inventory`. The networkx ``MultiDiGraph`` (one edge per flow, keyed by
-the flow id) serves graph algorithms (strongly connected components, the ``auditor lineage`` views); the
+the flow id, built on first use) serves graph consumers (the ``auditor lineage`` views, the report); the
 propagation itself walks the plain adjacency dictionaries kept beside it, which are several times faster than
-networkx views on the 20k-flow benchmark.
+building and walking networkx views on the 20k-flow benchmark.
 """
 
 from __future__ import annotations
@@ -100,13 +100,25 @@ class Edge:
 
 @dataclass
 class LineageGraph:
-    graph: Any  # nx.MultiDiGraph: nodes = node ids, edges keyed by flow id with attribute ``edge``
     nodes: dict[str, Node]
     edges: dict[str, Edge]
     origin: dict[str, str]  # field id -> the system that declares it
     carriers: dict[str, list[Edge]] = field(default_factory=dict)  # field id -> flows carrying it
     out_edges: dict[str, list[Edge]] = field(default_factory=dict)
     in_edges: dict[str, list[Edge]] = field(default_factory=dict)
+
+    _nx: Any = None
+
+    @property
+    def graph(self) -> Any:
+        """The networkx ``MultiDiGraph``: nodes are node ids (attribute ``node``), one edge per flow keyed by the
+        flow id (attribute ``edge``). Built on first use: the propagation does not need it."""
+        if self._nx is None:
+            g = nx.MultiDiGraph()
+            g.add_nodes_from((nid, {"node": n}) for nid, n in self.nodes.items())
+            g.add_edges_from((e.source, e.target, fid, {"edge": e}) for fid, e in self.edges.items())
+            self._nx = g
+        return self._nx
 
     def successors(self, node: str) -> list[Edge]:
         return self.out_edges.get(node, [])
@@ -154,8 +166,6 @@ def build(inv: Inventory) -> LineageGraph:
     carriers: dict[str, list[Edge]] = defaultdict(list)
     out_edges: dict[str, list[Edge]] = defaultdict(list)
     in_edges: dict[str, list[Edge]] = defaultdict(list)
-    g = nx.MultiDiGraph()
-    g.add_nodes_from(nodes)
     for fid in sorted(inv.flows):
         data = inv.flows[fid].data
         basis = data.get("legal_basis") or {}
@@ -178,5 +188,4 @@ def build(inv: Inventory) -> LineageGraph:
         in_edges[edge.target].append(edge)
         for x in edge.fields:
             carriers[x].append(edge)
-        g.add_edge(edge.source, edge.target, key=fid, edge=edge)
-    return LineageGraph(g, nodes, edges, origin, dict(carriers), dict(out_edges), dict(in_edges))
+    return LineageGraph(nodes, edges, origin, dict(carriers), dict(out_edges), dict(in_edges))

@@ -170,32 +170,34 @@ def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable
 def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = None) -> dict[str, FieldLineage]:
     """Lineage of every field that travels (is carried by at least one flow), or of ``fields`` only."""
     wanted = sorted(g.carriers) if fields is None else sorted(f for f in fields if f in g.carriers)
+    rank: dict[str, int] = {}
+    ident: dict[str, bool] = {}
+    for fid in g.carriers:
+        data = inv.fields[fid].data
+        r = rank[fid] = RANK.get(data.get("identifiability") or "identified", 4)
+        ident[fid] = r >= RANK["pseudonymous"] and (
+            bool(data.get("join_key")) or data.get("category") in DIRECT_ID_CATEGORIES
+        )
     identifiers_into: dict[str, set[str]] = defaultdict(set)
-    deid_input_rank: dict[str, int] = defaultdict(int)
-    ident_cache: dict[str, bool] = {}
+    deid_input_rank: dict[str, int] = {}
     for e in g.edges.values():
-        target = g.nodes[e.target]
-        for x in e.fields:
-            ident = ident_cache.get(x)
-            if ident is None:
-                ident = ident_cache[x] = is_identifier(inv, x)
-            if ident:
-                identifiers_into[e.target].add(x)
-            if target.deidentifies:
-                rank = RANK.get(inv.fields[x].get("identifiability") or "identified", 4)
-                deid_input_rank[e.target] = max(deid_input_rank[e.target], rank)
+        idents = [x for x in e.fields if ident[x]]
+        if idents:
+            identifiers_into[e.target].update(idents)
+        if g.nodes[e.target].deidentifies:
+            top = max(rank[x] for x in e.fields)
+            deid_input_rank[e.target] = max(deid_input_rank.get(e.target, 0), top)
     result: dict[str, FieldLineage] = {}
     for fid in wanted:
-        f = inv.fields[fid]
         origin = g.origin[fid]
-        declared = f.get("identifiability")
-        lowerable = _lowerable(inv, fid) and not ident_cache.get(fid, False)
+        lowerable = rank[fid] > RANK["deidentified"] and not ident[fid]
         lin = _bfs(g, fid, origin, g.carriers[fid], lowerable)
-        lin.declared = declared
+        lin.declared = inv.fields[fid].data.get("identifiability")
         lin.lowerable = lowerable
-        if g.nodes[origin].deidentifies and RANK.get(declared or "identified", 4) <= RANK["deidentified"]:
+        if g.nodes[origin].deidentifies and rank[fid] <= RANK["deidentified"]:
             lin.deidentified_by = origin
-        _rejoin(g, lin, identifiers_into, deid_input_rank)
+        if lin.low or lin.deidentified_by is not None:
+            _rejoin(g, lin, identifiers_into, deid_input_rank)
         result[fid] = lin
     return result
 

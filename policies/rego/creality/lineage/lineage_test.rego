@@ -4,21 +4,21 @@ import rego.v1
 
 import data.creality.lineage
 
-adpixel := {"id": "adpixel", "role": "advertiser"}
+lin_adpixel := {"id": "adpixel", "role": "advertiser"}
 
-reach(category, identifiability, covered_by) := {
+lin_reach(category, identifiability, covered_by) := {
 	"field": "app.email_hash", "index": 0, "category": category, "protection": "hashed_weak",
 	"identifiability": identifiability, "hops": 4, "covered_by": covered_by,
 	"path": ["app", "account", "warehouse", "reverse-etl", "adpixel"],
 }
 
-flow_to(node, entries) := {
+lin_flow_to(node, entries) := {
 	"id": "reverse-etl-to-adpixel", "to": node.id, "purpose": "ad_measurement", "to_node": node,
 	"lineage_reach": entries,
 }
 
 test_hashed_email_reaching_advertiser_through_warehouse_is_flagged_at_last_hop if {
-	r1 := lineage.multi_hop_direct_identifier({"flows": [flow_to(adpixel, [reach("user.contact.email", "pseudonymous", "consent")])]})
+	r1 := lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_adpixel, [lin_reach("user.contact.email", "pseudonymous", "consent")])]})
 	count(r1) == 1
 	r1[0].subject == {"kind": "flow", "id": "reverse-etl-to-adpixel"}
 	r1[0].attribute == "fields.0"
@@ -28,43 +28,43 @@ test_hashed_email_reaching_advertiser_through_warehouse_is_flagged_at_last_hop i
 }
 
 test_aggregate_identifier_category_does_not_reach_advertiser if {
-	r2 := lineage.multi_hop_direct_identifier({"flows": [flow_to(adpixel, [reach("user.contact.email", "aggregate", "none")])]})
+	r2 := lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_adpixel, [lin_reach("user.contact.email", "aggregate", "none")])]})
 	count(r2) == 0
 }
 
 test_non_identifying_category_reaching_advertiser_passes if {
-	r3 := lineage.multi_hop_direct_identifier({"flows": [flow_to(adpixel, [reach("user.demographic.profile", "pseudonymous", "none")])]})
+	r3 := lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_adpixel, [lin_reach("user.demographic.profile", "pseudonymous", "none")])]})
 	count(r3) == 0
 }
 
 test_direct_identifier_reaching_cloud_storage_is_not_a_sharing_finding if {
-	storage := {"id": "object-storage", "role": "cloud_storage"}
-	r4 := lineage.multi_hop_direct_identifier({"flows": [flow_to(storage, [reach("user.contact.email", "identified", "declared_purpose")])]})
+	lin_storage := {"id": "object-lin_storage", "role": "cloud_storage"}
+	r4 := lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_storage, [lin_reach("user.contact.email", "identified", "declared_purpose")])]})
 	count(r4) == 0
 }
 
 test_uncovered_transitive_recipient_is_flagged if {
-	r5 := lineage.transitive_undeclared_recipient({"flows": [flow_to(adpixel, [reach("user.contact.email", "pseudonymous", "none")])]})
+	r5 := lineage.transitive_undeclared_recipient({"flows": [lin_flow_to(lin_adpixel, [lin_reach("user.contact.email", "pseudonymous", "none")])]})
 	count(r5) == 1
 	r5[0].key == "app.email_hash"
 	contains(r5[0].message, "ad_measurement")
 }
 
 test_transitive_recipient_covered_by_consent_or_exemption_passes if {
-	entries := [reach("user.demographic.profile", "pseudonymous", "consent"), reach("user.telemetry", "aggregate", "exemption")]
-	r6 := lineage.transitive_undeclared_recipient({"flows": [flow_to(adpixel, entries)]})
+	entries := [lin_reach("user.demographic.profile", "pseudonymous", "consent"), lin_reach("user.telemetry", "aggregate", "exemption")]
+	r6 := lineage.transitive_undeclared_recipient({"flows": [lin_flow_to(lin_adpixel, entries)]})
 	count(r6) == 0
 }
 
-border(subject, mechanism, separate) := {
+lin_border(subject, mechanism, separate) := {
 	"subject": subject, "from": "CN", "to": "US", "mechanism": mechanism, "separate_consent": separate,
 	"fields": ["firmware.printer_serial"], "path": ["firmware", "telemetry-ingest", "warehouse", "crm"],
 }
 
-transfer_flow(borders) := {"id": "warehouse-to-crm", "to": "crm", "lineage_borders": borders}
+lin_transfer_flow(borders) := {"id": "warehouse-to-crm", "to": "crm", "lineage_borders": borders}
 
 test_onward_transfer_of_cn_subjects_under_scc_is_flagged if {
-	r7 := lineage.onward_transfer_without_mechanism({"flows": [transfer_flow([border("CN", "scc", false)])]})
+	r7 := lineage.onward_transfer_without_mechanism({"flows": [lin_transfer_flow([lin_border("CN", "scc", false)])]})
 	count(r7) == 1
 	r7[0].attribute == "transfer.mechanism"
 	r7[0].key == "CN"
@@ -72,32 +72,32 @@ test_onward_transfer_of_cn_subjects_under_scc_is_flagged if {
 }
 
 test_onward_transfer_without_any_mechanism_is_flagged if {
-	r8 := lineage.onward_transfer_without_mechanism({"flows": [transfer_flow([border("US", null, false), border("EU", "none", false)])]})
+	r8 := lineage.onward_transfer_without_mechanism({"flows": [lin_transfer_flow([lin_border("US", null, false), lin_border("EU", "none", false)])]})
 	count(r8) == 2
 	contains(r8[0].message, "(none declared)")
 }
 
 test_onward_transfer_with_mechanism_of_the_subjects_regime_passes if {
-	borders := [border("EU", "scc", false), border("CN", "pipl_standard_contract", false), border("US", "scc", false)]
-	r9 := lineage.onward_transfer_without_mechanism({"flows": [transfer_flow(borders)]})
+	borders := [lin_border("EU", "scc", false), lin_border("CN", "pipl_standard_contract", false), lin_border("US", "scc", false)]
+	r9 := lineage.onward_transfer_without_mechanism({"flows": [lin_transfer_flow(borders)]})
 	count(r9) == 0
 }
 
 test_consent_mechanism_needs_a_cross_border_consent if {
-	r10 := lineage.onward_transfer_without_mechanism({"flows": [transfer_flow([border("CN", "consent", false)])]})
+	r10 := lineage.onward_transfer_without_mechanism({"flows": [lin_transfer_flow([lin_border("CN", "consent", false)])]})
 	count(r10) == 1
-	r11 := lineage.onward_transfer_without_mechanism({"flows": [transfer_flow([border("CN", "consent", true)])]})
+	r11 := lineage.onward_transfer_without_mechanism({"flows": [lin_transfer_flow([lin_border("CN", "consent", true)])]})
 	count(r11) == 0
 }
 
-rejoin := {
+lin_rejoin := {
 	"node": "recsys", "index": 1, "deidentified_by": "deid-pipeline",
 	"fields": ["deid-pipeline.user_token"], "identifiers": ["account.user_id"],
 	"identifier_flows": ["account-to-recsys"], "path": ["deid-pipeline", "aggregate-analytics", "recsys"],
 }
 
 test_reidentification_join_is_flagged_at_the_flow_bringing_the_deidentified_data if {
-	r12 := lineage.reidentification_join({"flows": [{"id": "aggregate-to-recsys", "to": "recsys", "lineage_rejoins": [rejoin]}]})
+	r12 := lineage.reidentification_join({"flows": [{"id": "aggregate-to-recsys", "to": "recsys", "lineage_rejoins": [lin_rejoin]}]})
 	count(r12) == 1
 	r12[0].attribute == "fields.1"
 	r12[0].key == "recsys"
