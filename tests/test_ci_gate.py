@@ -480,3 +480,16 @@ def test_junit_skips_waived_and_baseline(pack: PolicyPack) -> None:
     cases = {c.get("name"): c for c in root.iter("testcase")}
     assert cases["field/error.0"].find("skipped") is not None
     assert cases["field/error.1"].find("failure") is not None
+
+
+def test_load_sources_matches_load_on_the_same_files() -> None:
+    from auditor import inventory
+
+    from_disk = inventory.load([SAMPLE])
+    sources = [(name, (SAMPLE.parent / name).read_bytes()) for name in from_disk.files]
+    in_memory = inventory.load_sources(sources)
+    assert in_memory.files == from_disk.files
+    for kind in ("system", "field", "flow", "partner"):
+        a, b = from_disk.by_kind(kind), in_memory.by_kind(kind)
+        assert a.keys() == b.keys()
+        assert all(a[k].loc("id") == b[k].loc("id") for k in a)
