@@ -47,6 +47,7 @@ def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
         "role": partner.get("role"),
         "jurisdiction": partner.get("jurisdiction"),
         "deidentifies": False,
+        "embedded_in": list(partner.get("embedded_in") or []),
         "subject_jurisdictions": [],
         "retention": None,
     }
@@ -107,6 +108,35 @@ def data_subject_jurisdictions(inv: Inventory) -> tuple[dict[str, list[str]], di
     return ({fid: sorted(of_field(fid)) for fid in inv.fields}, {sid: sorted(j) for sid, j in held.items()})
 
 
+EEA = frozenset(
+    ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "EU"]
+)
+
+
+def legal_area(jurisdiction: str | None) -> str | None:
+    """EU/EEA member codes count as one legal area ``EU`` (a transfer FR -> DE crosses no border)."""
+    return "EU" if jurisdiction in EEA else jurisdiction
+
+
+def _security_facts(inv: Inventory, node_id: str) -> dict[str, Any] | None:
+    system = inv.systems.get(node_id)
+    if system is None:
+        return None
+    sec = system.get("security") or {}
+    return {k: sec.get(k) for k in ("tls_min", "encryption_at_rest", "need_to_know")}
+
+
+def _crosses_border(inv: Inventory, flow: Entity) -> bool:
+    """The flow's destination is in another legal area than its source, or than the people its source collects
+    from (a collection point's ``subject_jurisdictions``) - docs/inventory.md, "Jurisdictions"."""
+    src, dst = inv.node(flow.data["from"]), inv.node(flow.data["to"])
+    dst_area = legal_area(dst.get("jurisdiction"))
+    if dst_area is None:
+        return False
+    areas = {legal_area(src.get("jurisdiction"))} | {legal_area(j) for j in src.get("subject_jurisdictions") or ()}
+    return any(a is not None and a != dst_area for a in areas)
+
+
 def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: FlowFacts | None = None) -> list[Partition]:
     """Every partition of the inventory, in a stable order (global first, then systems by id)."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -116,8 +146,10 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
     flows_by_source: dict[str, list[Entity]] = defaultdict(list)
     flows_by_field: dict[str, int] = defaultdict(int)
     received: dict[str, set[str]] = defaultdict(set)
+    sources: dict[str, set[str]] = defaultdict(set)  # recipient id -> systems with a flow to it
     for flow in inv.flows.values():
         flows_by_source[flow.data["from"]].append(flow)
+        sources[flow.data["to"]].add(flow.data["from"])
         for fid in flow.data["fields"]:
             flows_by_field[fid] += 1
             received[flow.data["to"]].add(fid)
@@ -155,19 +187,26 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
                 "collection": inv.fields[fid].get("collection"),
                 "protection": inv.fields[fid].get("protection"),
                 "join_key": inv.fields[fid].get("join_key", False),
+                "origin": inv.fields[fid].parent,
                 "subject_jurisdictions": field_sj[fid],
             }
             for fid in flow.data["fields"]
         ]
         # Overridable by the lineage's flow_facts with a path-precise value.
         doc["data_subject_jurisdictions"] = sorted({j for fid in flow.data["fields"] for j in field_sj[fid]})
+        doc["from_name"] = inv.node(flow.data["from"]).get("name")
+        doc["crosses_border"] = _crosses_border(inv, flow)
+        if doc["crosses_border"]:
+            doc["from_security"] = _security_facts(inv, flow.data["from"])
+            doc["to_security"] = _security_facts(inv, flow.data["to"])
         if flow_facts is not None:
             doc.update(flow_facts(flow))
         return doc
 
     embedded: dict[str, list[dict[str, Any]]] = defaultdict(list)  # system id -> partners embedded in it
+    cookies_by_partner: dict[str, list[dict[str, Any]]] = {}
     for partner in sorted(inv.partners.values(), key=lambda p: p.id):
-        cookies = [
+        cookies = cookies_by_partner[partner.id] = [
             {**c, "index": i, "purpose_info": purposes.get(c.get("purpose", "")) if c.get("purpose") else None}
             for i, c in enumerate(partner.get("cookies") or ())
         ]
@@ -191,6 +230,8 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
             for fid in sorted(received.get(partner.id, ()))
         ]
         doc["embedded_in_info"] = [nodes[s] for s in partner.get("embedded_in") or ()]
+        doc["cookies_info"] = cookies_by_partner[partner.id]
+        doc["sources"] = sorted(sources.get(partner.id, ()))
         partners.append(doc)
     partitions.append(
         Partition(
@@ -216,6 +257,17 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         sdoc["received_fields"] = sorted(received.get(sid, ()))
         sdoc["data_subject_jurisdictions"] = system_sj[sid]
         sdoc["embedded_partners"] = embedded.get(sid, [])
+        held = [inv.fields[f["id"]] for f in system.get("fields") or ()] + [
+            inv.fields[fid] for fid in sorted(received.get(sid, ()))
+        ]
+        personal = [f for f in held if str(f.get("category", "")).startswith("user.")]
+        sdoc["personal_data"] = bool(system.get("processes_personal_data")) or bool(personal)
+        sdoc["held_collections"] = sorted({str(f.get("collection")) for f in personal if f.get("collection")})
+        sdoc["held_identifiability"] = sorted(
+            {str(f.get("identifiability")) for f in personal if f.get("identifiability")}
+        )
+        sdoc["outgoing_flow_count"] = len(flows_by_source.get(sid, ()))
+        sdoc["classification_scheme"] = list(org.get("classification_scheme") or []) if org is not None else None
         partitions.append(
             Partition(
                 f"system {sid!r}",
