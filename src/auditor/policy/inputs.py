@@ -161,7 +161,9 @@ def _security_facts(inv: Inventory, node_id: str) -> dict[str, Any] | None:
 def _crosses_border(inv: Inventory, flow: Entity) -> bool:
     """The flow's destination is in another legal area than its source, or than the people its source collects
     from (a collection point's ``subject_jurisdictions``) - docs/inventory.md, "Jurisdictions"."""
-    src, dst = inv.node(flow.data["from"]), inv.node(flow.data["to"])
+    src, dst = inv.systems[flow.data["from"]], inv.node(flow.data["to"])
+    if dst is None:
+        return False
     dst_area = legal_area(dst.get("jurisdiction"))
     if dst_area is None:
         return False
@@ -226,7 +228,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         ]
         # Overridable by the lineage's flow_facts with a path-precise value.
         doc["data_subject_jurisdictions"] = sorted({j for fid in flow.data["fields"] for j in field_sj[fid]})
-        doc["from_name"] = inv.node(flow.data["from"]).get("name")
+        doc["from_name"] = inv.systems[flow.data["from"]].get("name")
         doc["crosses_border"] = _crosses_border(inv, flow)
         if doc["crosses_border"]:
             doc["from_security"] = _security_facts(inv, flow.data["from"])
