@@ -91,9 +91,159 @@ vague_other(inp) := [f |
 	some field in inp.fields
 	cov := vocab.coverage(field.category)
 	cov.level == "vague"
-	not cov.clause in {"I.II.1", "I.II.2"}
+	not cov.clause in {"I.II.1", "I.II.2", "I.II.b"}
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the broader term of %s",
+		[field.id, field.category, cov.clause],
+	))
+]
+
+# METADATA
+# title: Network-identity data covered only by "entre autres"
+# description: >-
+#   I.II.b lists account number, IP address, email, passphrases, passwords and security answers, "entre autres".
+#   Other account or authorisation data (session tokens, login timestamps, API keys) is covered only vaguely.
+# custom:
+#   clause: I.II.b
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Map the field to a listed term (account id, password, security answer...) if it is one, or get the DPO to
+#     confirm that "entre autres" covers it.
+vague_identity_data(inp) := [f |
+	some field in inp.fields
+	cov := vocab.coverage(field.category)
+	cov.level == "vague"
+	cov.clause == "I.II.b"
+	f := finding("field", field.id, "category", sprintf(
+		"field %s collects %s, disclosed only by the open list (\"entre autres\") of I.II.b",
+		[field.id, field.category],
+	))
+]
+
+# METADATA
+# title: Access origin or order presented as non-identity data but stored per person
+# description: >-
+#   I.I presents the user's origin and access order as "informations non liées à l'identité personnelle", yet
+#   mentions "l'enregistrement de l'origine de chaque utilisateur". A field of that kind that is identified,
+#   pseudonymous or a join key is identity-linked data: the policy's framing is contradicted (needs review).
+# custom:
+#   clause: I.I
+#   severity: warning
+#   verdict: ambiguous
+#   remediation: >-
+#     Aggregate origin and access-order data before storing it (identifiability aggregate or anonymous), or treat
+#     it as identity-linked data under I.II with its real identifiability and purposes.
+identified_access_data(inp) := [f |
+	some field in inp.fields
+	field.category in vocab.access_terms
+	linked(field)
+	f := finding("field", field.id, "identifiability", sprintf(
+		"field %s (%s) is presented by I.I as non-identity information but is %s",
+		[field.id, field.category, linkage(field)],
+	))
+]
+
+linked(field) if not object.get(field, "identifiability", "identified") in vocab.deidentified_levels
+
+linked(field) if object.get(field, "join_key", false) == true
+
+linkage(field) := "a join key" if object.get(field, "join_key", false) == true
+
+else := object.get(field, "identifiability", "identified (no identifiability stated)")
+
+# METADATA
+# title: Phone number that is not the user's own, given by the user
+# description: >-
+#   I.II discloses "votre numéro de téléphone personnel", which Creality may collect or ask for. A phone number
+#   read from the device or SIM, bought, or taken from the user's contacts is not what the policy describes.
+# custom:
+#   clause: I.II.a
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Ask the user for their phone number instead of reading or acquiring it, or have the policy disclose the other
+#     source.
+phone_not_from_user(inp) := [f |
+	some field in inp.fields
+	field.category == "user.contact.phone_number"
+	c := object.get(field, "collection", "user_provided")
+	not c in {"user_provided", "derived"}
+	f := finding("field", field.id, "collection", sprintf(
+		"field %s holds a phone number obtained by collection '%s'; the policy discloses only the user's own number, given by the user",
+		[field.id, c],
+	))
+]
+
+# METADATA
+# title: Personal data obtained through a channel the policy does not list
+# description: >-
+#   II.I lists three collection channels ("par exemple"): what the user provides, what the user shares or stores,
+#   and what Creality observes. Personal data bought or received from third parties (data brokers, enrichment,
+#   purchased lists) comes through an undeclared channel; the list is open, so this is a warning.
+# custom:
+#   clause: II.I.1
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Stop acquiring personal data from third parties, or have the policy declare that channel; fix
+#     `collection` if it is wrong.
+undeclared_channel(inp) := [f |
+	some field in inp.fields
+	vocab.personal(field)
+	object.get(field, "collection", "") == "third_party"
+	f := finding("field", field.id, "collection", sprintf(
+		"field %s (%s) is obtained from a third party, a collection channel II.I does not list",
+		[field.id, field.category],
+	))
+]
+
+# METADATA
+# title: Shared or stored content categorised outside user content
+# description: >-
+#   II.I.2 covers what users share with others and store in the services. A field collected that way but
+#   categorised outside user.content.* / user.social is either mis-categorised or hides other data in a content
+#   channel (needs review).
+# custom:
+#   clause: II.I.2
+#   severity: warning
+#   verdict: ambiguous
+#   remediation: >-
+#     Categorise shared or stored content under user.content.* (or user.social), or fix `collection` if the data
+#     is not content the user shares or stores.
+content_channel_mismatch(inp) := [f |
+	some field in inp.fields
+	object.get(field, "collection", "") in {"user_shared", "user_stored"}
+	not vocab.in_any(field.category, ["user.content", "user.social"])
+	f := finding("field", field.id, "category", sprintf(
+		"field %s is collected as %s content but categorised %s",
+		[field.id, field.collection, field.category],
+	))
+]
+
+# METADATA
+# title: Data observed automatically that the policy presents as provided by the user
+# description: >-
+#   II.I.3 covers what Creality obtains about the user while the services are used: the log and device data of
+#   I.II.1 and I.II.2 (and cookies, II.II). Other disclosed data (contact details, account data, content) observed
+#   without the user providing it is covered only vaguely.
+# custom:
+#   clause: II.I.3
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Collect this data from the user rather than observing it, or have the policy say it is observed; fix
+#     `collection` if it is wrong.
+observed_non_log(inp) := [f |
+	some field in inp.fields
+	vocab.personal(field)
+	object.get(field, "collection", "") == "observed"
+	cov := vocab.coverage(field.category)
+	cov.level != "omitted"
+	not cov.clause in {"I.I", "I.II.1", "I.II.2", "II.II.a", "III.VII.3"}
+	not field.category in vocab.disclosed_observed
+	f := finding("field", field.id, "collection", sprintf(
+		"field %s (%s) is observed automatically; the policy discloses it (%s) as information the user provides",
 		[field.id, field.category, cov.clause],
 	))
 ]

@@ -43,6 +43,8 @@ disclosed := {
 	"user.device.network": {"term": "NET.INFO", "clause": "III.VII.3", "coverage": "clear"},
 	"user.device.carrier": {"term": "NET.CARRIER", "clause": "III.VII.3", "coverage": "clear"},
 	"user.demographic.profile": {"term": "DERIVED.PROFILE", "clause": "II.IV.2.a", "coverage": "vague"},
+	"user.behavior.access_origin": {"term": "ACCESS.ORIGIN", "clause": "I.I", "coverage": "clear"},
+	"user.behavior.access_order": {"term": "ACCESS.ORDER", "clause": "I.I", "coverage": "clear"},
 }
 
 # Catch-all passages: "et autres" (I.II.1), "autres informations décrivant l'état de base" (I.II.2),
@@ -53,6 +55,8 @@ catch_all := {
 	"user.telemetry": "I.II.1",
 	"user.device": "I.II.2",
 	"user.content": "II.I.2",
+	"user.authorization": "I.II.b",
+	"user.account": "I.II.b",
 }
 
 # Categories that identify a person directly (PolicyLint: hashed or joinable forms count too).
@@ -133,3 +137,112 @@ consented(consents, purpose_id) if {
 	c.purpose == purpose_id
 	c.mechanism in valid_mechanisms
 }
+
+# ---------------------------------------------------------------- added for the policy pack's areas
+
+# I.I: the "non-identity" access data (origin/referrer and access order).
+access_terms := {"user.behavior.access_origin", "user.behavior.access_order"}
+
+# Identifiability levels that no longer single out a person (II.IV.2.d, II.IV.3(10)); "deidentified" is still
+# personal data (interpretation.md 2.4).
+unlinkable := {"anonymous", "aggregate"}
+
+deidentified_levels := {"deidentified", "anonymous", "aggregate"}
+
+# Credentials (I.II.b; III.I.b: salted slow hash only).
+credentials := {"user.authorization.password", "user.authorization.credentials"}
+
+# Categories treated as sensitive (GB/T 35273 annex, GDPR Art. 9 and CLAUSES.md B.1 "GB/T-S"): must sit in systems
+# encrypted at rest (III.I.b).
+sensitive_prefixes := [
+	"user.authorization", "user.financial", "user.government_id", "user.biometric", "user.health_and_medical",
+	"user.location.precise", "user.behavior.browsing_history", "user.contact.phone_number", "user.sensor",
+]
+
+sensitive(cat) if {
+	some p in sensitive_prefixes
+	in_tree(cat, p)
+}
+
+# in_tree(cat, root): cat is root or below it.
+in_tree(cat, root) if cat == root
+
+in_tree(cat, root) if startswith(cat, concat("", [root, "."]))
+
+# Pseudonymous identifiers: not direct identifiers, but personal data in EU law (pseudonymous_ids_are_pii,
+# interpretation.md 2.11).
+pseudonymous_ids := {
+	"user.device.cookie_id", "user.device.device_id", "user.device.device_id.android_id", "user.device.device_id.idfa",
+	"user.unique_id.pseudonymous", "user.device.ip_address",
+}
+
+# Partner roles the policy says get only non-personally-identifiable information (II.III.a).
+tracking_roles := {"advertiser", "analytics", "other"}
+
+partner_purposes := {"PARTNER.ANALYTICS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
+
+# Purposes an exemption from consent never covers (II.IV.3 covers collection only: interpretation.md 2.6).
+marketing_purposes := {"MKT.MESSAGES", "COOKIE.ADS", "PARTNER.ADS", "PARTNER.AD_MEASURE", "DEID.COMMERCIAL"}
+
+marketing_use(p) if p.policy_purpose in marketing_purposes
+
+marketing_use(p) if startswith(object.get(p, "data_use", ""), "marketing")
+
+marketing_use(p) if startswith(object.get(p, "data_use", ""), "sales")
+
+analytics_use(p) if p.policy_purpose in {"COOKIE.ANALYTICS", "PARTNER.ANALYTICS", "DEID.ANALYTICS", "IMPROVE"}
+
+analytics_use(p) if startswith(object.get(p, "data_use", ""), "analytics")
+
+# Channels on which a commercial message reaches a person (II.IV.1.a "courrier électronique, SMS ou autre").
+message_channels := {"email", "sms", "push", "phone"}
+
+# What the cloud-storage provider may receive (III.VII.3): uploaded media + device, network and carrier data.
+cloud_storage_allowed := ["user.content", "user.device"]
+
+# What counterparties may receive (III.VII.1): "coordonnées" (contact details, which include the name a parcel is
+# addressed to) and "adresse postale".
+counterparty_allowed := ["user.contact", "user.name"]
+
+# Fields II.IV.3(8) (security and faults) may carry: device, log and network data.
+fault_allowed := ["user.device", "user.telemetry", "user.behavior", "system"]
+
+fault_purposes := {"SECURITY", "FAULT"}
+
+# System kinds that are server-side stores (isolation, access control, backups apply). Client collection points
+# (app, firmware) hold data on the user's own device: interpretation.md 2.17.
+store_kinds := {"backend", "datastore", "warehouse", "saas", "crm", "web"}
+
+client_kinds := {"app", "firmware"}
+
+# Access groups too broad for need-to-know (III.III.a).
+broad_groups := {"all-employees", "all_employees", "everyone", "public", "anonymous", "all-staff", "all", "*"}
+
+tls_ok := {"1.2", "1.3"}
+
+# III.VII.2.b: what an incident notice must say.
+notice_contents := ["situation", "impact", "measures", "advice", "remedies"]
+
+individual_channels := {"email", "sms", "phone", "letter", "push"}
+
+# EU/EEA members count as the legal area EU (docs/inventory.md section 5).
+eea := {
+	"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+	"NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "EU",
+}
+
+area(j) := "EU" if j in eea
+
+area(j) := j if not j in eea
+
+in_any(cat, roots) if {
+	some r in roots
+	in_tree(cat, r)
+}
+
+# real_consent(c): a consent record that is consent (not bundled acceptance, not pre-ticked).
+real_consent(c) if c.mechanism in valid_mechanisms
+
+# Disclosed categories that II.I.3 observation covers although section I lists them elsewhere (the IP address is
+# network-identity data of I.II.b that is necessarily observed).
+disclosed_observed := {"user.device.ip_address"}
