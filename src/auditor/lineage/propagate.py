@@ -93,7 +93,9 @@ class FieldLineage:
         return tuple(f for _, f in self._walk(node, node not in self.raw) if f is not None)
 
     def identifiability(self, node: str) -> str | None:
-        """How identifiable the field is at ``node`` (None when the inventory does not say)."""
+        """How identifiable the field is at ``node`` (None when the inventory does not say or it never gets there)."""
+        if node not in self.raw and node not in self.low:
+            return None
         if node in self.reverted:
             return self.reverted_to
         if node in self.raw or self.declared is None:
