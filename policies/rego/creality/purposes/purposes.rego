@@ -42,6 +42,7 @@ undeclared_purpose_flow(inp) := [f |
 	some flow in inp.flows
 	not vocab.declared(flow.purpose_info)
 	not flow_consented(flow)
+	not exempted(flow)
 	f := finding("flow", flow.id, "purpose", sprintf(
 		"flow %s sends data to %s for purpose %s, which the policy does not declare, without prior consent",
 		[flow.id, flow.to, flow.purpose],
@@ -76,3 +77,209 @@ flow_consented(flow) if {
 	flow.consent_info.purpose == flow.purpose
 	flow.consent_info.mechanism in vocab.valid_mechanisms
 }
+
+# A flow citing an exemption from consent (II.IV.3) is judged by the exemptions package, not as missing consent.
+exempted(flow) if flow.legal_basis.kind == "exemption"
+
+basis(flow) := object.get(flow, "legal_basis", {})
+
+mkt(flow) if flow.purpose_info.policy_purpose == "MKT.MESSAGES"
+
+# METADATA
+# title: Marketing messages without a consent for that purpose
+# description: >-
+#   II.IV.1.a: "Si vous y consentez, nous pouvons ... vous envoyer des informations commerciales par courrier
+#   électronique, SMS ou autre". A flow for a MKT.MESSAGES purpose must rely on a consent (legal_basis.kind
+#   consent) given for that same purpose. The policy promises consent even where French soft opt-in would not
+#   need it: the policy wins.
+# custom:
+#   clause: II.IV.1.a
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Collect an explicit opt-in for marketing messages, record it as a consent for this purpose, and cite it in
+#     the flow's legal_basis.consent; stop the sending until then.
+marketing_without_consent(inp) := [f |
+	some flow in inp.flows
+	mkt(flow)
+	not consent_for_purpose(flow)
+	f := finding("flow", flow.id, "legal_basis", sprintf(
+		"flow %s sends data for marketing purpose %s without citing a consent for that purpose (legal basis: %s)",
+		[flow.id, flow.purpose, object.get(basis(flow), "kind", "none")],
+	))
+]
+
+consent_for_purpose(flow) if {
+	basis(flow).kind == "consent"
+	flow.consent_info.purpose == flow.purpose
+}
+
+# METADATA
+# title: Marketing consent that is not a real consent (bundled acceptance or pre-ticked box)
+# description: >-
+#   II.IV.1.a needs the user's consent. Accepting the privacy policy (which IV.d makes a condition of using the
+#   device) or a pre-ticked box is not consent (interpretation.md 2.8; GDPR Art. 4(11), CJEU Planet49); a banner
+#   toggle is not a per-channel opt-in for messages either. Only opt_in or separate consents count here.
+# custom:
+#   clause: II.IV.1.a
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Replace the bundled consent with an unticked, per-channel opt-in (mechanism opt_in), keep its proof, and
+#     re-ask the users concerned before sending again.
+marketing_bundled_consent(inp) := [f |
+	some flow in inp.flows
+	mkt(flow)
+	consent_for_purpose(flow)
+	not flow.consent_info.mechanism in {"opt_in", "separate"}
+	f := finding("flow", flow.id, "legal_basis.consent", sprintf(
+		"flow %s relies on consent %s, obtained by %s: not a consent to marketing messages",
+		[flow.id, flow.consent_info.id, flow.consent_info.mechanism],
+	))
+]
+
+# METADATA
+# title: Marketing message sent on a channel the consent does not cover
+# description: >-
+#   II.IV.1.a names the channels ("courrier électronique, SMS ou autre"): consent is per channel. A flow that
+#   sends a message by email, SMS, push or phone needs a consent whose channels include that channel (or any).
+#   Internal feeds (batch, api) that prepare a campaign are not judged on channel.
+# custom:
+#   clause: II.IV.1.a
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Collect a consent for this channel (add it to the consent's channels only if users really agreed to it), or
+#     send on a channel they consented to.
+marketing_channel_not_consented(inp) := [f |
+	some flow in inp.flows
+	mkt(flow)
+	consent_for_purpose(flow)
+	ch := object.get(flow, "channel", "")
+	ch in vocab.message_channels
+	chans := object.get(flow.consent_info, "channels", [])
+	not ch in chans
+	not "any" in chans
+	f := finding("flow", flow.id, "channel", sprintf(
+		"flow %s sends marketing by %s, but consent %s covers only %s",
+		[flow.id, ch, flow.consent_info.id, concat(", ", chans)],
+	))
+]
+
+# METADATA
+# title: Marketing consent that cannot be withdrawn
+# description: >-
+#   A consent that "si vous y consentez" relies on must stay a choice: a marketing consent recorded with
+#   withdrawal false (or with no withdrawal fact) does not let the user stop the messages.
+# custom:
+#   clause: II.IV.1.a
+#   severity: warning
+#   verdict: gap
+#   remediation: >-
+#     Offer an unsubscribe link or setting for the channel and record withdrawal true on the consent.
+marketing_consent_not_withdrawable(inp) := [f |
+	some flow in inp.flows
+	mkt(flow)
+	consent_for_purpose(flow)
+	object.get(flow.consent_info, "withdrawal", null) != true
+	f := finding("flow", flow.id, "legal_basis.consent", sprintf(
+		"flow %s relies on consent %s, which is not recorded as withdrawable (withdrawal: %v)",
+		[flow.id, flow.consent_info.id, object.get(flow.consent_info, "withdrawal", null)],
+	))
+]
+
+# METADATA
+# title: Contact data given to a third party for marketing
+# description: >-
+#   II.IV.1.b: messages may promote "les biens et services ... de notre part ou de la part de tiers". Promoting
+#   third parties' goods does not allow giving them the user's contact details: such messages are sent by
+#   Creality or its processors.
+# custom:
+#   clause: II.IV.1.b
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Send third-party promotions from Creality's own or a processor's mailing system; remove contact fields from
+#     the marketing flow to the third party.
+marketing_contact_to_third_party(inp) := [f |
+	some flow in inp.flows
+	vocab.marketing_use(flow.purpose_info)
+	flow.to_node.operator == "third_party"
+	some i
+	fi := flow.fields_info[i]
+	vocab.in_tree(fi.category, "user.contact")
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"flow %s gives %s (%s) to third party %s for marketing purpose %s",
+		[flow.id, fi.id, fi.category, flow.to, flow.purpose],
+	))
+]
+
+# METADATA
+# title: Cross-service personalisation that reaches a third party
+# description: >-
+#   II.IV.2.a: information from one Creality service may be used in other Creality services ("Creativity" is a
+#   typo for Creality). Personalisation data reaching a system or partner run by a third party is outside that
+#   permission (processors acting for Creality are inside it).
+# custom:
+#   clause: II.IV.2.a
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Keep cross-service personalisation inside Creality's systems and processors; obtain consent (II.IV.2.e) for
+#     the third party or stop the flow.
+personalisation_to_third_party(inp) := [f |
+	some flow in inp.flows
+	flow.purpose_info.policy_purpose == "PERSONALIZE.XSERVICE"
+	flow.to_node.operator == "third_party"
+	not flow_consented(flow)
+	f := finding("flow", flow.id, "to", sprintf(
+		"flow %s uses data for cross-service personalisation at %s, which is run by a third party, not a Creality service",
+		[flow.id, flow.to],
+	))
+]
+
+# METADATA
+# title: Survey run through a third party
+# description: >-
+#   II.IV.2.b: "nous pouvons vous faire participer à des enquêtes" to improve Creality's services. Surveys sent by
+#   a third party for its own purposes are covered only vaguely (processors running the survey for Creality are
+#   fine).
+# custom:
+#   clause: II.IV.2.b
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Run the survey with Creality's own tools or a processor under contract, or ask for consent to share the data.
+survey_by_third_party(inp) := [f |
+	some flow in inp.flows
+	flow.purpose_info.policy_purpose == "SURVEY"
+	flow.to_node.operator == "third_party"
+	f := finding("flow", flow.id, "to", sprintf(
+		"flow %s sends survey data to third party %s; II.IV.2.b covers surveys by Creality",
+		[flow.id, flow.to],
+	))
+]
+
+# METADATA
+# title: Software-update flow carrying more than device data
+# description: >-
+#   II.IV.2.c: information may be used "pour des mises à jour logicielles". An update check needs device data
+#   (model, firmware version, settings); contact, account or content data on an update flow is beyond that purpose.
+# custom:
+#   clause: II.IV.2.c
+#   severity: warning
+#   verdict: incorrect
+#   remediation: >-
+#     Keep update flows to device and software data; send anything else under its own purpose.
+update_beyond_device_data(inp) := [f |
+	some flow in inp.flows
+	flow.purpose_info.policy_purpose == "UPDATE"
+	some i
+	fi := flow.fields_info[i]
+	startswith(fi.category, "user.")
+	not vocab.in_any(fi.category, ["user.device", "user.telemetry"])
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"update flow %s carries %s (%s), which a software update does not need",
+		[flow.id, fi.id, fi.category],
+	))
+]

@@ -59,3 +59,110 @@ test_flow_for_declared_purpose_passes if {
 	r5 := purposes.undeclared_purpose_flow({"flows": [flow]})
 	count(r5) == 0
 }
+
+test_flow_citing_exemption_is_left_to_the_exemption_rules if {
+	flow := {
+		"id": "f9", "to": "uni", "purpose": "research", "purpose_info": undeclared([]), "consent_info": null,
+		"legal_basis": {"kind": "exemption", "exemption": "II.IV.3(10)"},
+	}
+	count(purposes.undeclared_purpose_flow({"flows": [flow]})) == 0
+}
+
+# ---- II.IV.1.a marketing consent
+mkt_purpose := {"id": "marketing_email", "policy_purpose": "MKT.MESSAGES", "data_use": "marketing.communications.email"}
+
+mkt_consent(mech, chans, wd) := {
+	"id": "c-mkt", "purpose": "marketing_email", "mechanism": mech, "channels": chans, "withdrawal": wd,
+}
+
+mkt_flow(basis, consent, channel) := {
+	"id": "campaign", "to": "messaging", "purpose": "marketing_email", "purpose_info": mkt_purpose,
+	"legal_basis": basis, "consent_info": consent, "channel": channel, "to_node": {"operator": "processor"},
+	"fields_info": [{"id": "app.email", "category": "user.contact.email"}],
+}
+
+good_mkt := mkt_flow({"kind": "consent", "consent": "c-mkt"}, mkt_consent("opt_in", ["email"], true), "email")
+
+test_marketing_on_legitimate_interest_is_flagged if {
+	r := purposes.marketing_without_consent({"flows": [mkt_flow({"kind": "legitimate_interest"}, null, "email")]})
+	count(r) == 1
+	r[0].attribute == "legal_basis"
+}
+
+test_marketing_with_opt_in_per_channel_passes if {
+	inp := {"flows": [good_mkt]}
+	count(purposes.marketing_without_consent(inp)) == 0
+	count(purposes.marketing_bundled_consent(inp)) == 0
+	count(purposes.marketing_channel_not_consented(inp)) == 0
+	count(purposes.marketing_consent_not_withdrawable(inp)) == 0
+	count(purposes.marketing_contact_to_third_party(inp)) == 0
+}
+
+test_marketing_under_policy_acceptance_is_bundled if {
+	fl := mkt_flow({"kind": "consent", "consent": "c-mkt"}, mkt_consent("policy_acceptance", ["sms"], false), "sms")
+	r := purposes.marketing_bundled_consent({"flows": [fl]})
+	count(r) == 1
+	r[0].attribute == "legal_basis.consent"
+	count(purposes.marketing_consent_not_withdrawable({"flows": [fl]})) == 1
+}
+
+test_email_consent_does_not_cover_sms if {
+	fl := mkt_flow({"kind": "consent", "consent": "c-mkt"}, mkt_consent("opt_in", ["email"], true), "sms")
+	r := purposes.marketing_channel_not_consented({"flows": [fl]})
+	count(r) == 1
+	r[0].attribute == "channel"
+}
+
+test_batch_feed_into_crm_is_not_judged_on_channel if {
+	fl := mkt_flow({"kind": "consent", "consent": "c-mkt"}, mkt_consent("opt_in", ["email"], true), "batch")
+	count(purposes.marketing_channel_not_consented({"flows": [fl]})) == 0
+}
+
+# ---- II.IV.1.b
+test_contact_to_third_party_advertiser_for_marketing if {
+	fl := object.union(good_mkt, {"to": "brand-partner", "to_node": {"operator": "third_party"}})
+	r := purposes.marketing_contact_to_third_party({"flows": [fl]})
+	count(r) == 1
+	r[0].attribute == "fields.0"
+}
+
+# ---- II.IV.2.a
+perso := {"id": "personalization", "policy_purpose": "PERSONALIZE.XSERVICE"}
+
+test_personalisation_between_first_party_systems_passes if {
+	fl := {"id": "p1", "to": "recsys", "purpose": "personalization", "purpose_info": perso, "consent_info": null, "to_node": {"operator": "first_party"}}
+	count(purposes.personalisation_to_third_party({"flows": [fl]})) == 0
+}
+
+test_personalisation_reaching_third_party_is_flagged if {
+	fl := {"id": "p2", "to": "social", "purpose": "personalization", "purpose_info": perso, "consent_info": null, "to_node": {"operator": "third_party"}}
+	count(purposes.personalisation_to_third_party({"flows": [fl]})) == 1
+}
+
+# ---- II.IV.2.b
+survey := {"id": "survey", "policy_purpose": "SURVEY"}
+
+test_survey_by_third_party_is_vague if {
+	fl := {"id": "s1", "to": "panel", "purpose": "survey", "purpose_info": survey, "to_node": {"operator": "third_party"}}
+	count(purposes.survey_by_third_party({"flows": [fl]})) == 1
+}
+
+test_survey_by_processor_passes if {
+	fl := {"id": "s1", "to": "forms", "purpose": "survey", "purpose_info": survey, "to_node": {"operator": "processor"}}
+	count(purposes.survey_by_third_party({"flows": [fl]})) == 0
+}
+
+# ---- II.IV.2.c
+upd := {"id": "fw", "policy_purpose": "UPDATE"}
+
+test_update_with_device_data_passes if {
+	fl := {"id": "u1", "purpose_info": upd, "fields_info": [{"id": "fw.model", "category": "user.device"}, {"id": "fw.ver", "category": "system.operations"}]}
+	count(purposes.update_beyond_device_data({"flows": [fl]})) == 0
+}
+
+test_update_with_email_is_flagged if {
+	fl := {"id": "u1", "purpose_info": upd, "fields_info": [{"id": "fw.model", "category": "user.device"}, {"id": "a.email", "category": "user.contact.email"}]}
+	r := purposes.update_beyond_device_data({"flows": [fl]})
+	count(r) == 1
+	r[0].attribute == "fields.1"
+}
