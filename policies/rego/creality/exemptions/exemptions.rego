@@ -1,0 +1,420 @@
+# METADATA
+# scope: package
+# title: Exemptions from consent — the eleven circumstances of II.IV.3
+# description: >-
+#   A flow may rely on one of the eleven circumstances in which "votre autorisation n'est pas requise pour la
+#   collecte" (legal_basis.kind exemption, legal_basis.exemption "II.IV.3(n)", legal_basis.evidence_ref). The
+#   exemption covers collection only: never marketing, advertising or sale, and onward disclosure only where the
+#   item implies a recipient (interpretation.md 2.6). Each item adds its own conditions.
+package creality.exemptions
+
+import rego.v1
+
+import data.creality.vocab
+import data.lib.findings.finding
+
+exempt(flow) if flow.legal_basis.kind == "exemption"
+
+item(flow) := object.get(flow.legal_basis, "exemption", "")
+
+cites(flow, n) if {
+	exempt(flow)
+	item(flow) == sprintf("II.IV.3(%d)", [n])
+}
+
+valid_items := {sprintf("II.IV.3(%d)", [n]) | some n in numbers.range(1, 11)}
+
+evidence(flow) := object.get(flow.legal_basis, "evidence_ref", "")
+
+first_party_or_processor(flow) if flow.to_node.operator in {"first_party", "processor"}
+
+# METADATA
+# title: Exemption cited without naming the circumstance
+# description: >-
+#   A flow relying on an exemption must say which of the eleven circumstances of II.IV.3 applies
+#   (legal_basis.exemption, "II.IV.3(1)" to "II.IV.3(11)").
+# custom:
+#   clause: II.IV.3
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Set legal_basis.exemption to the exact item relied on, or use consent or another basis.
+exemption_unnamed(inp) := [f |
+	some flow in inp.flows
+	exempt(flow)
+	not item(flow) in valid_items
+	f := finding("flow", flow.id, "legal_basis", sprintf(
+		"flow %s relies on an exemption from consent but names no circumstance of II.IV.3 (exemption: '%s')",
+		[flow.id, item(flow)],
+	))
+]
+
+# METADATA
+# title: Exemption cited without evidence
+# description: >-
+#   An exemption is a claim that consent was not needed; the evidence that the circumstance holds (the authority's
+#   request, the legitimate-interest or data-use agreement, the statute) must be referenced in
+#   legal_basis.evidence_ref. Item (11) has its own rule (a statute must be cited).
+# custom:
+#   clause: II.IV.3
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Reference the evidence for the exemption (request, agreement, assessment) in legal_basis.evidence_ref.
+exemption_without_evidence(inp) := [f |
+	some flow in inp.flows
+	exempt(flow)
+	item(flow) in valid_items
+	item(flow) != "II.IV.3(11)"
+	evidence(flow) == ""
+	f := finding("flow", flow.id, "legal_basis", sprintf(
+		"flow %s relies on exemption %s without evidence (legal_basis.evidence_ref)",
+		[flow.id, item(flow)],
+	))
+]
+
+# METADATA
+# title: Exemption from consent cited for marketing, advertising or sale
+# description: >-
+#   II.IV.3 waives authorisation "pour la collecte". It never covers marketing messages, advertising, ad
+#   measurement or commercial use of data: those need consent (II.IV.1.a) or a declared purpose.
+# custom:
+#   clause: II.IV.3
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Collect consent for the marketing or advertising use and cite it; an exemption from consent cannot cover it.
+exemption_for_marketing(inp) := [f |
+	some flow in inp.flows
+	exempt(flow)
+	vocab.marketing_use(flow.purpose_info)
+	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+		"flow %s cites exemption %s for marketing/advertising purpose %s; exemptions cover collection only",
+		[flow.id, item(flow), flow.purpose],
+	))
+]
+
+# METADATA
+# title: Collection exemption used to disclose data to an outside recipient
+# description: >-
+#   Items (4) to (9) of II.IV.3 waive consent for collection and imply no outside recipient. A flow citing one of
+#   them that sends data to a third party (neither Creality nor a processor) needs review.
+# custom:
+#   clause: II.IV.3
+#   severity: warning
+#   verdict: ambiguous
+#   remediation: >-
+#     Keep data collected under this exemption inside Creality and its processors, or document why the disclosure
+#     is covered (and have the DPO confirm it).
+exemption_disclosed_outside(inp) := [f |
+	some flow in inp.flows
+	some n in numbers.range(4, 9)
+	cites(flow, n)
+	not first_party_or_processor(flow)
+	f := finding("flow", flow.id, "to", sprintf(
+		"flow %s discloses data to %s (%s) under %s, which waives consent for collection only: needs review",
+		[flow.id, flow.to, flow.to_node.operator, item(flow)],
+	))
+]
+
+# authority items (1) and (3): an authority recipient, on request.
+authority_problems(flow) := [p |
+	some p in [
+		sprintf("the recipient %s is not an authority (role %s)", [flow.to, object.get(flow.to_node, "role", "none")]),
+		sprintf("it is not made on request (trigger %s, expected legal_request)", [object.get(flow, "trigger", "none")]),
+	]
+	problem_applies(flow, p)
+]
+
+problem_applies(flow, p) if {
+	startswith(p, "the recipient")
+	flow.to_node.role != "authority"
+}
+
+problem_applies(flow, p) if {
+	startswith(p, "it is not")
+	object.get(flow, "trigger", "") != "legal_request"
+}
+
+authority_findings(inp, n) := [f |
+	some flow in inp.flows
+	cites(flow, n)
+	probs := authority_problems(flow)
+	count(probs) > 0
+	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+		"flow %s cites %s but %s", [flow.id, item(flow), concat(" and ", probs)],
+	))
+]
+
+# METADATA
+# title: National-security exemption outside a request from an authority
+# description: >-
+#   II.IV.3(1) (national security and defence) implies a disclosure to the competent authority, on its request:
+#   the recipient has role authority and the flow has trigger legal_request. Standing exports need review.
+# custom:
+#   clause: II.IV.3(1)
+#   severity: warning
+#   verdict: ambiguous
+#   remediation: >-
+#     Record the authority's request in legal_basis.evidence_ref, set trigger legal_request, and replace standing
+#     exports with per-request disclosures.
+national_security_exemption(inp) := authority_findings(inp, 1)
+
+# METADATA
+# title: Public-interest exemption with a recipient other than an authority
+# description: >-
+#   II.IV.3(2) (public safety, public health, major public interest) implies the competent authority as recipient;
+#   other recipients need review.
+# custom:
+#   clause: II.IV.3(2)
+#   severity: warning
+#   verdict: ambiguous
+#   remediation: >-
+#     Restrict the recipients to the competent authority and record the legal ground in legal_basis.evidence_ref.
+public_interest_exemption(inp) := [f |
+	some flow in inp.flows
+	cites(flow, 2)
+	flow.to_node.role != "authority"
+	not first_party_or_processor(flow)
+	f := finding("flow", flow.id, "to", sprintf(
+		"flow %s cites %s but sends data to %s (role %s), not an authority: needs review",
+		[flow.id, item(flow), flow.to, object.get(flow.to_node, "role", "none")],
+	))
+]
+
+# METADATA
+# title: Criminal-investigation exemption outside a request from an authority
+# description: >-
+#   II.IV.3(3) (criminal investigation, prosecution, trial, enforcement) covers answering an authority's warrant
+#   or requisition: recipient with role authority, trigger legal_request.
+# custom:
+#   clause: II.IV.3(3)
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Attach the warrant or court-order reference, send only to the requesting authority and only per request.
+criminal_investigation_exemption(inp) := authority_findings(inp, 3)
+
+# METADATA
+# title: Vital-interest exemption used routinely or without showing consent was impracticable
+# description: >-
+#   II.IV.3(4) covers protecting life or property "mais il est difficile d'obtenir votre consentement": the flow
+#   states legal_basis.consent_impracticable true and is one-off (trigger incident or user_action).
+# custom:
+#   clause: II.IV.3(4)
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Document why consent could not be obtained (consent_impracticable), limit the flow to the incident, or ask
+#     for consent.
+vital_interest_exemption(inp) := [f |
+	some flow in inp.flows
+	cites(flow, 4)
+	not vital_ok(flow)
+	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+		"flow %s cites %s but consent_impracticable is %v and the trigger is %s (one-off incident or user action expected)",
+		[flow.id, item(flow), object.get(flow.legal_basis, "consent_impracticable", false), object.get(flow, "trigger", "none")],
+	))
+]
+
+vital_ok(flow) if {
+	flow.legal_basis.consent_impracticable == true
+	object.get(flow, "trigger", "") in {"incident", "user_action"}
+}
+
+collection_findings(inp, n, wanted) := [f |
+	some flow in inp.flows
+	cites(flow, n)
+	some i
+	fi := flow.fields_info[i]
+	object.get(fi, "collection", "") != wanted
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"flow %s cites %s but carries %s, collected as %s, not %s",
+		[flow.id, item(flow), fi.id, object.get(fi, "collection", "(unknown)"), wanted],
+	))
+]
+
+# METADATA
+# title: Made-public exemption for data the user did not make public
+# description: >-
+#   II.IV.3(5) covers "les informations collectées [qui] sont rendues publiques par vous-même": every field of the
+#   flow has collection public_by_user.
+# custom:
+#   clause: II.IV.3(5)
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Remove the non-public fields from the flow or find another basis for them.
+self_published_exemption(inp) := collection_findings(inp, 5, "public_by_user")
+
+# METADATA
+# title: Lawful-public-source exemption for data not from a public source
+# description: >-
+#   II.IV.3(6) covers "informations légalement divulguées publiquement": every field of the flow has collection
+#   public_record.
+# custom:
+#   clause: II.IV.3(6)
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Remove the fields that do not come from a lawful public source, or find another basis for them.
+public_record_exemption(inp) := collection_findings(inp, 6, "public_record")
+
+# METADATA
+# title: Contract exemption for a purpose the contract does not need
+# description: >-
+#   II.IV.3(7) covers what is "nécessaires à la signature des contrats que vous avez demandés": the flow's purpose
+#   is core (purpose.core true: order, payment, delivery, account) and neither marketing nor analytics.
+# custom:
+#   clause: II.IV.3(7)
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Cite the exemption only for flows needed to perform the user's order or account; use consent for the rest.
+contract_exemption(inp) := [f |
+	some flow in inp.flows
+	cites(flow, 7)
+	not contract_purpose(flow.purpose_info)
+	f := finding("flow", flow.id, "purpose", sprintf(
+		"flow %s cites %s for purpose %s, which is not needed to perform a contract the user asked for",
+		[flow.id, item(flow), flow.purpose],
+	))
+]
+
+contract_purpose(p) if {
+	p.core == true
+	not vocab.marketing_use(p)
+	not vocab.analytics_use(p)
+}
+
+# METADATA
+# title: Security-and-faults exemption used beyond security and fault handling
+# description: >-
+#   II.IV.3(8) covers what is "nécessaires pour préserver la sécurité et la stabilité des opérations ..., telles que
+#   la recherche et la gestion des défaillances": a SECURITY or FAULT purpose, carrying device, log and network data
+#   only.
+# custom:
+#   clause: II.IV.3(8)
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Restrict the flow to fault and security handling with device, log and network fields; use another basis for
+#     the rest.
+security_exemption(inp) := array.concat(
+	[f |
+		some flow in inp.flows
+		cites(flow, 8)
+		not flow.purpose_info.policy_purpose in vocab.fault_purposes
+		f := finding("flow", flow.id, "purpose", sprintf(
+			"flow %s cites %s for purpose %s, not security or fault handling", [flow.id, item(flow), flow.purpose],
+		))
+	],
+	[f |
+		some flow in inp.flows
+		cites(flow, 8)
+		some i
+		fi := flow.fields_info[i]
+		not vocab.in_any(fi.category, vocab.fault_allowed)
+		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+			"flow %s cites %s but carries %s (%s), not device, log or network data",
+			[flow.id, item(flow), fi.id, fi.category],
+		))
+	],
+)
+
+# METADATA
+# title: Security-and-faults exemption relied on for Chinese subjects
+# description: >-
+#   II.IV.3(8) copies GB/T 35273; PIPL Art. 13, binding since 2021, has no counterpart for it. For data of people in
+#   China it needs review: document a PIPL basis (usually contract necessity) or collect consent.
+# custom:
+#   clause: II.IV.3(8)
+#   severity: warning
+#   verdict: ambiguous
+#   remediation: >-
+#     For Chinese subjects, document the PIPL Art. 13 basis (contract necessity) in evidence_ref or collect consent.
+security_exemption_cn_subjects(inp) := [f |
+	some flow in inp.flows
+	cites(flow, 8)
+	"CN" in object.get(flow, "data_subject_jurisdictions", [])
+	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+		"flow %s carries data of people in China under %s, which PIPL Art. 13 does not provide for: needs review",
+		[flow.id, item(flow)],
+	))
+]
+
+# METADATA
+# title: News-reporting exemption cited by Creality
+# description: >-
+#   II.IV.3(9) "à des fins légitimes de diffusion d'informations" mistranslates GB/T 35273's "legitimate news
+#   reporting". Creality is not a news organisation: any citation needs review (a DPO can waive the finding).
+# custom:
+#   clause: II.IV.3(9)
+#   severity: warning
+#   verdict: ambiguous
+#   remediation: >-
+#     Cite another basis (consent or a relevant exemption); the news-reporting exemption does not fit a
+#     3D-printing company. If the DPO accepts it, record a waiver.
+news_exemption(inp) := [f |
+	some flow in inp.flows
+	cites(flow, 9)
+	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+		"flow %s cites %s (news reporting), which does not apply to Creality: needs review", [flow.id, item(flow)],
+	))
+]
+
+# METADATA
+# title: Research exemption for a recipient that is not a research institute or for identifiable data
+# description: >-
+#   II.IV.3(10) covers what academic research institutes need for public-interest statistical or academic research,
+#   with de-identified results: the recipient has role research_institute and every field is de-identified,
+#   anonymous or aggregate. Creality's own commercial research cannot cite it.
+# custom:
+#   clause: II.IV.3(10)
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Send only de-identified or aggregate data, and only to the research institute; use another basis for
+#     in-house research.
+research_exemption(inp) := array.concat(
+	[f |
+		some flow in inp.flows
+		cites(flow, 10)
+		flow.to_node.role != "research_institute"
+		f := finding("flow", flow.id, "to", sprintf(
+			"flow %s cites %s but %s is not a research institute (role %s)",
+			[flow.id, item(flow), flow.to, object.get(flow.to_node, "role", "none")],
+		))
+	],
+	[f |
+		some flow in inp.flows
+		cites(flow, 10)
+		some i
+		fi := flow.fields_info[i]
+		not object.get(fi, "identifiability", "identified") in vocab.deidentified_levels
+		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+			"flow %s cites %s but carries %s, which is %s, not de-identified",
+			[flow.id, item(flow), fi.id, object.get(fi, "identifiability", "identified (not stated)")],
+		))
+	],
+)
+
+# METADATA
+# title: Exemption for other legal circumstances without the statute
+# description: >-
+#   II.IV.3(11) "d'autres circonstances stipulées par les lois et règlements" is only as good as the provision it
+#   cites: legal_basis.evidence_ref must name the statute and article.
+# custom:
+#   clause: II.IV.3(11)
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Cite the precise legal provision in legal_basis.evidence_ref, or use another basis.
+other_legal_exemption(inp) := [f |
+	some flow in inp.flows
+	cites(flow, 11)
+	evidence(flow) == ""
+	f := finding("flow", flow.id, "legal_basis", sprintf(
+		"flow %s cites %s without the statute it relies on (legal_basis.evidence_ref)", [flow.id, item(flow)],
+	))
+]

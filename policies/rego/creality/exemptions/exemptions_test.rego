@@ -1,0 +1,153 @@
+package creality.exemptions_test
+
+import rego.v1
+
+import data.creality.exemptions
+
+core := {"id": "order_fulfilment", "policy_purpose": "COUNTERPARTY", "core": true}
+
+ads := {"id": "ad_measurement", "policy_purpose": "PARTNER.AD_MEASURE", "data_use": "marketing.advertising"}
+
+fault := {"id": "crash_diagnostics", "policy_purpose": "FAULT", "core": true}
+
+research := {"id": "academic_research", "policy_purpose": "RESEARCH"}
+
+legal := {"id": "legal_requests", "policy_purpose": "LEGAL.OBLIGATION"}
+
+ex(n, evidence, purpose, to_node, trigger, fields) := {
+	"id": "f", "to": "r", "purpose": purpose.id, "purpose_info": purpose, "to_node": to_node, "trigger": trigger,
+	"legal_basis": {"kind": "exemption", "exemption": sprintf("II.IV.3(%d)", [n]), "evidence_ref": evidence},
+	"fields_info": fields, "data_subject_jurisdictions": ["EU"],
+}
+
+internal := {"operator": "first_party", "role": "first_party"}
+
+authority := {"operator": "third_party", "role": "authority"}
+
+institute := {"operator": "third_party", "role": "research_institute"}
+
+dev := [{"id": "fw.crash", "category": "user.telemetry", "identifiability": "pseudonymous", "collection": "observed"}]
+
+agg := [{"id": "agg.stats", "category": "user.telemetry", "identifiability": "aggregate", "collection": "derived"}]
+
+acct := [{"id": "acct.email", "category": "user.contact.email", "identifiability": "identified", "collection": "user_provided"}]
+
+# Tricky compliant case: crash dumps under (8) with evidence, first party, device/log data only.
+test_crash_reports_under_security_exemption_pass if {
+	inp := {"flows": [ex(8, "lia-ref", fault, internal, "incident", dev)]}
+	count(exemptions.exemption_unnamed(inp)) == 0
+	count(exemptions.exemption_without_evidence(inp)) == 0
+	count(exemptions.exemption_for_marketing(inp)) == 0
+	count(exemptions.exemption_disclosed_outside(inp)) == 0
+	count(exemptions.security_exemption(inp)) == 0
+	count(exemptions.security_exemption_cn_subjects(inp)) == 0
+}
+
+test_exemption_without_item_is_flagged if {
+	fl := object.union(ex(8, "x", fault, internal, "incident", dev), {"legal_basis": {"kind": "exemption"}})
+	count(exemptions.exemption_unnamed({"flows": [fl]})) == 1
+}
+
+test_exemption_without_evidence_is_flagged if {
+	r := exemptions.exemption_without_evidence({"flows": [ex(8, "", fault, internal, "incident", dev)]})
+	count(r) == 1
+	r[0].attribute == "legal_basis"
+}
+
+test_exemption_never_covers_advertising if {
+	r := exemptions.exemption_for_marketing({"flows": [ex(8, "lia", ads, internal, "continuous", dev)]})
+	count(r) == 1
+}
+
+test_collection_exemption_disclosed_to_third_party_needs_review if {
+	r := exemptions.exemption_disclosed_outside({"flows": [ex(8, "lia", fault, {"operator": "third_party", "role": "other"}, "incident", dev)]})
+	count(r) == 1
+}
+
+test_security_exemption_with_account_data_is_flagged if {
+	r := exemptions.security_exemption({"flows": [ex(8, "lia", fault, internal, "incident", acct)]})
+	count(r) == 1
+	r[0].attribute == "fields.0"
+}
+
+test_security_exemption_for_wrong_purpose_is_flagged if {
+	count(exemptions.security_exemption({"flows": [ex(8, "lia", core, internal, "incident", dev)]})) == 1
+}
+
+test_security_exemption_for_cn_subjects_needs_review if {
+	fl := object.union(ex(8, "lia", fault, internal, "incident", dev), {"data_subject_jurisdictions": ["CN", "EU"]})
+	count(exemptions.security_exemption_cn_subjects({"flows": [fl]})) == 1
+}
+
+# Tricky compliant case: answer to a judicial requisition under (3).
+test_judicial_requisition_passes if {
+	count(exemptions.criminal_investigation_exemption({"flows": [ex(3, "register", legal, authority, "legal_request", acct)]})) == 0
+}
+
+test_criminal_exemption_for_scheduled_export_to_non_authority if {
+	r := exemptions.criminal_investigation_exemption({"flows": [ex(3, "x", legal, {"operator": "third_party", "role": "other"}, "scheduled", acct)]})
+	count(r) == 1
+	contains(r[0].message, "not an authority")
+	contains(r[0].message, "not made on request")
+}
+
+test_national_security_on_request_passes if {
+	count(exemptions.national_security_exemption({"flows": [ex(1, "req", legal, authority, "legal_request", acct)]})) == 0
+}
+
+test_national_security_standing_export_needs_review if {
+	count(exemptions.national_security_exemption({"flows": [ex(1, "req", legal, authority, "continuous", acct)]})) == 1
+}
+
+test_public_interest_to_authority_passes if {
+	count(exemptions.public_interest_exemption({"flows": [ex(2, "order", legal, authority, "legal_request", acct)]})) == 0
+}
+
+test_public_interest_to_other_party_needs_review if {
+	count(exemptions.public_interest_exemption({"flows": [ex(2, "order", legal, {"operator": "third_party", "role": "other"}, "scheduled", acct)]})) == 1
+}
+
+test_vital_interest_needs_impracticable_consent if {
+	count(exemptions.vital_interest_exemption({"flows": [ex(4, "note", legal, internal, "incident", acct)]})) == 1
+	fl := ex(4, "note", legal, internal, "incident", acct)
+	ok := object.union(fl, {"legal_basis": object.union(fl.legal_basis, {"consent_impracticable": true})})
+	count(exemptions.vital_interest_exemption({"flows": [ok]})) == 0
+}
+
+test_made_public_exemption_only_for_public_fields if {
+	pub := [{"id": "lib.model", "category": "user.content.public", "collection": "public_by_user"}]
+	count(exemptions.self_published_exemption({"flows": [ex(5, "x", core, internal, "scheduled", pub)]})) == 0
+	count(exemptions.self_published_exemption({"flows": [ex(5, "x", core, internal, "scheduled", acct)]})) == 1
+}
+
+test_public_record_exemption_only_for_public_records if {
+	rec := [{"id": "x.registry", "category": "user.contact", "collection": "public_record"}]
+	count(exemptions.public_record_exemption({"flows": [ex(6, "x", core, internal, "scheduled", rec)]})) == 0
+	count(exemptions.public_record_exemption({"flows": [ex(6, "x", core, internal, "scheduled", acct)]})) == 1
+}
+
+test_contract_exemption_needs_core_purpose if {
+	count(exemptions.contract_exemption({"flows": [ex(7, "tos", core, internal, "user_action", acct)]})) == 0
+	count(exemptions.contract_exemption({"flows": [ex(7, "tos", ads, internal, "user_action", acct)]})) == 1
+}
+
+test_news_exemption_always_needs_review if {
+	count(exemptions.news_exemption({"flows": [ex(9, "x", core, internal, "scheduled", agg)]})) == 1
+	count(exemptions.news_exemption({"flows": [ex(8, "x", fault, internal, "incident", dev)]})) == 0
+}
+
+# Tricky compliant case: aggregates to a university institute under (10).
+test_aggregates_to_research_institute_pass if {
+	count(exemptions.research_exemption({"flows": [ex(10, "dua", research, institute, "scheduled", agg)]})) == 0
+}
+
+test_research_exemption_with_identified_data_or_wrong_recipient if {
+	r := exemptions.research_exemption({"flows": [ex(10, "dua", research, internal, "scheduled", acct)]})
+	count(r) == 2
+}
+
+test_other_legal_exemption_needs_statute if {
+	count(exemptions.other_legal_exemption({"flows": [ex(11, "", legal, authority, "legal_request", acct)]})) == 1
+	count(exemptions.other_legal_exemption({"flows": [ex(11, "Code X art. 1", legal, authority, "legal_request", acct)]})) == 0
+	count(exemptions.exemption_without_evidence({"flows": [ex(11, "", legal, authority, "legal_request", acct)]})) == 0
+}
