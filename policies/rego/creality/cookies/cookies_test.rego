@@ -1,0 +1,176 @@
+package creality.cookies_test
+
+import rego.v1
+
+import data.creality.cookies
+
+ads_purpose := {"id": "ad_targeting", "policy_purpose": "PARTNER.ADS"}
+
+pa_purpose := {"id": "partner_analytics", "policy_purpose": "PARTNER.ANALYTICS"}
+
+login_purpose := {"id": "remember_login", "policy_purpose": "COOKIE.IDENTITY"}
+
+pay_purpose := {"id": "order_payment", "policy_purpose": "COUNTERPARTY"}
+
+cookie(name, type, purpose, i) := {"name": name, "type": type, "purpose_info": purpose, "index": i}
+
+partner(id, role, cookies, extra) := object.union(
+	{"id": id, "role": role, "embedded_in": ["web"], "sources": ["web"], "cookies": cookies, "cookies_info": cookies, "own_policy_url": "https://x/privacy"},
+	extra,
+)
+
+# ---- II.II.a
+sdk_flow(embedded) := {
+	"id": "web-pixel", "from": "web", "to": "adpixel", "channel": "sdk", "from_node": {"kind": "web"},
+	"to_node": {"type": "partner", "role": "advertiser", "embedded_in": embedded},
+}
+
+test_sdk_of_unregistered_partner_is_flagged if {
+	r := cookies.unregistered_tracker({"flows": [sdk_flow([])]})
+	count(r) == 1
+	r[0].attribute == "to"
+}
+
+test_sdk_of_registered_partner_passes if {
+	count(cookies.unregistered_tracker({"flows": [sdk_flow(["web"])]})) == 0
+}
+
+test_embedded_partner_without_flow_is_a_gap if {
+	p := partner("analytics-sdk", "analytics", [], {"embedded_in": ["web", "app"], "sources": ["web"]})
+	r := cookies.embedded_without_flow({"partners": [p]})
+	count(r) == 1
+	r[0].attribute == "embedded_in.1"
+}
+
+test_cookie_without_purpose_is_a_gap if {
+	p := partner("x", "analytics", [cookie("_x", "analytics", null, 0)], {})
+	count(cookies.cookie_without_purpose({"partners": [p]})) == 1
+	q := partner("x", "analytics", [cookie("_x", "analytics", pa_purpose, 0)], {})
+	count(cookies.cookie_without_purpose({"partners": [q]})) == 0
+}
+
+# ---- II.II.b
+test_tracker_without_cookies_is_vague if {
+	count(cookies.tracking_without_cookies({"partners": [partner("fp", "advertiser", [], {})]})) == 1
+}
+
+test_payment_partner_without_cookies_passes if {
+	count(cookies.tracking_without_cookies({"partners": [partner("pay", "payment", [], {})]})) == 0
+}
+
+# ---- II.III.1-3
+test_login_cookie_typed_advertising_is_incorrect if {
+	p := partner("x", "other", [cookie("sid", "advertising", login_purpose, 0)], {})
+	r := cookies.identity_cookie_typed_as_tracker({"partners": [p]})
+	count(r) == 1
+	r[0].attribute == "cookies.0.type"
+}
+
+test_login_cookie_strictly_necessary_passes if {
+	p := partner("x", "other", [cookie("sid", "strictly_necessary", login_purpose, 0)], {})
+	count(cookies.identity_cookie_typed_as_tracker({"partners": [p]})) == 0
+}
+
+test_analytics_cookie_for_ads_purpose_is_flagged if {
+	p := partner("x", "analytics", [cookie("_il", "analytics", ads_purpose, 0)], {})
+	count(cookies.analytics_cookie_purpose({"partners": [p]})) == 1
+	q := partner("x", "analytics", [cookie("_il", "analytics", pa_purpose, 0)], {})
+	count(cookies.analytics_cookie_purpose({"partners": [q]})) == 0
+}
+
+test_advertising_cookie_for_analytics_purpose_is_flagged if {
+	p := partner("x", "advertiser", [cookie("_adp", "advertising", pa_purpose, 0)], {})
+	count(cookies.advertising_cookie_purpose({"partners": [p]})) == 1
+	q := partner("x", "advertiser", [cookie("_adp", "advertising", ads_purpose, 0)], {})
+	count(cookies.advertising_cookie_purpose({"partners": [q]})) == 0
+}
+
+# ---- II.III.a
+pflow(fields, purpose, sj) := {
+	"id": "f", "from": "web", "to": "adpixel", "purpose": purpose.id, "purpose_info": purpose,
+	"to_node": {"role": "advertiser"}, "fields_info": fields, "data_subject_jurisdictions": sj,
+}
+
+test_email_straight_to_advertiser_is_incorrect if {
+	r := cookies.direct_id_to_partner({"flows": [pflow([{"id": "web.email", "category": "user.contact.email", "origin": "web"}], ads_purpose, ["EU"])]})
+	count(r) == 1
+	r[0].attribute == "fields.0"
+}
+
+test_relayed_identifier_is_left_to_lineage if {
+	r := cookies.direct_id_to_partner({"flows": [pflow([{"id": "app.email_hash", "category": "user.contact.email", "origin": "app"}], ads_purpose, ["EU"])]})
+	count(r) == 0
+}
+
+test_aggregate_counts_to_advertiser_pass if {
+	fi := {"id": "agg.n", "category": "user.unique_id", "identifiability": "aggregate", "origin": "web"}
+	count(cookies.direct_id_to_partner({"flows": [pflow([fi], ads_purpose, ["EU"])]})) == 0
+}
+
+test_cookie_id_of_eu_subjects_to_advertiser_is_a_warning if {
+	fi := {"id": "web.cid", "category": "user.device.cookie_id", "identifiability": "pseudonymous", "origin": "web"}
+	count(cookies.pseudonymous_id_to_partner({"flows": [pflow([fi], ads_purpose, ["EU"])]})) == 1
+	count(cookies.pseudonymous_id_to_partner({"flows": [pflow([fi], ads_purpose, ["US"])]})) == 0
+	count(cookies.direct_id_to_partner({"flows": [pflow([fi], ads_purpose, ["EU"])]})) == 0
+}
+
+test_partner_flow_for_other_purpose_is_flagged if {
+	fi := {"id": "web.cid", "category": "user.device.cookie_id"}
+	count(cookies.partner_flow_purpose({"flows": [pflow([fi], {"id": "support", "policy_purpose": "FACILITATE"}, [])]})) == 1
+	count(cookies.partner_flow_purpose({"flows": [pflow([fi], ads_purpose, [])]})) == 0
+}
+
+# ---- II.III.b
+test_partner_without_own_policy_is_flagged if {
+	p := partner("x", "advertiser", [cookie("_a", "advertising", ads_purpose, 0)], {"own_policy_url": ""})
+	count(cookies.partner_without_own_policy({"partners": [p]})) == 1
+	q := partner("x", "advertiser", [cookie("_a", "advertising", ads_purpose, 0)], {})
+	count(cookies.partner_without_own_policy({"partners": [q]})) == 0
+}
+
+# ---- II.III.c
+site(banner, ctype) := object.union(
+	{"id": "web", "kind": "web", "embedded_partners": [{"id": "p", "cookies": [{"name": "c", "type": ctype}]}]},
+	banner,
+)
+
+test_site_with_ad_cookie_and_no_banner_is_flagged if {
+	count(cookies.no_choice_mechanism({"systems": [site({}, "advertising")]})) == 1
+}
+
+test_strictly_necessary_cookie_needs_no_banner if {
+	count(cookies.no_choice_mechanism({"systems": [site({}, "strictly_necessary")]})) == 0
+}
+
+test_site_with_banner_passes if {
+	count(cookies.no_choice_mechanism({"systems": [site({"consent_banner": {"reject_first_layer": true}}, "advertising")]})) == 0
+}
+
+# ---- III.VII.1
+cflow(trigger, fields) := {"id": "ship", "to": "carrier", "to_node": {"role": "counterparty"}, "trigger": trigger, "fields_info": fields}
+
+test_carrier_gets_name_address_contact_on_order if {
+	fs := [{"id": "a", "category": "user.name"}, {"id": "b", "category": "user.contact.address"}, {"id": "c", "category": "user.contact.phone_number"}, {"id": "d", "category": "system.operations"}]
+	count(cookies.counterparty_beyond_contact({"flows": [cflow("user_action", fs)]})) == 0
+}
+
+test_scheduled_counterparty_export_with_history_is_flagged if {
+	fs := [{"id": "a", "category": "user.contact.address"}, {"id": "h", "category": "user.behavior.purchase_history"}]
+	r := cookies.counterparty_beyond_contact({"flows": [cflow("scheduled", fs)]})
+	count(r) == 2
+}
+
+# ---- III.VII.3
+sflow(fields) := {"id": "store", "to": "s3", "to_node": {"role": "cloud_storage"}, "fields_info": fields}
+
+test_storage_with_media_and_device_data_passes if {
+	fs := [{"id": "m", "category": "user.content.private"}, {"id": "d", "category": "user.device.carrier"}]
+	count(cookies.cloud_storage_beyond_allowed({"flows": [sflow(fs)]})) == 0
+}
+
+test_storage_with_email_is_flagged if {
+	fs := [{"id": "m", "category": "user.content.private"}, {"id": "e", "category": "user.contact.email"}]
+	r := cookies.cloud_storage_beyond_allowed({"flows": [sflow(fs)]})
+	count(r) == 1
+	r[0].attribute == "fields.1"
+}
