@@ -170,23 +170,35 @@ marketing_channel_not_consented(inp) := [f |
 # title: Marketing consent that cannot be withdrawn
 # description: >-
 #   A consent that "si vous y consentez" relies on must stay a choice: a marketing consent recorded with
-#   withdrawal false (or with no withdrawal fact) does not let the user stop the messages.
+#   withdrawal false does not let the user stop the messages. A consent with no withdrawal fact is a gap (verdict overridden per finding).
 # custom:
 #   clause: II.IV.1.a
 #   severity: warning
-#   verdict: gap
+#   verdict: violation
 #   remediation: >-
 #     Offer an unsubscribe link or setting for the channel and record withdrawal true on the consent.
 marketing_consent_not_withdrawable(inp) := [f |
 	some flow in inp.flows
 	mkt(flow)
 	consent_for_purpose(flow)
-	object.get(flow.consent_info, "withdrawal", null) != true
-	f := finding("flow", flow.id, "legal_basis.consent", sprintf(
-		"flow %s relies on consent %s, which is not recorded as withdrawable (withdrawal: %v)",
-		[flow.id, flow.consent_info.id, object.get(flow.consent_info, "withdrawal", null)],
-	))
+	wd := object.get(flow.consent_info, "withdrawal", null)
+	wd != true
+	base := finding("flow", flow.id, "legal_basis.consent", withdrawal_message(flow, wd))
+	f := withdrawal_verdict(base, wd)
 ]
+
+withdrawal_message(flow, false) := sprintf(
+	"flow %s relies on consent %s, which cannot be withdrawn (withdrawal: false)", [flow.id, flow.consent_info.id],
+)
+
+withdrawal_message(flow, null) := sprintf(
+	"flow %s relies on consent %s; whether it can be withdrawn is not recorded (consent.withdrawal)",
+	[flow.id, flow.consent_info.id],
+)
+
+withdrawal_verdict(f, false) := f
+
+withdrawal_verdict(f, null) := object.union(f, {"verdict": "gap"})
 
 # METADATA
 # title: Contact data given to a third party for marketing

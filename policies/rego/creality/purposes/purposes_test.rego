@@ -166,3 +166,10 @@ test_update_with_email_is_flagged if {
 	count(r) == 1
 	r[0].attribute == "fields.1"
 }
+
+test_marketing_consent_without_withdrawal_fact_is_a_gap if {
+	c := {"id": "c-mkt", "purpose": "marketing_email", "mechanism": "opt_in", "channels": ["email"]}
+	r := purposes.marketing_consent_not_withdrawable({"flows": [mkt_flow({"kind": "consent"}, c, "email")]})
+	count(r) == 1
+	r[0].verdict == "gap"
+}
