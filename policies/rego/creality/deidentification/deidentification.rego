@@ -1,0 +1,110 @@
+# METADATA
+# scope: package
+# title: De-identification — preconditions for using "informations dépersonnalisées" (II.IV.2.d)
+# description: >-
+#   After de-identifying data "par des moyens techniques", Creality may use it to analyse its user base and for
+#   commercial use. "Dépersonnaliser" is de-identification (去标识化), not anonymisation (interpretation.md 2.4).
+#   These rules judge each DEID.* flow on its own fields; re-identification downstream is the lineage package's.
+package creality.deidentification
+
+import rego.v1
+
+import data.creality.vocab
+import data.lib.findings.finding
+import data.lib.findings.with_key
+
+deid_flow(flow) if flow.purpose_info.policy_purpose in {"DEID.ANALYTICS", "DEID.COMMERCIAL"}
+
+# The flow *into* a de-identification step carries identified data by design: judge downstream of it.
+judged(flow) if {
+	deid_flow(flow)
+	not flow.to_node.deidentifies
+}
+
+# METADATA
+# title: Identified data used for de-identified analysis or commercial use
+# description: >-
+#   II.IV.2.d allows "informations dépersonnalisées" only. A field on a DEID.ANALYTICS or DEID.COMMERCIAL flow
+#   that is identified or pseudonymous, or is a direct identifier, has not been de-identified (flows into a
+#   system that de-identifies are exempt: the step itself needs the input).
+# custom:
+#   clause: II.IV.2.d
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Route the data through a de-identification step (a system with deidentifies true) first, and drop direct
+#     identifiers and join keys from the analysis flow.
+identified_data_in_deid_use(inp) := [f |
+	some flow in inp.flows
+	judged(flow)
+	some i
+	fi := flow.fields_info[i]
+	startswith(fi.category, "user.")
+	fi.identifiability != null
+	not deidentified(fi)
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"flow %s uses %s (%s, %s) for %s, which allows de-identified data only",
+		[flow.id, fi.id, fi.category, fi.identifiability, flow.purpose_info.policy_purpose],
+	))
+]
+
+deidentified(fi) if {
+	fi.identifiability in vocab.deidentified_levels
+	not direct_plain(fi)
+}
+
+# A direct identifier is de-identified only if tokenised or aggregated away.
+direct_plain(fi) if {
+	vocab.direct_ids[fi.category]
+	not fi.identifiability in vocab.unlinkable
+	not object.get(fi, "protection", "plain") == "tokenized"
+}
+
+# METADATA
+# title: De-identified data without a stated identifiability
+# description: >-
+#   II.IV.2.d can be checked only if each field on a DEID.* flow states its identifiability; a field that does not
+#   is a missing fact.
+# custom:
+#   clause: II.IV.2.d
+#   severity: warning
+#   verdict: gap
+#   remediation: >-
+#     State the identifiability of the field (deidentified, anonymous, aggregate...).
+deid_identifiability_unknown(inp) := [f |
+	some flow in inp.flows
+	judged(flow)
+	some i
+	fi := flow.fields_info[i]
+	startswith(fi.category, "user.")
+	fi.identifiability == null
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"flow %s uses %s for %s, but its identifiability is not stated",
+		[flow.id, fi.id, flow.purpose_info.policy_purpose],
+	))
+]
+
+# METADATA
+# title: Merely de-identified data used commercially outside Creality
+# description: >-
+#   De-identified data stays personal data (GB/T 35273, GDPR Recital 26). For commercial use that leaves Creality's
+#   own systems the auditor expects anonymous or aggregate data: stricter than the literal text, hence a warning.
+# custom:
+#   clause: II.IV.2.d
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Aggregate or anonymise the data before it is sold or shared outside Creality.
+deidentified_commercial_outside(inp) := [f |
+	some flow in inp.flows
+	judged(flow)
+	flow.purpose_info.policy_purpose == "DEID.COMMERCIAL"
+	flow.to_node.operator != "first_party"
+	some i
+	fi := flow.fields_info[i]
+	fi.identifiability == "deidentified"
+	f := with_key(finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"flow %s sells or shares %s, only de-identified (still personal data), with %s",
+		[flow.id, fi.id, flow.to],
+	)), "commercial")
+]

@@ -1,0 +1,53 @@
+package creality.deidentification_test
+
+import rego.v1
+
+import data.creality.deidentification as deid
+
+analytics := {"id": "user_base_analytics", "policy_purpose": "DEID.ANALYTICS"}
+
+commercial := {"id": "data_sales", "policy_purpose": "DEID.COMMERCIAL"}
+
+dflow(purpose, to_node, fields) := {"id": "f", "to": "x", "purpose_info": purpose, "to_node": to_node, "fields_info": fields}
+
+store := {"operator": "first_party", "deidentifies": false}
+
+step := {"operator": "first_party", "deidentifies": true}
+
+token := {"id": "deid.token", "category": "user.unique_id.pseudonymous", "identifiability": "deidentified", "protection": "tokenized"}
+
+counts := {"id": "agg.counts", "category": "user.telemetry", "identifiability": "aggregate"}
+
+email := {"id": "app.email", "category": "user.contact.email", "identifiability": "identified"}
+
+# Tricky compliant case: de-identified aggregates into the analytics store.
+test_deidentified_aggregates_pass if {
+	count(deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [token, counts])]})) == 0
+}
+
+test_identified_email_in_analysis_is_incorrect if {
+	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [counts, email])]})
+	count(r) == 1
+	r[0].attribute == "fields.1"
+}
+
+test_flow_into_the_deidentification_step_is_not_judged if {
+	count(deid.identified_data_in_deid_use({"flows": [dflow(analytics, step, [email])]})) == 0
+}
+
+test_plain_direct_id_labelled_deidentified_is_incorrect if {
+	hashed := {"id": "x.email_hash", "category": "user.contact.email", "identifiability": "deidentified", "protection": "hashed_weak"}
+	count(deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [hashed])]})) == 1
+}
+
+test_unknown_identifiability_is_a_gap if {
+	fi := {"id": "x.events", "category": "user.telemetry", "identifiability": null}
+	count(deid.deid_identifiability_unknown({"flows": [dflow(analytics, store, [fi])]})) == 1
+	count(deid.deid_identifiability_unknown({"flows": [dflow(analytics, store, [counts])]})) == 0
+}
+
+test_deidentified_data_sold_outside_is_a_warning if {
+	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, {"operator": "third_party"}, [token])]})) == 1
+	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, {"operator": "third_party"}, [counts])]})) == 0
+	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, store, [token])]})) == 0
+}
