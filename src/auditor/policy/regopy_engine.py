@@ -88,7 +88,10 @@ def _query(entrypoint: str, document: str) -> tuple[bool, Any, bool]:
     """(defined, value, errored)."""
     interp, bundle = _compiled()
     interp.set_input_term(document)
-    out = interp.query_bundle_entrypoint(bundle, entrypoint)
+    try:
+        out = interp.query_bundle_entrypoint(bundle, entrypoint)
+    except ValueError:  # regopy's Output parses its own text and can emit invalid JSON (e.g. sprintf quoting)
+        return False, None, True
     if not out.ok():
         return False, None, True
     try:
