@@ -40,8 +40,7 @@ unregistered_tracker(inp) := [f |
 	not flow.from in object.get(flow.to_node, "embedded_in", [])
 	f := finding("flow", flow.id, "to", sprintf(
 		"flow %s runs %s's SDK/pixel in %s, but the partner does not list %s in embedded_in",
-		[flow.id, flow.to, flow.from, flow.from],
-	))
+		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.from), vocab.t(flow.from)]))
 ]
 
 # METADATA
@@ -61,8 +60,7 @@ embedded_without_flow(inp) := [f |
 	sid := object.get(p, "embedded_in", [])[i]
 	not sid in p.sources
 	f := finding("partner", p.id, sprintf("embedded_in.%d", [i]), sprintf(
-		"partner %s is embedded in %s, but no flow says what it collects there", [p.id, sid],
-	))
+		"partner %s is embedded in %s, but no flow says what it collects there", [vocab.t(p.id), vocab.t(sid)]))
 ]
 
 # METADATA
@@ -81,8 +79,7 @@ cookie_without_purpose(inp) := [f |
 	some c in object.get(p, "cookies_info", [])
 	c.purpose_info == null
 	f := finding("partner", p.id, sprintf("cookies.%d", [c.index]), sprintf(
-		"cookie %s of %s has no purpose", [c.name, p.id],
-	))
+		"cookie %s of %s has no purpose", [vocab.t(c.name), vocab.t(p.id)]))
 ]
 
 # METADATA
@@ -105,8 +102,7 @@ tracking_without_cookies(inp) := [f |
 	count(object.get(p, "cookies", [])) == 0
 	f := finding("partner", p.id, "embedded_in", sprintf(
 		"tracking partner %s (%s) is embedded in %s but declares no cookie the user could refuse in the browser",
-		[p.id, p.role, concat(", ", p.embedded_in)],
-	))
+		[vocab.t(p.id), vocab.t(p.role), vocab.t(concat(", ", p.embedded_in))]))
 ]
 
 # METADATA
@@ -128,8 +124,7 @@ identity_cookie_typed_as_tracker(inp) := [f |
 	c.type in {"analytics", "advertising"}
 	f := finding("partner", p.id, sprintf("cookies.%d.type", [c.index]), sprintf(
 		"cookie %s of %s serves %s (remember identity/preferences) but is typed %s",
-		[c.name, p.id, c.purpose_info.id, c.type],
-	))
+		[vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(c.type)]))
 ]
 
 cookie_purpose_findings(inp, type, allowed, clause_text) := [f |
@@ -140,8 +135,7 @@ cookie_purpose_findings(inp, type, allowed, clause_text) := [f |
 	not c.purpose_info.policy_purpose in allowed
 	f := finding("partner", p.id, sprintf("cookies.%d.purpose", [c.index]), sprintf(
 		"%s cookie %s of %s serves %s (policy purpose %s), not a purpose %s declares for such cookies",
-		[type, c.name, p.id, c.purpose_info.id, object.get(c.purpose_info, "policy_purpose", "none"), clause_text],
-	))
+		[vocab.t(type), vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(object.get(c.purpose_info, "policy_purpose", "none")), vocab.t(clause_text)]))
 ]
 
 # METADATA
@@ -199,8 +193,7 @@ direct_id_to_partner(inp) := [f |
 	object.get(fi, "origin", flow.from) == flow.from
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s sends %s (%s, %s) to %s partner %s; partners may collect only non-personally-identifiable information",
-		[flow.id, fi.id, fi.category, object.get(fi, "protection", "plain"), flow.to_node.role, flow.to],
-	))
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(flow.to_node.role), vocab.t(flow.to)]))
 ]
 
 # METADATA
@@ -226,8 +219,7 @@ pseudonymous_id_to_partner(inp) := [f |
 	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s sends %s (%s) of EU subjects to %s partner %s: personal data in EU law, not 'non-identifiable'",
-		[flow.id, fi.id, fi.category, flow.to_node.role, flow.to],
-	))
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to_node.role), vocab.t(flow.to)]))
 ]
 
 # METADATA
@@ -247,8 +239,7 @@ partner_flow_purpose(inp) := [f |
 	not flow.purpose_info.policy_purpose in vocab.partner_purposes
 	f := finding("flow", flow.id, "purpose", sprintf(
 		"flow %s sends data to %s partner %s for purpose %s, not one II.III.a declares for partners",
-		[flow.id, flow.to_node.role, flow.to, flow.purpose],
-	))
+		[vocab.t(flow.id), vocab.t(flow.to_node.role), vocab.t(flow.to), vocab.t(flow.purpose)]))
 ]
 
 # METADATA
@@ -267,8 +258,7 @@ partner_without_own_policy(inp) := [f |
 	count(object.get(p, "cookies", [])) > 0
 	object.get(p, "own_policy_url", "") == ""
 	f := finding("partner", p.id, "cookies", sprintf(
-		"partner %s sets cookies but its own privacy policy (own_policy_url) is not recorded", [p.id],
-	))
+		"partner %s sets cookies but its own privacy policy (own_policy_url) is not recorded", [vocab.t(p.id)]))
 ]
 
 # METADATA
@@ -287,7 +277,7 @@ no_choice_mechanism(inp) := [f |
 	some s in inp.systems
 	web_or_app(s)
 	object.get(s, "consent_banner", null) == null
-	names := [sprintf("%s (%s)", [p.id, c.name]) |
+	names := [sprintf("%s (%s)", [vocab.t(p.id), vocab.t(c.name)]) |
 		some p in object.get(s, "embedded_partners", [])
 		some c in p.cookies
 		c.type != "strictly_necessary"
@@ -295,8 +285,7 @@ no_choice_mechanism(inp) := [f |
 	count(names) > 0
 	f := finding("system", s.id, "id", sprintf(
 		"%s embeds non-essential cookies %s but has no consent banner to refuse them",
-		[s.id, concat(", ", names)],
-	))
+		[vocab.t(s.id), vocab.t(concat(", ", names))]))
 ]
 
 # METADATA
@@ -319,8 +308,7 @@ counterparty_beyond_contact(inp) := array.concat(
 		object.get(flow, "trigger", "") != "user_action"
 		f := finding("flow", flow.id, "trigger", sprintf(
 			"flow %s sends data to counterparty %s without a user action (trigger %s)",
-			[flow.id, flow.to, object.get(flow, "trigger", "none")],
-		))
+			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(object.get(flow, "trigger", "none"))]))
 	],
 	[f |
 		some flow in inp.flows
@@ -331,8 +319,7 @@ counterparty_beyond_contact(inp) := array.concat(
 		not vocab.in_any(fi.category, vocab.counterparty_allowed)
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 			"flow %s gives counterparty %s %s (%s); III.VII.1 covers contact details and postal address only",
-			[flow.id, flow.to, fi.id, fi.category],
-		))
+			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category)]))
 	],
 )
 
@@ -358,6 +345,5 @@ cloud_storage_beyond_allowed(inp) := [f |
 	not vocab.in_any(fi.category, vocab.cloud_storage_allowed)
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s stores %s (%s) at cloud provider %s; III.VII.3 discloses only media and device/network/carrier data",
-		[flow.id, fi.id, fi.category, flow.to],
-	))
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to)]))
 ]

@@ -26,9 +26,8 @@ transfer(flow) := object.get(flow, "transfer", {})
 mechanism(flow) := object.get(transfer(flow), "mechanism", "none")
 
 where(flow) := sprintf("%s (%s) -> %s (%s)", [
-	flow.from, object.get(flow.from_node, "jurisdiction", "?"),
-	flow.to, object.get(flow.to_node, "jurisdiction", "?"),
-])
+	vocab.t(flow.from), vocab.t(object.get(flow.from_node, "jurisdiction", "?")),
+	vocab.t(flow.to), vocab.t(object.get(flow.to_node, "jurisdiction", "?"))])
 
 # METADATA
 # title: Cross-border flow of personal data without a transfer block
@@ -47,8 +46,7 @@ transfer_undeclared(inp) := [f |
 	personal_transfer(flow)
 	not flow.transfer
 	f := finding("flow", flow.id, "to", sprintf(
-		"flow %s takes personal data across a border, %s, but declares no transfer ground", [flow.id, where(flow)],
-	))
+		"flow %s takes personal data across a border, %s, but declares no transfer ground", [vocab.t(flow.id), vocab.t(where(flow))]))
 ]
 
 # METADATA
@@ -69,8 +67,7 @@ transfer_without_ground(inp) := [f |
 	flow.transfer
 	mechanism(flow) == "none"
 	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
-		"flow %s takes personal data across a border, %s, with transfer mechanism none", [flow.id, where(flow)],
-	))
+		"flow %s takes personal data across a border, %s, with transfer mechanism none", [vocab.t(flow.id), vocab.t(where(flow))]))
 ]
 
 # METADATA
@@ -91,8 +88,7 @@ cross_border_act_not_creality_cloud(inp) := [f |
 	not contains(lower(object.get(flow, "from_name", "")), "creality cloud")
 	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
 		"flow %s relies on a cross-border act, which III.3 grants Creality Cloud; %s is another system",
-		[flow.id, flow.from],
-	))
+		[vocab.t(flow.id), vocab.t(flow.from)]))
 ]
 
 weaker(flow) := [w |
@@ -134,8 +130,7 @@ destination_weaker(inp) := [f |
 	count(ws) > 0
 	f := finding("flow", flow.id, "to", sprintf(
 		"flow %s sends personal data abroad to %s, which is weaker than %s on %s",
-		[flow.id, flow.to, flow.from, concat(", ", ws)],
-	))
+		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.from), vocab.t(concat(", ", ws))]))
 ]
 
 # METADATA
@@ -154,8 +149,7 @@ legal_mandate_without_ref(inp) := [f |
 	mechanism(flow) == "legal_mandate"
 	object.get(transfer(flow), "ref", "") == ""
 	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
-		"flow %s goes abroad on a legal mandate but cites no provision (transfer.ref)", [flow.id],
-	))
+		"flow %s goes abroad on a legal mandate but cites no provision (transfer.ref)", [vocab.t(flow.id)]))
 ]
 
 # METADATA
@@ -176,18 +170,17 @@ consent_transfer_without_consent(inp) := [f |
 	mechanism(flow) in {"consent", "art49_consent"}
 	problem := consent_problem(flow.separate_consent_info)
 	f := finding("flow", flow.id, consent_attr(flow), sprintf(
-		"flow %s goes abroad on the user's consent, but %s", [flow.id, problem],
-	))
+		"flow %s goes abroad on the user's consent, but %s", [vocab.t(flow.id), vocab.t(problem)]))
 ]
 
 consent_problem(null) := "cites no consent (transfer.separate_consent)"
 
-consent_problem(c) := sprintf("consent %s does not cover transfers abroad (scope %s)", [c.id, concat(", ", c.scope)]) if {
+consent_problem(c) := sprintf("consent %s does not cover transfers abroad (scope %s)", [vocab.t(c.id), vocab.t(concat(", ", c.scope))]) if {
 	c != null
 	not "cross_border" in c.scope
 }
 
-consent_problem(c) := sprintf("consent %s was obtained by %s, which is not consent", [c.id, c.mechanism]) if {
+consent_problem(c) := sprintf("consent %s was obtained by %s, which is not consent", [vocab.t(c.id), vocab.t(c.mechanism)]) if {
 	c != null
 	"cross_border" in c.scope
 	not vocab.real_consent(c)

@@ -44,8 +44,7 @@ identified_data_in_deid_use(inp) := [f |
 	not deidentified(fi)
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s uses %s (%s, %s) for %s, which allows de-identified data only",
-		[flow.id, fi.id, fi.category, fi.identifiability, flow.purpose_info.policy_purpose],
-	))
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(fi.identifiability), vocab.t(flow.purpose_info.policy_purpose)]))
 ]
 
 deidentified(fi) if {
@@ -80,8 +79,7 @@ deid_identifiability_unknown(inp) := [f |
 	fi.identifiability == null
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s uses %s for %s, but its identifiability is not stated",
-		[flow.id, fi.id, flow.purpose_info.policy_purpose],
-	))
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.purpose_info.policy_purpose)]))
 ]
 
 # METADATA
@@ -105,6 +103,5 @@ deidentified_commercial_outside(inp) := [f |
 	fi.identifiability == "deidentified"
 	f := with_key(finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s sells or shares %s, only de-identified (still personal data), with %s",
-		[flow.id, fi.id, flow.to],
-	)), "commercial")
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.to)])), "commercial")
 ]

@@ -27,8 +27,7 @@ undisclosed_category(inp) := [f |
 	vocab.coverage(field.category).level == "omitted"
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, a category the privacy policy does not disclose",
-		[field.id, field.category],
-	))
+		[vocab.t(field.id), vocab.t(field.category)]))
 ]
 
 # METADATA
@@ -50,8 +49,7 @@ vague_log_data(inp) := [f |
 	cov.clause == "I.II.1"
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the catch-all \"et autres\" of I.II.1",
-		[field.id, field.category],
-	))
+		[vocab.t(field.id), vocab.t(field.category)]))
 ]
 
 # METADATA
@@ -72,8 +70,7 @@ vague_device_data(inp) := [f |
 	cov.clause == "I.II.2"
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the device catch-all of I.II.2",
-		[field.id, field.category],
-	))
+		[vocab.t(field.id), vocab.t(field.category)]))
 ]
 
 # METADATA
@@ -94,8 +91,7 @@ vague_other(inp) := [f |
 	not cov.clause in {"I.II.1", "I.II.2", "I.II.b"}
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the broader term of %s",
-		[field.id, field.category, cov.clause],
-	))
+		[vocab.t(field.id), vocab.t(field.category), vocab.t(cov.clause)]))
 ]
 
 # METADATA
@@ -117,8 +113,7 @@ vague_identity_data(inp) := [f |
 	cov.clause == "I.II.b"
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the open list (\"entre autres\") of I.II.b",
-		[field.id, field.category],
-	))
+		[vocab.t(field.id), vocab.t(field.category)]))
 ]
 
 # METADATA
@@ -140,8 +135,7 @@ identified_access_data(inp) := [f |
 	linked(field)
 	f := finding("field", field.id, "identifiability", sprintf(
 		"field %s (%s) is presented by I.I as non-identity information but is %s",
-		[field.id, field.category, linkage(field)],
-	))
+		[vocab.t(field.id), vocab.t(field.category), vocab.t(linkage(field))]))
 ]
 
 linked(field) if not object.get(field, "identifiability", "identified") in vocab.deidentified_levels
@@ -171,8 +165,7 @@ phone_not_from_user(inp) := [f |
 	not c in {"user_provided", "derived"}
 	f := finding("field", field.id, "collection", sprintf(
 		"field %s holds a phone number obtained by collection '%s'; the policy discloses only the user's own number, given by the user",
-		[field.id, c],
-	))
+		[vocab.t(field.id), vocab.t(c)]))
 ]
 
 # METADATA
@@ -194,8 +187,7 @@ undeclared_channel(inp) := [f |
 	object.get(field, "collection", "") == "third_party"
 	f := finding("field", field.id, "collection", sprintf(
 		"field %s (%s) is obtained from a third party, a collection channel II.I does not list",
-		[field.id, field.category],
-	))
+		[vocab.t(field.id), vocab.t(field.category)]))
 ]
 
 # METADATA
@@ -217,8 +209,7 @@ content_channel_mismatch(inp) := [f |
 	not vocab.in_any(field.category, ["user.content", "user.social"])
 	f := finding("field", field.id, "category", sprintf(
 		"field %s is collected as %s content but categorised %s",
-		[field.id, field.collection, field.category],
-	))
+		[vocab.t(field.id), vocab.t(field.collection), vocab.t(field.category)]))
 ]
 
 # METADATA
@@ -244,6 +235,5 @@ observed_non_log(inp) := [f |
 	not field.category in vocab.disclosed_observed
 	f := finding("field", field.id, "collection", sprintf(
 		"field %s (%s) is observed automatically; the policy discloses it (%s) as information the user provides",
-		[field.id, field.category, cov.clause],
-	))
+		[vocab.t(field.id), vocab.t(field.category), vocab.t(cov.clause)]))
 ]

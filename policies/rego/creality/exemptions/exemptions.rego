@@ -45,8 +45,7 @@ exemption_unnamed(inp) := [f |
 	not item(flow) in valid_items
 	f := finding("flow", flow.id, "legal_basis", sprintf(
 		"flow %s relies on an exemption from consent but names no circumstance of II.IV.3 (exemption: '%s')",
-		[flow.id, item(flow)],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
 
 # METADATA
@@ -69,8 +68,7 @@ exemption_without_evidence(inp) := [f |
 	evidence(flow) == ""
 	f := finding("flow", flow.id, "legal_basis", sprintf(
 		"flow %s relies on exemption %s without evidence (legal_basis.evidence_ref)",
-		[flow.id, item(flow)],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
 
 # METADATA
@@ -90,8 +88,7 @@ exemption_for_marketing(inp) := [f |
 	vocab.marketing_use(flow.purpose_info)
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
 		"flow %s cites exemption %s for marketing/advertising purpose %s; exemptions cover collection only",
-		[flow.id, item(flow), flow.purpose],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose)]))
 ]
 
 # METADATA
@@ -113,15 +110,14 @@ exemption_disclosed_outside(inp) := [f |
 	not first_party_or_processor(flow)
 	f := finding("flow", flow.id, "to", sprintf(
 		"flow %s discloses data to %s (%s) under %s, which waives consent for collection only: needs review",
-		[flow.id, flow.to, flow.to_node.operator, item(flow)],
-	))
+		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.to_node.operator), vocab.t(item(flow))]))
 ]
 
 # authority items (1) and (3): an authority recipient, on request.
 authority_problems(flow) := [p |
 	some p in [
-		sprintf("the recipient %s is not an authority (role %s)", [flow.to, object.get(flow.to_node, "role", "none")]),
-		sprintf("it is not made on request (trigger %s, expected legal_request)", [object.get(flow, "trigger", "none")]),
+		sprintf("the recipient %s is not an authority (role %s)", [vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]),
+		sprintf("it is not made on request (trigger %s, expected legal_request)", [vocab.t(object.get(flow, "trigger", "none"))]),
 	]
 	problem_applies(flow, p)
 ]
@@ -142,8 +138,7 @@ authority_findings(inp, n) := [f |
 	probs := authority_problems(flow)
 	count(probs) > 0
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
-		"flow %s cites %s but %s", [flow.id, item(flow), concat(" and ", probs)],
-	))
+		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), vocab.t(concat(" and ", probs))]))
 ]
 
 # METADATA
@@ -178,8 +173,7 @@ public_interest_exemption(inp) := [f |
 	not first_party_or_processor(flow)
 	f := finding("flow", flow.id, "to", sprintf(
 		"flow %s cites %s but sends data to %s (role %s), not an authority: needs review",
-		[flow.id, item(flow), flow.to, object.get(flow.to_node, "role", "none")],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
 ]
 
 # METADATA
@@ -213,8 +207,7 @@ vital_interest_exemption(inp) := [f |
 	not vital_ok(flow)
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
 		"flow %s cites %s but consent_impracticable is %v and the trigger is %s (one-off incident or user action expected)",
-		[flow.id, item(flow), object.get(flow.legal_basis, "consent_impracticable", false), object.get(flow, "trigger", "none")],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow)), object.get(flow.legal_basis, "consent_impracticable", false), vocab.t(object.get(flow, "trigger", "none"))]))
 ]
 
 vital_ok(flow) if {
@@ -230,8 +223,7 @@ collection_findings(inp, n, wanted) := [f |
 	object.get(fi, "collection", "") != wanted
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s cites %s but carries %s, collected as %s, not %s",
-		[flow.id, item(flow), fi.id, object.get(fi, "collection", "(unknown)"), wanted],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(object.get(fi, "collection", "(unknown)")), vocab.t(wanted)]))
 ]
 
 # METADATA
@@ -277,8 +269,7 @@ contract_exemption(inp) := [f |
 	not contract_purpose(flow.purpose_info)
 	f := finding("flow", flow.id, "purpose", sprintf(
 		"flow %s cites %s for purpose %s, which is not needed to perform a contract the user asked for",
-		[flow.id, item(flow), flow.purpose],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose)]))
 ]
 
 contract_purpose(p) if {
@@ -306,8 +297,7 @@ security_exemption(inp) := array.concat(
 		cites(flow, 8)
 		not flow.purpose_info.policy_purpose in vocab.fault_purposes
 		f := finding("flow", flow.id, "purpose", sprintf(
-			"flow %s cites %s for purpose %s, not security or fault handling", [flow.id, item(flow), flow.purpose],
-		))
+			"flow %s cites %s for purpose %s, not security or fault handling", [vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose)]))
 	],
 	[f |
 		some flow in inp.flows
@@ -317,8 +307,7 @@ security_exemption(inp) := array.concat(
 		not vocab.in_any(fi.category, vocab.fault_allowed)
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 			"flow %s cites %s but carries %s (%s), not device, log or network data",
-			[flow.id, item(flow), fi.id, fi.category],
-		))
+			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(fi.category)]))
 	],
 )
 
@@ -339,8 +328,7 @@ security_exemption_cn_subjects(inp) := [f |
 	"CN" in object.get(flow, "data_subject_jurisdictions", [])
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
 		"flow %s carries data of people in China under %s, which PIPL Art. 13 does not provide for: needs review",
-		[flow.id, item(flow)],
-	))
+		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
 
 # METADATA
@@ -359,8 +347,7 @@ news_exemption(inp) := [f |
 	some flow in inp.flows
 	cites(flow, 9)
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
-		"flow %s cites %s (news reporting), which does not apply to Creality: needs review", [flow.id, item(flow)],
-	))
+		"flow %s cites %s (news reporting), which does not apply to Creality: needs review", [vocab.t(flow.id), vocab.t(item(flow))]))
 ]
 
 # METADATA
@@ -383,8 +370,7 @@ research_exemption(inp) := array.concat(
 		flow.to_node.role != "research_institute"
 		f := finding("flow", flow.id, "to", sprintf(
 			"flow %s cites %s but %s is not a research institute (role %s)",
-			[flow.id, item(flow), flow.to, object.get(flow.to_node, "role", "none")],
-		))
+			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
 	],
 	[f |
 		some flow in inp.flows
@@ -394,8 +380,7 @@ research_exemption(inp) := array.concat(
 		not object.get(fi, "identifiability", "identified") in vocab.deidentified_levels
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 			"flow %s cites %s but carries %s, which is %s, not de-identified",
-			[flow.id, item(flow), fi.id, object.get(fi, "identifiability", "identified (not stated)")],
-		))
+			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(object.get(fi, "identifiability", "identified (not stated)"))]))
 	],
 )
 
@@ -415,6 +400,5 @@ other_legal_exemption(inp) := [f |
 	cites(flow, 11)
 	evidence(flow) == ""
 	f := finding("flow", flow.id, "legal_basis", sprintf(
-		"flow %s cites %s without the statute it relies on (legal_basis.evidence_ref)", [flow.id, item(flow)],
-	))
+		"flow %s cites %s without the statute it relies on (legal_basis.evidence_ref)", [vocab.t(flow.id), vocab.t(item(flow))]))
 ]

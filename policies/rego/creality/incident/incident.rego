@@ -30,13 +30,13 @@ response_readiness(inp) := array.concat(
 		org != null
 		some k in ["plan_ref", "team"]
 		count(object.get(ir(org), k, [])) == 0
-		f := with_key(finding("organization", "organization", ir_attr(org), sprintf("the incident response %s is missing", [k])), k)
+		f := with_key(finding("organization", "organization", ir_attr(org), sprintf("the incident response %s is missing", [vocab.t(k)])), k)
 	],
 	[f |
 		some s in inp.systems
 		s.personal_data == true
 		object.get(s, "owner_team", "") == ""
-		f := finding("system", s.id, "id", sprintf("%s holds personal data but has no owner_team to respond to incidents", [s.id]))
+		f := finding("system", s.id, "id", sprintf("%s holds personal data but has no owner_team to respond to incidents", [vocab.t(s.id)]))
 	],
 )
 
@@ -63,8 +63,7 @@ notice_incomplete(inp) := [f |
 	missing := [c | some c in vocab.notice_contents; not c in have]
 	count(missing) > 0
 	f := finding("organization", "organization", ir_attr(org), sprintf(
-		"the incident notice template lacks %s", [concat(", ", missing)],
-	))
+		"the incident notice template lacks %s", [vocab.t(concat(", ", missing))]))
 ]
 
 # METADATA
@@ -84,7 +83,7 @@ notification_readiness(inp) := [f |
 	org := inp.organization
 	org != null
 	some problem in notification_problems(ir(org))
-	f := with_key(finding("organization", "organization", ir_attr(org), problem), problem)
+	f := with_key(finding("organization", "organization", ir_attr(org), vocab.t(problem)), problem)
 ]
 
 notification_problems(i) := [p |
@@ -129,8 +128,7 @@ regulator_procedure_missing(inp) := [f |
 	some j in inp.subject_jurisdictions
 	not vocab.area(j) in covered
 	f := with_key(finding("organization", "organization", procedures_attr(org), sprintf(
-		"data of people in %s is processed, but no procedure says how incidents are reported to its regulator", [j],
-	)), j)
+		"data of people in %s is processed, but no procedure says how incidents are reported to its regulator", [vocab.t(j)])), j)
 ]
 
 procedures_attr(org) := "incident_response.regulator_procedures" if org.incident_response.regulator_procedures

@@ -22,7 +22,7 @@ import data.lib.findings.finding
 field_without_purpose(inp) := [f |
 	some field in inp.fields
 	count(object.get(field, "purposes", [])) == 0
-	f := finding("field", field.id, "id", sprintf("field %s is collected for no purpose", [field.id]))
+	f := finding("field", field.id, "id", sprintf("field %s is collected for no purpose", [vocab.t(field.id)]))
 ]
 
 # METADATA
@@ -45,8 +45,7 @@ undeclared_purpose_flow(inp) := [f |
 	not exempted(flow)
 	f := finding("flow", flow.id, "purpose", sprintf(
 		"flow %s sends data to %s for purpose %s, which the policy does not declare, without prior consent",
-		[flow.id, flow.to, flow.purpose],
-	))
+		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.purpose)]))
 ]
 
 # METADATA
@@ -69,8 +68,7 @@ undeclared_purpose_field(inp) := [f |
 	not vocab.consented(p.consents, p.id)
 	f := finding("field", field.id, sprintf("purposes.%d", [i]), sprintf(
 		"field %s is collected for purpose %s, which the policy does not declare, without prior consent",
-		[field.id, p.id],
-	))
+		[vocab.t(field.id), vocab.t(p.id)]))
 ]
 
 flow_consented(flow) if {
@@ -105,8 +103,7 @@ marketing_without_consent(inp) := [f |
 	not consent_for_purpose(flow)
 	f := finding("flow", flow.id, "legal_basis", sprintf(
 		"flow %s sends data for marketing purpose %s without citing a consent for that purpose (legal basis: %s)",
-		[flow.id, flow.purpose, object.get(basis(flow), "kind", "none")],
-	))
+		[vocab.t(flow.id), vocab.t(flow.purpose), vocab.t(object.get(basis(flow), "kind", "none"))]))
 ]
 
 consent_for_purpose(flow) if {
@@ -134,8 +131,7 @@ marketing_bundled_consent(inp) := [f |
 	not flow.consent_info.mechanism in {"opt_in", "separate"}
 	f := finding("flow", flow.id, "legal_basis.consent", sprintf(
 		"flow %s relies on consent %s, obtained by %s: not a consent to marketing messages",
-		[flow.id, flow.consent_info.id, flow.consent_info.mechanism],
-	))
+		[vocab.t(flow.id), vocab.t(flow.consent_info.id), vocab.t(flow.consent_info.mechanism)]))
 ]
 
 # METADATA
@@ -162,8 +158,7 @@ marketing_channel_not_consented(inp) := [f |
 	not "any" in chans
 	f := finding("flow", flow.id, "channel", sprintf(
 		"flow %s sends marketing by %s, but consent %s covers only %s",
-		[flow.id, ch, flow.consent_info.id, concat(", ", chans)],
-	))
+		[vocab.t(flow.id), vocab.t(ch), vocab.t(flow.consent_info.id), vocab.t(concat(", ", chans))]))
 ]
 
 # METADATA
@@ -188,13 +183,11 @@ marketing_consent_not_withdrawable(inp) := [f |
 ]
 
 withdrawal_message(flow, false) := sprintf(
-	"flow %s relies on consent %s, which cannot be withdrawn (withdrawal: false)", [flow.id, flow.consent_info.id],
-)
+	"flow %s relies on consent %s, which cannot be withdrawn (withdrawal: false)", [vocab.t(flow.id), vocab.t(flow.consent_info.id)])
 
 withdrawal_message(flow, null) := sprintf(
 	"flow %s relies on consent %s; whether it can be withdrawn is not recorded (consent.withdrawal)",
-	[flow.id, flow.consent_info.id],
-)
+	[vocab.t(flow.id), vocab.t(flow.consent_info.id)])
 
 withdrawal_verdict(f, false) := f
 
@@ -222,8 +215,7 @@ marketing_contact_to_third_party(inp) := [f |
 	vocab.in_tree(fi.category, "user.contact")
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s gives %s (%s) to third party %s for marketing purpose %s",
-		[flow.id, fi.id, fi.category, flow.to, flow.purpose],
-	))
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to), vocab.t(flow.purpose)]))
 ]
 
 # METADATA
@@ -246,8 +238,7 @@ personalisation_to_third_party(inp) := [f |
 	not flow_consented(flow)
 	f := finding("flow", flow.id, "to", sprintf(
 		"flow %s uses data for cross-service personalisation at %s, which is run by a third party, not a Creality service",
-		[flow.id, flow.to],
-	))
+		[vocab.t(flow.id), vocab.t(flow.to)]))
 ]
 
 # METADATA
@@ -268,8 +259,7 @@ survey_by_third_party(inp) := [f |
 	flow.to_node.operator == "third_party"
 	f := finding("flow", flow.id, "to", sprintf(
 		"flow %s sends survey data to third party %s; II.IV.2.b covers surveys by Creality",
-		[flow.id, flow.to],
-	))
+		[vocab.t(flow.id), vocab.t(flow.to)]))
 ]
 
 # METADATA
@@ -292,6 +282,5 @@ update_beyond_device_data(inp) := [f |
 	not vocab.in_any(fi.category, ["user.device", "user.telemetry"])
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"update flow %s carries %s (%s), which a software update does not need",
-		[flow.id, fi.id, fi.category],
-	))
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category)]))
 ]

@@ -25,7 +25,7 @@ indefinite_retention(inp) := [f |
 	s.personal_data == true
 	object.get(object.get(s, "retention", {}), "indefinite", false) == true
 	object.get(s.retention, "legal_ref", "") == ""
-	f := finding("system", s.id, "retention.indefinite", sprintf("%s keeps personal data indefinitely", [s.id]))
+	f := finding("system", s.id, "retention.indefinite", sprintf("%s keeps personal data indefinitely", [vocab.t(s.id)]))
 ]
 
 # METADATA
@@ -48,7 +48,7 @@ retention_unknown(inp) := [f |
 	object.get(r, "indefinite", false) != true
 	object.get(r, "days", null) == null
 	object.get(r, "legal_ref", "") == ""
-	f := finding("system", s.id, retention_attr(s), sprintf("%s holds personal data but states no retention period%s", [s.id, declared_note(s)]))
+	f := finding("system", s.id, retention_attr(s), sprintf("%s holds personal data but states no retention period%s", [vocab.t(s.id), vocab.t(declared_note(s))]))
 ]
 
 retention_attr(s) := "retention" if s.retention
@@ -78,8 +78,7 @@ dead_field(inp) := [f |
 	vocab.personal(field)
 	count(object.get(field, "purposes", [])) == 0
 	f := finding("field", field.id, "id", sprintf(
-		"field %s is collected for no purpose%s", [field.id, flow_note(field)],
-	))
+		"field %s is collected for no purpose%s", [vocab.t(field.id), vocab.t(flow_note(field))]))
 ]
 
 flow_note(field) := " and no flow carries it" if object.get(field, "flow_count", 0) == 0
@@ -105,6 +104,5 @@ unused_client_field(inp) := [f |
 	count(object.get(field, "purposes", [])) > 0
 	object.get(field, "flow_count", 0) == 0
 	f := finding("field", field.id, "id", sprintf(
-		"field %s is collected by %s for %s, but no flow uses it", [field.id, field.system.id, concat(", ", field.purposes)],
-	))
+		"field %s is collected by %s for %s, but no flow uses it", [vocab.t(field.id), vocab.t(field.system.id), vocab.t(concat(", ", field.purposes))]))
 ]

@@ -39,13 +39,11 @@ measure_findings(inp, key, what) := [f |
 ]
 
 measure_finding(s, key, what, "off") := finding("system", s.id, concat(".", ["security", key]), sprintf(
-	"%s holds personal data without %s (security.%s: false)", [s.id, what, key],
-))
+	"%s holds personal data without %s (security.%s: false)", [vocab.t(s.id), vocab.t(what), vocab.t(key)]))
 
 measure_finding(s, key, what, "missing") := object.union(
 	finding("system", s.id, "security", sprintf(
-		"%s holds personal data but does not state whether it has %s (security.%s)", [s.id, what, key],
-	)),
+		"%s holds personal data but does not state whether it has %s (security.%s)", [vocab.t(s.id), vocab.t(what), vocab.t(key)])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
@@ -67,16 +65,14 @@ baseline_missing(inp) := array.concat(
 		personal_store(s)
 		object.get(sec(s), "baseline_ref", "") == ""
 		f := with_key(finding("system", s.id, "security", sprintf(
-			"%s holds personal data but references no security baseline (security.baseline_ref)", [s.id],
-		)), "baseline")
+			"%s holds personal data but references no security baseline (security.baseline_ref)", [vocab.t(s.id)])), "baseline")
 	],
 	[f |
 		some s in inp.systems
 		personal_store(s)
 		object.get(object.get(sec(s), "backup", {}), "enabled", null) != true
 		f := with_key(finding("system", s.id, "security", sprintf(
-			"%s holds personal data without backups stated as enabled (security.backup.enabled)", [s.id],
-		)), "backup")
+			"%s holds personal data without backups stated as enabled (security.backup.enabled)", [vocab.t(s.id)])), "backup")
 	],
 )
 
@@ -99,14 +95,13 @@ weak_transport(inp) := array.concat(
 		tls != null
 		not tls in vocab.tls_ok
 		f := finding("system", s.id, "security.tls_min", sprintf(
-			"%s accepts TLS %s, below 1.2, for personal data", [s.id, tls],
-		))
+			"%s accepts TLS %s, below 1.2, for personal data", [vocab.t(s.id), vocab.t(tls)]))
 	],
 	[f |
 		some flow in inp.flows
 		object.get(flow, "tls", null) == false
 		carries_personal(flow)
-		f := finding("flow", flow.id, "tls", sprintf("flow %s carries personal data without TLS", [flow.id]))
+		f := finding("flow", flow.id, "tls", sprintf("flow %s carries personal data without TLS", [vocab.t(flow.id)]))
 	],
 )
 
@@ -124,7 +119,7 @@ tls_unknown(inp) := [f |
 	some s in inp.systems
 	s.personal_data == true
 	object.get(sec(s), "tls_min", null) == null
-	f := finding("system", s.id, "security", sprintf("%s does not state its lowest TLS version (security.tls_min)", [s.id]))
+	f := finding("system", s.id, "security", sprintf("%s does not state its lowest TLS version (security.tls_min)", [vocab.t(s.id)]))
 ]
 
 # METADATA
@@ -144,8 +139,7 @@ weak_credentials(inp) := [f |
 	p := object.get(field, "protection", "plain")
 	p in {"plain", "hashed_weak"}
 	f := finding("field", field.id, "protection", sprintf(
-		"credential field %s is stored %s; credentials need a salted slow hash", [field.id, p],
-	))
+		"credential field %s is stored %s; credentials need a salted slow hash", [vocab.t(field.id), vocab.t(p)]))
 ]
 
 # METADATA
@@ -167,8 +161,7 @@ unencrypted_at_rest(inp) := array.concat(
 		object.get(field.system, "kind", "") in vocab.store_kinds
 		object.get(field, "protection", "plain") in {"plain", "masked"}
 		f := finding("field", field.id, "category", sprintf(
-			"sensitive field %s (%s) is stored in clear in %s", [field.id, field.category, field.system.id],
-		))
+			"sensitive field %s (%s) is stored in clear in %s", [vocab.t(field.id), vocab.t(field.category), vocab.t(field.system.id)]))
 		not encrypted_system(inp, field.system.id)
 	],
 	[f |
@@ -177,7 +170,7 @@ unencrypted_at_rest(inp) := array.concat(
 		b := object.get(sec(s), "backup", {})
 		b.enabled == true
 		object.get(b, "encrypted", null) == false
-		f := finding("system", s.id, "security.backup.encrypted", sprintf("%s keeps unencrypted backups of personal data", [s.id]))
+		f := finding("system", s.id, "security.backup.encrypted", sprintf("%s keeps unencrypted backups of personal data", [vocab.t(s.id)]))
 	],
 )
 
@@ -207,11 +200,10 @@ not_isolated(inp) := [f |
 ]
 
 isolation_finding(s, "none") := finding("system", s.id, "security.isolation", sprintf(
-	"%s holds personal data with no isolation (security.isolation: none)", [s.id],
-))
+	"%s holds personal data with no isolation (security.isolation: none)", [vocab.t(s.id)]))
 
 isolation_finding(s, null) := object.union(
-	finding("system", s.id, "security", sprintf("%s holds personal data but states no isolation (security.isolation)", [s.id])),
+	finding("system", s.id, "security", sprintf("%s holds personal data but states no isolation (security.isolation)", [vocab.t(s.id)])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
@@ -233,8 +225,7 @@ mixed_deidentified_store(inp) := [f |
 	count(deid) > 0
 	count(ident) > 0
 	f := finding("system", s.id, "fields", sprintf(
-		"%s keeps de-identified data (%s) next to identified data (%s)", [s.id, concat(", ", deid), concat(", ", ident)],
-	))
+		"%s keeps de-identified data (%s) next to identified data (%s)", [vocab.t(s.id), vocab.t(concat(", ", deid)), vocab.t(concat(", ", ident))]))
 ]
 
 # METADATA
@@ -253,7 +244,7 @@ unmasked_identifier(inp) := [f |
 	masked_candidate(field)
 	some k in ["masked_in_display", "masked_in_logs"]
 	object.get(field, k, null) == false
-	f := with_key(finding("field", field.id, k, sprintf("field %s (%s) is not masked (%s: false)", [field.id, field.category, k])), k)
+	f := with_key(finding("field", field.id, k, sprintf("field %s (%s) is not masked (%s: false)", [vocab.t(field.id), vocab.t(field.category), vocab.t(k)])), k)
 ]
 
 masked_candidate(field) if {
@@ -280,8 +271,7 @@ raw_join_key(inp) := [f |
 	vocab.direct_ids[field.category]
 	object.get(field, "protection", "plain") in {"plain", "hashed_weak"}
 	f := finding("field", field.id, "join_key", sprintf(
-		"field %s joins datasets on a raw %s (%s)", [field.id, field.category, object.get(field, "protection", "plain")],
-	))
+		"field %s joins datasets on a raw %s (%s)", [vocab.t(field.id), vocab.t(field.category), vocab.t(object.get(field, "protection", "plain"))]))
 ]
 
 # METADATA
@@ -318,7 +308,7 @@ classification(inp) := array.concat(
 		inp.organization != null
 		some k in ["classification_scheme", "secure_sdlc_ref"]
 		count(object.get(inp.organization, k, [])) == 0
-		f := with_key(finding("organization", "organization", "name", sprintf("the organization declares no %s", [k])), k)
+		f := with_key(finding("organization", "organization", "name", sprintf("the organization declares no %s", [vocab.t(k)])), k)
 	],
 	[f |
 		scheme := object.get(inp, "classification_scheme", null)
@@ -333,13 +323,12 @@ classification(inp) := array.concat(
 )
 
 classification_finding(field, null, _) := object.union(
-	finding("field", field.id, "category", sprintf("personal-data field %s has no classification", [field.id])),
+	finding("field", field.id, "category", sprintf("personal-data field %s has no classification", [vocab.t(field.id)])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
 classification_finding(field, c, scheme) := finding("field", field.id, "classification", sprintf(
-	"field %s is classified '%s', not a level of the scheme (%s)", [field.id, c, concat(", ", scheme)],
-)) if c != null
+	"field %s is classified '%s', not a level of the scheme (%s)", [vocab.t(field.id), vocab.t(c), vocab.t(concat(", ", scheme))])) if c != null
 
 # METADATA
 # title: No staff confidentiality agreement or no audit log on a personal-data store
@@ -380,8 +369,7 @@ broad_access(inp) := array.concat(
 		g := object.get(sec(s), "access_groups", [])[i]
 		lower(g) in vocab.broad_groups
 		f := finding("system", s.id, sprintf("security.access_groups.%d", [i]), sprintf(
-			"%s grants access to personal data to the broad group '%s'", [s.id, g],
-		))
+			"%s grants access to personal data to the broad group '%s'", [vocab.t(s.id), vocab.t(g)]))
 	],
 	measure_findings(inp, "monitoring", "access monitoring"),
 )
@@ -407,8 +395,7 @@ partner_without_agreement(inp) := [f |
 	count(personal) > 0
 	f := finding("partner", p.id, "role", sprintf(
 		"partner %s receives personal data (%s) without a confidentiality or processing agreement (dpa_ref)",
-		[p.id, concat(", ", personal)],
-	))
+		[vocab.t(p.id), vocab.t(concat(", ", personal))]))
 ]
 
 carries_personal(flow) if {

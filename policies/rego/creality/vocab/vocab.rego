@@ -246,3 +246,8 @@ real_consent(c) if c.mechanism in valid_mechanisms
 # Disclosed categories that II.I.3 observation covers although section I lists them elsewhere (the IP address is
 # network-identity data of I.II.b that is necessarily observed).
 disclosed_observed := {"user.device.ip_address"}
+
+# t(x): x as a fresh string. regopy 1.5.2's sprintf emits a "%s" argument that is a string literal (a function
+# argument, an object.get default, an element of a literal array, or a concat of those) with raw quotes, which
+# makes the whole result unparsable; trimming nothing builds a clean string. Wrap every "%s" argument with it.
+t(x) := trim(x, "")
