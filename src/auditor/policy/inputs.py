@@ -297,6 +297,14 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         personal = [f for f in held if str(f.get("category", "")).startswith("user.")]
         sdoc["personal_data"] = bool(system.get("processes_personal_data")) or bool(personal)
         sdoc["held_collections"] = sorted({str(f.get("collection")) for f in personal if f.get("collection")})
+        own = [inv.fields[f["id"]] for f in system.get("fields") or ()]
+        sdoc["own_collections"] = sorted(
+            {
+                str(f.get("collection"))
+                for f in own
+                if str(f.get("category", "")).startswith("user.") and f.get("collection")
+            }
+        )
         sdoc["held_identifiability"] = sorted(
             {str(f.get("identifiability")) for f in personal if f.get("identifiability")}
         )

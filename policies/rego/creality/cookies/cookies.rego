@@ -317,11 +317,17 @@ counterparty_beyond_contact(inp) := array.concat(
 		fi := flow.fields_info[i]
 		startswith(fi.category, "user.")
 		not vocab.in_any(fi.category, vocab.counterparty_allowed)
-		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		f := transaction_vague(fi, finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 			"flow %s gives counterparty %s %s (%s); III.VII.1 covers contact details and postal address only",
-			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category)]))
+			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category)])))
 	],
 )
+
+# The transaction itself (order reference, items) is implied by "lorsque vous effectuez des transactions" but not
+# listed: vague (warning) rather than an error (interpretation.md 2.18).
+transaction_vague(fi, f) := object.union(f, {"severity": "warning", "verdict": "vague"}) if {
+	vocab.in_tree(fi.category, "user.behavior.purchase_history")
+} else := f
 
 # METADATA
 # title: Cloud storage provider receiving data beyond media and device/network/carrier information

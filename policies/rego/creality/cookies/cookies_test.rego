@@ -174,3 +174,11 @@ test_storage_with_email_is_flagged if {
 	count(r) == 1
 	r[0].attribute == "fields.1"
 }
+
+test_order_reference_to_carrier_is_only_vague if {
+	fs := [{"id": "a", "category": "user.contact.address"}, {"id": "o", "category": "user.behavior.purchase_history"}]
+	r := cookies.counterparty_beyond_contact({"flows": [cflow("user_action", fs)]})
+	count(r) == 1
+	r[0].severity == "warning"
+	r[0].verdict == "vague"
+}

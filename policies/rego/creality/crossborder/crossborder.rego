@@ -46,8 +46,18 @@ transfer_undeclared(inp) := [f |
 	personal_transfer(flow)
 	not flow.transfer
 	f := finding("flow", flow.id, "to", sprintf(
-		"flow %s takes personal data across a border, %s, but declares no transfer ground", [vocab.t(flow.id), vocab.t(where(flow))]))
+		"flow %s takes personal data across a border, %s%s, but declares no transfer ground", [vocab.t(flow.id), vocab.t(where(flow)), vocab.t(subjects_note(flow))]))
 ]
+
+# The people whose border it is, when the source and destination are in the same legal area.
+subjects_note(flow) := concat("", [" for its subjects in ", concat(", ", others)]) if {
+	vocab.area(flow.from_node.jurisdiction) == vocab.area(flow.to_node.jurisdiction)
+	others := [j |
+		some j in object.get(flow.from_node, "subject_jurisdictions", [])
+		vocab.area(j) != vocab.area(flow.to_node.jurisdiction)
+	]
+	count(others) > 0
+} else := ""
 
 # METADATA
 # title: Cross-border flow of personal data with no transfer ground
@@ -67,7 +77,7 @@ transfer_without_ground(inp) := [f |
 	flow.transfer
 	mechanism(flow) == "none"
 	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
-		"flow %s takes personal data across a border, %s, with transfer mechanism none", [vocab.t(flow.id), vocab.t(where(flow))]))
+		"flow %s takes personal data across a border, %s%s, with transfer mechanism none", [vocab.t(flow.id), vocab.t(where(flow)), vocab.t(subjects_note(flow))]))
 ]
 
 # METADATA
@@ -92,18 +102,12 @@ cross_border_act_not_creality_cloud(inp) := [f |
 ]
 
 weaker(flow) := [w |
-	some w in ["tls_min", "encryption_at_rest", "need_to_know"]
+	some w in ["encryption_at_rest", "need_to_know"]
 	weaker_on(flow.from_security, flow.to_security, w)
 ]
 
-weaker_on(src, dst, "tls_min") if {
-	src.tls_min in vocab.tls_ok
-	dst.tls_min != null
-	not dst.tls_min in vocab.tls_ok
-}
-
+# TLS is not compared here: a destination below TLS 1.2 is reported once, on that system, by III.I.b.
 weaker_on(src, dst, k) if {
-	k != "tls_min"
 	src[k] == true
 	dst[k] == false
 }
@@ -112,8 +116,8 @@ weaker_on(src, dst, k) if {
 # title: Data sent abroad to a system with weaker protection than its source
 # description: >-
 #   III.3: "nous nous assurerons que vos informations personnelles sont protégées de manière adéquate". The
-#   destination of a cross-border flow must not be weaker than the source on TLS, encryption at rest and
-#   need-to-know access.
+#   destination of a cross-border flow must not be weaker than the source on encryption at rest and need-to-know
+#   access (a destination accepting TLS below 1.2 is reported once, on that system, under III.I.b).
 # custom:
 #   clause: III.3
 #   severity: warning

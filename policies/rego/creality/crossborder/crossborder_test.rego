@@ -46,11 +46,12 @@ test_cross_border_act_by_other_system_is_vague if {
 }
 
 test_weaker_destination_is_flagged if {
-	weak := {"tls_min": "1.0", "encryption_at_rest": false, "need_to_know": true}
+	weak := {"tls_min": "1.0", "encryption_at_rest": false, "need_to_know": false}
 	fl := xflow(true, [email], {"transfer": {"mechanism": "scc"}, "to_security": weak})
 	r := cb.destination_weaker({"flows": [fl]})
 	count(r) == 1
-	contains(r[0].message, "tls_min, encryption_at_rest")
+	contains(r[0].message, "encryption_at_rest, need_to_know")
+	not contains(r[0].message, "tls")
 }
 
 test_equal_destination_passes if {
@@ -71,4 +72,10 @@ test_consent_transfer_needs_cross_border_consent if {
 	count(cb.consent_transfer_without_consent({"flows": [bundled]})) == 1
 	good := object.union(none, {"separate_consent_info": {"id": "c", "scope": ["cross_border"], "mechanism": "separate"}})
 	count(cb.consent_transfer_without_consent({"flows": [good]})) == 0
+}
+
+test_message_names_the_subjects_whose_border_is_crossed if {
+	fl := xflow(true, [email], {"from_node": {"jurisdiction": "EU", "subject_jurisdictions": ["EU", "US"]}, "to_node": {"jurisdiction": "FR"}})
+	r := cb.transfer_undeclared({"flows": [fl]})
+	contains(r[0].message, "for its subjects in US")
 }

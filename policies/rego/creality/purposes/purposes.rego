@@ -208,7 +208,7 @@ withdrawal_verdict(f, null) := object.union(f, {"verdict": "gap"})
 #     the marketing flow to the third party.
 marketing_contact_to_third_party(inp) := [f |
 	some flow in inp.flows
-	vocab.marketing_use(flow.purpose_info)
+	mkt(flow)
 	flow.to_node.operator == "third_party"
 	some i
 	fi := flow.fields_info[i]

@@ -21,7 +21,8 @@ not_per_user(s) if {
 	}
 }
 
-user_provided(s) if "user_provided" in s.held_collections
+# Correction is done where the user-provided data is declared (its system of record) and propagated from there.
+user_provided(s) if "user_provided" in object.get(s, "own_collections", [])
 
 # METADATA
 # title: Personal-data system that does not state how it handles access, correction and deletion
@@ -45,9 +46,10 @@ dsr_unknown(inp) := [f |
 # title: Personal-data system that does not honour access, correction or propagation of deletions
 # description: >-
 #   IV.a: access, correction and deletion of any personal information. A system holding identifiable data gives
-#   access; one holding data the user provided lets them correct it; a system whose data flows onward propagates
-#   deletions. Deletion itself is IV.b. Stores of only de-identified data, and stores of observed or derived data,
-#   are not expected to give access or correction.
+#   access; the system of record of data the user provided (where the field is declared) lets them correct it,
+#   and downstream copies follow by propagation; a system whose data flows onward propagates deletions. Deletion
+#   itself is IV.b. Stores of only de-identified data and de-identification steps need not give access; stores of
+#   observed, derived or copied data need not give correction.
 # custom:
 #   clause: IV.a
 #   severity: error
@@ -72,7 +74,10 @@ missing_rights(s) := [r |
 	object.get(dsr(s), r, null) != true
 ]
 
-required(s, "access") if not not_per_user(s)
+required(s, "access") if {
+	not not_per_user(s)
+	not object.get(s, "deidentifies", false)
+}
 
 required(s, "rectify") if user_provided(s)
 

@@ -6,7 +6,7 @@ import data.creality.rights
 
 sys(dsr, extra) := object.union(
 	{
-		"id": "s", "personal_data": true, "dsr": dsr, "held_collections": ["user_provided"],
+		"id": "s", "personal_data": true, "dsr": dsr, "held_collections": ["user_provided"], "own_collections": ["user_provided"],
 		"held_identifiability": ["identified"], "outgoing_flow_count": 1,
 	},
 	extra,
@@ -33,12 +33,12 @@ test_no_rectification_of_user_provided_data if {
 
 # Tricky compliant cases: observed data need not be rectifiable; de-identified stores cannot give access.
 test_observed_data_needs_no_rectification if {
-	s := sys(object.union(all, {"rectify": false}), {"held_collections": ["observed", "derived"]})
+	s := sys(object.union(all, {"rectify": false}), {"held_collections": ["user_provided", "observed"], "own_collections": ["observed", "derived"]})
 	count(rights.dsr_incomplete({"systems": [s]})) == 0
 }
 
 test_deidentified_store_needs_no_access if {
-	s := sys(object.union(all, {"access": false, "rectify": false}), {"held_collections": ["derived"], "held_identifiability": ["aggregate", "deidentified"]})
+	s := sys(object.union(all, {"access": false, "rectify": false}), {"own_collections": ["derived"], "held_identifiability": ["aggregate", "deidentified"]})
 	count(rights.dsr_incomplete({"systems": [s]})) == 0
 }
 
@@ -67,4 +67,9 @@ test_contact_address if {
 test_intake if {
 	count(rights.intake_missing({"organization": {"dsr_intake": ["https://portal"]}})) == 1
 	count(rights.intake_missing({"organization": {"dsr_intake": ["CS@creality.com"]}})) == 0
+}
+
+test_deidentification_step_needs_no_access if {
+	s := sys(object.union(all, {"access": false}), {"deidentifies": true, "own_collections": ["derived"]})
+	count(rights.dsr_incomplete({"systems": [s]})) == 0
 }

@@ -70,10 +70,20 @@ baseline_missing(inp) := array.concat(
 	[f |
 		some s in inp.systems
 		personal_store(s)
-		object.get(object.get(sec(s), "backup", {}), "enabled", null) != true
-		f := with_key(finding("system", s.id, "security", sprintf(
-			"%s holds personal data without backups stated as enabled (security.backup.enabled)", [vocab.t(s.id)])), "backup")
+		s.kind != "web"
+		b := object.get(object.get(sec(s), "backup", {}), "enabled", null)
+		b != true
+		f := with_key(backup_finding(s, b), "backup")
 	],
+)
+
+backup_finding(s, false) := finding("system", s.id, "security.backup.enabled", sprintf(
+	"%s holds personal data without backups (security.backup.enabled: false)", [vocab.t(s.id)]))
+
+backup_finding(s, null) := object.union(
+	finding("system", s.id, "security", sprintf(
+		"%s holds personal data but does not state whether it is backed up (security.backup)", [vocab.t(s.id)])),
+	{"verdict": "gap", "severity": "warning"},
 )
 
 # METADATA
@@ -258,7 +268,8 @@ masked_candidate(field) if field.category in vocab.credentials
 # title: Datasets joined on a raw direct identifier
 # description: >-
 #   III.I.d: "le calcul de l'association d'informations" is desensitised: joins across datasets use tokens or
-#   pseudonyms, not raw identifiers. A join key that is a plain direct identifier gets a warning.
+#   pseudonyms, not raw identifiers. A join key that is a plain (or weakly hashed) contact or hardware identifier
+#   gets a warning; the first party's own account id is the pseudonym joins are expected to use.
 # custom:
 #   clause: III.I.d
 #   severity: warning
@@ -269,6 +280,7 @@ raw_join_key(inp) := [f |
 	some field in inp.fields
 	object.get(field, "join_key", false) == true
 	vocab.direct_ids[field.category]
+	not field.category in {"user.unique_id", "user.account.username"}
 	object.get(field, "protection", "plain") in {"plain", "hashed_weak"}
 	f := finding("field", field.id, "join_key", sprintf(
 		"field %s joins datasets on a raw %s (%s)", [vocab.t(field.id), vocab.t(field.category), vocab.t(object.get(field, "protection", "plain"))]))

@@ -37,6 +37,15 @@ test_client_app_is_not_judged_as_a_store if {
 test_store_without_baseline_and_backup if {
 	r := security.baseline_missing({"systems": [store(object.remove(full, ["baseline_ref", "backup"]))]})
 	count(r) == 2
+	gaps := [x | some x in r; x.verdict == "gap"]
+	count(gaps) == 1
+	r2 := security.baseline_missing({"systems": [store(object.union(full, {"backup": {"enabled": false}}))]})
+	count(r2) == 1
+	r2[0].attribute == "security.backup.enabled"
+}
+
+test_user_id_join_key_is_the_expected_pseudonym if {
+	count(security.raw_join_key({"fields": [{"id": "a.uid", "category": "user.unique_id", "join_key": true}]})) == 0
 }
 
 test_tls_1_0_and_plain_flow_are_flagged if {
@@ -91,7 +100,7 @@ test_unmasked_email_is_flagged if {
 
 test_raw_join_key_is_flagged if {
 	count(security.raw_join_key({"fields": [{"id": "a.email", "category": "user.contact.email", "join_key": true}]})) == 1
-	count(security.raw_join_key({"fields": [{"id": "d.tok", "category": "user.unique_id", "join_key": true, "protection": "tokenized"}]})) == 0
+	count(security.raw_join_key({"fields": [{"id": "d.tok", "category": "user.contact.email", "join_key": true, "protection": "tokenized"}]})) == 0
 }
 
 test_crm_without_mfa_is_an_error if {
