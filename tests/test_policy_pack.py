@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import POLICIES, run_auditor
 
 from auditor.policy import catalogue
-from conftest import POLICIES, run_auditor
 
 SOURCE = POLICIES / "source" / "creality-privacy-policy.fr.txt"
 CLAUSES = POLICIES / "clauses.yaml"
