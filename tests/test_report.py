@@ -310,3 +310,16 @@ def test_waived_findings_show_justification_owner_and_expiry(auditor: Callable[.
     assert "Covered by the R&D consent campaign, ticket PRIV-42" in waived
     assert "dpo@creality.example" in waived and "2099-12-31" in waived
     assert "| Waived | 1 |" in text
+
+
+def test_red_flows_are_those_with_open_findings(reports: dict[str, dpo_report.Report]) -> None:
+    r = reports["en"]
+    expected = {f.subject_id for f in r.findings if f.status == "open" and f.subject_kind == "flow"}
+    red = {fid for e in r.picture.edges for fid in e.violating}
+    assert red == expected == set(r.violating)
+    # G7: the advertiser hop that completes the hashed-email chain is red; the picture has clean flows too.
+    edge = next(e for e in r.picture.edges if (e.source, e.target) == ("reverse-etl", "adpixel"))
+    assert edge.violating
+    assert any(not e.violating for e in r.picture.edges)
+    md = dpo_report.render(r, "markdown")
+    assert "linkStyle" in md and "```mermaid\nflowchart LR" in md

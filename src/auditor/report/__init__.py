@@ -32,6 +32,7 @@ class Report:
     coverage: tuple[facts.ClauseCoverage, ...]
     areas: tuple[facts.AreaSummary, ...]
     picture: facts.FlowPicture
+    lineage: Lineage
     violating: dict[str, list[Finding]]
     transfers: tuple[facts.Transfer, ...]
     cookies: tuple[facts.CookieRow, ...]
@@ -108,6 +109,7 @@ def build(
         coverage=tuple(cov),
         areas=tuple(facts.area_summaries(cov)),
         picture=picture,
+        lineage=lin,
         violating=facts.violating_flows(inv, findings),
         transfers=tuple(transfers),
         cookies=tuple(facts.cookie_partners(inv, findings)),

@@ -150,24 +150,14 @@ class FlowPicture:
 
 
 def violating_flows(inv: Inventory, findings: Iterable[Finding]) -> dict[str, list[Finding]]:
-    """Flow id -> the open findings that make it a violating flow: findings whose subject is the flow, or whose
-    lineage evidence names the flow or passes through its two endpoints in a row."""
-    pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for fid, flow in inv.flows.items():
-        pairs[(str(flow.get("from")), str(flow.get("to")))].append(fid)
+    """Flow id -> the open findings located at that flow. A multi-hop finding is located at the flow that completes
+    the path (the lineage rules' convention), so the earlier, innocent hops stay grey; the path itself is shown with
+    the finding."""
     out: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
-        if f.status != "open":
-            continue
-        hit: set[str] = set()
-        if f.subject_kind == "flow" and f.subject_id in inv.flows:
-            hit.add(f.subject_id)
-        hit.update(e for e in f.evidence if e in inv.flows)
-        for a, b in zip(f.evidence, f.evidence[1:], strict=False):
-            hit.update(pairs.get((a, b), ()))
-        for fid in sorted(hit):
-            out[fid].append(f)
-    return dict(out)
+        if f.status == "open" and f.subject_kind == "flow" and f.subject_id in inv.flows:
+            out[f.subject_id].append(f)
+    return dict(sorted(out.items()))
 
 
 def flow_graph(lin: Lineage, findings: Sequence[Finding]) -> FlowPicture:

@@ -152,14 +152,13 @@ def render(r: Report) -> str:
     else:
         out += [t("waiver.none"), ""]
     # 4. flows
-    names = {j: r.jurisdiction_name(j) for j in r.picture.jurisdictions}
     out += [
         f"## 4. {t('section.flows')}",
         "",
         t("flows.intro", nodes=len(r.picture.nodes), flows=len(r.inventory.flows)),
         "",
     ]
-    out += ["```mermaid", mermaid.render(r.picture, t, names), "```", ""]
+    out += ["```mermaid", mermaid.render(r.lineage, r.violating), "```", ""]
     out += [f"### {t('flows.violating_table')}", ""]
     if r.violating:
         out += _table(

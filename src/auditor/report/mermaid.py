@@ -1,47 +1,29 @@
 """The flow picture as a Mermaid ``flowchart`` for the Markdown report (GitHub renders it natively).
 
-Stand-in until the lineage package exposes its own Mermaid renderer: jurisdictions become subgraphs, third parties
-are stadium shapes, flows with open findings are red (``linkStyle``)."""
+Reuses the lineage package's Mermaid renderer (``auditor lineage --format mermaid``) on a view of the whole estate:
+every system and partner, one edge per flow labelled with its purpose, legal basis and border, flows with open
+findings in red."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 
-from auditor.report.facts import FlowPicture
-
-_SAFE = re.compile(r"[^A-Za-z0-9_]")
-
-
-def _mid(node_id: str) -> str:
-    return "n_" + _SAFE.sub("_", node_id)
+from auditor.findings import Finding
+from auditor.lineage import Lineage
+from auditor.lineage.render import View, ViewEdge, render_mermaid
 
 
-def _label(text: str) -> str:
-    return text.replace('"', "#quot;")
+def estate_view(lin: Lineage, violating: Mapping[str, Sequence[Finding]]) -> View:
+    edges = []
+    for fid in sorted(lin.graph.edges):
+        e = lin.graph.edges[fid]
+        a, b = lin.graph.nodes[e.source].region, lin.graph.nodes[e.target].region
+        border = f"{a} -> {b}" if a and b and a != b else None
+        flagged = tuple(dict.fromkeys(f"{f.severity} {f.rule_id}" for f in violating.get(fid, ())))
+        edges.append(ViewEdge(e, "carries", 1, border, (), flagged))
+    nodes = tuple(lin.graph.nodes[n] for n in sorted(lin.graph.nodes))
+    return View("estate", "", {}, nodes, tuple(edges))
 
 
-def render(picture: FlowPicture, t: Callable[..., str], names: Mapping[str, str] | None = None) -> str:
-    names = names or {}
-    lines = ["flowchart LR"]
-    for j in picture.jurisdictions:
-        title = f"{j} — {names[j]}" if j in names else j
-        lines.append(f'  subgraph z_{_SAFE.sub("_", j)}["{_label(title)}"]')
-        for n in picture.nodes:
-            if n.jurisdiction != j:
-                continue
-            shape = ('(["', '"])') if n.kind == "partner" else ('["', '"]')
-            lines.append(f"    {_mid(n.id)}{shape[0]}{_label(n.id)}{shape[1]}:::{n.operator}")
-        lines.append("  end")
-    red: list[int] = []
-    for i, e in enumerate(picture.edges):
-        arrow = "-.->" if e.cross_border else "-->"
-        lines.append(f"  {_mid(e.source)} {arrow} {_mid(e.target)}")
-        if e.violating:
-            red.append(i)
-    lines.append("  classDef first_party fill:#e0ecff,stroke:#2f5fb3")
-    lines.append("  classDef processor fill:#e3f4e1,stroke:#2e7d32")
-    lines.append("  classDef third_party fill:#fdebd8,stroke:#c25e00")
-    if red:
-        lines.append(f"  linkStyle {','.join(str(i) for i in red)} stroke:#c62828,stroke-width:3px")
-    return "\n".join(lines)
+def render(lin: Lineage, violating: Mapping[str, Sequence[Finding]]) -> str:
+    return render_mermaid(estate_view(lin, violating)).rstrip("\n")
