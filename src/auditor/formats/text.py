@@ -60,6 +60,6 @@ def render(
     if waived:
         summary += t("check.waived", n=waived)
     if files:
-        summary += t("check.files", n=files)
+        summary += t("check.files_one" if files == 1 else "check.files", n=files)
     lines.append(style(summary, bold=True, fg="red" if c["error"] else ("yellow" if c["warning"] else "green")))
     return "\n".join(lines) + "\n"
