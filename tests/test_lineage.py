@@ -226,14 +226,23 @@ def test_fingerprints_of_lineage_findings_are_stable(auditor: Callable[..., Run]
 # ---------------------------------------------------------------------------------------- auditor lineage
 
 
+def flows_with_findings(auditor: Callable[..., Run]) -> set[str]:
+    run = auditor("check", str(SAMPLE), "--format", "json", "--fail-on", "never")
+    return {f["subject"]["id"] for f in json.loads(run.out)["findings"] if f["subject"]["kind"] == "flow"}
+
+
 def test_lineage_text_shows_path_borders_and_violating_flows(auditor: Callable[..., Run]) -> None:
     run = auditor("lineage", str(SAMPLE), "--field", "app.email_hash")
     assert run.code == 0, run.err
     assert "app -> account -> warehouse -> reverse-etl -> adpixel" in run.out
     assert "border EU -> CN" in run.out
-    assert re.search(r"^✗ reverse-etl-to-adpixel", run.out, re.M)
     assert "creality.lineage.multi_hop_direct_identifier" in run.out
-    assert re.search(r"^  app-signup", run.out, re.M)  # a compliant hop is not marked
+    # a flow is marked exactly when the audit locates a finding at it
+    marked = set(re.findall(r"^✗ (\S+)", run.out, re.M))
+    listed = set(re.findall(r"^[✗ ] (\S+)  \(hop", run.out, re.M))
+    assert listed == {"app-signup", "account-to-warehouse", "warehouse-to-reverse-etl", "reverse-etl-to-adpixel"}
+    assert "reverse-etl-to-adpixel" in marked
+    assert marked == listed & flows_with_findings(auditor)
 
 
 def test_lineage_json_lists_edges_with_purpose_basis_and_violations(auditor: Callable[..., Run]) -> None:
@@ -270,7 +279,12 @@ def test_lineage_mermaid_renders_jurisdictions_and_red_violating_edges(auditor: 
     red = [int(k) for k in style.split()[1].split(",")]
     assert "stroke:#d00" in style
     assert any("consent-app-tracking" in edges[k] for k in red)  # the advertiser hop is red
-    assert not any("account_management" in edges[k] for k in red)  # sign-up is not
+    # red exactly where the audit locates a finding: compare with the JSON view of the same edges
+    view = json.loads(auditor("lineage", str(SAMPLE), "--field", "app.email_hash", "--format", "json").out)
+    assert red == [k for k, e in enumerate(view["edges"]) if e["violating"]]
+    assert {e["flow"] for e in view["edges"] if e["violating"]} == {e["flow"] for e in view["edges"]} & (
+        flows_with_findings(auditor)
+    )
 
 
 def test_lineage_dot_is_valid_graphviz(auditor: Callable[..., Run], tmp_path: Path) -> None:
