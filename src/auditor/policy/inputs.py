@@ -9,7 +9,7 @@ its fields, the flows leaving it) and one ``global`` partition (organization, pu
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,9 @@ class Partition:
     document: dict[str, Any]
 
 
+_ENDPOINT_ONLY = frozenset({"subject_jurisdictions", "subject_areas", "area", "retention"})
+
+
 def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
     system = inv.systems.get(node_id)
     if system is not None:
@@ -36,6 +39,8 @@ def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
             "jurisdiction": system.get("jurisdiction"),
             "deidentifies": bool(system.get("deidentifies", False)),
             "subject_jurisdictions": list(system.get("subject_jurisdictions") or []),
+            "subject_areas": _areas(system.get("subject_jurisdictions") or ()),
+            "area": legal_area(system.get("jurisdiction")),
             "retention": system.get("retention"),
         }
     partner = inv.partners[node_id]
@@ -49,6 +54,8 @@ def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
         "deidentifies": False,
         "embedded_in": list(partner.get("embedded_in") or []),
         "subject_jurisdictions": [],
+        "subject_areas": [],
+        "area": legal_area(partner.get("jurisdiction")),
         "retention": None,
     }
 
@@ -145,6 +152,11 @@ EEA = frozenset(
 )
 
 
+def _areas(jurisdictions: Iterable[str]) -> list[str]:
+    """Jurisdictions as legal areas (EEA codes -> EU), sorted: rules test ``"EU" in areas`` without a lookup set."""
+    return sorted({legal_area(j) or j for j in jurisdictions})
+
+
 def legal_area(jurisdiction: str | None) -> str | None:
     """EU/EEA member codes count as one legal area ``EU`` (a transfer FR -> DE crosses no border)."""
     return "EU" if jurisdiction in EEA else jurisdiction
@@ -189,12 +201,15 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
             received[flow.data["to"]].add(fid)
     nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
     field_sj, system_sj = data_subject_jurisdictions(inv)
+    # Fields carry a lean copy of their system's facts: the endpoint-only facts (subjects, areas, retention) would
+    # be repeated on every field and dominate the input size (set_input_term is ~1 s per MB on regopy).
+    field_nodes = {sid: {k: v for k, v in nodes[sid].items() if k not in _ENDPOINT_ONLY} for sid in inv.systems}
 
     def field_doc(f: Entity, system: Entity) -> dict[str, Any]:
         doc = dict(f.data)
-        doc["system"] = nodes[system.id]
+        doc["system"] = field_nodes[system.id]
         doc["subject_jurisdictions"] = list(system.get("subject_jurisdictions") or [])
-        doc["data_subject_jurisdictions"] = field_sj[f.id]
+        doc["data_subject_areas"] = _areas(field_sj[f.id])
         doc["purposes_info"] = [purposes[p] for p in f.get("purposes") or ()]
         doc["flow_count"] = flows_by_field.get(f.id, 0)
         doc["received_by"] = []
@@ -223,6 +238,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
                 "join_key": inv.fields[fid].get("join_key", False),
                 "origin": inv.fields[fid].parent,
                 "subject_jurisdictions": field_sj[fid],
+                "subject_areas": _areas(field_sj[fid]),
             }
             for fid in flow.data["fields"]
         ]
@@ -260,6 +276,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
                 "category": inv.fields[fid].get("category"),
                 "identifiability": inv.fields[fid].get("identifiability"),
                 "subject_jurisdictions": field_sj[fid],
+                "subject_areas": _areas(field_sj[fid]),
             }
             for fid in sorted(received.get(partner.id, ()))
         ]
@@ -274,6 +291,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
                 "partition": {"kind": "global", "id": ""},
                 "organization": dict(org.data) if org is not None else None,
                 "subject_jurisdictions": jurisdictions,
+                "subject_areas": _areas(jurisdictions),
                 "purposes": [purposes[p] for p in sorted(inv.purposes)],
                 "partners": partners,
                 "consents": [_consent_facts(c) for c in sorted(inv.consents.values(), key=lambda c: c.id)],
@@ -290,6 +308,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         sdoc["field_count"] = len(system.get("fields") or ())
         sdoc["received_fields"] = sorted(received.get(sid, ()))
         sdoc["data_subject_jurisdictions"] = system_sj[sid]
+        sdoc["data_subject_areas"] = _areas(system_sj[sid])
         sdoc["embedded_partners"] = embedded.get(sid, [])
         held = [inv.fields[f["id"]] for f in system.get("fields") or ()] + [
             inv.fields[fid] for fid in sorted(received.get(sid, ()))

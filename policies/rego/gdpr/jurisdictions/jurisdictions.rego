@@ -31,10 +31,11 @@ non_personal := {"anonymous", "aggregate"}
 
 personal(field) if not object.get(field, "identifiability", "") in non_personal
 
+# `subject_areas` / `area` are pre-joined in Python (EEA member codes -> "EU"): testing `"EU" in areas` on a short
+# array is linear, where `j in eea` rebuilds and scans a 31-member set on every call in regopy.
 eu_field(field) if {
 	personal(field)
-	some j in object.get(field, "subject_jurisdictions", [])
-	j in eea
+	"EU" in object.get(field, "subject_areas", [])
 }
 
 # Ids of the personal fields of EU/EEA data subjects a flow carries.
@@ -47,16 +48,13 @@ carries_eu_data(flow) if count(eu_fields(flow)) > 0
 # or the data leaves a collection point whose users are in the EEA.
 eu_transfer(flow) if {
 	carries_eu_data(flow)
-	not in_eea(flow.to_node.jurisdiction)
+	flow.to_node.area != "EU"
 	crosses(flow)
 }
 
-crosses(flow) if flow.to_node.jurisdiction != flow.from_node.jurisdiction
+crosses(flow) if flow.to_node.area != flow.from_node.area
 
-crosses(flow) if {
-	some j in object.get(flow.from_node, "subject_jurisdictions", [])
-	j in eea
-}
+crosses(flow) if "EU" in object.get(flow.from_node, "subject_areas", [])
 
 transfer_of(flow) := object.get(flow, "transfer", {})
 

@@ -4,11 +4,11 @@ import rego.v1
 
 import data.gdpr.jurisdictions as j
 
-jnode(jur, sj) := {"id": "n", "jurisdiction": jur, "subject_jurisdictions": sj}
+jnode(jur, sj) := {"id": "n", "jurisdiction": jur, "area": jur, "subject_jurisdictions": sj, "subject_areas": sj}
 
-eu_field := {"id": "app.email", "identifiability": "identified", "subject_jurisdictions": ["EU", "US"]}
+eu_field := {"id": "app.email", "identifiability": "identified", "subject_areas": ["EU", "US"]}
 
-agg_field := {"id": "agg.count", "identifiability": "aggregate", "subject_jurisdictions": ["EU"]}
+agg_field := {"id": "agg.count", "identifiability": "aggregate", "subject_areas": ["EU"]}
 
 test_eu_to_cn_is_a_transfer if {
 	j.eu_transfer({"from_node": jnode("EU", []), "to_node": jnode("CN", []), "fields_info": [eu_field]})
@@ -27,7 +27,7 @@ test_within_cn_onward_is_not_a_new_transfer if {
 }
 
 test_inside_eea_is_not_a_transfer if {
-	not j.eu_transfer({"from_node": jnode("EU", ["EU"]), "to_node": jnode("FR", []), "fields_info": [eu_field]})
+	not j.eu_transfer({"from_node": jnode("EU", ["EU"]), "to_node": jnode("EU", []), "fields_info": [eu_field]})
 }
 
 test_aggregates_are_not_personal_data if {

@@ -4,9 +4,9 @@ import rego.v1
 
 import data.gdpr.lawfulness
 
-eu := {"id": "app.email", "identifiability": "identified", "subject_jurisdictions": ["FR"]}
+eu := {"id": "app.email", "identifiability": "identified", "subject_areas": ["EU"]}
 
-us := {"id": "app.email", "identifiability": "identified", "subject_jurisdictions": ["US"]}
+us := {"id": "app.email", "identifiability": "identified", "subject_areas": ["US"]}
 
 lflow(basis, consent, fields) := {"id": "f", "legal_basis": basis, "consent_info": consent, "fields_info": fields}
 

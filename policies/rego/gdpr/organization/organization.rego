@@ -8,10 +8,7 @@ import rego.v1
 import data.gdpr.jurisdictions as j
 import data.lib.findings.finding
 
-eu_subjects(inp) if {
-	some x in inp.subject_jurisdictions
-	x in j.eea
-}
+eu_subjects(inp) if "EU" in inp.subject_areas
 
 # METADATA
 # title: Controller outside the EU without an EU representative

@@ -4,7 +4,7 @@ import rego.v1
 
 import data.gdpr.processors
 
-eu_field := {"id": "app.email", "subject_jurisdictions": ["EU"]}
+eu_field := {"id": "app.email", "subject_areas": ["EU"]}
 
 test_processor_without_dpa if {
 	p := {"id": "p", "role": "analytics", "operator": "processor", "received_fields": [eu_field]}
@@ -28,6 +28,6 @@ test_independent_third_party_is_out_of_scope if {
 }
 
 test_processor_without_eu_data_is_out_of_scope if {
-	p := {"id": "p", "role": "processor", "received_fields": [{"id": "x", "subject_jurisdictions": ["CN"]}]}
+	p := {"id": "p", "role": "processor", "received_fields": [{"id": "x", "subject_areas": ["CN"]}]}
 	count(processors.processor_without_dpa({"partners": [p]})) == 0
 }

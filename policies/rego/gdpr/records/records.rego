@@ -13,8 +13,7 @@ import data.gdpr.jurisdictions as j
 import data.lib.findings.finding
 
 eu_system(system) if {
-	some x in system.data_subject_jurisdictions
-	x in j.eea
+	"EU" in system.data_subject_areas
 	system.field_count + count(system.received_fields) > 0
 }
 
@@ -30,8 +29,7 @@ eu_system(system) if {
 controller_details_missing(inp) := [f |
 	org := inp.organization
 	org != null
-	some x in inp.subject_jurisdictions
-	x in j.eea
+	"EU" in inp.subject_areas
 	some key in ["address", "dpo"]
 	not org[key]
 	f := object.union(
@@ -53,8 +51,7 @@ controller_details_missing(inp) := [f |
 field_record_incomplete(inp) := [f |
 	some field in inp.fields
 	j.personal(field)
-	some x in field.data_subject_jurisdictions
-	x in j.eea
+	"EU" in field.data_subject_areas
 	some key in ["purposes", "subjects"]
 	count(object.get(field, key, [])) == 0
 	f := object.union(

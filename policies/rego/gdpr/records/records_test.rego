@@ -9,35 +9,35 @@ org := {"name": "Creality", "contact_email": "cs@creality.com"}
 full_org := object.union(org, {"address": "Shenzhen", "dpo": {"name": "DPO"}})
 
 test_controller_without_address_and_dpo if {
-	r := records.controller_details_missing({"organization": org, "subject_jurisdictions": ["EU"]})
+	r := records.controller_details_missing({"organization": org, "subject_areas": ["EU"]})
 	count(r) == 2
 }
 
 test_complete_controller_passes if {
-	r := records.controller_details_missing({"organization": full_org, "subject_jurisdictions": ["EU"]})
+	r := records.controller_details_missing({"organization": full_org, "subject_areas": ["EU"]})
 	count(r) == 0
 }
 
 test_no_eu_subjects_no_ropa if {
-	r := records.controller_details_missing({"organization": org, "subject_jurisdictions": ["CN"]})
+	r := records.controller_details_missing({"organization": org, "subject_areas": ["CN"]})
 	count(r) == 0
 }
 
 test_field_without_subjects if {
-	fld := {"id": "app.email", "purposes": ["login"], "data_subject_jurisdictions": ["EU"]}
+	fld := {"id": "app.email", "purposes": ["login"], "data_subject_areas": ["EU"]}
 	r := records.field_record_incomplete({"fields": [fld]})
 	count(r) == 1
 	r[0].key == "subjects"
 }
 
 test_complete_or_anonymous_field_passes if {
-	ok := {"id": "a", "purposes": ["login"], "subjects": ["customer"], "data_subject_jurisdictions": ["EU"]}
-	anon := {"id": "b", "identifiability": "aggregate", "data_subject_jurisdictions": ["EU"]}
+	ok := {"id": "a", "purposes": ["login"], "subjects": ["customer"], "data_subject_areas": ["EU"]}
+	anon := {"id": "b", "identifiability": "aggregate", "data_subject_areas": ["EU"]}
 	r := records.field_record_incomplete({"fields": [ok, anon]})
 	count(r) == 0
 }
 
-ropa_system(extra) := object.union({"id": "s", "data_subject_jurisdictions": ["EU"], "field_count": 1, "received_fields": []}, extra)
+ropa_system(extra) := object.union({"id": "s", "data_subject_areas": ["EU"], "field_count": 1, "received_fields": []}, extra)
 
 test_system_without_retention_or_baseline if {
 	r := records.system_record_incomplete({"systems": [ropa_system({})]})

@@ -4,11 +4,15 @@ import rego.v1
 
 import data.gdpr.transfers
 
-eu_app := {"id": "app", "jurisdiction": "EU", "subject_jurisdictions": ["EU"]}
+eu_app := {"id": "app", "jurisdiction": "EU", "area": "EU", "subject_areas": ["EU"]}
 
-dest_node(jur) := {"id": "dest", "jurisdiction": jur, "subject_jurisdictions": []}
+dest_node(jur) := {"id": "dest", "jurisdiction": jur, "area": area(jur), "subject_areas": []}
 
-email := {"id": "app.email", "identifiability": "identified", "subject_jurisdictions": ["EU"]}
+area(jur) := "EU" if jur == "DE"
+
+else := jur
+
+email := {"id": "app.email", "identifiability": "identified", "subject_areas": ["EU"]}
 
 tflow(to_jur, transfer) := {
 	"id": "f1", "to": "dest", "trigger": "scheduled", "from_node": eu_app, "to_node": dest_node(to_jur),
