@@ -45,9 +45,38 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
+GATE_RULE = """\
+package creality.gatefixture
+
+import rego.v1
+
+import data.lib.findings.finding
+
+# METADATA
+# title: Precise location collected
+# description: A rule of the CI gate tests' own policy pack, so their finding counts do not move with the real pack.
+# custom:
+#   clause: I
+#   severity: error
+#   verdict: omitted
+#   remediation: Stop collecting precise location.
+precise_location(inp) := [f |
+\tsome x in inp.fields
+\tx.category == "user.location.precise"
+\tf := finding("field", x.id, "category", sprintf("field %s collects precise location", [x.id]))
+]
+"""
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A git repository whose HEAD holds a clean minimal inventory, with one violating field added on top."""
+    """A git repository whose HEAD holds a minimal inventory, with one violating field added on top, and a policy
+    pack (outside the repository) with a single rule: the real clause catalogue and finding library, our rule."""
+    policy = tmp_path / "policy"
+    (policy / "rego" / "creality").mkdir(parents=True)
+    shutil.copy(POLICIES / "clauses.yaml", policy / "clauses.yaml")
+    shutil.copytree(POLICIES / "rego" / "lib", policy / "rego" / "lib")
+    (policy / "rego" / "creality" / "gatefixture.rego").write_text(GATE_RULE, encoding="utf-8")
     root = tmp_path / "repo"
     (root / "inventory").mkdir(parents=True)
     git(root, "init", "-q")
@@ -61,7 +90,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def check(cwd: Path, *args: str):
-    return run_auditor("check", "inventory", "--law", "none", *args, cwd=cwd)
+    return run_auditor("check", "inventory", "--law", "none", "--policy", str(cwd.parent / "policy"), *args, cwd=cwd)
 
 
 def findings_json(cwd: Path, *args: str) -> dict:
@@ -384,6 +413,8 @@ def test_step_summary_written_when_github_env_is_set(repo: Path, tmp_path: Path)
             "inventory",
             "--law",
             "none",
+            "--policy",
+            str(tmp_path / "policy"),
             "--diff-base",
             "HEAD",
             "--format",
@@ -493,3 +524,42 @@ def test_load_sources_matches_load_on_the_same_files() -> None:
         a, b = from_disk.by_kind(kind), in_memory.by_kind(kind)
         assert a.keys() == b.keys()
         assert all(a[k].loc("id") == b[k].loc("id") for k in a)
+
+
+def test_diff_base_on_the_sample_reports_only_what_the_added_field_introduces(tmp_path: Path) -> None:
+    """The issue's acceptance scenario on the real sample and the real (growing) rule pack: whatever rules fire, the
+    new findings are exactly those of the added field, as two ordinary audits would tell; waiving them passes."""
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE, root / "inventory")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-qm", "base")
+
+    def audit(*args: str) -> dict:
+        r = run_auditor("check", "inventory", "--format", "json", *args, cwd=root)
+        assert r.code in (0, 1), r.err
+        return json.loads(r.out)
+
+    base = {f["fingerprint"] for f in audit()["findings"]}
+    path = root / "inventory" / "systems" / "account.yaml"
+    text = path.read_text(encoding="utf-8")
+    anchor = "    fields:\n"
+    assert anchor in text
+    added = NEW_FIELD.replace("app.home_gps", "account.home_gps").replace("[support]", "[account_management]")
+    path.write_text(text.replace(anchor, anchor + added, 1))
+    doc = audit("--diff-base", "HEAD")
+    head = {f["fingerprint"] for f in doc["findings"]}
+    assert set(doc["gate"]["new"]) == head - base and doc["gate"]["new"]
+    new = [f for f in doc["findings"] if f["fingerprint"] in doc["gate"]["new"]]
+    assert {f["subject"]["id"] for f in new} == {"account.home_gps"}
+    assert doc["gate"]["failed"] is True and doc["gate"]["fixed"] == []
+
+    waivers = root / "waivers.yaml"
+    entry = "  - fingerprint: {}\n    justification: pilot\n    owner: dpo\n    expires: 2999-01-01\n"
+    waivers.write_text("waivers:\n" + "".join(entry.format(f["fingerprint"]) for f in new))
+    r = run_auditor(
+        "check", "inventory", "--diff-base", "HEAD", "--waivers", "waivers.yaml", "--format", "json", cwd=root
+    )
+    assert r.code == 0, r.out[-2000:] + r.err
+    statuses = {f["fingerprint"]: f["status"] for f in json.loads(r.out)["findings"]}
+    assert all(statuses[f["fingerprint"]] == "waived" for f in new)
