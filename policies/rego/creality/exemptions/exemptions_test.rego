@@ -44,7 +44,9 @@ test_crash_reports_under_security_exemption_pass if {
 }
 
 test_exemption_without_item_is_flagged if {
-	fl := object.union(ex(8, "x", fault, internal, "incident", dev), {"legal_basis": {"kind": "exemption"}})
+	# object.union merges nested objects on OPA but not on regopy: remove the key instead.
+	base := ex(8, "x", fault, internal, "incident", dev)
+	fl := object.union(object.remove(base, ["legal_basis"]), {"legal_basis": {"kind": "exemption", "evidence_ref": "x"}})
 	count(exemptions.exemption_unnamed({"flows": [fl]})) == 1
 }
 
