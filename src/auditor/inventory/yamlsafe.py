@@ -83,7 +83,12 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 
+_MAYBE_NOT_STR = frozenset("0123456789+-.~nNtTfF")
+
+
 def _plain_scalar(value: str) -> Any:
+    if value and value[0] not in _MAYBE_NOT_STR:
+        return value  # fast path: most scalars are words, which no core-schema rule below can match
     if _NULL.match(value):
         return None
     if value in _BOOL:
