@@ -7,9 +7,11 @@ schema, references); 3 policy or engine error. Any unexpected exception is a too
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -269,6 +271,7 @@ def cli() -> None:
 )
 @engine_options
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
+@click.option("--timings", "show_timings", is_flag=True, hidden=True, help="Print stage times as JSON on stderr.")
 @click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the text output.")
 @policy_options
 def check(
@@ -285,6 +288,7 @@ def check(
     write_baseline: Path | None,
     diff_base: str | None,
     lang: str,
+    show_timings: bool,
 ) -> None:
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
@@ -292,13 +296,19 @@ def check(
         gate = ci.GateOptions(_fail_on(fail_on), waivers_file, baseline_file, write_baseline, diff_base)
         ci.check_output_paths(gate, output)
         targets = _paths(paths)
-        inv = pipeline.load(targets)
+        timings = pipeline.Timings()
+        inv = pipeline.load(targets, timings)
         pack = _load_pack(policy_dir, law)
         chosen = _make_engine(engine)
-        result = pipeline.audit(inv, pack, chosen)
+        result = pipeline.audit(inv, pack, chosen, timings)
+        started = time.perf_counter()
         report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate)
+        started = timings.add("gate", started)
         use_colour = color if color is not None else (output is None and sys.stdout.isatty())
         text = ci.render(fmt, report, pack, inv, color=use_colour, lang=lang)
+        timings.add("format", started)
+        if show_timings:
+            _err(json.dumps(timings.stages, sort_keys=True))
         if baseline_text is not None and write_baseline is not None:
             write_output(baseline_text, write_baseline)
         write_output(text, output)
