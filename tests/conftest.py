@@ -27,6 +27,7 @@ systems:
     fields:
       - id: app.email
         category: user.contact.email
+        subjects: [customer]
         purposes: [support]
 """
 
