@@ -40,18 +40,12 @@ def test_clauses_json_lists_every_clause_with_verbatim_excerpts() -> None:
     assert "status" not in doc["clauses"][0]
 
 
-def test_machine_and_evidence_clauses_have_rules__overlays_only() -> None:
-    """Every machine/evidence clause of the legal overlays is checked by at least one rule.
-
-    Scope: overlays only. The policy's own clauses (clauses.yaml) get their rules from issue 3 part A; widen this
-    assertion to every clause once that rule pack is complete."""
+def test_no_machine_or_evidence_clause_is_without_a_rule() -> None:
+    """Every machine/evidence clause of the policy and of the overlays is checked by at least one rule."""
     doc = _clauses_json()
-    missing = [
-        c["id"]
-        for c in doc["clauses"]
-        if c["source"] != "policy" and c["checkability"] != "not_checkable" and not c["rules"]
-    ]
+    missing = [c["id"] for c in doc["clauses"] if c["checkability"] != "not_checkable" and not c["rules"]]
     assert missing == []
+    assert {c["source"] for c in doc["clauses"] if c["rules"]} == {"policy", "gdpr", "cnil", "pipl"}
     for c in doc["clauses"]:
         for rule in c["rules"]:
             assert rule["title"] and rule["severity"] in ("error", "warning", "info")
