@@ -5,6 +5,7 @@ one line each, as ``file:line:col: message``."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -275,13 +276,53 @@ class _Builder:
                     self._ref(partner, f"cookies.{i}.purpose", cookie["purpose"], ("purpose",))
 
 
+class _Reuse:
+    """Valid documents of the last two loads by content digest: ``check --diff-base`` loads the working tree and
+    then the base revision, whose unchanged files need not be parsed and validated again. Documents are never
+    mutated after loading, so two inventories can share them (each entity keeps its own file name)."""
+
+    def __init__(self) -> None:
+        self.previous: dict[bytes, Any] = {}
+        self.current: dict[bytes, Any] = {}
+
+    def start(self) -> None:
+        self.previous, self.current = {**self.previous, **self.current}, {}
+
+    def checked(self, shown: str, data: bytes) -> tuple[str, Any, list[Problem]]:
+        key = hashlib.blake2b(data, digest_size=20).digest()
+        doc = self.current.get(key)
+        if doc is None:
+            doc = self.previous.get(key)
+        if doc is not None:
+            self.current[key] = doc
+            return shown, doc, []
+        result = _checked(shown, *parse_bytes(data, shown))
+        if result[1] is not None and not result[2]:
+            self.current[key] = result[1]
+        return result
+
+    def finish(self) -> None:
+        self.previous = {k: v for k, v in self.previous.items() if k in self.current}
+
+
+_REUSE = _Reuse()
+
+
 def _documents(paths: Sequence[Path]) -> Iterator[tuple[str, Any, list[Problem]]]:
     files, problems = discover(paths)
     for p in problems:
         yield p.location.file, None, [p]
     for path in files:
         shown = display_path(path)
-        yield _checked(shown, *parse_file(path, shown))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            yield shown, None, [Problem(Location(shown), f"cannot read file: {exc.strerror or exc}")]
+            continue
+        if len(data) > yamlsafe.MAX_FILE_BYTES:
+            yield _checked(shown, *parse_bytes(data, shown))
+            continue
+        yield _REUSE.checked(shown, data)
 
 
 def _checked(shown: str, doc: Any, parse_problems: list[Problem]) -> tuple[str, Any, list[Problem]]:
@@ -300,11 +341,19 @@ def load(paths: Sequence[Path]) -> Inventory:
 def load_sources(sources: Sequence[tuple[str, bytes]], where: str = "") -> Inventory:
     """Load and validate an inventory given in memory as ``(shown path, content)`` pairs (e.g. the files of a
     git revision), with exactly the checks and messages of :func:`load`."""
-    documents = (_checked(shown, *parse_bytes(data, shown)) for shown, data in sorted(sources))
+    documents = (_REUSE.checked(shown, data) for shown, data in sorted(sources))
     return _assemble(documents, where or ", ".join(shown for shown, _ in sources))
 
 
 def _assemble(documents: Iterable[tuple[str, Any, list[Problem]]], where: str) -> Inventory:
+    _REUSE.start()
+    try:
+        return _assemble_documents(documents, where)
+    finally:
+        _REUSE.finish()
+
+
+def _assemble_documents(documents: Iterable[tuple[str, Any, list[Problem]]], where: str) -> Inventory:
     builder = _Builder()
     problems: list[Problem] = []
     files: list[str] = []

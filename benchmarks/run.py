@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""Benchmark the auditor on the synthetic reference inventories (PRODUCT.md §7). Prints figures, asserts nothing.
+
+    python benchmarks/run.py [--sizes S,M,L,XL] [--seed N] [--workdir DIR] [--engine embedded] [--diff]
+
+For every size: generate the inventory with ``benchmarks/generate.py`` (cached in the workdir by size and seed),
+then run ``auditor check --format json -o /dev/null --timings`` in a fresh subprocess and report:
+
+* the per-stage wall time the pipeline measured (``auditor.pipeline.Timings``: load+validate, lineage,
+  partitions, serialise, evaluate, findings, gate, format);
+* the end-to-end wall time of the subprocess and its peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``, which
+  covers the CLI and its engine worker processes: the largest of them, not their sum);
+* the floor: time to parse the same files with PyYAML's C loader (``yaml.load(f, Loader=yaml.CSafeLoader)``),
+  measured in another fresh subprocess, and the ratio check / floor;
+* the growth between consecutive sizes: seconds per 1,000 systems and per 10k fields, and the time ratio against
+  the size ratio (1.0 = linear growth).
+
+``--diff`` also measures a pull-request run on the largest size: a copy of the inventory in a git repository,
+one system changed in the working tree, ``check --diff-base HEAD`` against the full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from generate import SIZES  # noqa: E402
+
+STAGES = ("load+validate", "lineage", "partitions", "serialise", "evaluate", "findings", "gate", "format")
+
+_PARSE_FLOOR = """
+import sys, time, pathlib, yaml
+files = sorted(p for p in pathlib.Path(sys.argv[1]).rglob("*") if p.suffix in (".yaml", ".yml"))
+t = time.perf_counter()
+for p in files:
+    with open(p, encoding="utf-8") as f:
+        yaml.load(f, Loader=yaml.CSafeLoader)
+print(time.perf_counter() - t)
+"""
+
+
+@dataclass
+class Result:
+    size: str
+    systems: int
+    fields: int
+    flows: int
+    mbytes: float
+    exit_code: int
+    wall: float
+    rss_mib: float
+    floor: float
+    stages: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+
+def _auditor() -> list[str]:
+    exe = Path(sys.executable).parent / "auditor"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "auditor"]
+
+
+def generate(size: str, seed: int, workdir: Path) -> Path:
+    out = workdir / f"{size}-seed{seed}"
+    marker = out / ".complete"
+    if not marker.exists():
+        if out.exists():
+            shutil.rmtree(out)
+        subprocess.run(
+            [sys.executable, str(HERE / "generate.py"), "--size", size, "--seed", str(seed), "--out", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        marker.write_text("ok\n")
+    return out
+
+
+def run_in_fresh_process(
+    argv: list[str], cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``argv`` in a fresh interpreter that reports its own children's peak RSS, so sizes do not mix."""
+    wrapper = (
+        "import resource, subprocess, sys, time, json\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - t\n"
+        "sys.stdout.write(p.stdout)\n"
+        "sys.stderr.write(p.stderr)\n"
+        "sys.stderr.write('\\n@@' + json.dumps([p.returncode, wall,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]) + '\\n')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, cwd=cwd)
+    err, _, tail = proc.stderr.rpartition("\n@@")
+    code, wall, rss = json.loads(tail)
+    return subprocess.CompletedProcess(argv, code, proc.stdout, err), wall, rss
+
+
+def measure(size: str, inv: Path, engine: str) -> Result:
+    systems, fields, flows = SIZES[size]
+    mbytes = sum(p.stat().st_size for p in inv.rglob("*.yaml")) / 1e6
+    floor_run = subprocess.run(
+        [sys.executable, "-c", _PARSE_FLOOR, str(inv)], capture_output=True, text=True, check=True
+    )
+    floor = float(floor_run.stdout.strip())
+    argv = [*_auditor(), "check", str(inv), "--format", "json", "-o", os.devnull, "--engine", engine, "--timings"]
+    proc, wall, rss = run_in_fresh_process(argv)
+    stages: dict[str, float] = {}
+    error = ""
+    for line in proc.stderr.splitlines():
+        if line.startswith("{"):
+            try:
+                stages = json.loads(line)
+            except ValueError:
+                pass
+        elif line.strip():
+            error = line.strip()
+    if proc.returncode in (0, 1):
+        error = ""
+    return Result(size, systems, fields, flows, mbytes, proc.returncode, wall, rss, floor, stages, error)
+
+
+def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, float, bool]:
+    """(full diff-less wall, --diff-base wall, identical findings) with one system changed."""
+    repo = workdir / f"{size}-diffrepo"
+    if repo.exists():
+        shutil.rmtree(repo)
+    shutil.copytree(inv, repo / "inventory", ignore=shutil.ignore_patterns(".complete"))
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=repo, check=True)
+    target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(
+        text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), encoding="utf-8"
+    )
+    common = [*_auditor(), "check", "inventory", "--format", "json", "--engine", engine, "--fail-on", "never"]
+    full, full_wall, _ = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
+    diff, diff_wall, _ = run_in_fresh_process([*common, "--diff-base", "HEAD", "-o", str(repo / "diff.json")], cwd=repo)
+    same = False
+    if full.returncode == 0 and diff.returncode == 0:
+        a = json.loads((repo / "full.json").read_text(encoding="utf-8"))
+        b = json.loads((repo / "diff.json").read_text(encoding="utf-8"))
+        same = [f["fingerprint"] for f in a.get("findings", [])] == [f["fingerprint"] for f in b.get("findings", [])]
+    else:
+        sys.stderr.write(f"diff run failed: {full.stderr[-300:]} {diff.stderr[-300:]}\n")
+    return full_wall, diff_wall, same
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else (f"{x:.2f}" if x < 100 else f"{x:.0f}")
+
+
+def table(results: list[Result]) -> str:
+    present = [s for s in STAGES if any(s in r.stages for r in results)]
+    head = [
+        "size",
+        "systems",
+        "fields",
+        "flows",
+        "MB",
+        *present,
+        "check wall s",
+        "peak RSS MiB",
+        "C-loader s",
+        "ratio",
+        "exit",
+    ]
+    rows = [head]
+    for r in results:
+        rows.append(
+            [
+                r.size,
+                str(r.systems),
+                str(r.fields),
+                str(r.flows),
+                f"{r.mbytes:.1f}",
+                *(_fmt(r.stages.get(s)) for s in present),
+                _fmt(r.wall),
+                f"{r.rss_mib:.0f}",
+                _fmt(r.floor),
+                f"{r.wall / r.floor:.1f}x" if r.floor else "-",
+                str(r.exit_code),
+            ]
+        )
+    out = ["| " + " | ".join(row) + " |" for row in rows]
+    out.insert(1, "|" + "|".join("---" for _ in head) + "|")
+    return "\n".join(out)
+
+
+def growth(results: list[Result]) -> str:
+    lines = [
+        "| from → to | s per 1,000 systems | s per 10k fields | time ratio | size ratio | linear? |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a, b in zip(results, results[1:]):
+        d_sys = (b.systems - a.systems) / 1000
+        d_fields = (b.fields - a.fields) / 10_000
+        dt = b.wall - a.wall
+        time_ratio = b.wall / a.wall if a.wall else float("inf")
+        size_ratio = (b.fields + b.flows) / (a.fields + a.flows)
+        verdict = "yes" if time_ratio <= size_ratio * 1.25 else "no (super-linear)"
+        lines.append(
+            f"| {a.size} → {b.size} | {dt / d_sys:.2f} | {dt / d_fields:.2f} | {time_ratio:.1f} | {size_ratio:.1f} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem = next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        ram = f"{int(mem.split()[1]) / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        ram = "?"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"nproc {os.cpu_count()}, CPU {model}, RAM {ram}, load average at start {load:.1f}, Python {sys.version.split()[0]}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="S,M,L,XL")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "auditor-bench")
+    ap.add_argument("--engine", default="embedded")
+    ap.add_argument("--diff", action="store_true", help="also time check --diff-base with one system changed")
+    args = ap.parse_args()
+    sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        ap.error(f"unknown size {', '.join(unknown)}; choose from {', '.join(SIZES)}")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {machine()}")
+    print(f"command: {' '.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])}")
+    results: list[Result] = []
+    for size in sizes:
+        t = time.perf_counter()
+        inv = generate(size, args.seed, args.workdir)
+        gen = time.perf_counter() - t
+        r = measure(size, inv, args.engine)
+        results.append(r)
+        note = f" ERROR: {r.error}" if r.error else ""
+        print(
+            f"{size}: check {r.wall:.2f} s (exit {r.exit_code}), floor {r.floor:.2f} s, gen/cache {gen:.1f} s{note}",
+            flush=True,
+        )
+    print()
+    print(table(results))
+    if len(results) > 1:
+        print()
+        print(growth(results))
+    if args.diff:
+        size = sizes[-1]
+        full, diff, same = diff_run(size, generate(size, args.seed, args.workdir), args.engine, args.workdir)
+        print()
+        print(
+            f"pull-request run on {size}, one system changed: full check {full:.2f} s, "
+            f"check --diff-base HEAD {diff:.2f} s, identical findings: {'yes' if same else 'NO'}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
