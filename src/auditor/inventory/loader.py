@@ -85,8 +85,8 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
                     if not target.is_relative_to(real_root):
                         problems.append(
                             Problem(
-                                Location(display_path(candidate)),
-                                "symlink points outside the inventory; refused",
+                                Location(f"{display_path(candidate.parent)}/{candidate.name}"),
+                                f"symlink points outside the inventory (to {target.as_posix()}); refused",
                             )
                         )
                         continue

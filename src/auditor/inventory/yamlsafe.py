@@ -249,7 +249,7 @@ def parse(text: str) -> Any:
 def decode(data: bytes) -> str:
     """Decode file bytes as UTF-8 (BOM allowed); raise YamlError located at the first bad byte."""
     if len(data) > MAX_FILE_BYTES:
-        raise YamlError(YamlProblem(0, 0, f"file of {len(data)} bytes exceeds the {MAX_FILE_BYTES}-byte limit"))
+        raise YamlError(YamlProblem(1, 1, f"file of {len(data)} bytes exceeds the {MAX_FILE_BYTES}-byte limit"))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
