@@ -1,0 +1,144 @@
+"""Nothing lost, nothing written: check and report leave the inventory untouched, --output is replaced atomically,
+and Ctrl-C ends a run with exit 130, no traceback and no worker process left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import MINIMAL, ROOT, SAMPLE, run_auditor
+
+from auditor import cli
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every entry under root (files, dirs, symlinks) with its content hash and mode."""
+    out: dict[str, str] = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        st = p.lstat()
+        if p.is_symlink():
+            out[rel] = f"link {os.readlink(p)}"
+        elif p.is_dir():
+            out[rel] = f"dir {st.st_mode:o}"
+        else:
+            out[rel] = f"{st.st_mode:o} {hashlib.sha256(p.read_bytes()).hexdigest()}"
+    return out
+
+
+def test_check_and_report_never_modify_the_inventory(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory"
+    shutil.copytree(SAMPLE, inv)
+    before = tree_digest(inv)
+    mtimes = {p: p.stat().st_mtime_ns for p in inv.rglob("*")}
+    for args in (
+        ("check", str(inv), "--format", "json", "-o", str(tmp_path / "out.json")),
+        ("check", str(inv)),
+        ("report", str(inv), "-o", str(tmp_path / "report.html")),
+    ):
+        r = run_auditor(*args, cwd=tmp_path)
+        assert r.code in (0, 1), r.err[-1000:]
+    assert tree_digest(inv) == before
+    assert {p: p.stat().st_mtime_ns for p in inv.rglob("*")} == mtimes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory", "out.json", "report.html"]
+
+
+def test_failed_run_leaves_the_previous_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "findings.json"
+    out.write_text("previous report\n", encoding="utf-8")
+    bad = tmp_path / "inv"
+    bad.mkdir()
+    (bad / "a.yaml").write_text(MINIMAL + "  - id: [\n", encoding="utf-8")
+    r = run_auditor("check", str(bad), "--format", "json", "-o", str(out), cwd=tmp_path)
+    assert r.code == 2
+    assert out.read_text(encoding="utf-8") == "previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json", "inv"]  # no temporary file left
+
+
+def test_crash_while_writing_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "report.txt"
+    out.write_text("old\n", encoding="utf-8")
+    real_fdopen = os.fdopen
+
+    class Exploding:
+        def __init__(self, handle: object) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> Exploding:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()  # type: ignore[attr-defined]
+
+        def write(self, text: str) -> int:
+            self.handle.write(text[: len(text) // 2])  # type: ignore[attr-defined]
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli.os, "fdopen", lambda *a, **k: Exploding(real_fdopen(*a, **k)))
+    with pytest.raises(OSError):
+        cli.write_output("new content that never fully lands\n", out)
+    assert out.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]
+    monkeypatch.undo()
+    cli.write_output("new\n", out)
+    assert out.read_text(encoding="utf-8") == "new\n"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find worker processes")
+def test_ctrl_c_during_evaluation_exits_130_cleanly(tmp_path: Path) -> None:
+    inv = tmp_path / "inv"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--size", "S", "--seed", "3", "--out", str(inv)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    out = tmp_path / "out.json"
+    out.write_text("old\n", encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "check", str(inv), "--format", "json", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,  # its own process group, like a shell job: Ctrl-C reaches the CLI and its workers
+    )
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while not workers and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        workers = _children(proc.pid)
+    assert workers, "the engine never started its worker processes"
+    time.sleep(0.5)  # let the workers start evaluating
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    assert "interrupted" in err
+    assert out.read_text(encoding="utf-8") == "old\n"
+    time.sleep(0.5)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+    assert alive == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "gone"
