@@ -182,3 +182,10 @@ test_order_reference_to_carrier_is_only_vague if {
 	r[0].severity == "warning"
 	r[0].verdict == "vague"
 }
+
+test_unstated_protection_is_shown_not_an_error if {
+	fi := {"id": "web.email", "category": "user.contact.email", "origin": "web", "protection": null, "identifiability": null}
+	r := cookies.direct_id_to_partner({"flows": [pflow([fi], ads_purpose, ["EU"])]})
+	count(r) == 1
+	contains(r[0].message, "(not stated)")
+}

@@ -16,7 +16,7 @@ ir(org) := object.get(org, "incident_response", {})
 # description: >-
 #   III.VII.2.a: classification standards and procedures for incidents and "une équipe spéciale d'intervention
 #   d'urgence". Evidence: incident_response.plan_ref and a non-empty team; every personal-data system has an
-#   owner_team to page.
+#   owner_team to page (a system that names none is a gap, not an error).
 # custom:
 #   clause: III.VII.2.a
 #   severity: error
@@ -36,7 +36,10 @@ response_readiness(inp) := array.concat(
 		some s in inp.systems
 		s.personal_data == true
 		object.get(s, "owner_team", "") == ""
-		f := finding("system", s.id, "id", sprintf("%s holds personal data but has no owner_team to respond to incidents", [vocab.t(s.id)]))
+		f := object.union(
+			finding("system", s.id, "id", sprintf("%s holds personal data but names no owner_team to respond to its incidents", [vocab.t(s.id)])),
+			{"verdict": "gap", "severity": "warning"},
+		)
 	],
 )
 

@@ -25,6 +25,8 @@ test_complete_incident_response_passes if {
 test_no_plan_no_team_no_owner if {
 	inp := {"organization": org(object.remove(ir, ["plan_ref", "team"])), "systems": [{"id": "crm", "personal_data": true}]}
 	count(incident.response_readiness(inp)) == 3
+	gaps := [f | some f in incident.response_readiness(inp); f.verdict == "gap"]
+	count(gaps) == 1
 }
 
 test_notice_without_advice_and_remedies if {
