@@ -32,6 +32,58 @@ systems:
 """
 
 
+# MINIMAL with every fact the full policy pack needs: a clean inventory (no finding with --law none). MINIMAL itself
+# now yields gaps (no retention, TLS, DSR support, owner team), which is the point of gaps.
+CLEAN = """\
+purposes:
+  - id: support
+    name: Customer support
+    policy_purpose: FACILITATE
+systems:
+  - id: app
+    name: App
+    kind: app
+    operator: first_party
+    owner_team: mobile
+    jurisdiction: EU
+    subject_jurisdictions: [EU]
+    security: {tls_min: "1.2", encryption_at_rest: true}
+    retention: {days: 30}
+    dsr: {access: true, rectify: true, delete: true, propagates: true}
+    fields:
+      - id: app.email
+        category: user.contact.email
+        collection: user_provided
+        purposes: [support]
+  - id: support-desk
+    name: Support desk
+    kind: backend
+    operator: first_party
+    owner_team: support
+    jurisdiction: EU
+    security:
+      tls_min: "1.2"
+      encryption_at_rest: true
+      isolation: tenant
+      mfa_admin: true
+      need_to_know: true
+      access_groups: [support]
+      monitoring: true
+      audit_log: true
+      backup: {enabled: true, encrypted: true}
+      baseline_ref: https://wiki.example/baseline
+    retention: {days: 365}
+    dsr: {access: true, rectify: true, delete: true, propagates: true}
+flows:
+  - id: app-to-support
+    from: app
+    to: support-desk
+    fields: [app.email]
+    purpose: support
+    tls: true
+"""
+
+
 @dataclass
 class Run:
     code: int

@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.conftest import MINIMAL, POLICIES, SAMPLE, run_auditor
+from tests.conftest import CLEAN, MINIMAL, POLICIES, SAMPLE, run_auditor
 
 LOCATED = re.compile(r"^\S+\.ya?ml:\d+:\d+: ")
 
@@ -46,7 +46,7 @@ def test_fail_on_never_exits_0_and_fail_on_threshold(inventory_dir) -> None:
 
 
 def test_clean_inventory_exits_0(inventory_dir) -> None:
-    r = run_auditor("check", str(inventory_dir({"a.yaml": MINIMAL})), "--law", "none")
+    r = run_auditor("check", str(inventory_dir({"a.yaml": CLEAN})), "--law", "none")
     assert r.code == 0, r.out + r.err
     assert "0 findings" in r.out
 
@@ -56,7 +56,8 @@ def test_output_file_written_and_exit_code_kept(inventory_dir, tmp_path: Path) -
     out = tmp_path / "report.json"
     r = run_auditor("check", str(d), "--format", "json", "--output", str(out))
     assert r.code == 1 and r.out == ""
-    assert json.loads(out.read_text())["findings"][0]["rule"] == "creality.disclosure.undisclosed_category"
+    rules = [f["rule"] for f in json.loads(out.read_text())["findings"]]
+    assert "creality.disclosure.undisclosed_category" in rules
 
 
 def test_input_errors_exit_2_with_one_line_each(inventory_dir) -> None:
