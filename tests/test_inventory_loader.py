@@ -11,6 +11,11 @@ from auditor.errors import InputError
 from auditor.inventory import load
 
 
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first line containing ``needle``: expectations follow the fixture text."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
 def problems(path: Path) -> list[str]:
     with pytest.raises(InputError) as info:
         load([path])
@@ -22,7 +27,7 @@ def test_minimal_inventory_loads_with_locations(inventory_dir) -> None:
     field = inv.fields["app.email"]
     assert field.parent == "app"
     loc = field.loc("category")
-    assert loc.file.endswith("a.yaml") and (loc.line, loc.column) == (14, 9)
+    assert loc.file.endswith("a.yaml") and (loc.line, loc.column) == (line_of(MINIMAL, "category:"), 9)
     assert inv.purposes["support"].get("policy_purpose") == "FACILITATE"
 
 
@@ -46,20 +51,26 @@ def test_alias_bomb_is_refused_quickly(inventory_dir) -> None:
 def test_unknown_key_suggests_the_right_one(inventory_dir) -> None:
     text = MINIMAL.replace("        purposes: [support]", "        purposes: [support]\n        purpsoes: [x]")
     lines = problems(inventory_dir({"a.yaml": text}))
-    assert lines == [f"{lines[0].split(':')[0]}:16:9: unknown key 'purpsoes' in field (did you mean 'purposes'?)"]
+    n = line_of(text, "purpsoes")
+    assert lines == [f"{lines[0].split(':')[0]}:{n}:9: unknown key 'purpsoes' in field (did you mean 'purposes'?)"]
 
 
 def test_duplicate_ids_across_files(inventory_dir) -> None:
     other = MINIMAL.split("systems:")[1].replace("app.email", "app.email2")
     lines = problems(inventory_dir({"a.yaml": MINIMAL, "b.yaml": "systems:" + other}))
     assert len(lines) == 1
-    assert "b.yaml:2:5: duplicate id 'app'" in lines[0] and "a.yaml:6:5" in lines[0]
+    first = line_of(MINIMAL, "- id: app")
+    assert "b.yaml:2:5: duplicate id 'app'" in lines[0] and f"a.yaml:{first}:5" in lines[0]
 
 
 def test_dangling_reference_is_located(inventory_dir) -> None:
-    lines = problems(inventory_dir({"a.yaml": MINIMAL.replace("purposes: [support]", "purposes: [suport]")}))
+    text = MINIMAL.replace("purposes: [support]", "purposes: [suport]")
+    lines = problems(inventory_dir({"a.yaml": text}))
     assert len(lines) == 1
-    assert ":15:20: field 'app.email' refers to unknown purpose 'suport' (did you mean 'support'?)" in lines[0]
+    assert (
+        f":{line_of(text, 'suport')}:20: field 'app.email' refers to unknown purpose 'suport' (did you mean 'support'?)"
+        in lines[0]
+    )
 
 
 def test_duplicate_mapping_key_is_an_error(inventory_dir) -> None:
