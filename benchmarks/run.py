@@ -22,9 +22,10 @@ one system changed in the working tree, ``check --diff-base HEAD`` against the f
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -119,10 +120,8 @@ def measure(size: str, inv: Path, engine: str) -> Result:
     error = ""
     for line in proc.stderr.splitlines():
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(ValueError):
                 stages = json.loads(line)
-            except ValueError:
-                pass
         elif line.strip():
             error = line.strip()
     if proc.returncode in (0, 1):
@@ -204,7 +203,7 @@ def growth(results: list[Result]) -> str:
         "| from → to | s per 1,000 systems | s per 10k fields | time ratio | size ratio | linear? |",
         "|---|---|---|---|---|---|",
     ]
-    for a, b in zip(results, results[1:]):
+    for a, b in itertools.pairwise(results):
         d_sys = (b.systems - a.systems) / 1000
         d_fields = (b.fields - a.fields) / 10_000
         dt = b.wall - a.wall
@@ -212,7 +211,8 @@ def growth(results: list[Result]) -> str:
         size_ratio = (b.fields + b.flows) / (a.fields + a.flows)
         verdict = "yes" if time_ratio <= size_ratio * 1.25 else "no (super-linear)"
         lines.append(
-            f"| {a.size} → {b.size} | {dt / d_sys:.2f} | {dt / d_fields:.2f} | {time_ratio:.1f} | {size_ratio:.1f} | {verdict} |"
+            f"| {a.size} → {b.size} | {dt / d_sys:.2f} | {dt / d_fields:.2f} | {time_ratio:.1f} "
+            f"| {size_ratio:.1f} | {verdict} |"
         )
     return "\n".join(lines)
 
@@ -224,12 +224,13 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-        mem = next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        mem = next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
         ram = f"{int(mem.split()[1]) / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration):
         ram = "?"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"nproc {os.cpu_count()}, CPU {model}, RAM {ram}, load average at start {load:.1f}, Python {sys.version.split()[0]}"
+    python = sys.version.split()[0]
+    return f"nproc {os.cpu_count()}, CPU {model}, RAM {ram}, load average at start {load:.1f}, Python {python}"
 
 
 def main() -> int:

@@ -33,7 +33,7 @@ def run_bounded(
     start the embedded engine cannot take an address-space rlimit (its allocator reserves address space up front):
     their peak RSS is checked afterwards instead."""
     proc = subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
+        [sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-m", "auditor", *args],
         capture_output=True,
         text=True,
         cwd=cwd or ROOT,
@@ -41,9 +41,18 @@ def run_bounded(
         stdin=subprocess.DEVNULL,
         preexec_fn=_limits if rlimit else None,
     )
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    assert peak_kib * 1024 < MEMORY_LIMIT
-    return proc
+    err, _, peak = proc.stderr.rpartition("\n@@peak-kib ")
+    assert int(peak) * 1024 < MEMORY_LIMIT, f"peak RSS {int(peak) // 1024} MiB"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err)
+
+
+# Runs the CLI and reports the peak RSS of its own process tree (the largest process), so runs do not mix.
+_PEAK_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL)\n"
+    "sys.stderr.write('\\n@@peak-kib %d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(p.returncode)\n"
+)
 
 
 def assert_tool_error(proc: subprocess.CompletedProcess[str], code: int, needle: str = "") -> str:
