@@ -51,16 +51,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import sys
 import time
 from bisect import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import Callable
 
 Emit = Callable[[str], None]
 
@@ -84,9 +83,7 @@ REGIONS = {
 # YAML scalar emission
 
 _SAFE_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./@-]*(?: [A-Za-z0-9_./@-]+)*\Z")
-_RESERVED = frozenset(
-    {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none", "nan", "inf", "empty"}
-)
+_RESERVED = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none", "nan", "inf", "empty"})
 
 
 def q(s: str) -> str:
@@ -111,39 +108,82 @@ def flow_seq(items: list[str]) -> str:
 # purpose id, name, policy_purpose (None: undeclared), data_use, requires_consent, core
 PURPOSES: list[tuple[str, str, str | None, str, bool, bool]] = [
     ("facilitate", "Facilitate the use of the services", "FACILITATE", "essential.service", False, True),
-    ("mkt-messages", "Commercial messages by e-mail, SMS or push", "MKT.MESSAGES",
-     "marketing.communications", True, False),
+    (
+        "mkt-messages",
+        "Commercial messages by e-mail, SMS or push",
+        "MKT.MESSAGES",
+        "marketing.communications",
+        True,
+        False,
+    ),
     ("improve", "Improve our services", "IMPROVE", "functional.service.improve", False, False),
-    ("personalize-xservice", "Personalised content in our other services", "PERSONALIZE.XSERVICE",
-     "personalize.content.profiled", False, False),
+    (
+        "personalize-xservice",
+        "Personalised content in our other services",
+        "PERSONALIZE.XSERVICE",
+        "personalize.content.profiled",
+        False,
+        False,
+    ),
     ("survey", "Surveys", "SURVEY", "functional.service.improve", False, False),
     ("update", "Software updates", "UPDATE", "essential.service.upgrades", False, True),
-    ("deid-analytics", "Analyse the de-identified user base", "DEID.ANALYTICS", "analytics.reporting",
-     False, False),
-    ("deid-commercial", "Commercial use of de-identified data", "DEID.COMMERCIAL", "third_party_sharing",
-     False, False),
-    ("cookie-identity", "Remember the user's identity", "COOKIE.IDENTITY",
-     "essential.service.authentication", False, True),
+    ("deid-analytics", "Analyse the de-identified user base", "DEID.ANALYTICS", "analytics.reporting", False, False),
+    ("deid-commercial", "Commercial use of de-identified data", "DEID.COMMERCIAL", "third_party_sharing", False, False),
+    (
+        "cookie-identity",
+        "Remember the user's identity",
+        "COOKIE.IDENTITY",
+        "essential.service.authentication",
+        False,
+        True,
+    ),
     ("cookie-prefs", "Save the user's preferences", "COOKIE.PREFS", "personalize.system", False, False),
-    ("cookie-analytics", "Analyse how the services are used", "COOKIE.ANALYTICS",
-     "analytics.reporting.content_performance", False, False),
-    ("cookie-ads", "Optimise advertising", "COOKIE.ADS", "marketing.advertising.first_party.targeted",
-     False, False),
-    ("partner-analytics", "Partner analytics of service usage", "PARTNER.ANALYTICS", "analytics.reporting",
-     False, False),
-    ("partner-ads", "Partner advertising of interest", "PARTNER.ADS",
-     "marketing.advertising.third_party.targeted", False, False),
-    ("partner-ad-measure", "Measure advertising effectiveness", "PARTNER.AD_MEASURE",
-     "analytics.reporting.ad_performance", False, False),
+    (
+        "cookie-analytics",
+        "Analyse how the services are used",
+        "COOKIE.ANALYTICS",
+        "analytics.reporting.content_performance",
+        False,
+        False,
+    ),
+    ("cookie-ads", "Optimise advertising", "COOKIE.ADS", "marketing.advertising.first_party.targeted", False, False),
+    (
+        "partner-analytics",
+        "Partner analytics of service usage",
+        "PARTNER.ANALYTICS",
+        "analytics.reporting",
+        False,
+        False,
+    ),
+    (
+        "partner-ads",
+        "Partner advertising of interest",
+        "PARTNER.ADS",
+        "marketing.advertising.third_party.targeted",
+        False,
+        False,
+    ),
+    (
+        "partner-ad-measure",
+        "Measure advertising effectiveness",
+        "PARTNER.AD_MEASURE",
+        "analytics.reporting.ad_performance",
+        False,
+        False,
+    ),
     ("cloud-storage", "Cloud storage services", "CLOUD.STORAGE", "essential.service", False, True),
-    ("counterparty", "Communicate with third parties, buy goods", "COUNTERPARTY", "essential.service",
-     False, True),
+    ("counterparty", "Communicate with third parties, buy goods", "COUNTERPARTY", "essential.service", False, True),
     ("security", "Security and stability", "SECURITY", "essential.service.security", False, True),
     ("fault", "Fault finding and handling", "FAULT", "essential.service.operations.support", False, True),
-    ("incident-notify", "Inform users of a security incident", "INCIDENT.NOTIFY",
-     "essential.service.notifications", False, True),
-    ("regulator-report", "Report to regulators", "REGULATOR.REPORT", "essential.legal_obligation", False,
-     False),
+    (
+        "incident-notify",
+        "Inform users of a security incident",
+        "INCIDENT.NOTIFY",
+        "essential.service.notifications",
+        False,
+        True,
+    ),
+    ("regulator-report", "Report to regulators", "REGULATOR.REPORT", "essential.legal_obligation", False, False),
     ("dsr", "Data-subject requests", "DSR", "essential.legal_obligation", False, True),
     # undeclared purposes (no policy_purpose): need prior consent (II.IV.2.e)
     ("ai-training", "Train machine-learning models", None, "train_ai_system", True, False),
@@ -182,82 +222,311 @@ class Cat:
 
 
 CATS: list[Cat] = [
-    Cat("user.contact.email", ("email", "contact_email", "login_email", "billing_email"), True,
-        "user_provided", "identified", "direct", ("facilitate", "mkt-messages", "incident-notify", "dsr")),
-    Cat("user.contact.phone_number", ("phone", "mobile_number", "contact_phone"), True, "user_provided",
-        "identified", "direct", ("facilitate", "mkt-messages", "security")),
-    Cat("user.contact.address", ("postal_address", "shipping_address"), True, "user_provided", "identified",
-        "direct", ("counterparty", "facilitate")),
-    Cat("user.contact", ("contact_details",), True, "user_provided", "identified", "direct",
-        ("facilitate", "counterparty")),
-    Cat("user.unique_id", ("user_id", "account_id", "member_id"), True, "derived", "identified", "direct",
-        ("facilitate", "security", "dsr"), join=True),
-    Cat("user.account.username", ("username", "nickname"), True, "user_provided", "identified", "direct",
-        ("facilitate",)),
-    Cat("user.authorization.password", ("password_hash", "passphrase_hash"), False, "user_provided",
-        "identified", "cred", ("security", "facilitate")),
-    Cat("user.authorization.credentials", ("security_answer", "recovery_answer"), False, "user_provided",
-        "identified", "cred", ("security",)),
-    Cat("user.device.ip_address", ("ip_address", "client_ip"), False, "observed", "pseudonymous", "other",
-        ("security", "fault", "facilitate")),
-    Cat("user.device.network", ("network_info", "wifi_info"), False, "observed", "pseudonymous", "other",
-        ("fault", "cloud-storage", "facilitate")),
-    Cat("user.device.carrier", ("carrier",), False, "observed", "pseudonymous", "other",
-        ("fault", "improve")),
-    Cat("user.behavior.browsing_history", ("browsing_history", "page_views"), False, "observed",
-        "pseudonymous", "other", ("improve", "cookie-analytics", "partner-analytics")),
-    Cat("user.telemetry", ("app_usage", "print_telemetry", "operation_log", "crash_report"), False,
-        "observed", "pseudonymous", "other", ("improve", "fault", "update")),
-    Cat("user.behavior.clickstream", ("clicks", "click_events"), False, "observed", "pseudonymous", "other",
-        ("cookie-analytics", "improve", "partner-ad-measure")),
-    Cat("user.behavior", ("access_origin", "referrer", "session_log"), False, "observed", "pseudonymous",
-        "other", ("improve", "cookie-analytics")),
-    Cat("system.operations", ("request_log", "service_metrics"), False, "observed", "aggregate", "other",
-        ("fault", "security")),
-    Cat("user.device.cookie", ("cookie_data",), False, "observed", "pseudonymous", "other",
-        ("cookie-identity", "cookie-prefs", "cookie-ads")),
-    Cat("user.device.cookie_id", ("cookie_id", "visitor_id"), False, "observed", "pseudonymous", "other",
-        ("cookie-identity", "cookie-analytics", "cookie-ads", "partner-ads"), join=True),
-    Cat("user.account.settings", ("preferences", "language"), False, "user_provided", "pseudonymous",
-        "other", ("cookie-prefs", "facilitate")),
-    Cat("user.privacy_preferences", ("consent_choice", "privacy_settings"), False, "user_provided",
-        "pseudonymous", "other", ("cookie-prefs", "dsr")),
-    Cat("user.device", ("device_model", "os_type", "device_settings", "printer_model"), False, "observed",
-        "pseudonymous", "other", ("facilitate", "update", "fault")),
-    Cat("user.device.device_id", ("android_id", "idfa", "guid", "openudid"), False, "observed",
-        "pseudonymous", "other", ("partner-ads", "partner-analytics", "improve"), join=True),
-    Cat("user.device.device_id.mac", ("mac_address",), True, "observed", "identified", "direct",
-        ("security", "facilitate"), join=True),
-    Cat("user.device.device_id.imei", ("imei",), True, "observed", "identified", "direct",
-        ("security", "update"), join=True),
-    Cat("user.device.device_id.imsi", ("imsi",), True, "observed", "identified", "direct", ("security",),
-        join=True),
-    Cat("user.unique_id.pseudonymous", ("pseudo_id", "ad_id"), False, "derived", "pseudonymous", "other",
-        ("partner-ads", "deid-analytics"), join=True),
-    Cat("user.device.installed_apps", ("installed_apps",), False, "observed", "pseudonymous", "other",
-        ("improve",)),
-    Cat("user.content.private", ("uploaded_model", "print_file", "media_upload"), False, "user_stored",
-        "identified", "content", ("cloud-storage", "facilitate")),
-    Cat("user.content.public", ("published_model", "public_post"), False, "public_by_user", "identified",
-        "content", ("facilitate", "personalize-xservice")),
-    Cat("user.content.self_image", ("avatar_photo",), False, "user_provided", "identified", "content",
-        ("facilitate",)),
-    Cat("user.social", ("shared_content", "follows"), False, "user_shared", "identified", "other",
-        ("counterparty", "personalize-xservice")),
-    Cat("user.demographic.profile", ("interest_profile", "segment"), False, "derived", "pseudonymous",
-        "other", ("personalize-xservice", "deid-analytics", "cookie-ads")),
+    Cat(
+        "user.contact.email",
+        ("email", "contact_email", "login_email", "billing_email"),
+        True,
+        "user_provided",
+        "identified",
+        "direct",
+        ("facilitate", "mkt-messages", "incident-notify", "dsr"),
+    ),
+    Cat(
+        "user.contact.phone_number",
+        ("phone", "mobile_number", "contact_phone"),
+        True,
+        "user_provided",
+        "identified",
+        "direct",
+        ("facilitate", "mkt-messages", "security"),
+    ),
+    Cat(
+        "user.contact.address",
+        ("postal_address", "shipping_address"),
+        True,
+        "user_provided",
+        "identified",
+        "direct",
+        ("counterparty", "facilitate"),
+    ),
+    Cat(
+        "user.contact",
+        ("contact_details",),
+        True,
+        "user_provided",
+        "identified",
+        "direct",
+        ("facilitate", "counterparty"),
+    ),
+    Cat(
+        "user.unique_id",
+        ("user_id", "account_id", "member_id"),
+        True,
+        "derived",
+        "identified",
+        "direct",
+        ("facilitate", "security", "dsr"),
+        join=True,
+    ),
+    Cat(
+        "user.account.username",
+        ("username", "nickname"),
+        True,
+        "user_provided",
+        "identified",
+        "direct",
+        ("facilitate",),
+    ),
+    Cat(
+        "user.authorization.password",
+        ("password_hash", "passphrase_hash"),
+        False,
+        "user_provided",
+        "identified",
+        "cred",
+        ("security", "facilitate"),
+    ),
+    Cat(
+        "user.authorization.credentials",
+        ("security_answer", "recovery_answer"),
+        False,
+        "user_provided",
+        "identified",
+        "cred",
+        ("security",),
+    ),
+    Cat(
+        "user.device.ip_address",
+        ("ip_address", "client_ip"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("security", "fault", "facilitate"),
+    ),
+    Cat(
+        "user.device.network",
+        ("network_info", "wifi_info"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("fault", "cloud-storage", "facilitate"),
+    ),
+    Cat("user.device.carrier", ("carrier",), False, "observed", "pseudonymous", "other", ("fault", "improve")),
+    Cat(
+        "user.behavior.browsing_history",
+        ("browsing_history", "page_views"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("improve", "cookie-analytics", "partner-analytics"),
+    ),
+    Cat(
+        "user.telemetry",
+        ("app_usage", "print_telemetry", "operation_log", "crash_report"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("improve", "fault", "update"),
+    ),
+    Cat(
+        "user.behavior.clickstream",
+        ("clicks", "click_events"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("cookie-analytics", "improve", "partner-ad-measure"),
+    ),
+    Cat(
+        "user.behavior",
+        ("access_origin", "referrer", "session_log"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("improve", "cookie-analytics"),
+    ),
+    Cat(
+        "system.operations",
+        ("request_log", "service_metrics"),
+        False,
+        "observed",
+        "aggregate",
+        "other",
+        ("fault", "security"),
+    ),
+    Cat(
+        "user.device.cookie",
+        ("cookie_data",),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("cookie-identity", "cookie-prefs", "cookie-ads"),
+    ),
+    Cat(
+        "user.device.cookie_id",
+        ("cookie_id", "visitor_id"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("cookie-identity", "cookie-analytics", "cookie-ads", "partner-ads"),
+        join=True,
+    ),
+    Cat(
+        "user.account.settings",
+        ("preferences", "language"),
+        False,
+        "user_provided",
+        "pseudonymous",
+        "other",
+        ("cookie-prefs", "facilitate"),
+    ),
+    Cat(
+        "user.privacy_preferences",
+        ("consent_choice", "privacy_settings"),
+        False,
+        "user_provided",
+        "pseudonymous",
+        "other",
+        ("cookie-prefs", "dsr"),
+    ),
+    Cat(
+        "user.device",
+        ("device_model", "os_type", "device_settings", "printer_model"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("facilitate", "update", "fault"),
+    ),
+    Cat(
+        "user.device.device_id",
+        ("android_id", "idfa", "guid", "openudid"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("partner-ads", "partner-analytics", "improve"),
+        join=True,
+    ),
+    Cat(
+        "user.device.device_id.mac",
+        ("mac_address",),
+        True,
+        "observed",
+        "identified",
+        "direct",
+        ("security", "facilitate"),
+        join=True,
+    ),
+    Cat(
+        "user.device.device_id.imei",
+        ("imei",),
+        True,
+        "observed",
+        "identified",
+        "direct",
+        ("security", "update"),
+        join=True,
+    ),
+    Cat("user.device.device_id.imsi", ("imsi",), True, "observed", "identified", "direct", ("security",), join=True),
+    Cat(
+        "user.unique_id.pseudonymous",
+        ("pseudo_id", "ad_id"),
+        False,
+        "derived",
+        "pseudonymous",
+        "other",
+        ("partner-ads", "deid-analytics"),
+        join=True,
+    ),
+    Cat("user.device.installed_apps", ("installed_apps",), False, "observed", "pseudonymous", "other", ("improve",)),
+    Cat(
+        "user.content.private",
+        ("uploaded_model", "print_file", "media_upload"),
+        False,
+        "user_stored",
+        "identified",
+        "content",
+        ("cloud-storage", "facilitate"),
+    ),
+    Cat(
+        "user.content.public",
+        ("published_model", "public_post"),
+        False,
+        "public_by_user",
+        "identified",
+        "content",
+        ("facilitate", "personalize-xservice"),
+    ),
+    Cat("user.content.self_image", ("avatar_photo",), False, "user_provided", "identified", "content", ("facilitate",)),
+    Cat(
+        "user.social",
+        ("shared_content", "follows"),
+        False,
+        "user_shared",
+        "identified",
+        "other",
+        ("counterparty", "personalize-xservice"),
+    ),
+    Cat(
+        "user.demographic.profile",
+        ("interest_profile", "segment"),
+        False,
+        "derived",
+        "pseudonymous",
+        "other",
+        ("personalize-xservice", "deid-analytics", "cookie-ads"),
+    ),
 ]
 UNDISCLOSED_CATS: list[Cat] = [
-    Cat("user.location.precise", ("gps_location", "precise_location"), False, "observed", "identified",
-        "other", ("facilitate", "improve"), disclosed=False),
-    Cat("user.location.imprecise", ("city", "coarse_location"), False, "observed", "pseudonymous", "other",
-        ("improve",), disclosed=False),
-    Cat("user.name", ("full_name", "first_name", "last_name"), True, "user_provided", "identified", "direct",
-        ("facilitate", "counterparty"), disclosed=False),
-    Cat("user.financial.bank_account", ("bank_account",), True, "user_provided", "identified", "direct",
-        ("counterparty",), disclosed=False),
-    Cat("user.biometric", ("face_template",), True, "observed", "identified", "direct", ("security",),
-        disclosed=False),
+    Cat(
+        "user.location.precise",
+        ("gps_location", "precise_location"),
+        False,
+        "observed",
+        "identified",
+        "other",
+        ("facilitate", "improve"),
+        disclosed=False,
+    ),
+    Cat(
+        "user.location.imprecise",
+        ("city", "coarse_location"),
+        False,
+        "observed",
+        "pseudonymous",
+        "other",
+        ("improve",),
+        disclosed=False,
+    ),
+    Cat(
+        "user.name",
+        ("full_name", "first_name", "last_name"),
+        True,
+        "user_provided",
+        "identified",
+        "direct",
+        ("facilitate", "counterparty"),
+        disclosed=False,
+    ),
+    Cat(
+        "user.financial.bank_account",
+        ("bank_account",),
+        True,
+        "user_provided",
+        "identified",
+        "direct",
+        ("counterparty",),
+        disclosed=False,
+    ),
+    Cat("user.biometric", ("face_template",), True, "observed", "identified", "direct", ("security",), disclosed=False),
 ]
 CAT_BY_KEY = {c.key: c for c in CATS}
 EMAIL = CAT_BY_KEY["user.contact.email"]
@@ -265,45 +534,105 @@ EMAIL = CAT_BY_KEY["user.contact.email"]
 # category weights per group of systems (unlisted categories of CATS get weight 0)
 _GROUP_WEIGHTS: dict[str, dict[str, int]] = {
     "collect": {
-        "user.contact.email": 4, "user.contact.phone_number": 3, "user.unique_id": 3,
-        "user.account.username": 2, "user.authorization.password": 1, "user.device.ip_address": 4,
+        "user.contact.email": 4,
+        "user.contact.phone_number": 3,
+        "user.unique_id": 3,
+        "user.account.username": 2,
+        "user.authorization.password": 1,
+        "user.device.ip_address": 4,
         "user.device.network": 3,
-        "user.device.carrier": 2, "user.behavior.browsing_history": 4, "user.telemetry": 6,
-        "user.behavior.clickstream": 4, "user.behavior": 3, "user.device.cookie": 3,
-        "user.device.cookie_id": 4, "user.account.settings": 2, "user.privacy_preferences": 2,
-        "user.device": 6, "user.device.device_id": 4,
-        "user.device.device_id.mac": 2, "user.device.device_id.imei": 2, "user.device.device_id.imsi": 1,
-        "user.device.installed_apps": 1, "user.content.private": 3, "user.content.public": 1,
-        "user.content.self_image": 1, "user.social": 1,
+        "user.device.carrier": 2,
+        "user.behavior.browsing_history": 4,
+        "user.telemetry": 6,
+        "user.behavior.clickstream": 4,
+        "user.behavior": 3,
+        "user.device.cookie": 3,
+        "user.device.cookie_id": 4,
+        "user.account.settings": 2,
+        "user.privacy_preferences": 2,
+        "user.device": 6,
+        "user.device.device_id": 4,
+        "user.device.device_id.mac": 2,
+        "user.device.device_id.imei": 2,
+        "user.device.device_id.imsi": 1,
+        "user.device.installed_apps": 1,
+        "user.content.private": 3,
+        "user.content.public": 1,
+        "user.content.self_image": 1,
+        "user.social": 1,
     },
     "backend": {
-        "user.contact.email": 5, "user.contact.phone_number": 3, "user.contact.address": 2, "user.contact": 1,
-        "user.unique_id": 6, "user.account.username": 3, "user.authorization.password": 2,
-        "user.authorization.credentials": 1, "user.device.ip_address": 4, "user.device.network": 2,
-        "user.telemetry": 5, "user.behavior": 2, "system.operations": 4, "user.account.settings": 3,
-        "user.privacy_preferences": 2, "user.device": 4, "user.device.device_id": 3,
-        "user.device.device_id.mac": 2, "user.device.device_id.imei": 1, "user.content.private": 3,
-        "user.content.public": 2, "user.social": 2, "user.demographic.profile": 1,
+        "user.contact.email": 5,
+        "user.contact.phone_number": 3,
+        "user.contact.address": 2,
+        "user.contact": 1,
+        "user.unique_id": 6,
+        "user.account.username": 3,
+        "user.authorization.password": 2,
+        "user.authorization.credentials": 1,
+        "user.device.ip_address": 4,
+        "user.device.network": 2,
+        "user.telemetry": 5,
+        "user.behavior": 2,
+        "system.operations": 4,
+        "user.account.settings": 3,
+        "user.privacy_preferences": 2,
+        "user.device": 4,
+        "user.device.device_id": 3,
+        "user.device.device_id.mac": 2,
+        "user.device.device_id.imei": 1,
+        "user.content.private": 3,
+        "user.content.public": 2,
+        "user.social": 2,
+        "user.demographic.profile": 1,
     },
     "crm": {
-        "user.contact.email": 8, "user.contact.phone_number": 6, "user.contact.address": 4, "user.contact": 2,
-        "user.unique_id": 5, "user.account.username": 2, "user.account.settings": 2,
-        "user.privacy_preferences": 4, "user.demographic.profile": 4, "user.behavior": 2,
+        "user.contact.email": 8,
+        "user.contact.phone_number": 6,
+        "user.contact.address": 4,
+        "user.contact": 2,
+        "user.unique_id": 5,
+        "user.account.username": 2,
+        "user.account.settings": 2,
+        "user.privacy_preferences": 4,
+        "user.demographic.profile": 4,
+        "user.behavior": 2,
         "user.unique_id.pseudonymous": 2,
     },
     "store": {
-        "user.contact.email": 4, "user.contact.phone_number": 2, "user.contact.address": 2,
-        "user.unique_id": 6, "user.account.username": 2, "user.authorization.password": 2,
-        "user.authorization.credentials": 1, "user.device.ip_address": 2, "user.telemetry": 4,
-        "system.operations": 3, "user.device": 3, "user.device.device_id": 2, "user.device.device_id.imei": 1,
-        "user.content.private": 6, "user.content.public": 3, "user.content.self_image": 1, "user.social": 2,
+        "user.contact.email": 4,
+        "user.contact.phone_number": 2,
+        "user.contact.address": 2,
+        "user.unique_id": 6,
+        "user.account.username": 2,
+        "user.authorization.password": 2,
+        "user.authorization.credentials": 1,
+        "user.device.ip_address": 2,
+        "user.telemetry": 4,
+        "system.operations": 3,
+        "user.device": 3,
+        "user.device.device_id": 2,
+        "user.device.device_id.imei": 1,
+        "user.content.private": 6,
+        "user.content.public": 3,
+        "user.content.self_image": 1,
+        "user.social": 2,
         "user.account.settings": 2,
     },
     "warehouse": {
-        "user.unique_id": 2, "user.unique_id.pseudonymous": 6, "user.contact.email": 1,
-        "user.behavior.browsing_history": 5, "user.telemetry": 7, "user.behavior.clickstream": 5,
-        "user.behavior": 4, "system.operations": 3, "user.device": 4, "user.device.device_id": 4,
-        "user.device.cookie_id": 3, "user.demographic.profile": 5, "user.device.carrier": 1,
+        "user.unique_id": 2,
+        "user.unique_id.pseudonymous": 6,
+        "user.contact.email": 1,
+        "user.behavior.browsing_history": 5,
+        "user.telemetry": 7,
+        "user.behavior.clickstream": 5,
+        "user.behavior": 4,
+        "system.operations": 3,
+        "user.device": 4,
+        "user.device.device_id": 4,
+        "user.device.cookie_id": 3,
+        "user.demographic.profile": 5,
+        "user.device.carrier": 1,
         "user.device.installed_apps": 1,
     },
 }
@@ -320,36 +649,76 @@ KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "app": ("app", "first_party", "collect", ("mobile-app", "printer-app", "slicer-app")),
     "web": ("web", "first_party", "collect", ("web-portal", "store-web", "community-web")),
     "firmware": ("firmware", "first_party", "collect", ("printer-firmware", "scanner-firmware")),
-    "edge": ("backend", "first_party", "backend",
-             ("api-gateway", "ingest", "auth-service", "device-gateway")),
-    "core": ("backend", "first_party", "backend",
-             ("user-service", "order-service", "print-service", "community-service", "notification-service",
-              "payment-service", "model-service")),
+    "edge": ("backend", "first_party", "backend", ("api-gateway", "ingest", "auth-service", "device-gateway")),
+    "core": (
+        "backend",
+        "first_party",
+        "backend",
+        (
+            "user-service",
+            "order-service",
+            "print-service",
+            "community-service",
+            "notification-service",
+            "payment-service",
+            "model-service",
+        ),
+    ),
     "crm": ("crm", "first_party", "crm", ("crm", "support-desk")),
     "saas2": ("saas", "processor", "backend", ("helpdesk-saas", "email-saas")),
-    "datastore": ("datastore", "first_party", "store",
-                  ("user-db", "order-db", "object-store", "model-store", "log-store", "cache")),
+    "datastore": (
+        "datastore",
+        "first_party",
+        "store",
+        ("user-db", "order-db", "object-store", "model-store", "log-store", "cache"),
+    ),
     "lake": ("warehouse", "first_party", "warehouse", ("raw-lake", "event-warehouse")),
     "mart": ("warehouse", "first_party", "warehouse", ("analytics-mart", "bi-mart")),
     "saas5": ("saas", "processor", "warehouse", ("bi-saas", "experiment-saas")),
 }
-TEAMS = ("team-identity", "team-commerce", "team-devices", "team-cloud", "team-community", "team-data",
-         "team-growth", "team-platform", "team-support")
+TEAMS = (
+    "team-identity",
+    "team-commerce",
+    "team-devices",
+    "team-cloud",
+    "team-community",
+    "team-data",
+    "team-growth",
+    "team-platform",
+    "team-support",
+)
 
-PARTNER_ROLES = ("advertiser", "analytics", "cloud_storage", "processor", "payment", "counterparty",
-                 "authority", "research_institute", "social")
+PARTNER_ROLES = (
+    "advertiser",
+    "analytics",
+    "cloud_storage",
+    "processor",
+    "payment",
+    "counterparty",
+    "authority",
+    "research_institute",
+    "social",
+)
 PARTNER_ROLE_WEIGHTS = (20, 20, 12, 15, 8, 8, 5, 5, 7)
 PARTNER_NAMES = {
-    "advertiser": "adnet", "analytics": "metrics", "cloud_storage": "cloudstore", "processor": "mailer",
-    "payment": "payco", "counterparty": "marketplace", "authority": "regulator", "research_institute": "lab",
+    "advertiser": "adnet",
+    "analytics": "metrics",
+    "cloud_storage": "cloudstore",
+    "processor": "mailer",
+    "payment": "payco",
+    "counterparty": "marketplace",
+    "authority": "regulator",
+    "research_institute": "lab",
     "social": "socialnet",
 }
 # partner role choice per source level: (roles, cumulative weights)
 _PARTNER_BY_LEVEL: list[tuple[tuple[str, ...], list[int]]] = [
     (("analytics", "advertiser", "social"), [5, 8, 10]),
     (("cloud_storage", "processor", "authority"), [5, 9, 10]),
-    (("processor", "payment", "counterparty", "cloud_storage", "advertiser", "authority", "social"),
-     [4, 6, 8, 10, 12, 13, 14]),
+    (
+        ("processor", "payment", "counterparty", "cloud_storage", "advertiser", "authority", "social"),
+        [4, 6, 8, 10, 12, 13, 14],
+    ),
     (("cloud_storage", "research_institute", "advertiser"), [6, 8, 10]),
     (("analytics", "advertiser", "research_institute", "cloud_storage"), [4, 7, 9, 10]),
     (("analytics", "advertiser", "research_institute", "cloud_storage"), [4, 7, 9, 10]),
@@ -377,8 +746,20 @@ FORWARD_CAP = 24  # fields remembered per receiving system for multi-hop forward
 SOURCES_CAP = 6  # upstream senders remembered per system (targets of sync loops)
 
 # flag bits for system-level problems
-(F_TLS10, F_NO_SEC, F_PART_SEC, F_INDEF, F_NO_RET, F_NO_DSR, F_PART_DSR, F_AD_EMAIL, F_UNDECL, F_BACK,
- F_FIELD_PROBLEMS, F_FLOW_PROBLEMS) = (1 << i for i in range(12))
+(
+    F_TLS10,
+    F_NO_SEC,
+    F_PART_SEC,
+    F_INDEF,
+    F_NO_RET,
+    F_NO_DSR,
+    F_PART_DSR,
+    F_AD_EMAIL,
+    F_UNDECL,
+    F_BACK,
+    F_FIELD_PROBLEMS,
+    F_FLOW_PROBLEMS,
+) = (1 << i for i in range(12))
 
 
 def allocate(total: int, weights: list[float], minimum: int = 0) -> list[int]:
@@ -445,8 +826,11 @@ def make_plan(size: str, seed: int) -> Plan:
         pos_in_level = pos_in_level + 1 if lvl == prev else 0
         prev = lvl
         if lvl == 0:
-            k = ("app", "web", "firmware")[pos_in_level] if pos_in_level < 3 else rng.choices(
-                ("app", "web", "firmware"), (40, 35, 25))[0]
+            k = (
+                ("app", "web", "firmware")[pos_in_level]
+                if pos_in_level < 3
+                else rng.choices(("app", "web", "firmware"), (40, 35, 25))[0]
+            )
         elif lvl == 1:
             k = "edge"
         elif lvl == 2:
@@ -505,14 +889,27 @@ def make_plan(size: str, seed: int) -> Plan:
         sid = f"{base}-{i:05d}"
         name = base.replace("-", " ").title().replace("Api", "API").replace("Crm", "CRM") + f" {i:05d}"
         deid = kk == "mart" and rng.random() < 0.5
-        systems.append(Sys(i, sid, name, levels[i], kk, juris[i], n_f[i], n_fl[i], rng.getrandbits(64),
-                           flags[i], deid, rng.choice(TEAMS)))
+        systems.append(
+            Sys(
+                i,
+                sid,
+                name,
+                levels[i],
+                kk,
+                juris[i],
+                n_f[i],
+                n_fl[i],
+                rng.getrandbits(64),
+                flags[i],
+                deid,
+                rng.choice(TEAMS),
+            )
+        )
 
     n_part = max(len(PARTNER_ROLES), round(n_sys / 20))
     partners: list[Partner] = []
     for j in range(n_part):
-        role = PARTNER_ROLES[j] if j < len(PARTNER_ROLES) else rng.choices(PARTNER_ROLES,
-                                                                           PARTNER_ROLE_WEIGHTS)[0]
+        role = PARTNER_ROLES[j] if j < len(PARTNER_ROLES) else rng.choices(PARTNER_ROLES, PARTNER_ROLE_WEIGHTS)[0]
         pj = rng.choices(JURISDICTIONS, (25, 30, 45))[0]
         partners.append(Partner(f"partner-{PARTNER_NAMES[role]}-{j:04d}", role, pj))
 
@@ -533,6 +930,7 @@ def make_plan(size: str, seed: int) -> Plan:
 # ---------------------------------------------------------------------------------------------------------
 # Small files
 
+
 def emit_organization(size: str, seed: int) -> str:
     L = [
         f"# synthetic inventory generated by benchmarks/generate.py --size {size} --seed {seed}\n",
@@ -542,7 +940,7 @@ def emit_organization(size: str, seed: int) -> str:
         f"  address: {q('1 Innovation Road, Shenzhen, Guangdong, China')}\n",
         "  jurisdiction: CN\n",
         "  contact_email: privacy@example.com\n",
-        "  dsr_intake: [privacy@example.com, \"https://example.com/privacy/requests\"]\n",
+        '  dsr_intake: [privacy@example.com, "https://example.com/privacy/requests"]\n',
         "  dpo:\n    name: Data Protection Officer\n    email: dpo@example.com\n",
         "  eu_representative:\n    name: EU Rep GmbH\n    email: eurep@example.eu\n"
         f"    address: {q('Hauptstrasse 1, 10115 Berlin, Germany')}\n",
@@ -582,8 +980,7 @@ def emit_consents(plan: Plan) -> str:
     ui = plan.collect_ui
     L = ["version: 1\n", "consents:\n"]
     for n, (cid, purpose, channels, mech, scope, withdrawal) in enumerate(CONSENTS):
-        L.append(f"  - id: {cid}\n    purpose: {purpose}\n    channels: {flow_seq(channels)}\n"
-                 f"    mechanism: {mech}\n")
+        L.append(f"  - id: {cid}\n    purpose: {purpose}\n    channels: {flow_seq(channels)}\n    mechanism: {mech}\n")
         if ui:
             L.append(f"    collected_by: {plan.systems[ui[n % len(ui)]].sid}\n")
         if n % 4 != 3:
@@ -597,9 +994,11 @@ def emit_partners(plan: Plan, rng: random.Random) -> str:
     ui = plan.collect_ui
     for j, p in enumerate(plan.partners):
         operator = "processor" if p.role in ("cloud_storage", "processor", "payment") else "third_party"
-        L.append(f"  - id: {p.pid}\n    name: {q(PARTNER_NAMES[p.role].title() + f' {j:04d}')}\n"
-                 f"    role: {p.role}\n    operator: {operator}\n    jurisdiction: {p.juris}\n"
-                 f"    region: {rng.choice(REGIONS[p.juris])}\n")
+        L.append(
+            f"  - id: {p.pid}\n    name: {q(PARTNER_NAMES[p.role].title() + f' {j:04d}')}\n"
+            f"    role: {p.role}\n    operator: {operator}\n    jurisdiction: {p.juris}\n"
+            f"    region: {rng.choice(REGIONS[p.juris])}\n"
+        )
         if rng.random() < 0.9 or p.role == "authority":
             L.append(f"    dpa_ref: contracts/dpa/{p.pid}.pdf\n")
         L.append(f"    own_policy_url: {q(f'https://{p.pid}.example.net/privacy')}\n")
@@ -615,10 +1014,12 @@ def emit_partners(plan: Plan, rng: random.Random) -> str:
             }[p.role]
             for c in range(rng.randint(1, 3)):
                 max_age = rng.choice((30, 180, 390, 395, 730))
-                L.append(f"      - name: _{PARTNER_NAMES[p.role]}{j}_{c}\n        type: {ctype}\n"
-                         f"        max_age_days: {max_age}\n        first_party: {b(rng.random() < 0.3)}\n"
-                         f"        fires_before_consent: {b(rng.random() < 0.05)}\n"
-                         f"        purpose: {purpose}\n")
+                L.append(
+                    f"      - name: _{PARTNER_NAMES[p.role]}{j}_{c}\n        type: {ctype}\n"
+                    f"        max_age_days: {max_age}\n        first_party: {b(rng.random() < 0.3)}\n"
+                    f"        fires_before_consent: {b(rng.random() < 0.05)}\n"
+                    f"        purpose: {purpose}\n"
+                )
     return "".join(L)
 
 
@@ -626,13 +1027,32 @@ def emit_partners(plan: Plan, rng: random.Random) -> str:
 # System files
 
 _TLS_OK = ('"1.2"', '"1.3"')
-_SEC_OPTIONAL = ("encryption_at_rest", "isolation", "mfa_admin", "need_to_know", "access_groups",
-                 "monitoring", "audit_log", "backup", "baseline_ref")
+_SEC_OPTIONAL = (
+    "encryption_at_rest",
+    "isolation",
+    "mfa_admin",
+    "need_to_know",
+    "access_groups",
+    "monitoring",
+    "audit_log",
+    "backup",
+    "baseline_ref",
+)
 _RET_DAYS = (30, 90, 180, 365, 395, 730, 1095, 1825)
 _TARGET_PURPOSE = {
     "edge": ("facilitate", "facilitate", "facilitate", "security", "fault", "update"),
-    "core": ("facilitate", "facilitate", "facilitate", "facilitate", "security", "fault", "update", "dsr",
-             "survey", "counterparty"),
+    "core": (
+        "facilitate",
+        "facilitate",
+        "facilitate",
+        "facilitate",
+        "security",
+        "fault",
+        "update",
+        "dsr",
+        "survey",
+        "counterparty",
+    ),
     "crm": ("mkt-messages", "mkt-messages", "survey", "facilitate", "dsr"),
     "saas2": ("fault", "facilitate", "incident-notify"),
     "datastore": ("facilitate", "facilitate", "improve", "security", "fault"),
@@ -652,14 +1072,26 @@ _PARTNER_PURPOSE = {
     "social": ("counterparty", "partner-ads"),
 }
 _CONSENT_FOR_PURPOSE = {
-    "partner-ads": "consent.partner-ads", "partner-ad-measure": "consent.partner-ads",
-    "partner-analytics": "consent.partner-analytics", "cookie-ads": "consent.cookie-ads",
-    "cookie-analytics": "consent.cookie-analytics", "ai-training": "consent.ai-training",
+    "partner-ads": "consent.partner-ads",
+    "partner-ad-measure": "consent.partner-ads",
+    "partner-analytics": "consent.partner-analytics",
+    "cookie-ads": "consent.cookie-ads",
+    "cookie-analytics": "consent.cookie-analytics",
+    "ai-training": "consent.ai-training",
     "survey": "consent.survey",
 }
 _CONTRACT = frozenset({"facilitate", "counterparty", "cloud-storage", "update", "dsr"})
-_LEGIT = frozenset({"improve", "deid-analytics", "deid-commercial", "personalize-xservice", "incident-notify",
-                    "ad-profiling", "data-brokerage"})
+_LEGIT = frozenset(
+    {
+        "improve",
+        "deid-analytics",
+        "deid-commercial",
+        "personalize-xservice",
+        "incident-notify",
+        "ad-profiling",
+        "data-brokerage",
+    }
+)
 
 
 class Generator:
@@ -683,8 +1115,10 @@ class Generator:
         a(f"  - id: {s.sid}\n    name: {q(s.name)}\n")
         if r.random() < 0.3:
             a(f"    description: {q(f'{kind.title()} run by {s.team} in {s.juris}')}\n")
-        a(f"    owner_team: {s.team}\n    kind: {kind}\n    operator: {operator}\n"
-          f"    region: {r.choice(REGIONS[s.juris])}\n    jurisdiction: {s.juris}\n")
+        a(
+            f"    owner_team: {s.team}\n    kind: {kind}\n    operator: {operator}\n"
+            f"    region: {r.choice(REGIONS[s.juris])}\n    jurisdiction: {s.juris}\n"
+        )
         if s.level == 0:
             sj = [s.juris] + [j for j in JURISDICTIONS if j != s.juris and r.random() < 0.4]
             a(f"    subject_jurisdictions: {flow_seq(sj)}\n")
@@ -692,9 +1126,11 @@ class Generator:
         if s.deid:
             a("    deidentifies: true\n")
         if kind in ("app", "web"):
-            a(f"    consent_banner:\n      reject_first_layer: {b(r.random() < 0.85)}\n"
-              f"      silence_means_refusal: {b(r.random() < 0.9)}\n"
-              f"      choice_ttl_days: {r.choice((180, 180, 180, 365, 395))}\n")
+            a(
+                f"    consent_banner:\n      reject_first_layer: {b(r.random() < 0.85)}\n"
+                f"      silence_means_refusal: {b(r.random() < 0.9)}\n"
+                f"      choice_ttl_days: {r.choice((180, 180, 180, 365, 395))}\n"
+            )
         self._security(s, r, a)
         self._retention(s, r, a)
         self._dsr(s, r, a)
@@ -741,15 +1177,24 @@ class Generator:
                 if x >= 0.94:
                     self.count("fields_weak_credential")
             elif c.prot == "direct":
-                prot = ("encrypted" if x < 0.35 else "tokenized" if x < 0.45 and lvl >= 3
-                        else "masked" if x < 0.5 else "plain")
+                prot = (
+                    "encrypted"
+                    if x < 0.35
+                    else "tokenized"
+                    if x < 0.45 and lvl >= 3
+                    else "masked"
+                    if x < 0.5
+                    else "plain"
+                )
             elif c.prot == "content":
                 prot = "encrypted" if x < 0.5 else "plain"
             else:
                 prot = "encrypted" if x < 0.15 else "plain"
-            a(f"      - id: {fid}\n        name: {name}\n        category: {c.key}\n"
-              f"        collection: {collection}\n        identifiability: {ident}\n"
-              f"        protection: {prot}\n")
+            a(
+                f"      - id: {fid}\n        name: {name}\n        category: {c.key}\n"
+                f"        collection: {collection}\n        identifiability: {ident}\n"
+                f"        protection: {prot}\n"
+            )
             if c.direct:
                 a(f"        masked_in_logs: {b(rand() < 0.9)}\n        classification: restricted\n")
             elif rand() < 0.6:
@@ -836,8 +1281,10 @@ class Generator:
             self.count("systems_partial_dsr")
             emit("    dsr:\n      access: true\n")
             return
-        txt = (f"    dsr:\n      access: true\n      rectify: {b(r.random() < 0.97)}\n"
-               f"      delete: {b(r.random() < 0.97)}\n      propagates: {b(r.random() < 0.85)}\n")
+        txt = (
+            f"    dsr:\n      access: true\n      rectify: {b(r.random() < 0.97)}\n"
+            f"      delete: {b(r.random() < 0.97)}\n      propagates: {b(r.random() < 0.85)}\n"
+        )
         if s.level >= 4 and r.random() < 0.3:
             txt += "      delete_exception_ref: legal/dsr-exceptions.md\n"
         emit(txt)
@@ -855,8 +1302,7 @@ class Generator:
         pool = same if same and r.random() < 0.5 else p.partners_by_role[role]
         return pool[int(r.random() * len(pool))]
 
-    def _flows(self, s: Sys, r: random.Random, a: Emit, fids: list[str], direct: list[bool],
-               emails: list[int]) -> None:
+    def _flows(self, s: Sys, r: random.Random, a: Emit, fids: list[str], direct: list[bool], emails: list[int]) -> None:
         emit = a
         plan = self.plan
         systems = plan.systems
@@ -865,7 +1311,7 @@ class Generator:
         directs = [i for i, d in enumerate(direct) if d]
         received = self.inbound[s.idx] or []
         received_nd = [x for x in received if not x[1]]
-        own_direct = dict(zip(fids, direct))
+        own_direct = dict(zip(fids, direct, strict=True))
         recv_direct = dict(received)
         targets_t, targets_cum = _TARGET_BY_LEVEL[s.level]
         roles_t, roles_cum = _PARTNER_BY_LEVEL[s.level]
@@ -956,8 +1402,7 @@ class Generator:
             out = [f"  - id: {fid}\n"]
             if back:
                 out.append(f"    description: {q(f'Sync loop back to {to_id}')}\n")
-            out.append(f"    from: {s.sid}\n    to: {to_id}\n    fields: {flow_seq(chosen)}\n"
-                       f"    purpose: {purpose}\n")
+            out.append(f"    from: {s.sid}\n    to: {to_id}\n    fields: {flow_seq(chosen)}\n    purpose: {purpose}\n")
 
             # channel / trigger
             if purpose == "mkt-messages":
@@ -987,15 +1432,19 @@ class Generator:
                 cid = _CONSENT_FOR_PURPOSE[purpose]
                 out.append(f"    legal_basis:\n      kind: consent\n      consent: {cid}\n")
             elif purpose in ("security", "fault"):
-                out.append('    legal_basis:\n      kind: exemption\n      exemption: "II.IV.3(8)"\n'
-                           f"      evidence_ref: docs/exemptions/{purpose}.md\n")
+                out.append(
+                    '    legal_basis:\n      kind: exemption\n      exemption: "II.IV.3(8)"\n'
+                    f"      evidence_ref: docs/exemptions/{purpose}.md\n"
+                )
             elif purpose in ("regulator-report", "dsr") and to_part >= 0:
                 out.append("    legal_basis:\n      kind: legal_obligation\n")
             elif purpose in _CONTRACT:
                 out.append("    legal_basis:\n      kind: contract\n")
             elif purpose in _LEGIT:
-                out.append("    legal_basis:\n      kind: "
-                           + ("legitimate_interest\n" if rand() < 0.6 else "declared_purpose\n"))
+                out.append(
+                    "    legal_basis:\n      kind: "
+                    + ("legitimate_interest\n" if rand() < 0.6 else "declared_purpose\n")
+                )
             else:
                 out.append("    legal_basis:\n      kind: declared_purpose\n")
             out.append(f"    channel: {channel}\n    trigger: {trigger}\n")
@@ -1021,26 +1470,56 @@ class Generator:
         x = r.random()
         sep = False
         if src == "CN":
-            mech = ("pipl_standard_contract" if x < 0.5 else "cac_assessment" if x < 0.75
-                    else "pipl_certification" if x < 0.87 else "consent" if x < 0.95 else "none")
+            mech = (
+                "pipl_standard_contract"
+                if x < 0.5
+                else "cac_assessment"
+                if x < 0.75
+                else "pipl_certification"
+                if x < 0.87
+                else "consent"
+                if x < 0.95
+                else "none"
+            )
             sep = r.random() < 0.92
         elif src == "EU":
             if dst == "US":
-                mech = ("adequacy" if x < 0.35 else "scc" if x < 0.75 else "bcr" if x < 0.85
-                        else "art49_consent" if x < 0.9 else "art49_contract" if x < 0.95 else "none")
+                mech = (
+                    "adequacy"
+                    if x < 0.35
+                    else "scc"
+                    if x < 0.75
+                    else "bcr"
+                    if x < 0.85
+                    else "art49_consent"
+                    if x < 0.9
+                    else "art49_contract"
+                    if x < 0.95
+                    else "none"
+                )
             else:
-                mech = ("scc" if x < 0.7 else "bcr" if x < 0.8 else "art49_contract" if x < 0.9
-                        else "art49_consent" if x < 0.95 else "none")
+                mech = (
+                    "scc"
+                    if x < 0.7
+                    else "bcr"
+                    if x < 0.8
+                    else "art49_contract"
+                    if x < 0.9
+                    else "art49_consent"
+                    if x < 0.95
+                    else "none"
+                )
         else:
-            mech = ("contract_necessity" if x < 0.4 else "scc" if x < 0.7 else "legal_mandate" if x < 0.8
-                    else "none")
+            mech = "contract_necessity" if x < 0.4 else "scc" if x < 0.7 else "legal_mandate" if x < 0.8 else "none"
         if mech == "none":
             self.count("flows_cross_border_mechanism_none")
         out = [f"    transfer:\n      mechanism: {mech}\n"]
         if mech not in ("none", "consent", "art49_consent", "adequacy"):
             out.append(f"      ref: contracts/transfers/{src.lower()}-{dst.lower()}-{mech}.pdf\n")
-        if mech in ("scc", "bcr", "pipl_standard_contract", "cac_assessment", "pipl_certification") \
-                and r.random() < 0.85:
+        if (
+            mech in ("scc", "bcr", "pipl_standard_contract", "cac_assessment", "pipl_certification")
+            and r.random() < 0.85
+        ):
             out.append(f"      tia_ref: assessments/{fid}.pdf\n")
         if sep:
             out.append("      separate_consent: consent.xborder\n")
@@ -1050,6 +1529,7 @@ class Generator:
 
 
 # ---------------------------------------------------------------------------------------------------------
+
 
 def write(path: Path, text: str) -> int:
     data = text.encode("ascii")
@@ -1088,8 +1568,14 @@ def generate(size: str, seed: int, out: Path) -> dict[str, int]:
         n_fields += s.n_fields
         n_flows += s.n_flows
     stats = {
-        "systems": len(plan.systems), "fields": n_fields, "flows": n_flows, "partners": len(plan.partners),
-        "purposes": len(PURPOSES), "consents": len(CONSENTS), "files": files, "bytes": nbytes,
+        "systems": len(plan.systems),
+        "fields": n_fields,
+        "flows": n_flows,
+        "partners": len(plan.partners),
+        "purposes": len(PURPOSES),
+        "consents": len(CONSENTS),
+        "files": files,
+        "bytes": nbytes,
     }
     stats.update(sorted(gen.stats.items()))
     return stats
@@ -1112,9 +1598,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     st = generate(args.size, args.seed, out)
     dt = time.perf_counter() - t0
-    print(f"size={args.size} seed={args.seed} systems={st['systems']} fields={st['fields']} "
-          f"flows={st['flows']} partners={st['partners']} files={st['files']} bytes={st['bytes']} "
-          f"seconds={dt:.2f}")
+    print(
+        f"size={args.size} seed={args.seed} systems={st['systems']} fields={st['fields']} "
+        f"flows={st['flows']} partners={st['partners']} files={st['files']} bytes={st['bytes']} "
+        f"seconds={dt:.2f}"
+    )
     if args.stats:
         print(json.dumps(st, indent=1))
     return 0

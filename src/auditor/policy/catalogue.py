@@ -219,7 +219,8 @@ def _parse_module(root: Path, path: Path, shown: str, problems: list[Problem]) -
             problems.append(
                 Problem(
                     Location(shown, i + 1, 1),
-                    f"check rule {head.group(1)!r} must be a function of the input: `{head.group(1)}(inp) := [f | ...]`",
+                    f"check rule {head.group(1)!r} must be a function of the input: "
+                    f"`{head.group(1)}(inp) := [f | ...]`",
                 )
             )
             continue
