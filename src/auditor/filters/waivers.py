@@ -21,7 +21,7 @@ and is reported as a note; so is a waiver that matches no finding.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,21 +136,6 @@ class WaiverNote:
         return f"waiver for {w.target} matches no finding (owner {w.owner}); remove it"
 
 
-def _pos(doc: Any, path: Iterable[Any]) -> tuple[int, int]:
-    node = doc
-    pos: tuple[int, int] = getattr(doc, "pos", (1, 1))
-    for part in path:
-        locs = getattr(node, "locs", None)
-        try:
-            child = node[part]
-            if locs is not None:
-                pos = locs[part]
-        except (KeyError, IndexError, TypeError):
-            break
-        node = child
-    return pos
-
-
 def _problem_text(err: jsonschema.ValidationError) -> str:
     path = [p for p in err.absolute_path if not isinstance(p, int)]
     what = ".".join(str(p) for p in path) or "waivers file"
@@ -184,7 +169,7 @@ def parse(text: str, shown: str) -> list[Waiver]:
     problems: list[Problem] = []
     validator = jsonschema.Draft202012Validator(SCHEMA)
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
-        line, col = _pos(doc, err.absolute_path)
+        line, col = yamlsafe.position(doc, err.absolute_path)
         problems.append(Problem(Location(shown, line, col), _problem_text(err)))
     if problems:
         raise InputError(problems)
@@ -196,7 +181,7 @@ def parse(text: str, shown: str) -> list[Waiver]:
         try:
             expires = dt.date.fromisoformat(item["expires"])
         except ValueError:
-            line, col = _pos(doc, ["waivers", i, "expires"])
+            line, col = yamlsafe.position(doc, ["waivers", i, "expires"])
             problems.append(Problem(Location(shown, line, col), f"waiver: expires {item['expires']!r} is not a date"))
             continue
         subject = item.get("subject")

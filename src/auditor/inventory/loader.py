@@ -120,21 +120,6 @@ def parse_bytes(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
     return doc, []
 
 
-def _pos_at(doc: Any, path: Iterable[Any]) -> tuple[int, int]:
-    node = doc
-    pos: tuple[int, int] = getattr(doc, "pos", (1, 1))
-    for part in path:
-        locs = getattr(node, "locs", None)
-        try:
-            child = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-        if locs is not None:
-            pos = locs[part]
-        node = child
-    return pos
-
-
 def _describe(path: Sequence[Any]) -> str:
     """'system', 'field', 'flow.legal_basis'... for a schema path."""
     words: list[str] = []
@@ -165,12 +150,12 @@ def _schema_problems(doc: Any, shown: str) -> list[Problem]:
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = sorted(err.schema.get("properties", {}))
             for key in sorted(set(err.instance) - set(allowed)):
-                line, col = _pos_at(doc, [*path, key])
+                line, col = yamlsafe.position(doc, [*path, key])
                 hint = difflib.get_close_matches(key, allowed, n=1)
                 suffix = f" (did you mean {hint[0]!r}?)" if hint else f"; allowed keys: {', '.join(allowed)}"
                 problems.append(Problem(Location(shown, line, col), f"unknown key {key!r} in {what}{suffix}"))
             continue
-        line, col = _pos_at(doc, path)
+        line, col = yamlsafe.position(doc, path)
         if err.validator == "required":
             message = f"missing required key in {what}: {err.message.split(' is a required')[0]}"
         elif err.validator == "enum":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,3 +262,20 @@ def decode(data: bytes) -> str:
         line = text.count("\n", 0, idx) + 1
         raise YamlError(YamlProblem(line, idx - (text.rfind("\n", 0, idx) + 1) + 1, "NUL byte: binary file?"))
     return text
+
+
+def position(doc: Any, path: Iterable[Any]) -> tuple[int, int]:
+    """(line, column) of the node at ``path`` (keys and indexes) in a parsed document; the deepest node
+    that exists when the path is only partly present."""
+    node = doc
+    pos: tuple[int, int] = getattr(doc, "pos", (1, 1))
+    for part in path:
+        locs = getattr(node, "locs", None)
+        try:
+            child = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if locs is not None:
+            pos = locs[part]
+        node = child
+    return pos
