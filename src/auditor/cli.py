@@ -527,8 +527,10 @@ def clauses(
 @click.option("--format", "fmt", type=click.Choice(CHECK_FORMATS), default="text", show_default=True)
 @policy_options
 def explain(item_id: str, fmt: str, policy_dir: Path | None, law: str | None) -> None:
-    """Explain a clause (e.g. II.IV.2.e, GDPR.46) or a rule (e.g. creality.purposes.undeclared_purpose_flow):
-    the French text, the summaries, what is checked, the rules and how to fix it."""
+    """Explain a clause or a rule: its French text, summaries, what is checked, the rules and how to fix it.
+
+    ID is a clause id such as II.IV.2.e or GDPR.46, or a rule id such as creality.purposes.undeclared_purpose_flow.
+    """
 
     def body() -> int:
         from auditor.formats import clauses as clauses_format
