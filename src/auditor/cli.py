@@ -414,7 +414,7 @@ def lineage_cmd(
         violations: dict[str, list[str]] = {}
         if run_audit:
             result = pipeline.audit(inv, _load_pack(policy_dir, law), _make_engine(engine))
-            lin = result.lineage or analyse(inv)
+            lin = result.lineage
             for f in result.findings:
                 if f.subject_kind == "flow" and f.status == "open":
                     violations.setdefault(f.subject_id, []).append(f"{f.severity} {f.rule_id} ({f.clause_id})")
@@ -547,10 +547,4 @@ def explain(item_id: str, fmt: str, policy_dir: Path | None, law: str | None) ->
 
 
 def main() -> None:
-    try:
-        cli.main(standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code
-        if isinstance(code, int) and code == 2:
-            raise  # click usage errors already printed their one-line message
-        raise
+    cli()

@@ -36,7 +36,7 @@ class Audit:
     pack: PolicyPack
     findings: list[Finding]
     timings: Timings
-    lineage: Lineage | None = None
+    lineage: Lineage
 
 
 def load(paths: Sequence[Path], timings: Timings | None = None) -> Inventory:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from auditor import __version__
 from auditor.findings import Finding, counts
 from auditor.i18n import Translator
-from auditor.lineage import Lineage, analyse
+from auditor.lineage import Lineage
 from auditor.model import Inventory
 from auditor.policy.catalogue import Clause, PolicyPack
 from auditor.report import facts
@@ -92,10 +92,10 @@ def build(
     *,
     engine: str,
     lang: str = "en",
-    lineage: Lineage | None = None,
+    lineage: Lineage,
 ) -> Report:
-    """Gather the report's facts once; ``lineage`` is the audit's (computed here when not given)."""
-    lin = lineage if lineage is not None else analyse(inv)
+    """Gather the report's facts once, from the audit's findings and lineage (``pipeline.Audit``)."""
+    lin = lineage
     cov = facts.coverage(pack, findings)
     picture = facts.flow_graph(lin, findings)
     transfers = facts.transfers(lin, findings)
