@@ -67,8 +67,21 @@ def display(module: Module) -> str:
     return str(module.path) if rel.startswith("..") else rel
 
 
+def normalise(value: Any) -> Any:
+    """Engine-independent values: integral floats become ints (regopy prints ``1.0`` as ``1``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    return value
+
+
 def check_results(pack: PolicyPack, value: Any, partition: int) -> RuleResults:
-    """Validate the shape of one partition's result; anything unexpected is a policy error, never a pass."""
+    """Normalise and validate the shape of one partition's result, for every engine in one place; anything
+    unexpected is a policy error, never a pass."""
+    value = normalise(value)
     if not isinstance(value, dict):
         raise PolicyError(
             f"policy evaluation of partition {partition} returned {type(value).__name__}, not an object of rules"

@@ -38,7 +38,6 @@ import requests
 from auditor.errors import Location, PolicyError, Problem, UsageError
 from auditor.policy.catalogue import Module, PolicyPack, test_rules
 from auditor.policy.engine import RuleResults, TestResult, check_results, display
-from auditor.policy.reference_engine import normalise
 
 NAMESPACE = "auditor"
 STRICT = {"strict-builtin-errors": "true"}
@@ -317,7 +316,7 @@ class OpaServerEngine:
                 raise
         if not isinstance(answer, dict) or "result" not in answer:
             raise _Undefined(doing)
-        return normalise(answer["result"])
+        return answer["result"]
 
     def _eval_problems(self, body: dict[str, Any], doing: str) -> list[Problem]:
         from auditor.policy.reference_engine import parse_opa_errors

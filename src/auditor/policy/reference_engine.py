@@ -9,8 +9,8 @@ Facts this module is built around (measured):
 - ``add_policy`` only parses; the whole pack is compiled lazily on the first evaluation, so the engine is probed
   once after loading to report every compile error up front, as ``file:row: code: message`` lines;
 - builtin errors are strict (``eval_builtin_error``), so they are errors here too, never a silent pass;
-- numbers keep their JSON spelling (``1.0`` stays a float) while regopy prints ``1``: results are normalised
-  with :func:`normalise` so every engine returns the same values.
+- numbers keep their JSON spelling (``1.0`` stays a float) while regopy prints ``1``: ``engine.check_results``
+  normalises every engine's results so they all return the same values.
 """
 
 from __future__ import annotations
@@ -52,17 +52,6 @@ def parse_opa_errors(text: str) -> list[OpaErrorLine]:
             col = int(m.group("col") or 1)
             out.append(OpaErrorLine(m.group("file"), int(m.group("row")), col, m.group("code"), m.group("msg")))
     return out
-
-
-def normalise(value: Any) -> Any:
-    """Engine-independent values: integral floats become ints (regopy prints ``1.0`` as ``1``)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, list):
-        return [normalise(v) for v in value]
-    if isinstance(value, dict):
-        return {k: normalise(v) for k, v in value.items()}
-    return value
 
 
 def opa_problems(text: str, names: dict[str, Module], fallback: Location) -> list[Problem]:
@@ -134,7 +123,7 @@ class ReferenceEngine:
                     raise PolicyError(
                         [Problem(p.location, f"{p.message} (while evaluating {label})") for p in problems]
                     ) from None
-                results.append(check_results(pack, normalise(value), i))
+                results.append(check_results(pack, value, i))
         finally:
             engine.close()
         return results
