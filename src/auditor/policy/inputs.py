@@ -183,6 +183,9 @@ def _crosses_border(inv: Inventory, flow: Entity) -> bool:
     return any(a is not None and a != dst_area for a in areas)
 
 
+_RECEIVED_KEYS = ("id", "category", "identifiability", "subject_jurisdictions", "subject_areas")
+
+
 def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: FlowFacts | None = None) -> list[Partition]:
     """Every partition of the inventory, in a stable order (global first, then systems by id)."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -201,6 +204,26 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
             received[flow.data["to"]].add(fid)
     nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
     field_sj, system_sj = data_subject_jurisdictions(inv)
+    summaries: dict[str, dict[str, Any]] = {}
+
+    def field_info(fid: str) -> dict[str, Any]:
+        """What a flow or a recipient sees of a field, computed once per field (flows share fields)."""
+        info = summaries.get(fid)
+        if info is None:
+            f = inv.fields[fid]
+            info = summaries[fid] = {
+                "id": fid,
+                "category": f.get("category"),
+                "identifiability": f.get("identifiability"),
+                "collection": f.get("collection"),
+                "protection": f.get("protection"),
+                "join_key": f.get("join_key", False),
+                "origin": f.parent,
+                "subject_jurisdictions": field_sj[fid],
+                "subject_areas": _areas(field_sj[fid]),
+            }
+        return info
+
     # Fields carry a lean copy of their system's facts: the endpoint-only facts (subjects, areas, retention) would
     # be repeated on every field and dominate the input size (set_input_term is ~1 s per MB on regopy).
     field_nodes = {sid: {k: v for k, v in nodes[sid].items() if k not in _ENDPOINT_ONLY} for sid in inv.systems}
@@ -228,20 +251,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         doc["separate_consent_info"] = (
             _consent_facts(inv.consents[transfer["separate_consent"]]) if "separate_consent" in transfer else None
         )
-        doc["fields_info"] = [
-            {
-                "id": fid,
-                "category": inv.fields[fid].get("category"),
-                "identifiability": inv.fields[fid].get("identifiability"),
-                "collection": inv.fields[fid].get("collection"),
-                "protection": inv.fields[fid].get("protection"),
-                "join_key": inv.fields[fid].get("join_key", False),
-                "origin": inv.fields[fid].parent,
-                "subject_jurisdictions": field_sj[fid],
-                "subject_areas": _areas(field_sj[fid]),
-            }
-            for fid in flow.data["fields"]
-        ]
+        doc["fields_info"] = [field_info(fid) for fid in flow.data["fields"]]
         # Overridable by the lineage's flow_facts with a path-precise value.
         doc["data_subject_jurisdictions"] = sorted({j for fid in flow.data["fields"] for j in field_sj[fid]})
         doc["from_name"] = inv.systems[flow.data["from"]].get("name")
@@ -271,14 +281,7 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
         doc = dict(partner.data)
         doc["node"] = nodes[partner.id]
         doc["received_fields"] = [
-            {
-                "id": fid,
-                "category": inv.fields[fid].get("category"),
-                "identifiability": inv.fields[fid].get("identifiability"),
-                "subject_jurisdictions": field_sj[fid],
-                "subject_areas": _areas(field_sj[fid]),
-            }
-            for fid in sorted(received.get(partner.id, ()))
+            {k: field_info(fid)[k] for k in _RECEIVED_KEYS} for fid in sorted(received.get(partner.id, ()))
         ]
         doc["embedded_in_info"] = [nodes[s] for s in partner.get("embedded_in") or ()]
         doc["cookies_info"] = cookies_by_partner[partner.id]
