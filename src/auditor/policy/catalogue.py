@@ -95,6 +95,10 @@ class Module:
     is_test: bool
 
 
+CATEGORY_FACTS = "auditor/generated/category_facts"
+_CATEGORY_FACTS_DEF = re.compile(r"^category_facts\(\w+\) :=", re.M)
+
+
 @dataclass(frozen=True)
 class PolicyPack:
     root: Path
@@ -110,6 +114,18 @@ class PolicyPack:
     def rules_for_clause(self, clause_id: str) -> list[Rule]:
         return [r for r in self.rules if r.clause == clause_id]
 
+    @cached_property
+    def category_facts_package(self) -> str | None:
+        """The package defining ``category_facts(cat)`` (creality.vocab in the shipped pack), if any.
+
+        Rules read per-category facts through that package's ``cat(x)``, which prefers a copy attached to the
+        field (``vocab_facts``). The embedded engine tabulates the function once per distinct category and
+        attaches it, because regopy does not memoise function calls; other engines compute it in place."""
+        for m in self.policy_modules:
+            if _CATEGORY_FACTS_DEF.search(m.text):
+                return m.package
+        return None
+
     @property
     def policy_modules(self) -> tuple[Module, ...]:
         return tuple(m for m in self.modules if not m.is_test)
@@ -121,6 +137,13 @@ class PolicyPack:
         lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in self.rules]
         lines.append("}")
         lines += [f"\n{r.id.replace('.', '_')} := data.{r.package}.{r.name}(input)" for r in self.rules]
+        if self.category_facts_package:
+            lines += [
+                "",
+                "# Per-category facts for the distinct categories of input.categories (see category_facts_package).",
+                f"{CATEGORY_FACTS.rsplit('/', 1)[-1]} := {{c: data.{self.category_facts_package}.category_facts(c) |"
+                " some c in input.categories}",
+            ]
         text = "\n".join(lines) + "\n"
         return Module("auditor/generated.rego", Path("auditor/generated.rego"), text, "auditor.generated", False)
 

@@ -9,7 +9,7 @@ its fields, the flows leaving it) and one ``global`` partition (organization, pu
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,6 +181,18 @@ def _crosses_border(inv: Inventory, flow: Entity) -> bool:
         return False
     areas = {legal_area(src.get("jurisdiction"))} | {legal_area(j) for j in src.get("subject_jurisdictions") or ()}
     return any(a is not None and a != dst_area for a in areas)
+
+
+def category_carriers(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every object of a partition document that describes a field by its ``category``: the partition's fields,
+    the field summaries of its flows and of the partners' received fields, the lineage paths. The embedded engine
+    attaches tabulated per-category facts to each (see ``PolicyPack.category_facts_package``)."""
+    yield from doc.get("fields") or ()
+    for flow in doc.get("flows") or ():
+        yield from flow.get("fields_info") or ()
+        yield from flow.get("lineage_reach") or ()
+    for partner in doc.get("partners") or ():
+        yield from partner.get("received_fields") or ()
 
 
 _RECEIVED_KEYS = ("id", "category", "identifiability", "subject_jurisdictions", "subject_areas")

@@ -13,6 +13,7 @@ Facts from ENGINES.md this module is built around:
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -22,7 +23,8 @@ from multiprocessing import get_context
 from typing import Any
 
 from auditor.errors import Location, PolicyError, Problem
-from auditor.policy.catalogue import Module, PolicyPack, test_rules
+from auditor.policy import inputs
+from auditor.policy.catalogue import CATEGORY_FACTS, Module, PolicyPack, test_rules
 from auditor.policy.engine import (
     AGGREGATE,
     RuleResults,
@@ -69,6 +71,7 @@ def _init(modules: Sequence[tuple[str, str]], entrypoints: Sequence[str]) -> Non
     _quiet_stdout()
     _STATE["modules"] = modules
     _STATE["entrypoints"] = list(entrypoints)
+    _STATE["category_facts"] = CATEGORY_FACTS in entrypoints
 
 
 def _compiled() -> tuple[Any, Any]:
@@ -84,10 +87,45 @@ def _compiled() -> tuple[Any, Any]:
     return _STATE["interp"], _STATE["bundle"]
 
 
+def _category_facts(interp: Any, bundle: Any, categories: list[str]) -> dict[str, Any]:
+    interp.set_input({"categories": categories})
+    try:
+        out = interp.query_bundle_entrypoint(bundle, CATEGORY_FACTS)
+        defined, value = parse_json_output(str(out)) if out.ok() else (False, None)
+    except ValueError:
+        defined, value = False, None
+    if not defined or not isinstance(value, dict) or set(value) != set(categories):
+        raise _WorkerError("runtime", "", -1, "category_facts")
+    return value
+
+
+def _set_input(document: str) -> None:
+    """Parse the partition document and hand it over as Python values: regopy's ``set_input`` walks them ~2x faster
+    than ``set_input_term`` parses the same JSON text, whose cost grows faster than its size. When the pack has
+    ``category_facts``, every field gets its tabulated facts first (one query per new set of categories, cached
+    for the worker's life): the rules would otherwise recompute them per field and per rule."""
+    if _STATE.get("input_text") is document:
+        return
+    interp, bundle = _compiled()
+    doc = json.loads(document)
+    if _STATE.get("category_facts"):
+        memo: dict[str, Any] = _STATE.setdefault("facts_memo", {})
+        carriers = list(inputs.category_carriers(doc))
+        new = sorted({c for x in carriers if isinstance(c := x.get("category"), str) and c not in memo})
+        if new:
+            memo.update(_category_facts(interp, bundle, new))
+        for x in carriers:
+            c = x.get("category")
+            if isinstance(c, str):
+                x["vocab_facts"] = memo[c]
+    interp.set_input(doc)
+    _STATE["input_text"] = document
+
+
 def _query(entrypoint: str, document: str) -> tuple[bool, Any, bool]:
     """(defined, value, errored)."""
     interp, bundle = _compiled()
-    interp.set_input_term(document)
+    _set_input(document)
     try:
         out = interp.query_bundle_entrypoint(bundle, entrypoint)
     except ValueError:  # regopy's Output parses its own text and can emit invalid JSON (e.g. sprintf quoting)
@@ -163,6 +201,8 @@ class RegopyEngine:
         modules = [*pack.policy_modules, pack.aggregator()]
         rule_eps = [(r.id, r.entrypoint) for r in pack.rules]
         entrypoints = [AGGREGATE, *(ep for _, ep in rule_eps)]
+        if pack.category_facts_package:
+            entrypoints.append(CATEGORY_FACTS)
         workers = _workers(max(1, len(partitions) // 50))
         size = max(1, -(-len(partitions) // (workers * 4)))
         chunks = [(i, list(partitions[i : i + size])) for i in range(0, len(partitions), size)]

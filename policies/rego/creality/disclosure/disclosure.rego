@@ -24,7 +24,7 @@ import data.lib.findings.finding
 undisclosed_category(inp) := [f |
 	some field in inp.fields
 	vocab.personal(field)
-	vocab.coverage(field.category).level == "omitted"
+	vocab.cat(field).coverage.level == "omitted"
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, a category the privacy policy does not disclose",
 		[vocab.t(field.id), vocab.t(field.category)]))
@@ -44,7 +44,7 @@ undisclosed_category(inp) := [f |
 #     confirm that the catch-all covers this field and record it.
 vague_log_data(inp) := [f |
 	some field in inp.fields
-	cov := vocab.coverage(field.category)
+	cov := vocab.cat(field).coverage
 	cov.level == "vague"
 	cov.clause == "I.II.1"
 	f := finding("field", field.id, "category", sprintf(
@@ -65,7 +65,7 @@ vague_log_data(inp) := [f |
 #     Map the field to a named device term, or get the DPO to confirm the catch-all covers it.
 vague_device_data(inp) := [f |
 	some field in inp.fields
-	cov := vocab.coverage(field.category)
+	cov := vocab.cat(field).coverage
 	cov.level == "vague"
 	cov.clause == "I.II.2"
 	f := finding("field", field.id, "category", sprintf(
@@ -86,7 +86,7 @@ vague_device_data(inp) := [f |
 #     Use the category the policy names, or get the DPO to confirm the broader term covers this field.
 vague_other(inp) := [f |
 	some field in inp.fields
-	cov := vocab.coverage(field.category)
+	cov := vocab.cat(field).coverage
 	cov.level == "vague"
 	not cov.clause in {"I.II.1", "I.II.2", "I.II.b"}
 	f := finding("field", field.id, "category", sprintf(
@@ -108,7 +108,7 @@ vague_other(inp) := [f |
 #     confirm that "entre autres" covers it.
 vague_identity_data(inp) := [f |
 	some field in inp.fields
-	cov := vocab.coverage(field.category)
+	cov := vocab.cat(field).coverage
 	cov.level == "vague"
 	cov.clause == "I.II.b"
 	f := finding("field", field.id, "category", sprintf(
@@ -229,7 +229,7 @@ observed_non_log(inp) := [f |
 	some field in inp.fields
 	vocab.personal(field)
 	object.get(field, "collection", "") == "observed"
-	cov := vocab.coverage(field.category)
+	cov := vocab.cat(field).coverage
 	cov.level != "omitted"
 	not cov.clause in {"I.I", "I.II.1", "I.II.2", "II.II.a", "III.VII.3"}
 	not field.category in vocab.disclosed_observed

@@ -167,7 +167,7 @@ weak_credentials(inp) := [f |
 unencrypted_at_rest(inp) := array.concat(
 	[f |
 		some field in inp.fields
-		vocab.sensitive(field.category)
+		vocab.cat(field).sensitive
 		object.get(field.system, "kind", "") in vocab.store_kinds
 		object.get(field, "protection", "plain") in {"plain", "masked"}
 		f := finding("field", field.id, "category", sprintf(

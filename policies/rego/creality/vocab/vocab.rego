@@ -123,6 +123,21 @@ coverage(cat) := {"level": d.coverage, "clause": d.clause} if {
 
 ancestor_clause(p) := catch_all[p]
 
+# category_facts(cat): every per-category fact the rules read, in one object. Rules read it through cat(x): the
+# embedded engine tabulates it once per distinct category of the inventory and attaches the result to each field
+# as `vocab_facts` (regopy does not memoise function calls, and coverage() costs ~1.5 ms a call there:
+# docs/performance.md); without that copy (tests, OPA) it is computed here. Same function, same value.
+category_facts(cat) := {"coverage": coverage(cat), "sensitive": is_sensitive(cat)}
+
+is_sensitive(cat) := true if sensitive(cat)
+
+else := false
+
+# cat(x): the category facts of a field (or of a field summary on a flow, a partner, a lineage path).
+cat(x) := f if {
+	f := x.vocab_facts
+} else := category_facts(x.category)
+
 ancestor_clause(p) := disclosed[p].clause if not catch_all[p]
 
 # personal(field): fields holding data about people (fideslang `user.*` categories); `system.*` is not.
