@@ -97,6 +97,7 @@ class Module:
 
 CATEGORY_FACTS = "auditor/generated/category_facts"
 _CATEGORY_FACTS_DEF = re.compile(r"^category_facts\(\w+\) :=", re.M)
+_DATA_REF = re.compile(r"\bdata\.([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)")
 
 
 @dataclass(frozen=True)
@@ -130,14 +131,61 @@ class PolicyPack:
     def policy_modules(self) -> tuple[Module, ...]:
         return tuple(m for m in self.modules if not m.is_test)
 
-    def aggregator(self) -> Module:
-        """A generated module gathering every rule's findings into one object, so each partition costs a
-        single query against one compiled bundle."""
+    def dependencies(self, packages: Iterable[str]) -> list[Module]:
+        """The policy modules of ``packages`` and of every package they reference (``data.<pkg>...``),
+        transitively, in the pack's order."""
+        by_package: dict[str, list[Module]] = {}
+        for m in self.policy_modules:
+            by_package.setdefault(m.package, []).append(m)
+        names = sorted(by_package, key=len, reverse=True)
+        need: set[str] = set()
+        todo = [p for p in packages if p in by_package]
+        while todo:
+            pkg = todo.pop()
+            if pkg in need:
+                continue
+            need.add(pkg)
+            for m in by_package[pkg]:
+                for ref in _DATA_REF.findall(m.text):
+                    target = next((n for n in names if ref == n or ref.startswith(n + ".")), None)
+                    if target is not None and target not in need:
+                        todo.append(target)
+        return [m for m in self.policy_modules if m.package in need]
+
+    def bundles(self, count: int) -> list[tuple[tuple[Rule, ...], list[Module]]]:
+        """The rules split into at most ``count`` groups of whole packages, balanced by number of rules, each with
+        the modules it needs. regopy's cost per evaluation step grows with the amount of policy code in a
+        bundle (docs/performance.md), so the embedded engine evaluates a few smaller bundles."""
+        sizes: dict[str, int] = {}
+        for r in self.rules:
+            sizes[r.package] = sizes.get(r.package, 0) + 1
+        groups: list[list[str]] = [[] for _ in range(max(1, min(count, len(sizes))))]
+        for pkg in sorted(sizes, key=lambda p: (-sizes[p], p)):
+            min(groups, key=lambda g: (sum(sizes[p] for p in g), len(g))).append(pkg)
+        out = []
+        placed: set[str] = set()
+        for group in groups:
+            members = set(group)
+            rules = tuple(r for r in self.rules if r.package in members)
+            modules = self.dependencies(group)
+            placed.update(m.name for m in modules)
+            out.append((rules, modules))
+        # Modules no rule reaches are still compiled (a syntax error anywhere in the pack is an error).
+        orphans = [m for m in self.policy_modules if m.name not in placed]
+        if orphans:
+            rules, modules = out[0]
+            out[0] = (rules, [m for m in self.policy_modules if m in modules or m in orphans])
+        return out
+
+    def aggregator(self, rules: Sequence[Rule] | None = None, category_facts: bool = True) -> Module:
+        """A generated module gathering the findings of ``rules`` (default: every rule) into one object, so each
+        partition costs a single query against one compiled bundle."""
+        rules = self.rules if rules is None else rules
         lines = ["package auditor.generated", "", "import rego.v1", "", "findings := {"]
-        lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in self.rules]
+        lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in rules]
         lines.append("}")
-        lines += [f"\n{r.id.replace('.', '_')} := data.{r.package}.{r.name}(input)" for r in self.rules]
-        if self.category_facts_package:
+        lines += [f"\n{r.id.replace('.', '_')} := data.{r.package}.{r.name}(input)" for r in rules]
+        if category_facts and self.category_facts_package:
             lines += [
                 "",
                 "# Per-category facts for the distinct categories of input.categories (see category_facts_package).",

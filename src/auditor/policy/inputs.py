@@ -24,9 +24,6 @@ class Partition:
     document: dict[str, Any]
 
 
-_ENDPOINT_ONLY = frozenset({"subject_jurisdictions", "subject_areas", "area", "retention"})
-
-
 def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
     system = inv.systems.get(node_id)
     if system is not None:
@@ -236,16 +233,26 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
             }
         return info
 
-    # Fields carry a lean copy of their system's facts: the endpoint-only facts (subjects, areas, retention) would
-    # be repeated on every field and dominate the input size (set_input_term is ~1 s per MB on regopy).
-    field_nodes = {sid: {k: v for k, v in nodes[sid].items() if k not in _ENDPOINT_ONLY} for sid in inv.systems}
+    # Fields are the bulk of every partition, and handing the input to regopy costs time per node: a field carries
+    # only what rules read of its system (id, kind) and of its purposes (id, policy purpose, the purpose and
+    # mechanism of their consents). The full system and purpose facts are in `systems` and on the flows.
+    # Input contract: docs/performance.md, "What a field carries".
+    field_nodes = {sid: {"id": sid, "kind": nodes[sid]["kind"]} for sid in inv.systems}
+    field_purposes = {
+        pid: {
+            "id": pid,
+            "policy_purpose": info["policy_purpose"],
+            "consents": [{"purpose": c["purpose"], "mechanism": c["mechanism"]} for c in info["consents"]],
+        }
+        for pid, info in purposes.items()
+    }
 
     def field_doc(f: Entity, system: Entity) -> dict[str, Any]:
         doc = dict(f.data)
         doc["system"] = field_nodes[system.id]
         doc["subject_jurisdictions"] = list(system.get("subject_jurisdictions") or [])
         doc["data_subject_areas"] = _areas(field_sj[f.id])
-        doc["purposes_info"] = [purposes[p] for p in f.get("purposes") or ()]
+        doc["purposes_info"] = [field_purposes[p] for p in f.get("purposes") or ()]
         doc["flow_count"] = flows_by_field.get(f.id, 0)
         doc["received_by"] = []
         if field_facts is not None:

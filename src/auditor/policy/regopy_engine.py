@@ -36,6 +36,10 @@ from auditor.policy.engine import (
 
 _STATE: dict[str, Any] = {}
 
+# regopy's cost per evaluation step grows with the amount of policy code in the bundle; every bundle costs one
+# hand-over of the input. Measured on benchmark M (docs/performance.md).
+DEFAULT_BUNDLES = 4
+
 
 class _WorkerError(Exception):
     """Picklable error raised inside a worker: kind is 'compile', 'runtime' or 'undefined'."""
@@ -67,27 +71,36 @@ def _interpreter(modules: Sequence[tuple[str, str]]) -> Any:
     return interp
 
 
-def _init(modules: Sequence[tuple[str, str]], entrypoints: Sequence[str]) -> None:
+Spec = tuple[Sequence[tuple[str, str]], Sequence[str]]  # (modules as (name, text), entrypoints)
+
+
+def _init(specs: Sequence[Spec], facts: Spec | None = None) -> None:
+    """Worker state: one interpreter per spec (a bundle of modules), compiled on first use; ``facts`` is the
+    bundle tabulating ``category_facts`` when the pack has it."""
     _quiet_stdout()
-    _STATE["modules"] = modules
-    _STATE["entrypoints"] = list(entrypoints)
-    _STATE["category_facts"] = CATEGORY_FACTS in entrypoints
+    _STATE["specs"] = list(specs)
+    _STATE["facts_spec"] = facts
+    _STATE["compiled"] = {}
+    _STATE["current"] = {}
 
 
-def _compiled() -> tuple[Any, Any]:
-    if "bundle" not in _STATE:
+def _compiled(which: int | str = 0) -> tuple[Any, Any]:
+    compiled: dict[int | str, tuple[Any, Any]] = _STATE["compiled"]
+    if which not in compiled:
         import regopy
 
+        modules, entrypoints = _STATE["facts_spec"] if which == "facts" else _STATE["specs"][int(which)]
         try:
-            interp = _interpreter(_STATE["modules"])
-            bundle = interp.build(None, _STATE["entrypoints"])
+            interp = _interpreter(modules)
+            bundle = interp.build(None, list(entrypoints))
         except regopy.RegoError as exc:
             raise _WorkerError("compile", str(exc)) from None
-        _STATE["interp"], _STATE["bundle"] = interp, bundle
-    return _STATE["interp"], _STATE["bundle"]
+        compiled[which] = (interp, bundle)
+    return compiled[which]
 
 
-def _category_facts(interp: Any, bundle: Any, categories: list[str]) -> dict[str, Any]:
+def _category_facts(categories: list[str]) -> dict[str, Any]:
+    interp, bundle = _compiled("facts")
     interp.set_input({"categories": categories})
     try:
         out = interp.query_bundle_entrypoint(bundle, CATEGORY_FACTS)
@@ -99,33 +112,44 @@ def _category_facts(interp: Any, bundle: Any, categories: list[str]) -> dict[str
     return value
 
 
-def _set_input(document: str) -> None:
-    """Parse the partition document and hand it over as Python values: regopy's ``set_input`` walks them ~2x faster
-    than ``set_input_term`` parses the same JSON text, whose cost grows faster than its size. When the pack has
+def _parsed(document: str) -> Any:
+    """The partition document as Python values, parsed once for all bundles. When the pack has
     ``category_facts``, every field gets its tabulated facts first (one query per new set of categories, cached
     for the worker's life): the rules would otherwise recompute them per field and per rule."""
-    if _STATE.get("input_text") is document:
-        return
-    interp, bundle = _compiled()
+    cached = _STATE.get("parsed")
+    if cached is not None and cached[0] is document:
+        return cached[1]
     doc = json.loads(document)
-    if _STATE.get("category_facts"):
+    if _STATE.get("facts_spec") is not None and isinstance(doc, dict):
         memo: dict[str, Any] = _STATE.setdefault("facts_memo", {})
         carriers = list(inputs.category_carriers(doc))
         new = sorted({c for x in carriers if isinstance(c := x.get("category"), str) and c not in memo})
         if new:
-            memo.update(_category_facts(interp, bundle, new))
+            memo.update(_category_facts(new))
         for x in carriers:
             c = x.get("category")
             if isinstance(c, str):
                 x["vocab_facts"] = memo[c]
+    _STATE["parsed"] = (document, doc)
+    return doc
+
+
+def _set_input(which: int, document: str) -> None:
+    """Hand the document to one bundle's interpreter as Python values: regopy's ``set_input`` walks them ~2x faster
+    than ``set_input_term`` parses the same JSON text, whose cost grows faster than its size."""
+    current: dict[int, str] = _STATE["current"]
+    if current.get(which) is document:
+        return
+    doc = _parsed(document)
+    interp, _ = _compiled(which)
     interp.set_input(doc)
-    _STATE["input_text"] = document
+    current[which] = document
 
 
-def _query(entrypoint: str, document: str) -> tuple[bool, Any, bool]:
+def _query(which: int, entrypoint: str, document: str) -> tuple[bool, Any, bool]:
     """(defined, value, errored)."""
-    interp, bundle = _compiled()
-    _set_input(document)
+    interp, bundle = _compiled(which)
+    _set_input(which, document)
     try:
         out = interp.query_bundle_entrypoint(bundle, entrypoint)
     except ValueError:  # regopy's Output parses its own text and can emit invalid JSON (e.g. sprintf quoting)
@@ -139,25 +163,30 @@ def _query(entrypoint: str, document: str) -> tuple[bool, Any, bool]:
     return defined, value, False
 
 
-def _evaluate_chunk(start: int, documents: Sequence[str], rule_entrypoints: Sequence[tuple[str, str]]) -> list[Any]:
+def _evaluate_chunk(
+    start: int, documents: Sequence[str], group_rules: Sequence[Sequence[tuple[str, str]]]
+) -> list[Any]:
     results: list[Any] = []
     for offset, document in enumerate(documents):
-        defined, value, errored = _query(AGGREGATE, document)
-        if errored or not defined:
-            # Name the culprit: evaluate each rule alone.
-            for rule_id, entrypoint in rule_entrypoints:
-                r_defined, _, r_errored = _query(entrypoint, document)
-                if r_errored or not r_defined:
-                    raise _WorkerError("runtime" if r_errored else "undefined", "", start + offset, rule_id)
-            raise _WorkerError("runtime" if errored else "undefined", "", start + offset, "")
-        results.append(value)
+        merged: dict[str, Any] = {}
+        for which, rule_entrypoints in enumerate(group_rules):
+            defined, value, errored = _query(which, AGGREGATE, document)
+            if errored or not defined or not isinstance(value, dict):
+                # Name the culprit: evaluate each rule of the bundle alone.
+                for rule_id, entrypoint in rule_entrypoints:
+                    r_defined, _, r_errored = _query(which, entrypoint, document)
+                    if r_errored or not r_defined:
+                        raise _WorkerError("runtime" if r_errored else "undefined", "", start + offset, rule_id)
+                raise _WorkerError("runtime" if errored else "undefined", "", start + offset, "")
+            merged.update(value)
+        results.append(merged)
     return results
 
 
 def _run_tests(tests: Sequence[tuple[str, str]]) -> list[tuple[str, str, bool, str]]:
     out: list[tuple[str, str, bool, str]] = []
     for module, entrypoint in tests:
-        defined, value, errored = _query(entrypoint, "{}")
+        defined, value, errored = _query(0, entrypoint, "{}")
         ok = defined and value is True and not errored
         detail = "error" if errored else ("undefined" if not defined else ("" if ok else f"value {value!r}"))
         out.append((module, entrypoint, ok, detail))
@@ -171,18 +200,25 @@ def _workers(count: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8, count))
 
 
+def _bundles() -> int:
+    """How many bundles the rule pack is split into (``AUDITOR_BUNDLES`` overrides; docs/performance.md)."""
+    env = os.environ.get("AUDITOR_BUNDLES")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return DEFAULT_BUNDLES
+
+
 class RegopyEngine:
     """Embedded Rego evaluation (rego-cpp), one compiled bundle per worker process."""
 
     name = "embedded"
 
-    def _pool(self, modules: Sequence[Module], entrypoints: Sequence[str], workers: int) -> ProcessPoolExecutor:
-        payload = [(m.name, m.text) for m in modules]
+    def _pool(self, specs: Sequence[Spec], facts: Spec | None, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("fork"),
             initializer=_init,
-            initargs=(payload, list(entrypoints)),
+            initargs=(list(specs), facts),
         )
 
     def _raise(self, pack: PolicyPack, err: _WorkerError, labels: Sequence[str], extra: Sequence[Module] = ()) -> None:
@@ -198,22 +234,32 @@ class RegopyEngine:
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:
             return []
-        modules = [*pack.policy_modules, pack.aggregator()]
-        rule_eps = [(r.id, r.entrypoint) for r in pack.rules]
-        entrypoints = [AGGREGATE, *(ep for _, ep in rule_eps)]
+        specs: list[Spec] = []
+        group_rules: list[list[tuple[str, str]]] = []
+        aggregators: list[Module] = []
+        for rules, modules in pack.bundles(_bundles()):
+            aggregator = pack.aggregator(rules, category_facts=False)
+            aggregators.append(aggregator)
+            rule_eps = [(r.id, r.entrypoint) for r in rules]
+            specs.append(([(m.name, m.text) for m in (*modules, aggregator)], [AGGREGATE, *(ep for _, ep in rule_eps)]))
+            group_rules.append(rule_eps)
+        facts: Spec | None = None
         if pack.category_facts_package:
-            entrypoints.append(CATEGORY_FACTS)
+            tabulate = pack.aggregator((), category_facts=True)
+            aggregators.append(tabulate)
+            modules = pack.dependencies([pack.category_facts_package])
+            facts = ([(m.name, m.text) for m in (*modules, tabulate)], [CATEGORY_FACTS])
         workers = _workers(max(1, len(partitions) // 50))
         size = max(1, -(-len(partitions) // (workers * 4)))
         chunks = [(i, list(partitions[i : i + size])) for i in range(0, len(partitions), size)]
         values: list[Any] = []
         try:
-            with self._pool(modules, entrypoints, workers) as pool:
-                futures = [pool.submit(_evaluate_chunk, start, docs, rule_eps) for start, docs in chunks]
+            with self._pool(specs, facts, workers) as pool:
+                futures = [pool.submit(_evaluate_chunk, start, docs, group_rules) for start, docs in chunks]
                 for fut in futures:
                     values.extend(fut.result())
         except _WorkerError as err:
-            self._raise(pack, err, labels, [modules[-1]])
+            self._raise(pack, err, labels, aggregators)
         except BrokenProcessPool:
             raise PolicyError(
                 "the embedded Rego engine (regopy) crashed while compiling or evaluating the policy; "
@@ -229,7 +275,7 @@ class RegopyEngine:
             return []
         modules = list(pack.modules)
         try:
-            with self._pool(modules, [ep for _, ep in tests], 1) as pool:
+            with self._pool([([(m.name, m.text) for m in modules], [ep for _, ep in tests])], None, 1) as pool:
                 raw = pool.submit(_run_tests, tests).result()
         except _WorkerError as err:
             self._raise(pack, err, [])
