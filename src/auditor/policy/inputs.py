@@ -195,8 +195,29 @@ def category_carriers(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 _RECEIVED_KEYS = ("id", "category", "identifiability", "subject_jurisdictions", "subject_areas")
 
 
-def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: FlowFacts | None = None) -> list[Partition]:
-    """Every partition of the inventory, in a stable order (global first, then systems by id)."""
+def may_cross_border(inv: Inventory, flow: Entity) -> bool:
+    """A superset of the flows any transfer rule can concern (lib.candidates.border_flows): the destination's
+    jurisdiction differs from the source's or from one of the source's subject jurisdictions, or one of them is
+    unknown. Raw jurisdictions, not legal areas: two codes of one area differ here, so every rule's own notion of
+    a transfer (GDPR areas, PIPL's CN, the policy's crosses_border) stays inside it."""
+    src, dst = inv.systems[flow.data["from"]], inv.node(flow.data["to"])
+    if dst is None:
+        return True
+    dst_j, src_j = dst.get("jurisdiction"), src.get("jurisdiction")
+    if dst_j is None or src_j is None or dst_j != src_j:
+        return True
+    return any(j != dst_j for j in src.get("subject_jurisdictions") or ()) or _crosses_border(inv, flow)
+
+
+def build(
+    inv: Inventory,
+    flow_facts: FlowFacts | None = None,
+    field_facts: FlowFacts | None = None,
+    candidates: bool = True,
+) -> list[Partition]:
+    """Every partition of the inventory, in a stable order (global first, then systems by id). ``candidates=False``
+    leaves out the candidate lists (rules then look at every item: same findings, slower; used by the tests that
+    prove the lists are supersets)."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for consent in sorted(inv.consents.values(), key=lambda c: c.id):
         consents_by_purpose[consent.get("purpose")].append(_consent_facts(consent))
@@ -320,11 +341,15 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
                 "systems": [],
                 "fields": [],
                 "flows": [],
+                **({"candidates": {"border_flows": []}} if candidates else {}),
             },
         )
     )
     for sid in sorted(inv.systems):
         system = inv.systems[sid]
+        own_flows = sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)
+        flow_docs = [flow_doc(fl) for fl in own_flows]
+        border = [i for i, fl in enumerate(own_flows) if may_cross_border(inv, fl)] if candidates else None
         sdoc = {k: v for k, v in system.data.items() if k != "fields"}
         sdoc["node"] = nodes[sid]
         sdoc["field_count"] = len(system.get("fields") or ())
@@ -363,7 +388,8 @@ def build(inv: Inventory, flow_facts: FlowFacts | None = None, field_facts: Flow
                     "consents": [],
                     "systems": [sdoc],
                     "fields": [field_doc(inv.fields[f["id"]], system) for f in system.get("fields") or ()],
-                    "flows": [flow_doc(fl) for fl in sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)],
+                    "flows": flow_docs,
+                    **({"candidates": {"border_flows": border}} if border is not None else {}),
                 },
             )
         )

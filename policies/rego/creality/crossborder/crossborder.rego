@@ -12,6 +12,7 @@ package creality.crossborder
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 
 personal_transfer(flow) if {
@@ -42,7 +43,7 @@ where(flow) := sprintf("%s (%s) -> %s (%s)", [
 #     Add a transfer block to the flow: the ground (legal_mandate, consent, contract_necessity or the legal
 #     mechanism: scc, adequacy, pipl_standard_contract...) and its reference.
 transfer_undeclared(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	personal_transfer(flow)
 	not flow.transfer
 	f := finding("flow", flow.id, "to", sprintf(
@@ -72,7 +73,7 @@ subjects_note(flow) := concat("", [" for its subjects in ", concat(", ", others)
 #     Put a transfer ground in place (a legal mechanism, the user's consent to the transfer, or a legal mandate) and
 #     record it in the transfer block, or keep the data in its legal area.
 transfer_without_ground(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	personal_transfer(flow)
 	flow.transfer
 	mechanism(flow) == "none"
@@ -92,7 +93,7 @@ transfer_without_ground(inp) := [f |
 #   remediation: >-
 #     Document why the transfer is a cross-border act the user initiated, or have the policy name this service.
 cross_border_act_not_creality_cloud(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	personal_transfer(flow)
 	mechanism(flow) == "contract_necessity"
 	not contains(lower(object.get(flow, "from_name", "")), "creality cloud")
@@ -126,7 +127,7 @@ weaker_on(src, dst, k) if {
 #     Bring the destination system's security up to the source's (TLS 1.2+, encryption at rest, need-to-know
 #     access) before sending data to it.
 destination_weaker(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	personal_transfer(flow)
 	flow.from_security != null
 	flow.to_security != null

@@ -6,6 +6,7 @@ package gdpr.transfers
 import rego.v1
 
 import data.gdpr.jurisdictions as j
+import data.lib.candidates
 import data.lib.findings.finding
 
 safeguards := {"scc", "bcr", "certification", "code_of_conduct"}
@@ -27,7 +28,7 @@ derogations := {"art49_consent", "art49_contract"}
 #     Sign the 2021 SCCs (or rely on BCRs) with the importer, carry out a transfer impact assessment and record
 #     both in the flow's transfer block (mechanism, ref, tia_ref); or keep the data in the EEA.
 transfer_without_safeguard(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	j.eu_transfer(flow)
 	mech := j.mechanism(flow)
 	not mech in safeguards
@@ -51,7 +52,7 @@ transfer_without_safeguard(inp) := [f |
 #   remediation: >-
 #     Use SCCs or BCRs with a transfer impact assessment for this destination, or keep the data in the EEA.
 adequacy_without_decision(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	j.eu_transfer(flow)
 	j.mechanism(flow) == "adequacy"
 	dest := flow.to_node.jurisdiction
@@ -77,7 +78,7 @@ adequacy_without_decision(inp) := [f |
 #     Check the recipient on the DPF list and record its certification in transfer.ref, or sign SCCs with a
 #     transfer impact assessment.
 us_adequacy_without_dpf(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	j.eu_transfer(flow)
 	j.mechanism(flow) == "adequacy"
 	flow.to_node.jurisdiction == j.dpf_country
@@ -101,7 +102,7 @@ us_adequacy_without_dpf(inp) := [f |
 #     Carry out the transfer impact assessment for this importer and destination, adopt supplementary
 #     measures where needed, and reference it in transfer.tia_ref.
 safeguard_without_tia(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	j.eu_transfer(flow)
 	j.mechanism(flow) in safeguards
 	not j.transfer_of(flow).tia_ref
@@ -121,7 +122,7 @@ safeguard_without_tia(inp) := [f |
 #   verdict: gap
 #   remediation: Record the reference of the signed SCCs, BCR approval, code or certificate in transfer.ref.
 safeguard_without_ref(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	j.eu_transfer(flow)
 	j.mechanism(flow) in safeguards
 	not j.transfer_of(flow).ref
@@ -144,7 +145,7 @@ safeguard_without_ref(inp) := [f |
 #     Put regular transfers under SCCs or BCRs with a transfer impact assessment (GDPR.46); keep Art. 49 for
 #     one-off transfers.
 derogation_for_regular_transfer(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	j.eu_transfer(flow)
 	j.mechanism(flow) in derogations
 	not occasional(flow)
@@ -173,7 +174,7 @@ occasional(flow) if {
 #     Collect an explicit consent to the transfer (informing of the absence of safeguards), record it with
 #     scope cross_border and cite it in transfer.separate_consent.
 derogation_consent_not_explicit(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	j.eu_transfer(flow)
 	j.mechanism(flow) == "art49_consent"
 	not explicit_transfer_consent(flow)

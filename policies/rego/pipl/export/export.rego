@@ -5,6 +5,7 @@ package pipl.export
 
 import rego.v1
 
+import data.lib.candidates
 import data.lib.findings.finding
 import data.pipl.scope
 
@@ -28,7 +29,7 @@ else := "id"
 #     File the CAC standard contract (or pass the security assessment or certification) for the export and
 #     record it in the flow's transfer block, or keep the data in China.
 export_without_mechanism(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	scope.export(flow)
 	mech := scope.mechanism(flow)
 	not mech in pipl_mechanisms
@@ -48,7 +49,7 @@ export_without_mechanism(inp) := [f |
 #   verdict: gap
 #   remediation: Record the reference of the CAC filing, assessment or certificate in transfer.ref.
 export_mechanism_without_ref(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	scope.export(flow)
 	scope.mechanism(flow) in pipl_mechanisms
 	not scope.transfer_of(flow).ref
@@ -70,7 +71,7 @@ export_mechanism_without_ref(inp) := [f |
 #     Document why the export is necessary for the contract and that the volumes and data stay within the
 #     2024 exemption, or use the standard contract.
 export_on_contract_necessity(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	scope.export(flow)
 	scope.mechanism(flow) == "contract_necessity"
 	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
@@ -93,7 +94,7 @@ export_on_contract_necessity(inp) := [f |
 #     Add a dedicated consent screen for the export naming the overseas recipient, record it as a consent
 #     (mechanism separate, scope cross_border) and cite it in transfer.separate_consent.
 export_without_separate_consent(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	scope.export(flow)
 	not scope.separate(flow.separate_consent_info, "cross_border")
 	f := consent_finding(flow)
@@ -127,7 +128,7 @@ consent_finding(flow) := object.union(
 #     Carry out the PI protection impact assessment for the export, keep it at least three years, and
 #     reference it in transfer.tia_ref.
 export_without_impact_assessment(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.border_flows(inp)
 	scope.export(flow)
 	not scope.transfer_of(flow).tia_ref
 	f := finding("flow", flow.id, export_attr(flow), sprintf(

@@ -1,0 +1,65 @@
+"""Candidate lists and tabulated facts are speed-ups only: they must never change a finding.
+
+``input.candidates`` (src/auditor/policy/inputs.py) lets a family of rules skip items that cannot match; if the
+list ever missed an item a rule would flag, that finding would silently disappear (a fail-open). These tests evaluate the same inventories with and without the lists and
+require identical results, rule by rule. (The per-category facts the embedded engine tabulates once are proven the
+same way by tests/test_conformance.py: the other engines compute them in place, and outputs must be identical.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import ROOT, SAMPLE
+
+from auditor import pipeline
+from auditor.lineage import analyse, field_hook, flow_hook
+from auditor.policy import inputs, load_pack
+from auditor.policy.engine import dumps
+from auditor.policy.regopy_engine import RegopyEngine
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "S"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--size", "S", "--seed", "11", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _results(target: Path, candidates: bool) -> list[dict[str, list[dict[str, object]]]]:
+    inv = pipeline.load([target])
+    lin = analyse(inv)
+    parts = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates)
+    pack = load_pack()
+    return RegopyEngine().evaluate(pack, [dumps(p.document) for p in parts], [p.label for p in parts])
+
+
+@pytest.mark.parametrize("which", ["sample", "generated"])
+def test_candidate_lists_change_no_finding(which: str, generated: Path) -> None:
+    target = SAMPLE if which == "sample" else generated
+    with_lists, without = _results(target, True), _results(target, False)
+    assert len(with_lists) == len(without)
+    total = 0
+    for fast, full in zip(with_lists, without, strict=True):
+        assert fast == full
+        total += sum(len(v) for v in full.values())
+    assert total > 0  # the comparison is about real findings, not two empty results
+
+
+def test_border_candidates_include_every_flow_a_transfer_rule_flags(generated: Path) -> None:
+    """The transfer rules do flag flows in the generated inventory, and each flagged flow is a listed candidate."""
+    inv = pipeline.load([generated])
+    flagged = {
+        f.subject_id
+        for f in pipeline.audit(inv, load_pack(), RegopyEngine(), cache=None).findings
+        if f.rule_id.startswith(("gdpr.transfers.", "pipl.export.", "creality.crossborder."))
+    }
+    assert flagged
+    assert all(inputs.may_cross_border(inv, inv.flows[fid]) for fid in flagged)
