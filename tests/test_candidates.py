@@ -1,9 +1,10 @@
-"""Candidate lists and tabulated facts are speed-ups only: they must never change a finding.
+"""Candidate lists are speed-ups only: they must never change a finding.
 
 ``input.candidates`` (src/auditor/policy/inputs.py) lets a family of rules skip items that cannot match; if the
-list ever missed an item a rule would flag, that finding would silently disappear (a fail-open). These tests evaluate the same inventories with and without the lists and
-require identical results, rule by rule. (The per-category facts the embedded engine tabulates once are proven the
-same way by tests/test_conformance.py: the other engines compute them in place, and outputs must be identical.)
+list ever missed an item a rule would flag, that finding would silently disappear (a fail-open). These tests
+evaluate the same inventories with and without the lists and require identical results, rule by rule. (The
+per-category facts the embedded engine tabulates once are proven the same way by tests/test_conformance.py: the
+other engines compute them in place, and outputs must be identical.)
 """
 
 from __future__ import annotations
