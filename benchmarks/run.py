@@ -15,8 +15,9 @@ then run ``auditor check --format json -o /dev/null --timings`` in a fresh subpr
 * the growth between consecutive sizes: seconds per 1,000 systems and per 10k fields, and the time ratio against
   the size ratio (1.0 = linear growth).
 
-``--diff`` also measures a pull-request run on the largest size: a copy of the inventory in a git repository,
-one system changed in the working tree, ``check --diff-base HEAD`` against the full run.
+``--diff`` also measures a pull-request run on the largest size: a copy of the inventory in a git repository, a
+main-branch run filling a result cache (``--cache``), one system changed in the working tree, then
+``check --diff-base HEAD --cache`` against a full run of the changed tree.
 """
 
 from __future__ import annotations
@@ -129,8 +130,13 @@ def measure(size: str, inv: Path, engine: str) -> Result:
     return Result(size, systems, fields, flows, mbytes, proc.returncode, wall, rss, floor, stages, error)
 
 
-def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, float, bool]:
-    """(full diff-less wall, --diff-base wall, identical findings) with one system changed."""
+def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, float, float, int, int, bool]:
+    """A pull-request run with one system changed: (full run wall, warm-up run wall, ``--diff-base HEAD --cache``
+    wall, partitions it evaluated, partitions in all, identical findings to the full run).
+
+    The warm-up is what the main branch's job does: ``check --cache DIR`` on the base revision. The pull-request
+    run then audits the working tree and the base revision, reading back every partition whose input is
+    unchanged."""
     repo = workdir / f"{size}-diffrepo"
     if repo.exists():
         shutil.rmtree(repo)
@@ -139,22 +145,32 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, f
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=repo, check=True)
+    common = [*_auditor(), "check", "inventory", "--format", "json", "--engine", engine, "--fail-on", "never"]
+    cache = ["--cache", str(repo / ".auditor-cache")]
+    warm, warm_wall, _ = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
     target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
     text = target.read_text(encoding="utf-8")
     target.write_text(
         text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), encoding="utf-8"
     )
-    common = [*_auditor(), "check", "inventory", "--format", "json", "--engine", engine, "--fail-on", "never"]
     full, full_wall, _ = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
-    diff, diff_wall, _ = run_in_fresh_process([*common, "--diff-base", "HEAD", "-o", str(repo / "diff.json")], cwd=repo)
+    diff_argv = [*common, *cache, "--diff-base", "HEAD", "--timings", "-o", str(repo / "diff.json")]
+    diff, diff_wall, _ = run_in_fresh_process(diff_argv, cwd=repo)
+    counts: dict[str, float] = {}
+    for line in diff.stderr.splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                counts = json.loads(line)
+    evaluated = int(counts.get("partitions evaluated", -1))
+    total = evaluated + int(counts.get("partitions reused", 0))
     same = False
-    if full.returncode == 0 and diff.returncode == 0:
+    if full.returncode == 0 and diff.returncode == 0 and warm.returncode == 0:
         a = json.loads((repo / "full.json").read_text(encoding="utf-8"))
         b = json.loads((repo / "diff.json").read_text(encoding="utf-8"))
         same = [f["fingerprint"] for f in a.get("findings", [])] == [f["fingerprint"] for f in b.get("findings", [])]
     else:
-        sys.stderr.write(f"diff run failed: {full.stderr[-300:]} {diff.stderr[-300:]}\n")
-    return full_wall, diff_wall, same
+        sys.stderr.write(f"diff run failed: {warm.stderr[-300:]} {full.stderr[-300:]} {diff.stderr[-300:]}\n")
+    return full_wall, warm_wall, diff_wall, evaluated, total, same
 
 
 def _fmt(x: float | None) -> str:
@@ -267,11 +283,15 @@ def main() -> int:
         print(growth(results))
     if args.diff:
         size = sizes[-1]
-        full, diff, same = diff_run(size, generate(size, args.seed, args.workdir), args.engine, args.workdir)
+        full, warm, diff, evaluated, total, same = diff_run(
+            size, generate(size, args.seed, args.workdir), args.engine, args.workdir
+        )
         print()
         print(
-            f"pull-request run on {size}, one system changed: full check {full:.2f} s, "
-            f"check --diff-base HEAD {diff:.2f} s, identical findings: {'yes' if same else 'NO'}"
+            f"pull-request run on {size}, one system changed: full check {full:.2f} s; "
+            f"main-branch run filling the cache {warm:.2f} s; "
+            f"check --diff-base HEAD --cache {diff:.2f} s evaluating {evaluated} of {total} partitions; "
+            f"identical findings: {'yes' if same else 'NO'}"
         )
     return 0
 

@@ -269,6 +269,14 @@ def cli() -> None:
     metavar="GITREV",
     help="Also audit the inventory at this git revision (read from git, no checkout); fail only on new findings.",
 )
+@click.option(
+    "--cache",
+    "cache_dir",
+    envvar="AUDITOR_CACHE",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep partition results in this directory and reuse them: a run re-evaluates only the systems whose "
+    "inputs changed since the cached runs (pull requests). Off by default [env AUDITOR_CACHE].",
+)
 @engine_options
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
 @click.option("--timings", "show_timings", is_flag=True, hidden=True, help="Print stage times as JSON on stderr.")
@@ -287,12 +295,25 @@ def check(
     baseline_file: Path | None,
     write_baseline: Path | None,
     diff_base: str | None,
+    cache_dir: Path | None,
     lang: str,
     show_timings: bool,
 ) -> None:
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
     def body() -> int:
+        if cache_dir is None:
+            return audit_and_report()
+        pipeline.SHARED.use_store(cache_dir)
+        try:
+            return audit_and_report()
+        finally:
+            pipeline.SHARED.close_store()
+            for warning in pipeline.SHARED.warnings:
+                _err(f"auditor: warning: {warning}")
+            pipeline.SHARED.warnings.clear()
+
+    def audit_and_report() -> int:
         gate = ci.GateOptions(_fail_on(fail_on), waivers_file, baseline_file, write_baseline, diff_base)
         ci.check_output_paths(gate, output)
         targets = _paths(paths)
@@ -308,7 +329,7 @@ def check(
         text = ci.render(fmt, report, pack, inv, color=use_colour, lang=lang)
         timings.add("format", started)
         if show_timings:
-            _err(json.dumps(timings.stages, sort_keys=True))
+            _err(json.dumps({**timings.stages, **timings.counts}, sort_keys=True))
         if baseline_text is not None and write_baseline is not None:
             write_output(baseline_text, write_baseline)
         write_output(text, output)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor import __version__, inventory
 from auditor import findings as findings_mod
-from auditor import inventory
+from auditor.cache import CacheUnusable, ResultStore
 from auditor.findings import Finding
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook
 from auditor.model import Inventory
@@ -23,6 +24,10 @@ from auditor.policy.engine import RuleResults, dumps
 @dataclass
 class Timings:
     stages: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, n: int) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
 
     def add(self, stage: str, started: float) -> float:
         now = time.perf_counter()
@@ -54,18 +59,40 @@ class PartitionCache:
     ``check --diff-base`` audits two revisions in one process: the second audit re-evaluates only the partitions
     whose documents changed (the changed systems, the systems whose flows reach them, the global partition when
     organization/purposes/partners/consents changed). Findings are still built from each revision's own
-    inventory, so locations stay right. One cache per process (:data:`SHARED`), holding the last two audits."""
+    inventory, so locations stay right. One cache per process (:data:`SHARED`), holding the last two audits in
+    memory and, with ``check --cache DIR``, every result on disk (:mod:`auditor.cache`) for the next runs."""
 
     def __init__(self) -> None:
         self._current: dict[bytes, RuleResults] = {}
         self._previous: dict[bytes, RuleResults] = {}
         self.hits = 0
         self.misses = 0
+        self.store: ResultStore | None = None
+        self.warnings: list[str] = []
+
+    def use_store(self, directory: Path) -> None:
+        """Read and write results in ``directory`` too; a cache that cannot be used is a warning, not an error."""
+        try:
+            self.store = ResultStore(directory)
+        except CacheUnusable as exc:
+            self._drop_store(exc)
+
+    def close_store(self) -> None:
+        if self.store is not None:
+            try:
+                self.store.close()
+            except CacheUnusable as exc:
+                self.warnings.append(f"cache not tidied: {exc}")
+            self.store = None
+
+    def _drop_store(self, exc: CacheUnusable) -> None:
+        self.warnings.append(f"cache unusable, evaluating without it: {exc}")
+        self.store = None
 
     @staticmethod
     def pack_key(pack: PolicyPack, engine: Engine) -> bytes:
         h = hashlib.blake2b(digest_size=20)
-        for part in (engine.name, *pack.packs):
+        for part in (__version__, engine.name, *pack.packs):
             h.update(part.encode("utf-8") + b"\x00")
         for m in (*pack.policy_modules, pack.aggregator()):
             h.update(m.name.encode("utf-8") + b"\x00" + m.text.encode("utf-8") + b"\x00")
@@ -75,10 +102,21 @@ class PartitionCache:
         prefix = self.pack_key(pack, engine)
         keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc in documents]
         known = {**self._previous, **self._current}
+        if self.store is not None:
+            missing = [k for k in keys if k not in known]
+            try:
+                known.update(self.store.get_many(missing) if missing else {})
+            except CacheUnusable as exc:
+                self._drop_store(exc)
         todo = [i for i, k in enumerate(keys) if k not in known]
         fresh = engine.evaluate(pack, [documents[i] for i in todo], [labels[i] for i in todo]) if todo else []
         for i, value in zip(todo, fresh, strict=True):
             known[keys[i]] = value
+        if self.store is not None and todo:
+            try:
+                self.store.put_many({keys[i]: known[keys[i]] for i in todo})
+            except CacheUnusable as exc:
+                self._drop_store(exc)
         self.hits += len(documents) - len(todo)
         self.misses += len(todo)
         self._previous, self._current = self._current, {k: known[k] for k in keys}
@@ -108,9 +146,14 @@ def audit(
     labels = [p.label for p in partitions]
     if cache is None:
         results = engine.evaluate(pack, documents, labels)
+        evaluated = len(documents)
     else:
+        before = cache.misses
         results = cache.evaluate(pack, engine, documents, labels)
+        evaluated = cache.misses - before
     t = timings.add("evaluate", t)
+    timings.count("partitions evaluated", evaluated)
+    timings.count("partitions reused", len(documents) - evaluated)
     found = findings_mod.build(pack, inv, results)
     timings.add("findings", t)
     return Audit(inv, pack, found, timings, lin)

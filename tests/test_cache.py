@@ -1,0 +1,114 @@
+"""``check --cache DIR``: results of unchanged partitions are read back, changed ones evaluated, and a damaged
+cache never changes a verdict or fails a run. The counts come from the hidden ``--timings`` line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.conftest import SAMPLE, Run, run_auditor
+
+from auditor.cache import FILE_NAME
+
+
+def counts(run: Run) -> dict[str, float]:
+    line = next(x for x in run.err.splitlines() if x.startswith("{"))
+    return json.loads(line)
+
+
+def check(inv: Path, *args: str, cwd: Path | None = None) -> Run:
+    return run_auditor("check", str(inv), "--format", "json", "--timings", *args, cwd=cwd)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    target = tmp_path / "inventory"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("README.md"))
+    return target
+
+
+def change_one_system(inv: Path) -> None:
+    """Move the support desk to another region: its own partition changes (and the partitions of systems whose
+    flows reach it carry its facts), nothing else does."""
+    path = inv / "systems" / "support-desk.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "    region: us-east-1\n" in text
+    path.write_text(text.replace("    region: us-east-1\n", "    region: us-west-2\n", 1), encoding="utf-8")
+
+
+def test_second_run_reads_every_partition_back_with_identical_output(sample: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plain = check(sample)
+    first = check(sample, "--cache", str(cache))
+    second = check(sample, "--cache", str(cache))
+    assert plain.code == first.code == second.code == 1
+    assert plain.out == first.out == second.out
+    assert counts(first)["partitions reused"] == 0 and counts(first)["partitions evaluated"] > 10
+    assert counts(second)["partitions evaluated"] == 0
+    assert counts(second)["partitions reused"] == counts(first)["partitions evaluated"]
+    assert (cache / FILE_NAME).is_file()
+
+
+def test_a_changed_system_reevaluates_only_what_it_affects(sample: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    warm = check(sample, "--cache", str(cache))
+    change_one_system(sample)
+    plain = check(sample)
+    cached = check(sample, "--cache", str(cache))
+    assert cached.code == plain.code and cached.out == plain.out  # identical findings to a full run
+    evaluated = counts(cached)["partitions evaluated"]
+    assert 1 <= evaluated < counts(warm)["partitions evaluated"] / 4
+
+
+def test_diff_base_with_a_warm_cache_matches_a_full_run(sample: Path, tmp_path: Path) -> None:
+    repo = sample.parent
+    for args in (
+        ["init", "-q"],
+        ["add", "inventory"],
+        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "base"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    cache = tmp_path / "cache"
+    check(Path("inventory"), "--cache", str(cache), cwd=repo)  # the main branch's run
+    change_one_system(sample)
+    full = check(Path("inventory"), "--diff-base", "HEAD", cwd=repo)
+    fast = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    assert fast.code == full.code and fast.out == full.out
+    assert counts(fast)["partitions evaluated"] <= 3
+
+
+def test_a_damaged_cache_file_is_a_warning_and_changes_nothing(sample: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / FILE_NAME).write_bytes(b"this is not a database" * 100)
+    plain = check(sample)
+    damaged = check(sample, "--cache", str(cache))
+    assert damaged.code == plain.code == 1 and damaged.out == plain.out
+    assert "warning: cache unusable" in damaged.err
+
+
+def test_a_tampered_entry_is_not_believed(sample: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plain = check(sample, "--cache", str(cache))
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        rows = db.execute("SELECT key, value FROM results").fetchall()
+        # Every stored result replaced by another partition's: a cache that believed it would lose findings.
+        smallest = min(rows, key=lambda r: len(r[1]))[1]
+        db.executemany("UPDATE results SET value = ? WHERE key = ?", [(smallest, k) for k, _ in rows])
+    truly_that = sum(1 for _, v in rows if v == smallest)
+    again = check(sample, "--cache", str(cache))
+    assert again.out == plain.out
+    assert counts(again)["partitions reused"] == truly_that  # only entries whose value really is that one
+    assert counts(again)["partitions evaluated"] == len(rows) - truly_that
+
+
+def test_a_cache_path_that_is_a_file_is_a_usage_error(sample: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file, not a directory", encoding="utf-8")
+    r = check(sample, "--cache", str(blocker))
+    assert r.code == 2 and "Traceback" not in r.err
+    assert "--cache" in r.err and "is a file" in r.err
