@@ -16,3 +16,18 @@ border_flows(inp) := flows if {
 	positions := inp.candidates.border_flows
 	flows := [inp.flows[i] | some i in positions]
 } else := inp.flows
+
+# flows_where(inp, attribute, values): the flows whose `attribute` is one of `values` — attribute is one of
+# "basis" (legal_basis.kind), "to_role" (to_node.role) or "policy_purpose" (purpose_info.policy_purpose); the
+# partition groups the positions of its flows by each (input.candidates.flows_by). Rules still test the value.
+flows_where(inp, attribute, values) := flows if {
+	groups := inp.candidates.flows_by[attribute]
+	flows := [inp.flows[i] | some v in values; some i in object.get(groups, v, [])]
+} else := inp.flows
+
+# fields_where(inp, attribute, values): the fields whose `attribute` ("category" or "collection") is one of
+# `values` (input.candidates.fields_by). Rules still test the value.
+fields_where(inp, attribute, values) := fields if {
+	groups := inp.candidates.fields_by[attribute]
+	fields := [inp.fields[i] | some v in values; some i in object.get(groups, v, [])]
+} else := inp.fields

@@ -16,3 +16,27 @@ test_with_a_candidate_list_only_those_flows if {
 test_an_empty_candidate_list_means_none if {
 	candidates.border_flows({"flows": [{"id": "a"}], "candidates": {"border_flows": []}}) == []
 }
+
+flows := [
+	{"id": "a", "legal_basis": {"kind": "exemption"}},
+	{"id": "b", "legal_basis": {"kind": "consent"}},
+	{"id": "c", "legal_basis": {"kind": "exemption"}},
+]
+
+test_flows_where_uses_the_groups if {
+	inp := {"flows": flows, "candidates": {"flows_by": {"basis": {"exemption": [0, 2], "consent": [1]}}}}
+	[f.id | some f in candidates.flows_where(inp, "basis", ["exemption"])] == ["a", "c"]
+	[f.id | some f in candidates.flows_where(inp, "basis", ["consent", "exemption"])] == ["b", "a", "c"]
+	candidates.flows_where(inp, "basis", ["contract"]) == []
+}
+
+test_flows_where_without_groups_is_every_flow if {
+	candidates.flows_where({"flows": flows}, "basis", ["exemption"]) == flows
+}
+
+test_fields_where_uses_the_groups if {
+	fields := [{"id": "x", "collection": "observed"}, {"id": "y", "collection": "user_provided"}]
+	inp := {"fields": fields, "candidates": {"fields_by": {"collection": {"observed": [0], "user_provided": [1]}}}}
+	candidates.fields_where(inp, "collection", ["observed"]) == [{"id": "x", "collection": "observed"}]
+	candidates.fields_where({"fields": fields}, "collection", ["observed"]) == fields
+}

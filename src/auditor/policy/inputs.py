@@ -209,6 +209,38 @@ def may_cross_border(inv: Inventory, flow: Entity) -> bool:
     return any(j != dst_j for j in src.get("subject_jurisdictions") or ()) or _crosses_border(inv, flow)
 
 
+# The groupings of lib.candidates.flows_where / fields_where: name -> the raw value a rule tests.
+_FLOW_GROUPS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "basis": lambda d: (d.get("legal_basis") or {}).get("kind"),
+    "to_role": lambda d: (d.get("to_node") or {}).get("role"),
+    "policy_purpose": lambda d: (d.get("purpose_info") or {}).get("policy_purpose"),
+}
+_FIELD_GROUPS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "category": lambda d: d.get("category"),
+    "collection": lambda d: d.get("collection"),
+}
+
+
+def _group(items: list[dict[str, Any]], value_of: Callable[[dict[str, Any]], Any]) -> dict[str, list[int]]:
+    """Positions of the items by the value a rule tests (strings only: nothing else can equal a rule's literal)."""
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        value = value_of(item)
+        if isinstance(value, str):
+            groups.setdefault(value, []).append(i)
+    return groups
+
+
+def _candidates(fields: list[dict[str, Any]], flows: list[dict[str, Any]], border: list[int]) -> dict[str, Any]:
+    """input.candidates (policies/rego/lib/candidates.rego): positions of the items each family of rules can
+    concern. Supersets by construction; tests/test_candidates.py checks that they change no finding."""
+    return {
+        "border_flows": border,
+        "flows_by": {name: _group(flows, value_of) for name, value_of in _FLOW_GROUPS.items()},
+        "fields_by": {name: _group(fields, value_of) for name, value_of in _FIELD_GROUPS.items()},
+    }
+
+
 def build(
     inv: Inventory,
     flow_facts: FlowFacts | None = None,
@@ -341,7 +373,7 @@ def build(
                 "systems": [],
                 "fields": [],
                 "flows": [],
-                **({"candidates": {"border_flows": []}} if candidates else {}),
+                **({"candidates": _candidates([], [], [])} if candidates else {}),
             },
         )
     )
@@ -349,6 +381,7 @@ def build(
         system = inv.systems[sid]
         own_flows = sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)
         flow_docs = [flow_doc(fl) for fl in own_flows]
+        field_docs = [field_doc(inv.fields[f["id"]], system) for f in system.get("fields") or ()]
         border = [i for i, fl in enumerate(own_flows) if may_cross_border(inv, fl)] if candidates else None
         sdoc = {k: v for k, v in system.data.items() if k != "fields"}
         sdoc["node"] = nodes[sid]
@@ -387,9 +420,9 @@ def build(
                     "partners": [],
                     "consents": [],
                     "systems": [sdoc],
-                    "fields": [field_doc(inv.fields[f["id"]], system) for f in system.get("fields") or ()],
+                    "fields": field_docs,
                     "flows": flow_docs,
-                    **({"candidates": {"border_flows": border}} if border is not None else {}),
+                    **({"candidates": _candidates(field_docs, flow_docs, border)} if border is not None else {}),
                 },
             )
         )

@@ -6,6 +6,7 @@ package cnil.audience
 import rego.v1
 
 import data.cnil.trackers
+import data.lib.candidates
 import data.lib.findings.finding
 
 max_days := 760 # 25 months
@@ -33,7 +34,7 @@ uses_exempt_measurement(system) if {
 audience_data_retention(inp) := [f |
 	some system in inp.systems
 	uses_exempt_measurement(system)
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["COOKIE.ANALYTICS"])
 	flow.purpose_info.policy_purpose == "COOKIE.ANALYTICS"
 	flow.to_node.type == "system"
 	not within_limit(flow.to_node.retention)

@@ -11,6 +11,7 @@ package creality.cookies
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 
 tracking_partner(p) if p.role in vocab.tracking_roles
@@ -184,7 +185,7 @@ advertising_cookie_purpose(inp) := cookie_purpose_findings(
 #     Remove the identifier from the partner flow (a hashed email is still an email), or aggregate the data before
 #     it leaves.
 direct_id_to_partner(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "to_role", vocab.tracking_roles)
 	flow.to_node.role in vocab.tracking_roles
 	some i
 	fi := flow.fields_info[i]
@@ -210,7 +211,7 @@ direct_id_to_partner(inp) := [f |
 #     Make sure the partner flow is consent-gated and the identifier is the minimum needed (truncate IPs, rotate
 #     ids); have the DPO confirm the policy's "non-identifiable" wording.
 pseudonymous_id_to_partner(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "to_role", vocab.tracking_roles)
 	flow.to_node.role in vocab.tracking_roles
 	"EU" in object.get(flow, "data_subject_jurisdictions", [])
 	some i
@@ -234,7 +235,7 @@ pseudonymous_id_to_partner(inp) := [f |
 #   remediation: >-
 #     Restrict the partner flow to PARTNER.ANALYTICS, PARTNER.ADS or PARTNER.AD_MEASURE purposes, or stop it.
 partner_flow_purpose(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "to_role", vocab.tracking_roles)
 	flow.to_node.role in vocab.tracking_roles
 	not flow.purpose_info.policy_purpose in vocab.partner_purposes
 	f := finding("flow", flow.id, "purpose", sprintf(
@@ -343,7 +344,7 @@ transaction_vague(fi, f) := object.union(f, {"severity": "warning", "verdict": "
 #     Keep account and contact data out of the storage provider's buckets; send it only uploaded media and
 #     device/network/carrier metadata.
 cloud_storage_beyond_allowed(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "to_role", ["cloud_storage"])
 	flow.to_node.role == "cloud_storage"
 	some i
 	fi := flow.fields_info[i]

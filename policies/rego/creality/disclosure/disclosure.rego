@@ -6,6 +6,7 @@ package creality.disclosure
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 
 # METADATA
@@ -130,7 +131,7 @@ vague_identity_data(inp) := [f |
 #     Aggregate origin and access-order data before storing it (identifiability aggregate or anonymous), or treat
 #     it as identity-linked data under I.II with its real identifiability and purposes.
 identified_access_data(inp) := [f |
-	some field in inp.fields
+	some field in candidates.fields_where(inp, "category", vocab.access_terms)
 	field.category in vocab.access_terms
 	linked(field)
 	f := finding("field", field.id, "identifiability", sprintf(
@@ -159,7 +160,7 @@ else := object.get(field, "identifiability", "identified (no identifiability sta
 #     Ask the user for their phone number instead of reading or acquiring it, or have the policy disclose the other
 #     source.
 phone_not_from_user(inp) := [f |
-	some field in inp.fields
+	some field in candidates.fields_where(inp, "category", ["user.contact.phone_number"])
 	field.category == "user.contact.phone_number"
 	c := object.get(field, "collection", "user_provided")
 	not c in {"user_provided", "derived"}
@@ -182,7 +183,7 @@ phone_not_from_user(inp) := [f |
 #     Stop acquiring personal data from third parties, or have the policy declare that channel; fix
 #     `collection` if it is wrong.
 undeclared_channel(inp) := [f |
-	some field in inp.fields
+	some field in candidates.fields_where(inp, "collection", ["third_party"])
 	vocab.personal(field)
 	object.get(field, "collection", "") == "third_party"
 	f := finding("field", field.id, "collection", sprintf(
@@ -204,7 +205,7 @@ undeclared_channel(inp) := [f |
 #     Categorise shared or stored content under user.content.* (or user.social), or fix `collection` if the data
 #     is not content the user shares or stores.
 content_channel_mismatch(inp) := [f |
-	some field in inp.fields
+	some field in candidates.fields_where(inp, "collection", ["user_shared", "user_stored"])
 	object.get(field, "collection", "") in {"user_shared", "user_stored"}
 	not vocab.in_any(field.category, ["user.content", "user.social"])
 	f := finding("field", field.id, "category", sprintf(
@@ -226,7 +227,7 @@ content_channel_mismatch(inp) := [f |
 #     Collect this data from the user rather than observing it, or have the policy say it is observed; fix
 #     `collection` if it is wrong.
 observed_non_log(inp) := [f |
-	some field in inp.fields
+	some field in candidates.fields_where(inp, "collection", ["observed"])
 	vocab.personal(field)
 	object.get(field, "collection", "") == "observed"
 	cov := vocab.cat(field).coverage

@@ -11,6 +11,7 @@ package creality.exemptions
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 
 exempt(flow) if flow.legal_basis.kind == "exemption"
@@ -40,7 +41,7 @@ first_party_or_processor(flow) if flow.to_node.operator in {"first_party", "proc
 #   remediation: >-
 #     Set legal_basis.exemption to the exact item relied on, or use consent or another basis.
 exemption_unnamed(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	exempt(flow)
 	not item(flow) in valid_items
 	f := finding("flow", flow.id, "legal_basis", sprintf(
@@ -61,7 +62,7 @@ exemption_unnamed(inp) := [f |
 #   remediation: >-
 #     Reference the evidence for the exemption (request, agreement, assessment) in legal_basis.evidence_ref.
 exemption_without_evidence(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	exempt(flow)
 	item(flow) in valid_items
 	item(flow) != "II.IV.3(11)"
@@ -83,7 +84,7 @@ exemption_without_evidence(inp) := [f |
 #   remediation: >-
 #     Collect consent for the marketing or advertising use and cite it; an exemption from consent cannot cover it.
 exemption_for_marketing(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	exempt(flow)
 	vocab.marketing_use(flow.purpose_info)
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
@@ -104,7 +105,7 @@ exemption_for_marketing(inp) := [f |
 #     Keep data collected under this exemption inside Creality and its processors, or document why the disclosure
 #     is covered (and have the DPO confirm it).
 exemption_disclosed_outside(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	some n in numbers.range(4, 9)
 	cites(flow, n)
 	not first_party_or_processor(flow)
@@ -167,7 +168,7 @@ national_security_exemption(inp) := authority_findings(inp, 1)
 #   remediation: >-
 #     Restrict the recipients to the competent authority and record the legal ground in legal_basis.evidence_ref.
 public_interest_exemption(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 2)
 	flow.to_node.role != "authority"
 	not first_party_or_processor(flow)
@@ -202,7 +203,7 @@ criminal_investigation_exemption(inp) := authority_findings(inp, 3)
 #     Document why consent could not be obtained (consent_impracticable), limit the flow to the incident, or ask
 #     for consent.
 vital_interest_exemption(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 4)
 	not vital_ok(flow)
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
@@ -264,7 +265,7 @@ public_record_exemption(inp) := collection_findings(inp, 6, "public_record")
 #   remediation: >-
 #     Cite the exemption only for flows needed to perform the user's order or account; use consent for the rest.
 contract_exemption(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 7)
 	not contract_purpose(flow.purpose_info)
 	f := finding("flow", flow.id, "purpose", sprintf(
@@ -293,14 +294,14 @@ contract_purpose(p) if {
 #     the rest.
 security_exemption(inp) := array.concat(
 	[f |
-		some flow in inp.flows
+		some flow in candidates.flows_where(inp, "basis", ["exemption"])
 		cites(flow, 8)
 		not flow.purpose_info.policy_purpose in vocab.fault_purposes
 		f := finding("flow", flow.id, "purpose", sprintf(
 			"flow %s cites %s for purpose %s, not security or fault handling", [vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose)]))
 	],
 	[f |
-		some flow in inp.flows
+		some flow in candidates.flows_where(inp, "basis", ["exemption"])
 		cites(flow, 8)
 		some i
 		fi := flow.fields_info[i]
@@ -323,7 +324,7 @@ security_exemption(inp) := array.concat(
 #   remediation: >-
 #     For Chinese subjects, document the PIPL Art. 13 basis (contract necessity) in evidence_ref or collect consent.
 security_exemption_cn_subjects(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 8)
 	"CN" in object.get(flow, "data_subject_jurisdictions", [])
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
@@ -344,7 +345,7 @@ security_exemption_cn_subjects(inp) := [f |
 #     Cite another basis (consent or a relevant exemption); the news-reporting exemption does not fit a
 #     3D-printing company. If the DPO accepts it, record a waiver.
 news_exemption(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 9)
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
 		"flow %s cites %s (news reporting), which does not apply to Creality: needs review", [vocab.t(flow.id), vocab.t(item(flow))]))
@@ -365,7 +366,7 @@ news_exemption(inp) := [f |
 #     in-house research.
 research_exemption(inp) := array.concat(
 	[f |
-		some flow in inp.flows
+		some flow in candidates.flows_where(inp, "basis", ["exemption"])
 		cites(flow, 10)
 		flow.to_node.role != "research_institute"
 		f := finding("flow", flow.id, "to", sprintf(
@@ -373,7 +374,7 @@ research_exemption(inp) := array.concat(
 			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
 	],
 	[f |
-		some flow in inp.flows
+		some flow in candidates.flows_where(inp, "basis", ["exemption"])
 		cites(flow, 10)
 		some i
 		fi := flow.fields_info[i]
@@ -396,7 +397,7 @@ research_exemption(inp) := array.concat(
 #   remediation: >-
 #     Cite the precise legal provision in legal_basis.evidence_ref, or use another basis.
 other_legal_exemption(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 11)
 	evidence(flow) == ""
 	f := finding("flow", flow.id, "legal_basis", sprintf(

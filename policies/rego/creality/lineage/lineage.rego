@@ -12,6 +12,7 @@ package creality.lineage
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 import data.lib.findings.with_evidence
 import data.lib.findings.with_key
@@ -51,7 +52,7 @@ consent_mechanisms := {"consent", "art49_consent"}
 #     Remove the identifier from the flow that delivers it to the partner (and from the upstream hops that only
 #     carry it there), or aggregate the data first; a hashed email is still an email.
 multi_hop_direct_identifier(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "to_role", sharing_roles)
 	flow.to_node.role in sharing_roles
 	some r in object.get(flow, "lineage_reach", [])
 	vocab.direct_ids[r.category]

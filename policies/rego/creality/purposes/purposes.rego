@@ -6,6 +6,7 @@ package creality.purposes
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 
 # METADATA
@@ -98,7 +99,7 @@ mkt(flow) if flow.purpose_info.policy_purpose == "MKT.MESSAGES"
 #     Collect an explicit opt-in for marketing messages, record it as a consent for this purpose, and cite it in
 #     the flow's legal_basis.consent; stop the sending until then.
 marketing_without_consent(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
 	mkt(flow)
 	not consent_for_purpose(flow)
 	f := finding("flow", flow.id, "legal_basis", sprintf(
@@ -125,7 +126,7 @@ consent_for_purpose(flow) if {
 #     Replace the bundled consent with an unticked, per-channel opt-in (mechanism opt_in), keep its proof, and
 #     re-ask the users concerned before sending again.
 marketing_bundled_consent(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
 	mkt(flow)
 	consent_for_purpose(flow)
 	not flow.consent_info.mechanism in {"opt_in", "separate"}
@@ -148,7 +149,7 @@ marketing_bundled_consent(inp) := [f |
 #     Collect a consent for this channel (add it to the consent's channels only if users really agreed to it), or
 #     send on a channel they consented to.
 marketing_channel_not_consented(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
 	mkt(flow)
 	consent_for_purpose(flow)
 	ch := object.get(flow, "channel", "")
@@ -173,7 +174,7 @@ marketing_channel_not_consented(inp) := [f |
 #   remediation: >-
 #     Offer an unsubscribe link or setting for the channel and record withdrawal true on the consent.
 marketing_consent_not_withdrawable(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
 	mkt(flow)
 	consent_for_purpose(flow)
 	wd := object.get(flow.consent_info, "withdrawal", null)
@@ -207,7 +208,7 @@ withdrawal_verdict(f, null) := object.union(f, {"verdict": "gap"})
 #     Send third-party promotions from Creality's own or a processor's mailing system; remove contact fields from
 #     the marketing flow to the third party.
 marketing_contact_to_third_party(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
 	mkt(flow)
 	flow.to_node.operator == "third_party"
 	some i
@@ -232,7 +233,7 @@ marketing_contact_to_third_party(inp) := [f |
 #     Keep cross-service personalisation inside Creality's systems and processors; obtain consent (II.IV.2.e) for
 #     the third party or stop the flow.
 personalisation_to_third_party(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["PERSONALIZE.XSERVICE"])
 	flow.purpose_info.policy_purpose == "PERSONALIZE.XSERVICE"
 	flow.to_node.operator == "third_party"
 	not flow_consented(flow)
@@ -254,7 +255,7 @@ personalisation_to_third_party(inp) := [f |
 #   remediation: >-
 #     Run the survey with Creality's own tools or a processor under contract, or ask for consent to share the data.
 survey_by_third_party(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["SURVEY"])
 	flow.purpose_info.policy_purpose == "SURVEY"
 	flow.to_node.operator == "third_party"
 	f := finding("flow", flow.id, "to", sprintf(
@@ -274,7 +275,7 @@ survey_by_third_party(inp) := [f |
 #   remediation: >-
 #     Keep update flows to device and software data; send anything else under its own purpose.
 update_beyond_device_data(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", ["UPDATE"])
 	flow.purpose_info.policy_purpose == "UPDATE"
 	some i
 	fi := flow.fields_info[i]

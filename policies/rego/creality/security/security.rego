@@ -11,6 +11,7 @@ package creality.security
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 import data.lib.findings.with_key
 
@@ -144,7 +145,7 @@ tls_unknown(inp) := [f |
 #   remediation: >-
 #     Re-hash credentials with a salted slow hash (bcrypt, scrypt, Argon2) at the next login and drop the old values.
 weak_credentials(inp) := [f |
-	some field in inp.fields
+	some field in candidates.fields_where(inp, "category", vocab.credentials)
 	field.category in vocab.credentials
 	p := object.get(field, "protection", "plain")
 	p in {"plain", "hashed_weak"}
