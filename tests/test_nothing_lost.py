@@ -142,3 +142,22 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_output_to_a_named_pipe_writes_into_it_and_keeps_it_a_pipe(tmp_path: Path) -> None:
+    """-o /dev/null or -o a FIFO must write into the special file, never rename a temporary file over it (as root,
+    that replaced /dev/null itself with a regular file)."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "findings.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    r = run_auditor("check", str(SAMPLE), "--format", "json", "-o", str(fifo))
+    reader.join(timeout=30)
+    assert r.code == 1, r.err[-500:]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert received and received[0].startswith(b"{") and b'"findings"' in received[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.pipe"]  # no temporary file left behind

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -38,6 +39,16 @@ def write_output(text: str, output: Path | None) -> None:
     """Write to --output atomically (a crash leaves the old file or the new one), else to stdout."""
     if output is None:
         click.echo(text, nl=False)
+        return
+    try:
+        special = not stat.S_ISREG(os.stat(output).st_mode)
+    except OSError:
+        special = False  # does not exist yet (or cannot be inspected): the atomic path reports any real problem
+    if special:
+        # /dev/null, /dev/stdout, a named pipe: write into it. Renaming a temporary file over it would replace the
+        # device or pipe with a regular file (as root, -o /dev/null would destroy /dev/null).
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
         return
     directory = output.parent if str(output.parent) else Path()
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
