@@ -142,8 +142,9 @@ def audit(
     partitions = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin))
     t = timings.add("partitions", t)
     documents = [dumps(p.document) for p in partitions]
-    t = timings.add("serialise", t)
     labels = [p.label for p in partitions]
+    del partitions  # the JSON text is all the engines need; the Python documents would double the memory
+    t = timings.add("serialise", t)
     if cache is None:
         results = engine.evaluate(pack, documents, labels)
         evaluated = len(documents)
