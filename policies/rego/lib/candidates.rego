@@ -18,8 +18,9 @@ border_flows(inp) := flows if {
 } else := inp.flows
 
 # flows_where(inp, attribute, values): the flows whose `attribute` is one of `values` — attribute is one of
-# "basis" (legal_basis.kind), "to_role" (to_node.role) or "policy_purpose" (purpose_info.policy_purpose); the
-# partition groups the positions of its flows by each (input.candidates.flows_by). Rules still test the value.
+# "basis" (legal_basis.kind), "to_role" (to_node.role), "policy_purpose" (purpose_info.policy_purpose),
+# "mechanism" (transfer.mechanism) or "channel"; the partition groups the positions of its flows by each
+# (input.candidates.flows_by). Rules still test the value.
 flows_where(inp, attribute, values) := flows if {
 	groups := inp.candidates.flows_by[attribute]
 	flows := [inp.flows[i] | some v in values; some i in object.get(groups, v, [])]

@@ -214,6 +214,8 @@ _FLOW_GROUPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "basis": lambda d: (d.get("legal_basis") or {}).get("kind"),
     "to_role": lambda d: (d.get("to_node") or {}).get("role"),
     "policy_purpose": lambda d: (d.get("purpose_info") or {}).get("policy_purpose"),
+    "mechanism": lambda d: (d.get("transfer") or {}).get("mechanism"),
+    "channel": lambda d: d.get("channel"),
 }
 _FIELD_GROUPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "category": lambda d: d.get("category"),

@@ -34,7 +34,7 @@ web_or_app(node) if node.kind in {"web", "app"}
 #   remediation: >-
 #     Add the system to the partner's embedded_in and declare the cookies it sets, or remove the SDK/pixel.
 unregistered_tracker(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "channel", ["sdk"])
 	object.get(flow, "channel", "") == "sdk"
 	web_or_app(flow.from_node)
 	flow.to_node.type == "partner"

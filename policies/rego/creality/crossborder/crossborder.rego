@@ -150,7 +150,7 @@ destination_weaker(inp) := [f |
 #   remediation: >-
 #     Cite the legal provision that mandates the transfer in transfer.ref, or use another ground.
 legal_mandate_without_ref(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "mechanism", ["legal_mandate"])
 	mechanism(flow) == "legal_mandate"
 	object.get(transfer(flow), "ref", "") == ""
 	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
@@ -171,7 +171,7 @@ legal_mandate_without_ref(inp) := [f |
 #     Collect a consent to the transfer abroad (scope cross_border, opt-in or separate), record it and cite it in
 #     transfer.separate_consent.
 consent_transfer_without_consent(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "mechanism", ["consent", "art49_consent"])
 	mechanism(flow) in {"consent", "art49_consent"}
 	problem := consent_problem(flow.separate_consent_info)
 	f := finding("flow", flow.id, consent_attr(flow), sprintf(

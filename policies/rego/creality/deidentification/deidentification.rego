@@ -10,10 +10,13 @@ package creality.deidentification
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 import data.lib.findings.with_key
 
-deid_flow(flow) if flow.purpose_info.policy_purpose in {"DEID.ANALYTICS", "DEID.COMMERCIAL"}
+deid_purposes := {"DEID.ANALYTICS", "DEID.COMMERCIAL"}
+
+deid_flow(flow) if flow.purpose_info.policy_purpose in deid_purposes
 
 # The flow *into* a de-identification step carries identified data by design: judge downstream of it.
 judged(flow) if {
@@ -35,7 +38,7 @@ judged(flow) if {
 #     Route the data through a de-identification step (a system with deidentifies true) first, and drop direct
 #     identifiers and join keys from the analysis flow.
 identified_data_in_deid_use(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", deid_purposes)
 	judged(flow)
 	some i
 	fi := flow.fields_info[i]
@@ -71,7 +74,7 @@ direct_plain(fi) if {
 #   remediation: >-
 #     State the identifiability of the field (deidentified, anonymous, aggregate...).
 deid_identifiability_unknown(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", deid_purposes)
 	judged(flow)
 	some i
 	fi := flow.fields_info[i]
@@ -94,7 +97,7 @@ deid_identifiability_unknown(inp) := [f |
 #   remediation: >-
 #     Aggregate or anonymise the data before it is sold or shared outside Creality.
 deidentified_commercial_outside(inp) := [f |
-	some flow in inp.flows
+	some flow in candidates.flows_where(inp, "policy_purpose", deid_purposes)
 	judged(flow)
 	flow.purpose_info.policy_purpose == "DEID.COMMERCIAL"
 	flow.to_node.operator != "first_party"
