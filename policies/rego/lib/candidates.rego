@@ -32,3 +32,11 @@ fields_where(inp, attribute, values) := fields if {
 	groups := inp.candidates.fields_by[attribute]
 	fields := [inp.fields[i] | some v in values; some i in object.get(groups, v, [])]
 } else := inp.fields
+
+# field_groups(inp, attribute): the partition's fields in groups sharing the value of `attribute` ("category" or
+# "collection"), for rules whose decision depends on that value only: they decide once per group, then report
+# each field of it. Without the groups, every field is a group of its own.
+field_groups(inp, attribute) := groups if {
+	by_value := inp.candidates.fields_by[attribute]
+	groups := [[inp.fields[i] | some i in positions] | some positions in by_value]
+} else := [[field] | some field in inp.fields]

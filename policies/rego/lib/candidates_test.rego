@@ -40,3 +40,10 @@ test_fields_where_uses_the_groups if {
 	candidates.fields_where(inp, "collection", ["observed"]) == [{"id": "x", "collection": "observed"}]
 	candidates.fields_where({"fields": fields}, "collection", ["observed"]) == fields
 }
+
+test_field_groups_use_the_groups if {
+	fields := [{"id": "x", "category": "a"}, {"id": "y", "category": "b"}, {"id": "z", "category": "a"}]
+	inp := {"fields": fields, "candidates": {"fields_by": {"category": {"a": [0, 2], "b": [1]}}}}
+	candidates.field_groups(inp, "category") == [[fields[0], fields[2]], [fields[1]]]
+	candidates.field_groups({"fields": fields}, "category") == [[fields[0]], [fields[1]], [fields[2]]]
+}

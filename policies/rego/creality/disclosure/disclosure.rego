@@ -23,9 +23,10 @@ import data.lib.findings.finding
 #     Stop collecting the field, or map it to a category the policy discloses (check `category`), or have
 #     the policy amended before collecting it.
 undisclosed_category(inp) := [f |
-	some field in inp.fields
-	vocab.personal(field)
-	vocab.cat(field).coverage.level == "omitted"
+	some group in candidates.field_groups(inp, "category")
+	vocab.personal(group[0])
+	vocab.cat(group[0]).coverage.level == "omitted"
+	some field in group
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, a category the privacy policy does not disclose",
 		[vocab.t(field.id), vocab.t(field.category)]))
@@ -44,10 +45,11 @@ undisclosed_category(inp) := [f |
 #     Use a category the policy names (browsing history, click or operation data), or get the DPO to
 #     confirm that the catch-all covers this field and record it.
 vague_log_data(inp) := [f |
-	some field in inp.fields
-	cov := vocab.cat(field).coverage
+	some group in candidates.field_groups(inp, "category")
+	cov := vocab.cat(group[0]).coverage
 	cov.level == "vague"
 	cov.clause == "I.II.1"
+	some field in group
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the catch-all \"et autres\" of I.II.1",
 		[vocab.t(field.id), vocab.t(field.category)]))
@@ -65,10 +67,11 @@ vague_log_data(inp) := [f |
 #   remediation: >-
 #     Map the field to a named device term, or get the DPO to confirm the catch-all covers it.
 vague_device_data(inp) := [f |
-	some field in inp.fields
-	cov := vocab.cat(field).coverage
+	some group in candidates.field_groups(inp, "category")
+	cov := vocab.cat(group[0]).coverage
 	cov.level == "vague"
 	cov.clause == "I.II.2"
+	some field in group
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the device catch-all of I.II.2",
 		[vocab.t(field.id), vocab.t(field.category)]))
@@ -86,10 +89,11 @@ vague_device_data(inp) := [f |
 #   remediation: >-
 #     Use the category the policy names, or get the DPO to confirm the broader term covers this field.
 vague_other(inp) := [f |
-	some field in inp.fields
-	cov := vocab.cat(field).coverage
+	some group in candidates.field_groups(inp, "category")
+	cov := vocab.cat(group[0]).coverage
 	cov.level == "vague"
 	not cov.clause in {"I.II.1", "I.II.2", "I.II.b"}
+	some field in group
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the broader term of %s",
 		[vocab.t(field.id), vocab.t(field.category), vocab.t(cov.clause)]))
@@ -108,10 +112,11 @@ vague_other(inp) := [f |
 #     Map the field to a listed term (account id, password, security answer...) if it is one, or get the DPO to
 #     confirm that "entre autres" covers it.
 vague_identity_data(inp) := [f |
-	some field in inp.fields
-	cov := vocab.cat(field).coverage
+	some group in candidates.field_groups(inp, "category")
+	cov := vocab.cat(group[0]).coverage
 	cov.level == "vague"
 	cov.clause == "I.II.b"
+	some field in group
 	f := finding("field", field.id, "category", sprintf(
 		"field %s collects %s, disclosed only by the open list (\"entre autres\") of I.II.b",
 		[vocab.t(field.id), vocab.t(field.category)]))
