@@ -313,6 +313,7 @@ def check(
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
     def body() -> int:
+        pipeline.SHARED.keep_in_memory = diff_base is not None
         if cache_dir is None:
             return audit_and_report()
         pipeline.SHARED.use_store(cache_dir)

@@ -69,6 +69,9 @@ class PartitionCache:
         self.misses = 0
         self.store: ResultStore | None = None
         self.warnings: list[str] = []
+        # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
+        # them, and at scale they are the largest thing in memory.
+        self.keep_in_memory = True
 
     def use_store(self, directory: Path) -> None:
         """Read and write results in ``directory`` too; a cache that cannot be used is a warning, not an error."""
@@ -119,8 +122,12 @@ class PartitionCache:
                 self._drop_store(exc)
         self.hits += len(documents) - len(todo)
         self.misses += len(todo)
-        self._previous, self._current = self._current, {k: known[k] for k in keys}
-        return [known[k] for k in keys]
+        results = [known[k] for k in keys]
+        if self.keep_in_memory:
+            self._previous, self._current = self._current, {k: known[k] for k in keys}
+        else:
+            self._previous, self._current = {}, {}
+        return results
 
 
 SHARED = PartitionCache()
@@ -156,5 +163,6 @@ def audit(
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", len(documents) - evaluated)
     found = findings_mod.build(pack, inv, results)
+    del results
     timings.add("findings", t)
     return Audit(inv, pack, found, timings, lin)
