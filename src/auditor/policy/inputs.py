@@ -291,7 +291,7 @@ def build(
     # Fields are the bulk of every partition, and handing the input to regopy costs time per node: a field carries
     # only what rules read of its system (id, kind) and of its purposes (id, policy purpose, the purpose and
     # mechanism of their consents). The full system and purpose facts are in `systems` and on the flows.
-    # Input contract: docs/performance.md, "What a field carries".
+    # A rule that needs more of a field's system or purposes must add it here (docs/performance.md, point 4).
     field_nodes = {sid: {"id": sid, "kind": nodes[sid]["kind"]} for sid in inv.systems}
     field_purposes = {
         pid: {
