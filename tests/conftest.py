@@ -122,3 +122,22 @@ def inventory_dir(tmp_path: Path) -> Callable[..., Path]:
         return d
 
     return make
+
+
+def generate_inventory(out: Path, size: str = "S", seed: int = 7) -> Path:
+    """A synthetic inventory from benchmarks/generate.py (deterministic for a size and seed)."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "generate.py"),
+            "--size",
+            size,
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return out

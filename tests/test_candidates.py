@@ -10,12 +10,10 @@ other engines compute them in place, and outputs must be identical.)
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import SAMPLE, generate_inventory
 
 from auditor import pipeline
 from auditor.lineage import analyse, field_hook, flow_hook
@@ -26,13 +24,7 @@ from auditor.policy.regopy_engine import RegopyEngine
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("bench") / "S"
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--size", "S", "--seed", "11", "--out", str(out)],
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return generate_inventory(tmp_path_factory.mktemp("bench") / "S", "S", 11)
 
 
 def _canonical(finding: object) -> str:

@@ -9,13 +9,11 @@ accepted (unsafe variables, type errors, v0 syntax, conflicting rules): fix the 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import POLICIES, ROOT, SAMPLE, run_auditor
+from tests.conftest import POLICIES, ROOT, SAMPLE, generate_inventory, run_auditor
 
 from auditor.policy import load_pack
 from auditor.policy.reference_engine import ReferenceEngine, available
@@ -47,13 +45,7 @@ def opa_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("bench") / "S"
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--size", "S", "--seed", "7", "--out", str(out)],
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return generate_inventory(tmp_path_factory.mktemp("bench") / "S", "S", 7)
 
 
 def test_every_module_compiles_on_real_opa() -> None:
