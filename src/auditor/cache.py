@@ -3,8 +3,8 @@
 Rules are pure functions of their partition's input document, so a result is keyed by the digest of (auditor
 version, engine, policy modules, document) and is valid for as long as those bytes are identical. A pull-request
 run whose cache holds the results of the main branch evaluates only the partitions whose documents changed: the
-changed systems, the systems whose flows reach them, and the global partition when organization, purposes,
-partners or consents change. Everything else is read back.
+changed systems, the systems whose flows reach them, the partners they send data to, and the global partition
+when organization, purposes or consents change. Everything else is read back.
 
 Safety: a cache can only save work, never change a verdict or fail a run. Every entry carries a digest of its
 value and is ignored when it does not match; an unreadable or unwritable cache gives one warning and the run goes

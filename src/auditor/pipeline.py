@@ -57,10 +57,11 @@ class PartitionCache:
     (engine, policy modules, serialised document) triple gives identical results and need not be evaluated twice.
 
     ``check --diff-base`` audits two revisions in one process: the second audit re-evaluates only the partitions
-    whose documents changed (the changed systems, the systems whose flows reach them, the global partition when
-    organization/purposes/partners/consents changed). Findings are still built from each revision's own
-    inventory, so locations stay right. One cache per process (:data:`SHARED`), holding the last two audits in
-    memory and, with ``check --cache DIR``, every result on disk (:mod:`auditor.cache`) for the next runs."""
+    whose documents changed (the changed systems, the systems whose flows reach them, the partners they send data
+    to, the global partition when organization/purposes/consents changed). Findings are still built from each
+    revision's own inventory, so locations stay right. One cache per process (:data:`SHARED`), holding the last two
+    audits in memory and, with ``check --cache DIR``, every result on disk (:mod:`auditor.cache`) for the next
+    runs."""
 
     def __init__(self) -> None:
         self._current: dict[bytes, RuleResults] = {}

@@ -3,7 +3,8 @@
 regopy scans collections on every keyed lookup (ENGINES.md), so rules must not join: every entity arrives with
 the facts about its neighbours already attached (a field with its purposes and their consents, a flow with its
 endpoints, its fields and its consent, lineage facts from the graph). Partitions: one per system (the system,
-its fields, the flows leaving it) and one ``global`` partition (organization, purposes, partners, consents).
+its fields, the flows leaving it), one per partner (with the fields it receives), and one ``global`` partition
+(organization, purposes, consents).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ FlowFacts = Callable[[Entity], Mapping[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class Partition:
-    label: str  # "system 'app'" or "the global partition"
+    label: str  # "system 'app'", "partner 'adpixel'" or "the organization, purposes and consents"
     document: dict[str, Any]
 
 
@@ -350,8 +351,8 @@ def build(
     partitions: list[Partition] = []
     org = inv.organization
     jurisdictions = sorted({j for s in inv.systems.values() for j in s.get("subject_jurisdictions") or ()})
-    partners = []
-    for partner in sorted(inv.partners.values(), key=lambda p: p.id):
+
+    def partner_doc(partner: Entity) -> dict[str, Any]:
         doc = dict(partner.data)
         doc["node"] = nodes[partner.id]
         doc["received_fields"] = [
@@ -360,25 +361,41 @@ def build(
         doc["embedded_in_info"] = [nodes[s] for s in partner.get("embedded_in") or ()]
         doc["cookies_info"] = cookies_by_partner[partner.id]
         doc["sources"] = sorted(sources.get(partner.id, ()))
-        partners.append(doc)
+        return doc
+
+    def empty(kind: str, pid: str) -> dict[str, Any]:
+        return {
+            "partition": {"kind": kind, "id": pid},
+            "organization": None,
+            "subject_jurisdictions": [],
+            "purposes": [],
+            "partners": [],
+            "consents": [],
+            "systems": [],
+            "fields": [],
+            "flows": [],
+            **({"candidates": _candidates([], [], [])} if candidates else {}),
+        }
+
     partitions.append(
         Partition(
-            "the organization, purposes, partners and consents",
+            "the organization, purposes and consents",
             {
-                "partition": {"kind": "global", "id": ""},
+                **empty("global", ""),
                 "organization": dict(org.data) if org is not None else None,
                 "subject_jurisdictions": jurisdictions,
                 "subject_areas": _areas(jurisdictions),
                 "purposes": [purposes[p] for p in sorted(inv.purposes)],
-                "partners": partners,
                 "consents": [_consent_facts(c) for c in sorted(inv.consents.values(), key=lambda c: c.id)],
-                "systems": [],
-                "fields": [],
-                "flows": [],
-                **({"candidates": _candidates([], [], [])} if candidates else {}),
             },
         )
     )
+    # One partition per partner: every partner rule looks at one partner at a time, and a partner's received fields
+    # grow with the inventory (one global partition held them all: ~60 MB at XL, more than the engine handles well).
+    for partner in sorted(inv.partners.values(), key=lambda p: p.id):
+        partitions.append(
+            Partition(f"partner {partner.id!r}", {**empty("partner", partner.id), "partners": [partner_doc(partner)]})
+        )
     for sid in sorted(inv.systems):
         system = inv.systems[sid]
         own_flows = sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)
