@@ -432,12 +432,7 @@ def build(
             Partition(
                 f"system {sid!r}",
                 {
-                    "partition": {"kind": "system", "id": sid},
-                    "organization": None,
-                    "subject_jurisdictions": [],
-                    "purposes": [],
-                    "partners": [],
-                    "consents": [],
+                    **empty("system", sid),
                     "systems": [sdoc],
                     "fields": field_docs,
                     "flows": flow_docs,
