@@ -182,15 +182,10 @@ def _crosses_border(inv: Inventory, flow: Entity) -> bool:
 
 
 def category_carriers(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every object of a partition document that describes a field by its ``category``: the partition's fields,
-    the field summaries of its flows and of the partners' received fields, the lineage paths. The embedded engine
-    attaches tabulated per-category facts to each (see ``PolicyPack.category_facts_package``)."""
+    """The objects of a partition document whose rules read per-category facts (``vocab.cat``): its fields. The
+    embedded engine attaches tabulated facts to each (see ``PolicyPack.category_facts_package``); ``vocab.cat``
+    computes them in place on any other object, so attaching them elsewhere would only enlarge the input."""
     yield from doc.get("fields") or ()
-    for flow in doc.get("flows") or ():
-        yield from flow.get("fields_info") or ()
-        yield from flow.get("lineage_reach") or ()
-    for partner in doc.get("partners") or ():
-        yield from partner.get("received_fields") or ()
 
 
 _RECEIVED_KEYS = ("id", "category", "identifiability", "subject_jurisdictions", "subject_areas")
@@ -207,7 +202,8 @@ def may_cross_border(inv: Inventory, flow: Entity) -> bool:
     dst_j, src_j = dst.get("jurisdiction"), src.get("jurisdiction")
     if dst_j is None or src_j is None or dst_j != src_j:
         return True
-    return any(j != dst_j for j in src.get("subject_jurisdictions") or ()) or _crosses_border(inv, flow)
+    # Every area is a function of the jurisdiction: with all of them equal, _crosses_border is False too.
+    return any(j != dst_j for j in src.get("subject_jurisdictions") or ())
 
 
 # The groupings of lib.candidates.flows_where / fields_where: name -> the raw value a rule tests.
@@ -250,7 +246,7 @@ def build(
     field_facts: FlowFacts | None = None,
     candidates: bool = True,
 ) -> list[Partition]:
-    """Every partition of the inventory, in a stable order (global first, then systems by id). ``candidates=False``
+    """Every partition of the inventory, in a stable order (global, partners by id, systems by id). ``candidates=False``
     leaves out the candidate lists (rules then look at every item: same findings, slower; used by the tests that
     prove the lists are supersets)."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -363,6 +359,9 @@ def build(
         doc["sources"] = sorted(sources.get(partner.id, ()))
         return doc
 
+    def border(flows: list[Entity]) -> list[int]:
+        return [i for i, flow in enumerate(flows) if may_cross_border(inv, flow)]
+
     def empty(kind: str, pid: str) -> dict[str, Any]:
         return {
             "partition": {"kind": kind, "id": pid},
@@ -401,7 +400,6 @@ def build(
         own_flows = sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)
         flow_docs = [flow_doc(fl) for fl in own_flows]
         field_docs = [field_doc(inv.fields[f["id"]], system) for f in system.get("fields") or ()]
-        border = [i for i, fl in enumerate(own_flows) if may_cross_border(inv, fl)] if candidates else None
         sdoc = {k: v for k, v in system.data.items() if k != "fields"}
         sdoc["node"] = nodes[sid]
         sdoc["field_count"] = len(system.get("fields") or ())
@@ -436,7 +434,7 @@ def build(
                     "systems": [sdoc],
                     "fields": field_docs,
                     "flows": flow_docs,
-                    **({"candidates": _candidates(field_docs, flow_docs, border)} if border is not None else {}),
+                    **({"candidates": _candidates(field_docs, flow_docs, border(own_flows))} if candidates else {}),
                 },
             )
         )
