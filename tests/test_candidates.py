@@ -16,9 +16,8 @@ import pytest
 from tests.conftest import SAMPLE, generate_inventory
 
 from auditor import pipeline
-from auditor.lineage import analyse, field_hook, flow_hook
+from auditor.lineage import analyse
 from auditor.policy import inputs, load_pack
-from auditor.policy.engine import dumps
 from auditor.policy.regopy_engine import RegopyEngine
 
 
@@ -33,10 +32,8 @@ def _canonical(finding: object) -> str:
 
 def _results(target: Path, candidates: bool) -> list[dict[str, list[dict[str, object]]]]:
     inv = pipeline.load([target])
-    lin = analyse(inv)
-    parts = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates)
-    pack = load_pack()
-    return RegopyEngine().evaluate(pack, [dumps(p.document) for p in parts], [p.label for p in parts])
+    documents, labels = pipeline.partition_documents(inv, analyse(inv), candidates=candidates)
+    return RegopyEngine().evaluate(load_pack(), documents, labels)
 
 
 @pytest.mark.parametrize("which", ["sample", "generated"])

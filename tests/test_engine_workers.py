@@ -7,17 +7,14 @@ import pytest
 from tests.conftest import SAMPLE
 
 from auditor import pipeline
-from auditor.lineage import analyse, field_hook, flow_hook
-from auditor.policy import inputs, load_pack
+from auditor.lineage import analyse
+from auditor.policy import load_pack
 from auditor.policy import regopy_engine as engine_mod
-from auditor.policy.engine import dumps
 
 
 def test_fork_server_workers_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
     inv = pipeline.load([SAMPLE])
-    lin = analyse(inv)
-    parts = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin))
-    docs, labels = [dumps(p.document) for p in parts], [p.label for p in parts]
+    docs, labels = pipeline.partition_documents(inv, analyse(inv))
     pack = load_pack()
     forked = engine_mod.RegopyEngine().evaluate(pack, docs, labels)
     monkeypatch.setattr(engine_mod, "FORK_LIMIT", 0)

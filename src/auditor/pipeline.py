@@ -134,6 +134,22 @@ class PartitionCache:
 SHARED = PartitionCache()
 
 
+def partition_documents(
+    inv: Inventory, lin: Lineage, candidates: bool = True, timings: Timings | None = None
+) -> tuple[list[str], list[str]]:
+    """What the engines evaluate: every partition's input document as JSON text, and its label for messages.
+    ``candidates=False`` leaves out the candidate lists (see ``inputs.build``)."""
+    timings = timings or Timings()
+    t = time.perf_counter()
+    partitions = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates)
+    t = timings.add("partitions", t)
+    documents = [dumps(p.document) for p in partitions]
+    labels = [p.label for p in partitions]
+    del partitions  # the JSON text is all the engines need; the Python documents would double the memory
+    timings.add("serialise", t)
+    return documents, labels
+
+
 def audit(
     inv: Inventory,
     pack: PolicyPack,
@@ -146,13 +162,9 @@ def audit(
     timings = timings or Timings()
     t = time.perf_counter()
     lin = analyse(inv)
-    t = timings.add("lineage", t)
-    partitions = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin))
-    t = timings.add("partitions", t)
-    documents = [dumps(p.document) for p in partitions]
-    labels = [p.label for p in partitions]
-    del partitions  # the JSON text is all the engines need; the Python documents would double the memory
-    t = timings.add("serialise", t)
+    timings.add("lineage", t)
+    documents, labels = partition_documents(inv, lin, timings=timings)
+    t = time.perf_counter()
     if cache is None:
         results = engine.evaluate(pack, documents, labels)
         evaluated = len(documents)
