@@ -76,13 +76,14 @@ class ResultStore:
                     f"SELECT key, value, digest FROM results WHERE key IN ({marks})",
                     chunk,
                 ).fetchall()
+                used = []
                 for key, blob, digest in rows:
                     try:
                         found[bytes(key)] = _open(bytes(blob), bytes(digest))
                     except (ValueError, zlib.error):
                         continue  # damaged entry: evaluate again (it is overwritten below)
-                if found:
-                    self._db.executemany("UPDATE results SET run = ? WHERE key = ?", [(self.run, k) for k in chunk])
+                    used.append((self.run, key))
+                self._db.executemany("UPDATE results SET run = ? WHERE key = ?", used)
         except sqlite3.Error as exc:
             raise CacheUnusable(f"{self.path}: {exc}") from None
         self.hits += len(found)
