@@ -177,9 +177,10 @@ class PolicyPack:
             out[0] = (rules, [m for m in self.policy_modules if m in modules or m in orphans])
         return out
 
-    def aggregator(self, rules: Sequence[Rule] | None = None, category_facts: bool = True) -> Module:
+    def aggregator(self, rules: Sequence[Rule] | None = None, category_facts: bool = False) -> Module:
         """A generated module gathering the findings of ``rules`` (default: every rule) into one object, so each
-        partition costs a single query against one compiled bundle."""
+        partition costs a single query against one compiled bundle; with ``category_facts``, also the tabulation
+        of the pack's per-category facts the embedded engine queries (see ``category_facts_package``)."""
         rules = self.rules if rules is None else rules
         lines = ["package auditor.generated", "", "import rego.v1", "", "findings := {"]
         lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in rules]

@@ -257,7 +257,7 @@ class RegopyEngine:
         group_rules: list[list[tuple[str, str]]] = []
         aggregators: list[Module] = []
         for rules, modules in pack.bundles(_bundles()):
-            aggregator = pack.aggregator(rules, category_facts=False)
+            aggregator = pack.aggregator(rules)
             aggregators.append(aggregator)
             rule_eps = [(r.id, r.entrypoint) for r in rules]
             specs.append(([(m.name, m.text) for m in (*modules, aggregator)], [AGGREGATE, *(ep for _, ep in rule_eps)]))
