@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,21 @@ def test_output_to_a_named_pipe_writes_into_it_and_keeps_it_a_pipe(tmp_path: Pat
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert received and received[0].startswith(b"{") and b'"findings"' in received[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.pipe"]  # no temporary file left behind
+
+
+def test_output_produced_while_written_is_never_half_written(tmp_path: Path) -> None:
+    """JSON and SARIF reports are produced one finding at a time as they are written: an error half-way through
+    producing them must leave the old file, like a failed write."""
+    out = tmp_path / "report.json"
+    out.write_text("old\n", encoding="utf-8")
+
+    def pieces() -> Iterator[str]:
+        yield "{\n" + "x" * (3 << 20)  # more than one write's worth, so part of it reaches the temporary file
+        raise RuntimeError("formatter failed")
+
+    with pytest.raises(RuntimeError):
+        cli.write_output(pieces(), out)
+    assert out.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    cli.write_output(iter(["new", "\n"]), out)
+    assert out.read_text(encoding="utf-8") == "new\n"

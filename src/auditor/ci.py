@@ -3,7 +3,7 @@ the chosen format. Kept out of cli.py so the command stays a thin shell; the CLI
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,14 +117,26 @@ def render(
     fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool = False, lang: str = "en"
 ) -> str:
     """The report in ``fmt`` (one of REPORT_FORMATS)."""
+    return "".join(render_chunks(fmt, report, pack, inv, color=color, lang=lang))
+
+
+def render_chunks(
+    fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool = False, lang: str = "en"
+) -> Iterable[str]:
+    """The report in ``fmt`` as pieces of text to write in order: JSON and SARIF are produced one finding at a time
+    (a report of a large inventory is never one string in memory), the other formats are one piece."""
     if fmt == "json":
         from auditor.formats import json_format
 
-        return json_format.render(list(report.findings), _json_extra(report))
+        return json_format.render_chunks(report.findings, _json_extra(report))
     if fmt == "sarif":
         from auditor.formats import sarif
 
-        return sarif.render(report, pack, inv, uri_prefix=gitrev.cwd_prefix())
+        return sarif.render_chunks(report, pack, inv, uri_prefix=gitrev.cwd_prefix())
+    return (_render_whole(fmt, report, pack, inv, color=color, lang=lang),)
+
+
+def _render_whole(fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool, lang: str) -> str:
     if fmt == "junit":
         from auditor.formats import junit
 

@@ -13,7 +13,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,10 +35,29 @@ def _err(line: str) -> None:
     click.echo(line, err=True)
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write to --output atomically (a crash leaves the old file or the new one), else to stdout."""
+def _batched(text: str | Iterable[str]) -> Iterator[str]:
+    """Pieces of output joined into writes of ~1 MB (a JSON report comes one finding at a time)."""
+    if isinstance(text, str):
+        yield text
+        return
+    batch: list[str] = []
+    size = 0
+    for piece in text:
+        batch.append(piece)
+        size += len(piece)
+        if size >= 1 << 20:
+            yield "".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch)
+
+
+def write_output(text: str | Iterable[str], output: Path | None) -> None:
+    """Write ``text`` (a string, or pieces of one produced as they are written) to --output atomically (a crash or
+    an error while producing it leaves the old file or the new one, never half), else to stdout."""
     if output is None:
-        click.echo(text, nl=False)
+        for piece in _batched(text):
+            click.echo(piece, nl=False)
         return
     try:
         special = not stat.S_ISREG(os.stat(output).st_mode)
@@ -48,13 +67,15 @@ def write_output(text: str, output: Path | None) -> None:
         # /dev/null, /dev/stdout, a named pipe: write into it. Renaming a temporary file over it would replace the
         # device or pipe with a regular file (as root, -o /dev/null would destroy /dev/null).
         with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            for piece in _batched(text):
+                handle.write(piece)
         return
     directory = output.parent if str(output.parent) else Path()
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            for piece in _batched(text):
+                handle.write(piece)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
@@ -338,13 +359,12 @@ def check(
         report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate)
         started = timings.add("gate", started)
         use_colour = color if color is not None else (output is None and sys.stdout.isatty())
-        text = ci.render(fmt, report, pack, inv, color=use_colour, lang=lang)
-        timings.add("format", started)
-        if show_timings:
-            _err(json.dumps({**timings.stages, **timings.counts}, sort_keys=True))
         if baseline_text is not None and write_baseline is not None:
             write_output(baseline_text, write_baseline)
-        write_output(text, output)
+        write_output(ci.render_chunks(fmt, report, pack, inv, color=use_colour, lang=lang), output)
+        timings.add("format", started)  # formatting and writing: JSON and SARIF are produced as they are written
+        if show_timings:
+            _err(json.dumps({**timings.stages, **timings.counts}, sort_keys=True))
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if fmt == "github" and summary_file:
             with open(summary_file, "a", encoding="utf-8") as handle:

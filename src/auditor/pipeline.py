@@ -172,6 +172,7 @@ def audit(
         before = cache.misses
         results = cache.evaluate(pack, engine, documents, labels)
         evaluated = cache.misses - before
+    del documents, labels  # ~5 % of the inventory's size in text: not needed past evaluation
     t = timings.add("evaluate", t)
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", len(documents) - evaluated)

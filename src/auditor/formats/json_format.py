@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from auditor import __version__
 from auditor.findings import Finding, counts
+from auditor.formats import jsonstream
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -32,12 +32,17 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     return out
 
 
-def render(findings: Sequence[Finding], extra: dict[str, Any] | None = None) -> str:
+def render_chunks(findings: Sequence[Finding], extra: dict[str, Any] | None = None) -> Iterator[str]:
+    """The JSON report in pieces (one per finding), so that a large report is never one string in memory."""
     doc: dict[str, Any] = {
         "tool": {"name": "auditor", "version": __version__},
         "summary": {"total": len(findings), "open_by_severity": counts(findings)},
-        "findings": [finding_dict(f) for f in findings],
+        "findings": None,
     }
     if extra:
         doc.update(extra)
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return jsonstream.chunks(doc, ("findings",), (finding_dict(f) for f in findings))
+
+
+def render(findings: Sequence[Finding], extra: dict[str, Any] | None = None) -> str:
+    return "".join(render_chunks(findings, extra))

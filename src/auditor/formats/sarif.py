@@ -10,8 +10,7 @@ timestamps, no absolute paths of the machine, sorted keys.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ from auditor import __version__
 from auditor.errors import Location
 from auditor.filters import GateReport
 from auditor.findings import Finding
+from auditor.formats import jsonstream
 from auditor.model import Inventory
 from auditor.policy.catalogue import Clause, PolicyPack, Rule
 
@@ -178,11 +178,17 @@ def _notifications(report: GateReport, prefix: str) -> list[dict[str, Any]]:
 
 
 def render(report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, uri_prefix: str = "") -> str:
-    """The SARIF log. ``uri_prefix`` turns paths relative to the working directory into repo-relative ones (the
-    working directory's path inside the repository, e.g. ``"services/privacy/"``)."""
+    return "".join(render_chunks(report, pack, inv, uri_prefix=uri_prefix))
+
+
+def render_chunks(
+    report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, uri_prefix: str = ""
+) -> Iterator[str]:
+    """The SARIF log in pieces (one per result). ``uri_prefix`` turns paths relative to the working directory into
+    repo-relative ones (the working directory's path inside the repository, e.g. ``"services/privacy/"``)."""
     rules: Sequence[Rule] = sorted(pack.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
-    results = [_result(f, index[f.rule_id], report, inv, uri_prefix) for f in report.findings]
+    results = (_result(f, index[f.rule_id], report, inv, uri_prefix) for f in report.findings)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -203,7 +209,7 @@ def render(report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *
                 "toolConfigurationNotifications": _notifications(report, uri_prefix),
             }
         ],
-        "results": results,
+        "results": None,
         "properties": {"failOn": report.fail_on, "gateFailed": report.fails()},
     }
     if report.diff_base is not None:
@@ -218,4 +224,4 @@ def render(report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *
             for f in report.fixed
         ]
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return jsonstream.chunks(log, ("runs", 0, "results"), results)

@@ -1,0 +1,44 @@
+"""Pretty JSON written piece by piece, byte-identical to ``json.dumps(doc, ensure_ascii=False, indent=2,
+sort_keys=True)``.
+
+At XL a report holds ~750,000 findings: building every finding's dict and then one string of ~600 MB (and its
+UTF-8 copy when written) tripled the peak memory of a run. Here the document is dumped with its one long list
+replaced by a marker, and the list's items are dumped one at a time, indented to where the marker stood, as the
+writer asks for them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def chunks(doc: Any, path: tuple[str | int, ...], items: Iterable[Any]) -> Iterator[str]:
+    """The JSON text of ``doc`` (with a final newline) in pieces, with the list at ``path`` (keys and indexes from the
+    root) taken lazily from ``items``. ``doc`` must hold a placeholder at ``path`` (its value is ignored)."""
+    node = doc
+    for step in path[:-1]:
+        node = node[step]
+    for n in itertools.count():  # a marker no other value of the document contains
+        marker = json.dumps(f"\x00auditor-stream-{n}\x00")
+        node[path[-1]] = json.loads(marker)
+        text = _dumps(doc)
+        if text.count(marker) == 1:
+            break
+    head, _, tail = text.partition(marker)
+    line = head.rsplit("\n", 1)[-1]  # e.g. '  "findings": '
+    indent = line[: len(line) - len(line.lstrip(" "))]
+    yield head
+    inner = "\n" + indent + "  "
+    first = True
+    for item in items:
+        yield ("[" if first else ",") + inner + _dumps(item).replace("\n", inner)
+        first = False
+    yield "[]" if first else "\n" + indent + "]"
+    yield tail + "\n"
