@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,7 +103,11 @@ class PartitionCache:
             h.update(m.name.encode("utf-8") + b"\x00" + m.text.encode("utf-8") + b"\x00")
         return h.digest()
 
-    def evaluate(self, pack: PolicyPack, engine: Engine, documents: list[str], labels: list[str]) -> list[RuleResults]:
+    def evaluate(
+        self, pack: PolicyPack, engine: Engine, documents: list[str], labels: list[str]
+    ) -> Iterator[RuleResults]:
+        """Every partition's results in order, each produced when ready: a plain run keeps none of them (at scale
+        they are the largest thing in memory), only what ``--diff-base``'s second audit and ``--cache`` need."""
         prefix = self.pack_key(pack, engine)
         keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc in documents]
         known = {**self._previous, **self._current}
@@ -112,23 +117,44 @@ class PartitionCache:
                 known.update(self.store.get_many(missing) if missing else {})
             except CacheUnusable as exc:
                 self._drop_store(exc)
-        todo = [i for i, k in enumerate(keys) if k not in known]
-        fresh = engine.evaluate(pack, [documents[i] for i in todo], [labels[i] for i in todo]) if todo else []
-        for i, value in zip(todo, fresh, strict=True):
-            known[keys[i]] = value
-        if self.store is not None and todo:
-            try:
-                self.store.put_many({keys[i]: known[keys[i]] for i in todo})
-            except CacheUnusable as exc:
-                self._drop_store(exc)
-        self.hits += len(documents) - len(todo)
-        self.misses += len(todo)
-        results = [known[k] for k in keys]
+        todo: dict[bytes, int] = {}  # the first partition of each document nobody knows the results of
+        for i, k in enumerate(keys):
+            if k not in known and k not in todo:
+                todo[k] = i
+        fresh = engine.evaluate_iter(pack, [documents[i] for i in todo.values()], [labels[i] for i in todo.values()])
+        left = Counter(keys)
+        current: dict[bytes, RuleResults] = {}
+        unstored: dict[bytes, RuleResults] = {}
+        for k in keys:
+            left[k] -= 1
+            value = known.get(k)
+            if value is None:
+                value = next(fresh)
+                self.misses += 1
+                if left[k]:
+                    known[k] = value  # an identical document comes later in this run
+                if self.store is not None:
+                    unstored[k] = value
+                    if len(unstored) >= 256:
+                        self._store(unstored)
+            else:
+                self.hits += 1
+            if self.keep_in_memory:
+                current[k] = value
+            yield value
+        self._store(unstored)
         if self.keep_in_memory:
-            self._previous, self._current = self._current, {k: known[k] for k in keys}
+            self._previous, self._current = self._current, current
         else:
             self._previous, self._current = {}, {}
-        return results
+
+    def _store(self, values: dict[bytes, RuleResults]) -> None:
+        if self.store is not None and values:
+            try:
+                self.store.put_many(values)
+            except CacheUnusable as exc:
+                self._drop_store(exc)
+        values.clear()
 
 
 SHARED = PartitionCache()
@@ -164,19 +190,33 @@ def audit(
     lin = analyse(inv)
     timings.add("lineage", t)
     documents, labels = partition_documents(inv, lin, timings=timings)
+    # Findings are built as each partition's results arrive; "evaluate" is the time spent waiting for them.
     t = time.perf_counter()
+    count = len(documents)
     if cache is None:
-        results = engine.evaluate(pack, documents, labels)
-        evaluated = len(documents)
+        results = engine.evaluate_iter(pack, documents, labels)
     else:
         before = cache.misses
         results = cache.evaluate(pack, engine, documents, labels)
-        evaluated = cache.misses - before
-    del documents, labels  # ~5 % of the inventory's size in text: not needed past evaluation
-    t = timings.add("evaluate", t)
-    timings.count("partitions evaluated", evaluated)
-    timings.count("partitions reused", len(documents) - evaluated)
-    found = findings_mod.build(pack, inv, results)
-    del results
+    del documents, labels  # the engine holds what it still needs
+    waited = timings.stages.get("evaluate", 0.0)
+    found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
     timings.add("findings", t)
+    timings.stages["findings"] -= timings.stages["evaluate"] - waited
+    evaluated = count if cache is None else cache.misses - before
+    timings.count("partitions evaluated", evaluated)
+    timings.count("partitions reused", count - evaluated)
     return Audit(inv, pack, found, timings, lin)
+
+
+def _timed(values: Iterator[RuleResults], timings: Timings, stage: str) -> Iterator[RuleResults]:
+    """``values``, adding the time spent producing each one to ``stage``."""
+    while True:
+        t = time.perf_counter()
+        try:
+            value = next(values)
+        except StopIteration:
+            timings.add(stage, t)
+            return
+        timings.add(stage, t)
+        yield value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +34,13 @@ class Engine(Protocol):
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         """Evaluate every partition (a JSON input document, ``labels`` naming them for error messages);
         raise PolicyError on any engine error."""
+        ...
+
+    def evaluate_iter(
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+    ) -> Iterator[RuleResults]:
+        """The results of :meth:`evaluate` in partition order, produced as they are ready (an engine may hand them
+        over all at once); errors are raised when reached."""
         ...
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:

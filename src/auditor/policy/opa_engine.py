@@ -357,6 +357,11 @@ class OpaServerEngine:
             raise PolicyError(f"policy evaluation was undefined on the OPA server while evaluating {label}") from None
         return check_results(pack, value, index)
 
+    def evaluate_iter(
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+    ) -> Iterator[RuleResults]:
+        return iter(self.evaluate(pack, partitions, labels))
+
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:
             return []

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +101,11 @@ class ReferenceEngine:
             engine.close()
             raise PolicyError(opa_problems(exc.message, names, Location(str(pack.root)))) from None
         return engine
+
+    def evaluate_iter(
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+    ) -> Iterator[RuleResults]:
+        return iter(self.evaluate(pack, partitions, labels))
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
@@ -43,6 +44,9 @@ DEFAULT_BUNDLES = 4
 
 # Above this many partitions, workers start from a fork server rather than a fork of the CLI (see _pool).
 FORK_LIMIT = 500
+
+# Partitions per task sent to a worker: small enough that the results waiting for the caller stay small.
+CHUNK_LIMIT = 64
 
 
 class _WorkerError(Exception):
@@ -251,8 +255,15 @@ class RegopyEngine:
         raise PolicyError([Problem(where, f"{name} {what} while evaluating {label}")])
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
+        return list(self.evaluate_iter(pack, partitions, labels))
+
+    def evaluate_iter(
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+    ) -> Iterator[RuleResults]:
+        """Results in partition order, produced as the workers finish them: at most a few chunks' results wait in
+        memory for the caller (at XL, every partition's raw results at once were over a gigabyte)."""
         if not partitions:
-            return []
+            return
         specs: list[Spec] = []
         group_rules: list[list[tuple[str, str]]] = []
         aggregators: list[Module] = []
@@ -269,14 +280,23 @@ class RegopyEngine:
             modules = pack.dependencies([pack.category_facts_package])
             facts = ([(m.name, m.text) for m in (*modules, tabulate)], [CATEGORY_FACTS])
         workers = _workers(max(1, len(partitions) // 50))
-        size = max(1, -(-len(partitions) // (workers * 4)))
-        chunks = [(i, list(partitions[i : i + size])) for i in range(0, len(partitions), size)]
-        values: list[Any] = []
+        size = max(1, min(CHUNK_LIMIT, -(-len(partitions) // (workers * 4))))
+        starts = range(0, len(partitions), size)
+        index = 0
         try:
             with self._pool(specs, facts, workers, fresh=len(partitions) > FORK_LIMIT) as pool:
-                futures = [pool.submit(_evaluate_chunk, start, docs, group_rules) for start, docs in chunks]
-                for fut in futures:
-                    values.extend(fut.result())
+                pending: deque[Future[list[Any]]] = deque()
+                for start in starts:
+                    pending.append(pool.submit(_evaluate_chunk, start, partitions[start : start + size], group_rules))
+                    if len(pending) < workers * 3:
+                        continue
+                    for value in pending.popleft().result():
+                        yield check_results(pack, value, index)
+                        index += 1
+                while pending:
+                    for value in pending.popleft().result():
+                        yield check_results(pack, value, index)
+                        index += 1
         except _WorkerError as err:
             self._raise(pack, err, labels, aggregators)
         except BrokenProcessPool:
@@ -284,7 +304,6 @@ class RegopyEngine:
                 "the embedded Rego engine (regopy) crashed while compiling or evaluating the policy; "
                 "check the modules with `auditor test --engine reference` or `--engine opa`"
             ) from None
-        return [check_results(pack, v, i) for i, v in enumerate(values)]
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:
         tests = [
