@@ -44,14 +44,14 @@ class Entity:
         pos = getattr(node, "pos", (0, 0))
         if path:
             for part in path.split("."):
-                locs = getattr(node, "locs", None)
+                loc_of = getattr(node, "loc_of", None)  # located YAML (auditor.inventory.yamlsafe)
                 if isinstance(node, dict) and part in node:
-                    if locs is not None:
-                        pos = locs[part]
+                    if loc_of is not None:
+                        pos = loc_of(part)
                     node = node[part]
                 elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                    if locs is not None:
-                        pos = locs[int(part)]
+                    if loc_of is not None:
+                        pos = loc_of(int(part))
                     node = node[int(part)]
                 else:
                     break

@@ -176,7 +176,7 @@ def parse(text: str, shown: str) -> list[Waiver]:
     waivers: list[Waiver] = []
     items = doc["waivers"]
     for i, item in enumerate(items):
-        line, col = items.locs[i] if hasattr(items, "locs") else (0, 0)
+        line, col = items.loc_of(i) if isinstance(items, yamlsafe.LocList) else (0, 0)
         where = Location(shown, line, col)
         try:
             expires = dt.date.fromisoformat(item["expires"])

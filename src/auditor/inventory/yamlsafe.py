@@ -4,7 +4,7 @@ PyYAML's loaders build values recursively (deep nesting ends in RecursionError),
 budget (alias bombs), silently keep the last of duplicate keys and forget where each value came from. This
 module drives libyaml's event parser itself and builds plain JSON-like values iteratively, with:
 
-- a location (line, column) for every mapping value and sequence item (``LocDict.locs``/``LocList.locs``);
+- a location (line, column) for every mapping value and sequence item (``LocDict.loc_of``/``LocList.loc_of``);
 - YAML 1.2 core-schema scalars (``true``/``false`` only; ``yes``/``no``/``on``/``off`` stay strings);
 - no tags beyond the core ones (``!!python/object`` and friends are refused);
 - limits on nesting depth, total (alias-expanded) node count, scalar length and file size;
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,25 +39,54 @@ Pos = tuple[int, int]
 
 
 class LocDict(dict[str, Any]):
-    """A mapping that remembers where it starts and where each of its keys stands (1-based line, column)."""
+    """A mapping that remembers where it starts and where each of its keys stands (1-based line, column).
 
-    __slots__ = ("locs", "pos")
+    Positions are packed in one array, in the keys' order (mappings are never changed after parsing): at XL a
+    ``(line, column)`` tuple per key took more memory than the values themselves."""
+
+    __slots__ = ("_at",)
 
     def __init__(self, pos: Pos) -> None:
         super().__init__()
-        self.pos = pos
-        self.locs: dict[str, Pos] = {}
+        self._at = array("I", pos)
+
+    @property
+    def pos(self) -> Pos:
+        return self._at[0], self._at[1]
+
+    def loc_of(self, key: str) -> Pos:
+        """Where ``key`` stands (KeyError when absent)."""
+        for i, k in enumerate(self):
+            if k == key:
+                return self._at[2 + 2 * i], self._at[3 + 2 * i]
+        raise KeyError(key)
+
+    def _set(self, key: str, value: Any, pos: Pos) -> None:
+        self[key] = value
+        self._at.extend(pos)
 
 
 class LocList(list[Any]):
-    """A sequence that remembers where it and each of its items start."""
+    """A sequence that remembers where it and each of its items start (packed like :class:`LocDict`'s)."""
 
-    __slots__ = ("locs", "pos")
+    __slots__ = ("_at",)
 
     def __init__(self, pos: Pos) -> None:
         super().__init__()
-        self.pos = pos
-        self.locs: list[Pos] = []
+        self._at = array("I", pos)
+
+    @property
+    def pos(self) -> Pos:
+        return self._at[0], self._at[1]
+
+    def loc_of(self, index: int) -> Pos:
+        """Where item ``index`` starts (IndexError when absent)."""
+        i = range(len(self))[index]
+        return self._at[2 + 2 * i], self._at[3 + 2 * i]
+
+    def _add(self, value: Any, pos: Pos) -> None:
+        self.append(value)
+        self._at.extend(pos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +172,7 @@ def parse(text: str) -> Any:
         sizes[-1] += size
         container, key, key_pos = stack[-1]
         if isinstance(container, LocList):
-            container.append(value)
-            container.locs.append(pos)
+            container._add(value, pos)
             return
         if key is None:
             if isinstance(value, (dict, list)):
@@ -156,8 +185,7 @@ def parse(text: str) -> Any:
                 raise YamlError(YamlProblem(pos[0], pos[1], f"duplicate key {key_text!r} in this mapping"))
             stack[-1] = (container, key_text, pos)
             return
-        container[key] = value
-        container.locs[key] = key_pos if key_pos is not None else pos
+        container._set(key, value, key_pos if key_pos is not None else pos)
         stack[-1] = (container, None, None)
 
     try:
@@ -270,12 +298,11 @@ def position(doc: Any, path: Iterable[Any]) -> tuple[int, int]:
     node = doc
     pos: tuple[int, int] = getattr(doc, "pos", (1, 1))
     for part in path:
-        locs = getattr(node, "locs", None)
         try:
             child = node[part]
         except (KeyError, IndexError, TypeError):
             break
-        if locs is not None:
-            pos = locs[part]
+        if isinstance(node, (LocDict, LocList)):
+            pos = node.loc_of(part)
         node = child
     return pos
