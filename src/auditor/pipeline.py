@@ -121,7 +121,11 @@ class PartitionCache:
         for i, k in enumerate(keys):
             if k not in known and k not in todo:
                 todo[k] = i
-        fresh = engine.evaluate_iter(pack, [documents[i] for i in todo.values()], [labels[i] for i in todo.values()])
+        todo_documents = [documents[i] for i in todo.values()]
+        todo_labels = [labels[i] for i in todo.values()]
+        del documents  # with the caller's reference gone, the engine can free each document once evaluated
+        fresh = engine.evaluate_iter(pack, todo_documents, todo_labels, consume=True)
+        del todo_documents
         left = Counter(keys)
         current: dict[bytes, RuleResults] = {}
         unstored: dict[bytes, RuleResults] = {}
@@ -167,12 +171,18 @@ def partition_documents(
     ``candidates=False`` leaves out the candidate lists (see ``inputs.build``)."""
     timings = timings or Timings()
     t = time.perf_counter()
-    partitions = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates)
-    t = timings.add("partitions", t)
-    documents = [dumps(p.document) for p in partitions]
-    labels = [p.label for p in partitions]
-    del partitions  # the JSON text is all the engines need; the Python documents would double the memory
-    timings.add("serialise", t)
+    documents: list[str] = []
+    labels: list[str] = []
+    # Each partition is serialised as soon as it is built: the JSON text is all the engines need, and the Python
+    # documents of every partition at once would double the memory.
+    serialise = 0.0
+    for partition in inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates):
+        s = time.perf_counter()
+        documents.append(dumps(partition.document))
+        labels.append(partition.label)
+        serialise += time.perf_counter() - s
+    timings.add("partitions", t + serialise)  # building only; serialising is timed apart
+    timings.stages["serialise"] = timings.stages.get("serialise", 0.0) + serialise
     return documents, labels
 
 
@@ -194,11 +204,11 @@ def audit(
     t = time.perf_counter()
     count = len(documents)
     if cache is None:
-        results = engine.evaluate_iter(pack, documents, labels)
+        results = engine.evaluate_iter(pack, documents, labels, consume=True)
     else:
         before = cache.misses
         results = cache.evaluate(pack, engine, documents, labels)
-    del documents, labels  # the engine holds what it still needs
+    del documents, labels  # the engine holds what it still needs, and frees the documents as it goes
     waited = timings.stages.get("evaluate", 0.0)
     found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
     timings.add("findings", t)

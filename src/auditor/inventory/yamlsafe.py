@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
 MAX_SCALAR_CHARS = 1_000_000
+_SHARED_CHARS = 64  # scalars up to this length are interned (one copy of each key, category, jurisdiction...)
 
 Pos = tuple[int, int]
 
@@ -212,6 +214,8 @@ def parse(text: str) -> Any:
                     value = _plain_scalar(value_text)
                 else:
                     value = value_text
+                if type(value) is str and len(value) <= _SHARED_CHARS:
+                    value = sys.intern(value)  # keys and vocabulary terms recur on every field: keep one copy
                 if event.anchor is not None:
                     anchors[event.anchor] = (value, 1)
                 attach(value, pos)

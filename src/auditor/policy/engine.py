@@ -37,10 +37,11 @@ class Engine(Protocol):
         ...
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
     ) -> Iterator[RuleResults]:
         """The results of :meth:`evaluate` in partition order, produced as they are ready (an engine may hand them
-        over all at once); errors are raised when reached."""
+        over all at once); errors are raised when reached. ``consume``: ``partitions`` is a list the caller gives
+        away, and the engine may empty its entries once it no longer needs them (memory at scale)."""
         ...
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:

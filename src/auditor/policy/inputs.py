@@ -245,8 +245,9 @@ def build(
     flow_facts: FlowFacts | None = None,
     field_facts: FlowFacts | None = None,
     candidates: bool = True,
-) -> list[Partition]:
-    """Every partition of the inventory, in a stable order (global, partners by id, systems by id). ``candidates=False``
+) -> Iterator[Partition]:
+    """Every partition of the inventory, one at a time (the caller serialises each before the next is built), in a
+    stable order (global, partners by id, systems by id). ``candidates=False``
     leaves out the candidate lists (rules then look at every item: same findings, slower; used by the tests that
     prove the lists are supersets)."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -344,7 +345,6 @@ def build(
         for sid in partner.get("embedded_in") or ():
             embedded[sid].append({"id": partner.id, "node": nodes[partner.id], "cookies": cookies})
 
-    partitions: list[Partition] = []
     org = inv.organization
     jurisdictions = sorted({j for s in inv.systems.values() for j in s.get("subject_jurisdictions") or ()})
 
@@ -376,7 +376,7 @@ def build(
             **({"candidates": _candidates([], [], [])} if candidates else {}),
         }
 
-    partitions.append(
+    yield (
         Partition(
             "the organization, purposes and consents",
             {
@@ -392,7 +392,7 @@ def build(
     # One partition per partner: every partner rule looks at one partner at a time, and a partner's received fields
     # grow with the inventory (one global partition held them all: ~60 MB at XL, more than the engine handles well).
     for partner in sorted(inv.partners.values(), key=lambda p: p.id):
-        partitions.append(
+        yield (
             Partition(f"partner {partner.id!r}", {**empty("partner", partner.id), "partners": [partner_doc(partner)]})
         )
     for sid in sorted(inv.systems):
@@ -426,7 +426,7 @@ def build(
         )
         sdoc["outgoing_flow_count"] = len(flows_by_source.get(sid, ()))
         sdoc["classification_scheme"] = list(org.get("classification_scheme") or []) if org is not None else None
-        partitions.append(
+        yield (
             Partition(
                 f"system {sid!r}",
                 {
@@ -438,4 +438,3 @@ def build(
                 },
             )
         )
-    return partitions

@@ -358,7 +358,7 @@ class OpaServerEngine:
         return check_results(pack, value, index)
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
     ) -> Iterator[RuleResults]:
         return iter(self.evaluate(pack, partitions, labels))
 

@@ -103,7 +103,7 @@ class ReferenceEngine:
         return engine
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
     ) -> Iterator[RuleResults]:
         return iter(self.evaluate(pack, partitions, labels))
 

@@ -258,10 +258,12 @@ class RegopyEngine:
         return list(self.evaluate_iter(pack, partitions, labels))
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()
+        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
     ) -> Iterator[RuleResults]:
         """Results in partition order, produced as the workers finish them: at most a few chunks' results wait in
-        memory for the caller (at XL, every partition's raw results at once were over a gigabyte)."""
+        memory for the caller (at XL, every partition's raw results at once were over a gigabyte). With
+        ``consume``, ``partitions`` is a list the caller gives away: each document is dropped from it once sent to
+        a worker (at XL the documents' text is ~0.5 GB)."""
         if not partitions:
             return
         specs: list[Spec] = []
@@ -287,7 +289,11 @@ class RegopyEngine:
             with self._pool(specs, facts, workers, fresh=len(partitions) > FORK_LIMIT) as pool:
                 pending: deque[Future[list[Any]]] = deque()
                 for start in starts:
-                    pending.append(pool.submit(_evaluate_chunk, start, partitions[start : start + size], group_rules))
+                    chunk = partitions[start : start + size]
+                    if consume and isinstance(partitions, list):
+                        partitions[start : start + size] = [""] * len(chunk)
+                    pending.append(pool.submit(_evaluate_chunk, start, chunk, group_rules))
+                    del chunk
                     if len(pending) < workers * 3:
                         continue
                     for value in pending.popleft().result():
