@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from auditor.errors import Location
@@ -13,6 +15,7 @@ from auditor.policy.catalogue import SEVERITIES, PolicyPack
 from auditor.policy.engine import RuleResults
 
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}  # error 0, warning 1, info 2
+_NO_WAIVER: Mapping[str, str] = MappingProxyType({})  # shared by every finding without a waiver
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,7 @@ class Finding:
     evidence: tuple[str, ...] = ()
     remediation: str = ""
     status: str = "open"  # open, waived, baseline
-    waiver: Mapping[str, str] = field(default_factory=dict)
+    waiver: Mapping[str, str] = field(default_factory=lambda: _NO_WAIVER)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.location.file, self.location.line, self.location.column, self.rule_id, self.fingerprint)
@@ -60,17 +63,20 @@ def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> l
             clause = pack.clauses[rule.clause]
             for item in items:
                 subject = item["subject"]
-                kind = _text(subject.get("kind"))
+                # Strings a finding shares with the inventory or with other findings are kept once (XL: ~750k).
+                kind = sys.intern(_text(subject.get("kind")))
                 sid = _text(subject.get("id"))
-                attribute = _text(item.get("attribute"))
+                attribute = sys.intern(_text(item.get("attribute")))
                 entity = inv.entity(kind, sid) if kind in ENTITY_KINDS else None
+                if entity is not None:
+                    sid = entity.id
                 location = (
                     entity.loc(attribute or None) if entity is not None else Location(inv.files[0] if inv.files else "")
                 )
                 severity = _text(item.get("severity")) or rule.severity
                 if severity not in SEVERITY_RANK:
                     severity = rule.severity
-                evidence = tuple(str(x) for x in item.get("evidence") or ())
+                evidence = tuple(sys.intern(str(x)) for x in item.get("evidence") or ())
                 fp = fingerprint(rule_id, kind, sid, attribute, _text(item.get("key")))
                 if fp in found:
                     continue
