@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor import __version__, inventory
 from auditor import findings as findings_mod
 from auditor.cache import CacheUnusable, ResultStore
+from auditor.errors import PolicyError
 from auditor.findings import Finding
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook
 from auditor.model import Inventory
@@ -104,48 +105,70 @@ class PartitionCache:
         return h.digest()
 
     def evaluate(
-        self, pack: PolicyPack, engine: Engine, documents: list[str], labels: list[str]
+        self, pack: PolicyPack, engine: Engine, partitions: Iterable[tuple[str, str]], count: int
     ) -> Iterator[RuleResults]:
-        """Every partition's results in order, each produced when ready: a plain run keeps none of them (at scale
-        they are the largest thing in memory), only what ``--diff-base``'s second audit and ``--cache`` need."""
+        """The results of every partition (``(document, label)`` pairs, at most ``count``) in order, each produced
+        when ready. Partitions are taken as the engine needs them and a plain run keeps no results (at scale the
+        documents and the results are the largest things in memory); only ``--diff-base``'s second audit and
+        ``--cache`` keep what they need."""
         prefix = self.pack_key(pack, engine)
-        keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc in documents]
         known = {**self._previous, **self._current}
-        if self.store is not None:
+        # Every partition taken, in order, with its results when they are already known (None: being evaluated).
+        order: deque[tuple[bytes, RuleResults | None]] = deque()
+        fresh_labels: list[str] = []
+
+        def screened(batch: list[tuple[str, str]]) -> Iterator[str]:
+            keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc, _ in batch]
             missing = [k for k in keys if k not in known]
-            try:
-                known.update(self.store.get_many(missing) if missing else {})
-            except CacheUnusable as exc:
-                self._drop_store(exc)
-        todo: dict[bytes, int] = {}  # the first partition of each document nobody knows the results of
-        for i, k in enumerate(keys):
-            if k not in known and k not in todo:
-                todo[k] = i
-        todo_documents = [documents[i] for i in todo.values()]
-        todo_labels = [labels[i] for i in todo.values()]
-        del documents  # with the caller's reference gone, the engine can free each document once evaluated
-        fresh = engine.evaluate_iter(pack, todo_documents, todo_labels, consume=True)
-        del todo_documents
-        left = Counter(keys)
+            if self.store is not None and missing:
+                try:
+                    known.update(self.store.get_many(missing))
+                except CacheUnusable as exc:
+                    self._drop_store(exc)
+            for (doc, label), k in zip(batch, keys, strict=True):
+                value = known.pop(k, None)  # documents name their partition: no key comes twice in one run
+                order.append((k, value))
+                if value is None:
+                    fresh_labels.append(label)
+                    yield doc
+
+        def fresh_documents() -> Iterator[str]:
+            batch: list[tuple[str, str]] = []
+            for item in partitions:
+                batch.append(item)
+                if len(batch) >= 64:
+                    yield from screened(batch)
+                    batch = []
+            yield from screened(batch)
+
         current: dict[bytes, RuleResults] = {}
         unstored: dict[bytes, RuleResults] = {}
-        for k in keys:
-            left[k] -= 1
-            value = known.get(k)
-            if value is None:
-                value = next(fresh)
-                self.misses += 1
-                if left[k]:
-                    known[k] = value  # an identical document comes later in this run
-                if self.store is not None:
-                    unstored[k] = value
-                    if len(unstored) >= 256:
-                        self._store(unstored)
-            else:
-                self.hits += 1
+
+        def done(k: bytes, value: RuleResults) -> RuleResults:
             if self.keep_in_memory:
                 current[k] = value
-            yield value
+            return value
+
+        for value in engine.evaluate_iter(pack, fresh_documents(), fresh_labels, count=count):
+            while order:  # the known results before this one, then this one
+                k, old = order.popleft()
+                if old is None:
+                    break
+                self.hits += 1
+                yield done(k, old)
+            else:
+                raise PolicyError("the policy engine returned more results than partitions")
+            self.misses += 1
+            if self.store is not None:
+                unstored[k] = value
+                if len(unstored) >= 256:
+                    self._store(unstored)
+            yield done(k, value)
+        for k, old in order:
+            if old is None:
+                raise PolicyError("the policy engine returned fewer results than partitions")
+            self.hits += 1
+            yield done(k, old)
         self._store(unstored)
         if self.keep_in_memory:
             self._previous, self._current = self._current, current
@@ -164,26 +187,31 @@ class PartitionCache:
 SHARED = PartitionCache()
 
 
+def partition_stream(
+    inv: Inventory, lin: Lineage, candidates: bool = True, timings: Timings | None = None
+) -> Iterator[tuple[str, str]]:
+    """What the engines evaluate, one partition at a time: its input document as JSON text (the Python document
+    is dropped as soon as it is serialised) and its label for messages. ``candidates=False`` leaves out the
+    candidate lists (see ``inputs.build``)."""
+    timings = timings or Timings()
+    partitions = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates)
+    while True:
+        t = time.perf_counter()
+        partition = next(partitions, None)
+        t = timings.add("partitions", t)
+        if partition is None:
+            return
+        text = dumps(partition.document)
+        timings.add("serialise", t)
+        yield text, partition.label
+
+
 def partition_documents(
     inv: Inventory, lin: Lineage, candidates: bool = True, timings: Timings | None = None
 ) -> tuple[list[str], list[str]]:
-    """What the engines evaluate: every partition's input document as JSON text, and its label for messages.
-    ``candidates=False`` leaves out the candidate lists (see ``inputs.build``)."""
-    timings = timings or Timings()
-    t = time.perf_counter()
-    documents: list[str] = []
-    labels: list[str] = []
-    # Each partition is serialised as soon as it is built: the JSON text is all the engines need, and the Python
-    # documents of every partition at once would double the memory.
-    serialise = 0.0
-    for partition in inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates):
-        s = time.perf_counter()
-        documents.append(dumps(partition.document))
-        labels.append(partition.label)
-        serialise += time.perf_counter() - s
-    timings.add("partitions", t + serialise)  # building only; serialising is timed apart
-    timings.stages["serialise"] = timings.stages.get("serialise", 0.0) + serialise
-    return documents, labels
+    """Every partition's document and label (:func:`partition_stream`, all at once)."""
+    pairs = list(partition_stream(inv, lin, candidates, timings))
+    return [doc for doc, _ in pairs], [label for _, label in pairs]
 
 
 def audit(
@@ -199,21 +227,31 @@ def audit(
     t = time.perf_counter()
     lin = analyse(inv)
     timings.add("lineage", t)
-    documents, labels = partition_documents(inv, lin, timings=timings)
-    # Findings are built as each partition's results arrive; "evaluate" is the time spent waiting for them.
+    # Partitions are built while the engine evaluates the previous ones, and findings are built as each partition's
+    # results arrive. "evaluate" is the time spent waiting for results, less the building of partitions.
+    stream = partition_stream(inv, lin, timings=timings)
+    count = inputs.partition_count(inv)
     t = time.perf_counter()
-    count = len(documents)
+    stages = timings.stages
+    before = {k: stages.get(k, 0.0) for k in ("evaluate", "partitions", "serialise")}
+    misses = cache.misses if cache is not None else 0
     if cache is None:
-        results = engine.evaluate_iter(pack, documents, labels, consume=True)
+        labels: list[str] = []
+
+        def documents() -> Iterator[str]:
+            for doc, label in stream:
+                labels.append(label)
+                yield doc
+
+        results = engine.evaluate_iter(pack, documents(), labels, count=count)
     else:
-        before = cache.misses
-        results = cache.evaluate(pack, engine, documents, labels)
-    del documents, labels  # the engine holds what it still needs, and frees the documents as it goes
-    waited = timings.stages.get("evaluate", 0.0)
+        results = cache.evaluate(pack, engine, stream, count)
     found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
     timings.add("findings", t)
-    timings.stages["findings"] -= timings.stages["evaluate"] - waited
-    evaluated = count if cache is None else cache.misses - before
+    spent = {k: stages.get(k, 0.0) - before[k] for k in before}
+    stages["evaluate"] -= spent["partitions"] + spent["serialise"]
+    stages["findings"] -= spent["evaluate"]
+    evaluated = count if cache is None else cache.misses - misses
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
     return Audit(inv, pack, found, timings, lin)

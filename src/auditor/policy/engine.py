@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,11 +37,12 @@ class Engine(Protocol):
         ...
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
+        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
     ) -> Iterator[RuleResults]:
         """The results of :meth:`evaluate` in partition order, produced as they are ready (an engine may hand them
-        over all at once); errors are raised when reached. ``consume``: ``partitions`` is a list the caller gives
-        away, and the engine may empty its entries once it no longer needs them (memory at scale)."""
+        over all at once); errors are raised when reached. ``partitions`` may be a generator: an engine takes the
+        documents as it needs them, and ``labels`` may grow meanwhile (it names partition ``i`` once ``i`` was
+        taken). ``count`` is how many partitions there are at most (a sizing hint)."""
         ...
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:

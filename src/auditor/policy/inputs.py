@@ -240,6 +240,11 @@ def _candidates(fields: list[dict[str, Any]], flows: list[dict[str, Any]], borde
     }
 
 
+def partition_count(inv: Inventory) -> int:
+    """How many partitions :func:`build` makes: the global one, one per partner, one per system."""
+    return 1 + len(inv.partners) + len(inv.systems)
+
+
 def build(
     inv: Inventory,
     flow_facts: FlowFacts | None = None,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -358,9 +358,9 @@ class OpaServerEngine:
         return check_results(pack, value, index)
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
+        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
     ) -> Iterator[RuleResults]:
-        return iter(self.evaluate(pack, partitions, labels))
+        return iter(self.evaluate(pack, list(partitions), labels))
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,9 +103,9 @@ class ReferenceEngine:
         return engine
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
+        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
     ) -> Iterator[RuleResults]:
-        return iter(self.evaluate(pack, partitions, labels))
+        return iter(self.evaluate(pack, list(partitions), labels))
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:

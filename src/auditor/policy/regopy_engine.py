@@ -13,11 +13,12 @@ Facts from ENGINES.md this module is built around:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -255,17 +256,19 @@ class RegopyEngine:
         raise PolicyError([Problem(where, f"{name} {what} while evaluating {label}")])
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
-        return list(self.evaluate_iter(pack, partitions, labels))
+        return list(self.evaluate_iter(pack, partitions, labels, count=len(partitions)))
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = (), *, consume: bool = False
+        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
     ) -> Iterator[RuleResults]:
-        """Results in partition order, produced as the workers finish them: at most a few chunks' results wait in
-        memory for the caller (at XL, every partition's raw results at once were over a gigabyte). With
-        ``consume``, ``partitions`` is a list the caller gives away: each document is dropped from it once sent to
-        a worker (at XL the documents' text is ~0.5 GB)."""
-        if not partitions:
-            return
+        """Results in partition order, produced as the workers finish them. Documents are taken from
+        ``partitions`` only as workers need them (the caller can build them meanwhile, and never holds them all),
+        and at most a few chunks' results wait for the caller (at XL, all documents and all raw results at once
+        were ~2 GB). ``count`` (how many partitions there are, at most) sizes the pool and the chunks."""
+        if count is None:
+            partitions = list(partitions)
+            count = len(partitions)
+        documents = iter(partitions)
         specs: list[Spec] = []
         group_rules: list[list[tuple[str, str]]] = []
         aggregators: list[Module] = []
@@ -281,19 +284,19 @@ class RegopyEngine:
             aggregators.append(tabulate)
             modules = pack.dependencies([pack.category_facts_package])
             facts = ([(m.name, m.text) for m in (*modules, tabulate)], [CATEGORY_FACTS])
-        workers = _workers(max(1, len(partitions) // 50))
-        size = max(1, min(CHUNK_LIMIT, -(-len(partitions) // (workers * 4))))
-        starts = range(0, len(partitions), size)
-        index = 0
+        workers = _workers(max(1, count // 50))
+        size = max(1, min(CHUNK_LIMIT, -(-count // (workers * 4))))
+        chunk = list(itertools.islice(documents, size))
+        if not chunk:
+            return
+        start = index = 0
         try:
-            with self._pool(specs, facts, workers, fresh=len(partitions) > FORK_LIMIT) as pool:
+            with self._pool(specs, facts, workers, fresh=count > FORK_LIMIT) as pool:
                 pending: deque[Future[list[Any]]] = deque()
-                for start in starts:
-                    chunk = partitions[start : start + size]
-                    if consume and isinstance(partitions, list):
-                        partitions[start : start + size] = [""] * len(chunk)
+                while chunk:
                     pending.append(pool.submit(_evaluate_chunk, start, chunk, group_rules))
-                    del chunk
+                    start += len(chunk)
+                    chunk = list(itertools.islice(documents, size))
                     if len(pending) < workers * 3:
                         continue
                     for value in pending.popleft().result():
