@@ -3,6 +3,7 @@ the chosen format. Kept out of cli.py so the command stays a thin shell; the CLI
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,8 +124,8 @@ def render(
 def render_chunks(
     fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool = False, lang: str = "en"
 ) -> Iterable[str]:
-    """The report in ``fmt`` as pieces of text to write in order: JSON and SARIF are produced one finding at a time
-    (a report of a large inventory is never one string in memory), the other formats are one piece."""
+    """The report in ``fmt`` as pieces of text to write in order: text, JSON and SARIF are produced one finding at a
+    time (a report of a large inventory is never one string in memory), the other formats are one piece."""
     if fmt == "json":
         from auditor.formats import json_format
 
@@ -133,10 +134,15 @@ def render_chunks(
         from auditor.formats import sarif
 
         return sarif.render_chunks(report, pack, inv, uri_prefix=gitrev.cwd_prefix())
-    return (_render_whole(fmt, report, pack, inv, color=color, lang=lang),)
+    if fmt == "text":
+        from auditor.formats import text as text_format
+
+        body = text_format.render_chunks(list(report.findings), pack, color=color, files=len(inv.files), lang=lang)
+        return itertools.chain(body, (_text_footer(report, lang),))
+    return (_render_whole(fmt, report, pack),)
 
 
-def _render_whole(fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool, lang: str) -> str:
+def _render_whole(fmt: str, report: GateReport, pack: PolicyPack) -> str:
     if fmt == "junit":
         from auditor.formats import junit
 
@@ -149,10 +155,7 @@ def _render_whole(fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory
         from auditor.formats import markdown
 
         return markdown.render(report, pack)
-    from auditor.formats import text as text_format
-
-    body = text_format.render(list(report.findings), pack, color=color, files=len(inv.files), lang=lang)
-    return body + _text_footer(report, lang)
+    raise ValueError(f"unknown report format {fmt!r}")
 
 
 def step_summary(report: GateReport, pack: PolicyPack) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import click
 
@@ -18,6 +18,13 @@ def render(
     findings: Sequence[Finding], pack: PolicyPack, *, color: bool = False, files: int = 0, lang: str = DEFAULT_LANG
 ) -> str:
     """Findings grouped by clause; every fixed string in ``lang`` (en or fr), clause excerpts in French."""
+    return "".join(render_chunks(findings, pack, color=color, files=files, lang=lang))
+
+
+def render_chunks(
+    findings: Sequence[Finding], pack: PolicyPack, *, color: bool = False, files: int = 0, lang: str = DEFAULT_LANG
+) -> Iterator[str]:
+    """:func:`render` in pieces, one per finding: at XL the text of ~700k findings is several hundred MB."""
     t = Translator(lang)
 
     def style(text: str, **kw: object) -> str:
@@ -27,7 +34,6 @@ def render(
     for f in findings:
         by_clause[f.clause_id].append(f)
     order = {cid: i for i, cid in enumerate(pack.clauses)}
-    lines: list[str] = []
     width = max(len(t(f"severity.{s}")) for s in _COLOURS)
     for cid in sorted(by_clause, key=lambda c: (order.get(c, len(order)), c)):
         clause = pack.clauses.get(cid)
@@ -36,15 +42,15 @@ def render(
             src = "" if clause.source == "policy" else f" [{clause.source.upper()}]"
             summary = (clause.summary_fr or clause.summary_en) if lang == "fr" else clause.summary_en
             head += f"{src} — {summary}"
-        lines.append(style(head, bold=True))
+        yield style(head, bold=True) + "\n"
         if clause is not None and clause.excerpt_fr:
             excerpt = clause.excerpt_fr if len(clause.excerpt_fr) <= 160 else clause.excerpt_fr[:157] + "..."
-            lines.append(style(f"  « {excerpt} »", dim=True))
+            yield style(f"  « {excerpt} »", dim=True) + "\n"
         for f in by_clause[cid]:
             sev = t(f"severity.{f.severity}")
             tag = style(f"{sev:<{width}}", fg=_COLOURS[f.severity], bold=True)
             status = "" if f.status == "open" else style(f" [{t('status.' + f.status)}]", fg="green")
-            lines.append(f"  {f.location}: {tag} {f.message}{status}")
+            lines = [f"  {f.location}: {tag} {f.message}{status}"]
             if f.evidence:
                 lines.append(style(f"      {t('check.path')}: {' -> '.join(f.evidence)}", dim=True))
             fix = f.remediation
@@ -52,7 +58,8 @@ def render(
                 fix = clause.remediation_fr
             verdict = t(f"verdict.{f.verdict}")
             lines.append(style(f"      {t('check.rule')} {f.rule_id} ({verdict}); {t('check.fix')}: {fix}", dim=True))
-        lines.append("")
+            yield "\n".join(lines) + "\n"
+        yield "\n"
     c = counts(findings)
     total = sum(c.values())
     summary = t("check.summary_one" if total == 1 else "check.summary", total=total, **c)
@@ -61,5 +68,4 @@ def render(
         summary += t("check.waived", n=waived)
     if files:
         summary += t("check.files_one" if files == 1 else "check.files", n=files)
-    lines.append(style(summary, bold=True, fg="red" if c["error"] else ("yellow" if c["warning"] else "green")))
-    return "\n".join(lines) + "\n"
+    yield style(summary, bold=True, fg="red" if c["error"] else ("yellow" if c["warning"] else "green")) + "\n"
