@@ -52,6 +52,11 @@ def _batched(text: str | Iterable[str]) -> Iterator[str]:
         yield "".join(batch)
 
 
+def _write(handle: Any, text: str | Iterable[str]) -> None:
+    for piece in _batched(text):
+        handle.write(piece)
+
+
 def write_output(text: str | Iterable[str], output: Path | None) -> None:
     """Write ``text`` (a string, or pieces of one produced as they are written) to --output atomically (a crash or
     an error while producing it leaves the old file or the new one, never half), else to stdout."""
@@ -67,15 +72,13 @@ def write_output(text: str | Iterable[str], output: Path | None) -> None:
         # /dev/null, /dev/stdout, a named pipe: write into it. Renaming a temporary file over it would replace the
         # device or pipe with a regular file (as root, -o /dev/null would destroy /dev/null).
         with open(output, "w", encoding="utf-8", newline="") as handle:
-            for piece in _batched(text):
-                handle.write(piece)
+            _write(handle, text)
         return
     directory = output.parent if str(output.parent) else Path()
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            for piece in _batched(text):
-                handle.write(piece)
+            _write(handle, text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file

@@ -65,7 +65,7 @@ class PartitionCache:
     audits in memory and, with ``check --cache DIR``, every result on disk (:mod:`auditor.cache`) for the next
     runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_in_memory: bool = True) -> None:
         self._current: dict[bytes, RuleResults] = {}
         self._previous: dict[bytes, RuleResults] = {}
         self.hits = 0
@@ -74,7 +74,7 @@ class PartitionCache:
         self.warnings: list[str] = []
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
         # them, and at scale they are the largest thing in memory.
-        self.keep_in_memory = True
+        self.keep_in_memory = keep_in_memory
 
     def use_store(self, directory: Path) -> None:
         """Read and write results in ``directory`` too; a cache that cannot be used is a warning, not an error."""
@@ -234,24 +234,16 @@ def audit(
     t = time.perf_counter()
     stages = timings.stages
     before = {k: stages.get(k, 0.0) for k in ("evaluate", "partitions", "serialise")}
-    misses = cache.misses if cache is not None else 0
     if cache is None:
-        labels: list[str] = []
-
-        def documents() -> Iterator[str]:
-            for doc, label in stream:
-                labels.append(label)
-                yield doc
-
-        results = engine.evaluate_iter(pack, documents(), labels, count=count)
-    else:
-        results = cache.evaluate(pack, engine, stream, count)
+        cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
+    misses = cache.misses
+    results = cache.evaluate(pack, engine, stream, count)
     found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
     timings.add("findings", t)
     spent = {k: stages.get(k, 0.0) - before[k] for k in before}
     stages["evaluate"] -= spent["partitions"] + spent["serialise"]
     stages["findings"] -= spent["evaluate"]
-    evaluated = count if cache is None else cache.misses - misses
+    evaluated = cache.misses - misses
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
     return Audit(inv, pack, found, timings, lin)

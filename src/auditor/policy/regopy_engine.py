@@ -293,16 +293,13 @@ class RegopyEngine:
         try:
             with self._pool(specs, facts, workers, fresh=count > FORK_LIMIT) as pool:
                 pending: deque[Future[list[Any]]] = deque()
-                while chunk:
-                    pending.append(pool.submit(_evaluate_chunk, start, chunk, group_rules))
-                    start += len(chunk)
-                    chunk = list(itertools.islice(documents, size))
-                    if len(pending) < workers * 3:
-                        continue
-                    for value in pending.popleft().result():
-                        yield check_results(pack, value, index)
-                        index += 1
-                while pending:
+                while chunk or pending:
+                    if chunk:
+                        pending.append(pool.submit(_evaluate_chunk, start, chunk, group_rules))
+                        start += len(chunk)
+                        chunk = list(itertools.islice(documents, size))
+                        if chunk and len(pending) < workers * 3:
+                            continue  # keep the workers fed before waiting for the oldest chunk
                     for value in pending.popleft().result():
                         yield check_results(pack, value, index)
                         index += 1
