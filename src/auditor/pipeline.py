@@ -184,7 +184,7 @@ class PartitionCache:
         values.clear()
 
 
-SHARED = PartitionCache()
+SHARED = PartitionCache(keep_in_memory=False)  # `check --diff-base` turns keeping on for its two audits
 
 
 def partition_stream(
