@@ -118,3 +118,59 @@ def test_all_problems_reported_together(inventory_dir) -> None:
     d = inventory_dir({"a.yaml": MINIMAL.replace("kind: app", "kind: mobile"), "b.yaml": "purposes: [\n"})
     lines = problems(d)
     assert len(lines) == 2
+
+
+# Format additions of issue 13 (docs/inventory.md section 8): each is accepted where documented, validated, and a
+# tracker's purpose under either key is a checked reference.
+FORMAT_ADDITIONS = (
+    MINIMAL
+    + """\
+    dpa_ref: https://legal.example/app-vendor-dpa
+partners:
+  - id: fp-vendor
+    name: Fingerprinting vendor
+    role: data_licensee
+    jurisdiction: US
+    retention: {days: 760}
+    cookies:
+      - {name: _c, type: analytics}
+    trackers:
+      - {name: fp, type: advertising, technology: fingerprinting, purpose: support}
+flows:
+  - id: newsletter
+    from: app
+    to: fp-vendor
+    fields: [app.email]
+    purpose: support
+    channel: email
+    suppression: {list_ref: https://wiki.example/suppression, checked_before_send: true, propagation_hours: 1.5}
+"""
+)
+
+
+def test_format_additions_load(inventory_dir) -> None:
+    inv = load([inventory_dir({"a.yaml": FORMAT_ADDITIONS})])
+    assert inv.systems["app"].get("dpa_ref") == "https://legal.example/app-vendor-dpa"
+    partner = inv.partners["fp-vendor"]
+    assert partner.get("role") == "data_licensee" and partner.get("retention") == {"days": 760}
+    assert partner.get("trackers")[0]["technology"] == "fingerprinting"
+    assert inv.flows["newsletter"].get("suppression")["propagation_hours"] == 1.5
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("technology: fingerprinting", "technology: canvas", "tracker.technology"),
+        ("propagation_hours: 1.5", "propagation_hours: -1", "flow.suppression.propagation_hours"),
+        ("checked_before_send: true", "checked_before_send: yes", "flow.suppression.checked_before_send"),
+        ("list_ref: https://wiki.example/suppression, ", "list: x, ", "unknown key 'list' in flow.suppression"),
+        ("role: data_licensee", "role: licensee", "partner.role"),
+        ("purpose: support}", "purpose: nowhere}", "refers to unknown purpose 'nowhere'"),
+    ],
+)
+def test_format_additions_are_validated(inventory_dir, old: str, new: str, expected: str) -> None:
+    assert old in FORMAT_ADDITIONS
+    text = FORMAT_ADDITIONS.replace(old, new)
+    lines = problems(inventory_dir({"a.yaml": text}))
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert f":{line_of(text, new)}:" in lines[0]

@@ -130,8 +130,8 @@ def _describe(path: Sequence[Any]) -> str:
             words = [_SECTION_KIND[part]]
         elif part == "fields" and words == ["system"]:
             words = ["field"]
-        elif part == "cookies":
-            words = ["cookie"]
+        elif part in ("cookies", "trackers"):
+            words = ["cookie" if part == "cookies" else "tracker"]
         else:
             words.append(str(part))
     return ".".join(words) or "file"
@@ -256,9 +256,10 @@ class _Builder:
         for partner in k["partner"].values():
             for i, s in enumerate(partner.get("embedded_in") or ()):
                 self._ref(partner, f"embedded_in.{i}", s, ("system",))
-            for i, cookie in enumerate(partner.get("cookies") or ()):
-                if "purpose" in cookie:
-                    self._ref(partner, f"cookies.{i}.purpose", cookie["purpose"], ("purpose",))
+            for key in ("cookies", "trackers"):
+                for i, cookie in enumerate(partner.get(key) or ()):
+                    if "purpose" in cookie:
+                        self._ref(partner, f"{key}.{i}.purpose", cookie["purpose"], ("purpose",))
 
 
 class _Reuse:

@@ -42,6 +42,7 @@ def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
             "retention": system.get("retention"),
         }
     partner = inv.partners[node_id]
+    embedded_in = list(partner.get("embedded_in") or [])
     return {
         "id": node_id,
         "type": "partner",
@@ -50,12 +51,34 @@ def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
         "role": partner.get("role"),
         "jurisdiction": partner.get("jurisdiction"),
         "deidentifies": False,
-        "embedded_in": list(partner.get("embedded_in") or []),
+        "embedded_in": embedded_in,
+        # The partner places cookies, pixels or SDKs in Creality's sites and apps (the cookie clauses' partners).
+        "places_trackers": bool(embedded_in) or any(partner.get(k) for k in TRACKER_KEYS),
         "subject_jurisdictions": [],
         "subject_areas": [],
         "area": legal_area(partner.get("jurisdiction")),
-        "retention": None,
+        "retention": partner.get("retention"),
     }
+
+
+# A partner's trackers: `cookies` (the original key) and `trackers` (any technology); both are read.
+TRACKER_KEYS = ("cookies", "trackers")
+
+
+def tracker_entries(partner: Entity, purpose_of: Callable[[str], Any]) -> list[dict[str, Any]]:
+    """Every tracker of a partner, from both keys, with its `technology` (default cookie), its position (`path`,
+    e.g. ``trackers.0``, where findings point) and its purpose's facts."""
+    return [
+        {
+            **c,
+            "technology": c.get("technology", "cookie"),
+            "index": i,
+            "path": f"{key}.{i}",
+            "purpose_info": purpose_of(c["purpose"]) if c.get("purpose") else None,
+        }
+        for key in TRACKER_KEYS
+        for i, c in enumerate(partner.get(key) or ())
+    ]
 
 
 def _purpose_facts(inv: Inventory, consents_by_purpose: Mapping[str, list[dict[str, Any]]], pid: str) -> dict[str, Any]:
@@ -343,10 +366,7 @@ def build(
     embedded: dict[str, list[dict[str, Any]]] = defaultdict(list)  # system id -> partners embedded in it
     cookies_by_partner: dict[str, list[dict[str, Any]]] = {}
     for partner in sorted(inv.partners.values(), key=lambda p: p.id):
-        cookies = cookies_by_partner[partner.id] = [
-            {**c, "index": i, "purpose_info": purposes.get(c.get("purpose", "")) if c.get("purpose") else None}
-            for i, c in enumerate(partner.get("cookies") or ())
-        ]
+        cookies = cookies_by_partner[partner.id] = tracker_entries(partner, purposes.get)
         for sid in partner.get("embedded_in") or ():
             embedded[sid].append({"id": partner.id, "node": nodes[partner.id], "cookies": cookies})
 

@@ -256,6 +256,7 @@ class CookieRow:
     fires_before_consent: bool | None
     data_received: tuple[str, ...]  # data categories reaching the partner through flows
     findings: tuple[Finding, ...]
+    technology: str = "cookie"  # cookie, local_storage, sdk_identifier, pixel, fingerprinting
 
     @property
     def consent_first(self) -> str:
@@ -282,7 +283,8 @@ def cookie_partners(inv: Inventory, findings: Sequence[Finding]) -> list[CookieR
     out: list[CookieRow] = []
     for pid in sorted(inv.partners):
         partner = inv.partners[pid]
-        cookies = partner.get("cookies") or ()
+        # Both keys (inputs.TRACKER_KEYS): a tracker that is not a cookie shows its technology beside its type.
+        cookies = [(f"{key}.{i}", c) for key in ("cookies", "trackers") for i, c in enumerate(partner.get(key) or ())]
         embedded = tuple(str(x) for x in partner.get("embedded_in") or ())
         if not cookies and not embedded:
             continue
@@ -291,9 +293,10 @@ def cookie_partners(inv: Inventory, findings: Sequence[Finding]) -> list[CookieR
         base = (pid, str(partner.get("name") or pid), str(partner.get("role") or ""), embedded)
         if not cookies:
             out.append(CookieRow(*base, "", "", "", None, None, None, received, tuple(own)))
-        for i, c in enumerate(cookies):
-            mine = tuple(f for f in own if f.attribute.startswith(f"cookies.{i}") or not f.attribute)
+        for path, c in cookies:
+            mine = tuple(f for f in own if f.attribute == path or f.attribute.startswith(f"{path}.") or not f.attribute)
             age = c.get("max_age_days")
+            technology = str(c.get("technology") or "cookie")
             out.append(
                 CookieRow(
                     *base,
@@ -305,6 +308,7 @@ def cookie_partners(inv: Inventory, findings: Sequence[Finding]) -> list[CookieR
                     c.get("fires_before_consent") if isinstance(c.get("fires_before_consent"), bool) else None,
                     received,
                     mine,
+                    technology,
                 )
             )
     return out

@@ -219,7 +219,7 @@ def render(r: Report) -> str:
                 [
                     f"`{row.partner}`",
                     f"`{row.cookie}`" if row.cookie else t("cookies.no_cookie"),
-                    row.type,
+                    row.type if row.technology == "cookie" else f"{row.type} ({row.technology})",
                     row.purpose,
                     spell.lifetime(row, t),
                     spell.consent_first(row, t),

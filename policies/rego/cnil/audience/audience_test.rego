@@ -4,7 +4,7 @@ import rego.v1
 
 import data.cnil.audience
 
-exempt_cookie := {"name": "_pk_id", "type": "analytics", "index": 0, "first_party": true, "fires_before_consent": true, "max_age_days": 390, "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}}
+exempt_cookie := {"name": "_pk_id", "type": "analytics", "index": 0, "path": "cookies.0", "first_party": true, "fires_before_consent": true, "max_age_days": 390, "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}}
 
 gated_cookie := object.union(exempt_cookie, {"fires_before_consent": false})
 

@@ -50,7 +50,7 @@ cookies(system) := [{"partner": p, "cookie": c} |
 ]
 
 # concat, not sprintf: regopy 1.5.2 quotes a string literal passed as a function argument under %s.
-attr(c, key) := concat(".", ["cookies", format_int(c.index, 10), key])
+attr(c, key) := concat(".", [c.path, key])
 
 # METADATA
 # title: Non-essential tracker set before the user consents

@@ -4,11 +4,11 @@ import rego.v1
 
 import data.cnil.trackers
 
-ads := {"name": "_adp", "type": "advertising", "index": 0, "first_party": true, "fires_before_consent": true, "max_age_days": 90, "purpose_info": {"policy_purpose": "PARTNER.ADS"}}
+ads := {"name": "_adp", "type": "advertising", "index": 0, "path": "cookies.0", "first_party": true, "fires_before_consent": true, "max_age_days": 90, "purpose_info": {"policy_purpose": "PARTNER.ADS"}}
 
-necessary := {"name": "__fraud", "type": "strictly_necessary", "index": 1, "fires_before_consent": true, "max_age_days": 365}
+necessary := {"name": "__fraud", "type": "strictly_necessary", "index": 1, "path": "cookies.1", "fires_before_consent": true, "max_age_days": 365}
 
-audience := {"name": "_pk_id", "type": "analytics", "index": 0, "first_party": true, "fires_before_consent": true, "max_age_days": 390, "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}}
+audience := {"name": "_pk_id", "type": "analytics", "index": 0, "path": "cookies.0", "first_party": true, "fires_before_consent": true, "max_age_days": 390, "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}}
 
 processor := {"operator": "processor"}
 

@@ -79,7 +79,7 @@ cookie_without_purpose(inp) := [f |
 	some p in inp.partners
 	some c in object.get(p, "cookies_info", [])
 	c.purpose_info == null
-	f := finding("partner", p.id, sprintf("cookies.%d", [c.index]), sprintf(
+	f := finding("partner", p.id, c.path, sprintf(
 		"cookie %s of %s has no purpose", [vocab.t(c.name), vocab.t(p.id)]))
 ]
 
@@ -123,7 +123,7 @@ identity_cookie_typed_as_tracker(inp) := [f |
 	some c in object.get(p, "cookies_info", [])
 	c.purpose_info.policy_purpose in {"COOKIE.IDENTITY", "COOKIE.PREFS"}
 	c.type in {"analytics", "advertising"}
-	f := finding("partner", p.id, sprintf("cookies.%d.type", [c.index]), sprintf(
+	f := finding("partner", p.id, concat(".", [c.path, "type"]), sprintf(
 		"cookie %s of %s serves %s (remember identity/preferences) but is typed %s",
 		[vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(c.type)]))
 ]
@@ -134,7 +134,7 @@ cookie_purpose_findings(inp, type, allowed, clause_text) := [f |
 	c.type == type
 	c.purpose_info != null
 	not c.purpose_info.policy_purpose in allowed
-	f := finding("partner", p.id, sprintf("cookies.%d.purpose", [c.index]), sprintf(
+	f := finding("partner", p.id, concat(".", [c.path, "purpose"]), sprintf(
 		"%s cookie %s of %s serves %s (policy purpose %s), not a purpose %s declares for such cookies",
 		[vocab.t(type), vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(object.get(c.purpose_info, "policy_purpose", "none")), vocab.t(clause_text)]))
 ]
@@ -256,9 +256,10 @@ partner_flow_purpose(inp) := [f |
 #     Record the URL of the partner's privacy policy in own_policy_url.
 partner_without_own_policy(inp) := [f |
 	some p in inp.partners
-	count(object.get(p, "cookies", [])) > 0
+	trackers := object.get(p, "cookies_info", [])
+	count(trackers) > 0
 	object.get(p, "own_policy_url", "") == ""
-	f := finding("partner", p.id, "cookies", sprintf(
+	f := finding("partner", p.id, split(trackers[0].path, ".")[0], sprintf(
 		"partner %s sets cookies but its own privacy policy (own_policy_url) is not recorded", [vocab.t(p.id)]))
 ]
 

@@ -12,7 +12,7 @@ login_purpose := {"id": "remember_login", "policy_purpose": "COOKIE.IDENTITY"}
 
 pay_purpose := {"id": "order_payment", "policy_purpose": "COUNTERPARTY"}
 
-cookie(name, type, purpose, i) := {"name": name, "type": type, "purpose_info": purpose, "index": i}
+cookie(name, type, purpose, i) := {"name": name, "type": type, "purpose_info": purpose, "index": i, "path": sprintf("cookies.%d", [i])}
 
 partner(id, role, cookies, extra) := object.union(
 	{"id": id, "role": role, "embedded_in": ["web"], "sources": ["web"], "cookies": cookies, "cookies_info": cookies, "own_policy_url": "https://x/privacy"},
