@@ -563,3 +563,52 @@ def test_diff_base_on_the_sample_reports_only_what_the_added_field_introduces(tm
     assert r.code == 0, r.out[-2000:] + r.err
     statuses = {f["fingerprint"]: f["status"] for f in json.loads(r.out)["findings"]}
     assert all(statuses[f["fingerprint"]] == "waived" for f in new)
+
+
+# --- paths relative to the repository, whatever the working directory ---------------------------------------------
+
+
+def test_sarif_annotations_and_junit_are_relative_to_the_repository_from_another_directory(
+    repo: Path, tmp_path: Path
+) -> None:
+    """`auditor check ../repo/inventory` from outside the repository: code scanning resolves SARIF URIs against the
+    repository root, so they must read inventory/app.yaml, not an absolute path of the runner or ../repo/..."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    policy = str(tmp_path / "policy")
+
+    def run(fmt: str, path: str, cwd: Path) -> str:
+        r = run_auditor("check", path, "--law", "none", "--policy", policy, "--format", fmt, cwd=cwd)
+        assert r.code == 1, r.err
+        return r.out
+
+    for path, cwd in (
+        ("../repo/inventory", elsewhere),
+        (str(repo / "inventory"), elsewhere),
+        (".", repo / "inventory"),
+    ):
+        doc = validate_sarif(run("sarif", path, cwd))
+        run_ = doc["runs"][0]
+        assert "%SRCROOT%" in run_["originalUriBaseIds"]
+        locations = [res["locations"][0]["physicalLocation"]["artifactLocation"] for res in run_["results"]]
+        assert locations and all(a == {"uri": "inventory/app.yaml", "uriBaseId": "%SRCROOT%"} for a in locations)
+
+        annotations = [line for line in run("github", path, cwd).splitlines() if "file=" in line]
+        assert annotations and all("file=inventory/app.yaml,line=" in line for line in annotations), annotations
+
+        root = ET.fromstring(run("junit", path, cwd))
+        failing = [c for c in root.iter("testcase") if c.find("failure") is not None]
+        assert failing and all(c.get("file") == "inventory/app.yaml" and int(c.get("line", "0")) > 0 for c in failing)
+        assert all((c.findtext("failure") or "").startswith("inventory/app.yaml:") for c in failing)
+
+
+def test_sarif_outside_a_repository_keeps_paths_as_given(inventory_dir, tmp_path: Path) -> None:
+    d = inventory_dir({"a.yaml": VIOLATING})
+    r = run_auditor("check", "inv", "--law", "none", "--format", "sarif", cwd=tmp_path)
+    assert r.code == 1, r.err
+    uris = {
+        res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for res in validate_sarif(r.out)["runs"][0]["results"]
+    }
+    assert uris == {"inv/a.yaml"}
+    assert d.parent == tmp_path

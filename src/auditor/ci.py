@@ -133,7 +133,7 @@ def render_chunks(
     if fmt == "sarif":
         from auditor.formats import sarif
 
-        return sarif.render_chunks(report, pack, inv, uri_prefix=gitrev.cwd_prefix())
+        return sarif.render_chunks(report, pack, inv, repo_paths=gitrev.repo_paths())
     if fmt == "text":
         from auditor.formats import text as text_format
 
@@ -146,11 +146,11 @@ def _render_whole(fmt: str, report: GateReport, pack: PolicyPack) -> str:
     if fmt == "junit":
         from auditor.formats import junit
 
-        return junit.render(report, pack)
+        return junit.render(report, pack, repo_paths=gitrev.repo_paths())
     if fmt == "github":
         from auditor.formats import github
 
-        return github.render(report, pack, uri_prefix=gitrev.cwd_prefix())
+        return github.render(report, pack, repo_paths=gitrev.repo_paths())
     if fmt == "markdown":
         from auditor.formats import markdown
 

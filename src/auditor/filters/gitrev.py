@@ -7,6 +7,7 @@ directory), so messages and fingerprints line up with the working-tree audit.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
@@ -107,13 +108,48 @@ def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, bytes]]:
     return sorted(files)
 
 
-def cwd_prefix() -> str:
-    """The current directory's path inside its repository (``""`` at the root or outside a repository), to turn
-    the paths findings carry into repo-relative ones for SARIF and GitHub annotations."""
-    try:
-        proc = subprocess.run(["git", "rev-parse", "--show-prefix"], capture_output=True, check=False)
-    except FileNotFoundError:
-        return ""
-    if proc.returncode != 0:
-        return ""
-    return proc.stdout.decode("utf-8", "surrogateescape").strip()
+class RepoPaths:
+    """Turn the paths findings carry (relative to the working directory, or absolute) into paths relative to the top
+    of the git work tree that holds each file, whatever the working directory: ``auditor check ../repo/inventory``
+    run from elsewhere still gives ``inventory/…``, which is what code scanning and annotations resolve against.
+
+    The work tree is found as git finds it, by walking up from the file's directory to the first one holding a
+    ``.git`` entry (a directory, or the file of a worktree or submodule); no subprocess, one walk per directory. A
+    file outside any work tree maps to None (the caller keeps its path as it is)."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self._cwd = Path(os.path.realpath(cwd if cwd is not None else Path.cwd()))
+        self._tops: dict[Path, Path | None] = {}
+
+    def _top(self, directory: Path) -> Path | None:
+        seen: list[Path] = []
+        current = directory
+        top: Path | None = None
+        while True:
+            if current in self._tops:
+                top = self._tops[current]
+                break
+            seen.append(current)
+            if os.path.lexists(current / ".git"):
+                top = current
+                break
+            if current.parent == current:
+                break
+            current = current.parent
+        for d in seen:
+            self._tops[d] = top
+        return top
+
+    def __call__(self, shown: str) -> str | None:
+        if not shown:
+            return None
+        full = Path(os.path.realpath(self._cwd / shown))
+        top = self._top(full.parent)
+        if top is None:
+            return None
+        return full.relative_to(top).as_posix()
+
+
+def repo_paths() -> RepoPaths:
+    """A :class:`RepoPaths` for the current directory."""
+    return RepoPaths()

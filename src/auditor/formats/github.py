@@ -12,6 +12,7 @@ from auditor.errors import Location
 from auditor.filters import GateReport, by_severity
 from auditor.findings import Finding
 from auditor.formats import markdown
+from auditor.formats.sarif import PathMap
 from auditor.policy.catalogue import PolicyPack
 
 LIMITS = {"error": 10, "warning": 10, "notice": 10}
@@ -26,10 +27,18 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def command(kind: str, message: str, *, location: Location | None = None, title: str = "", prefix: str = "") -> str:
+def _no_repo(_shown: str) -> str | None:
+    return None
+
+
+def command(
+    kind: str, message: str, *, location: Location | None = None, title: str = "", repo_paths: PathMap = _no_repo
+) -> str:
+    """One workflow command; ``file=`` is relative to the top of the git work tree when ``repo_paths`` knows it
+    (that is what GitHub resolves annotations against), else the path as the finding carries it."""
     props: list[tuple[str, str]] = []
     if location is not None and location.file:
-        props.append(("file", prefix + location.file if not location.file.startswith("/") else location.file))
+        props.append(("file", repo_paths(location.file) or location.file))
         if location.line > 0:
             props.append(("line", str(location.line)))
             if location.column > 0:
@@ -53,7 +62,7 @@ def _finding_message(f: Finding, report: GateReport) -> str:
     return "\n".join(lines)
 
 
-def render(report: GateReport, pack: PolicyPack, *, uri_prefix: str = "") -> str:
+def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_repo) -> str:
     """Annotations for the findings the gate counts (open, and new when diffing), then one summary notice."""
     budget = {"error": LIMITS["error"], "warning": LIMITS["warning"], "notice": LIMITS["notice"] - 1}
     lines: list[str] = []
@@ -73,7 +82,9 @@ def render(report: GateReport, pack: PolicyPack, *, uri_prefix: str = "") -> str
     for note in expired:
         if not emit(
             "warning",
-            command("warning", note.message, location=note.waiver.location, title="Expired waiver", prefix=uri_prefix),
+            command(
+                "warning", note.message, location=note.waiver.location, title="Expired waiver", repo_paths=repo_paths
+            ),
         ):
             notes_dropped += 1
     for f in by_severity(report.counted()):
@@ -81,14 +92,18 @@ def render(report: GateReport, pack: PolicyPack, *, uri_prefix: str = "") -> str
         clause = pack.clauses.get(f.clause_id)
         law = f" [{clause.source.upper()}]" if clause is not None and clause.law else ""
         title = f"{f.clause_id}{law}: {f.title}"
-        if emit(kind, command(kind, _finding_message(f, report), location=f.location, title=title, prefix=uri_prefix)):
+        if emit(
+            kind, command(kind, _finding_message(f, report), location=f.location, title=title, repo_paths=repo_paths)
+        ):
             shown[f.severity] += 1
         else:
             skipped[f.severity] += 1
     for note in unused:
         if not emit(
             "warning",
-            command("warning", note.message, location=note.waiver.location, title="Unused waiver", prefix=uri_prefix),
+            command(
+                "warning", note.message, location=note.waiver.location, title="Unused waiver", repo_paths=repo_paths
+            ),
         ):
             notes_dropped += 1
 

@@ -15,8 +15,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+from auditor.errors import Location
 from auditor.filters import GateReport
 from auditor.findings import Finding
+from auditor.formats.sarif import PathMap
 from auditor.policy.catalogue import PolicyPack
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -26,8 +28,20 @@ def _clean(text: str) -> str:
     return _INVALID_XML.sub("\ufffd", text)
 
 
-def _describe(f: Finding, report: GateReport) -> str:
-    lines = [f"{f.location}: {f.severity}: {f.message}", f"clause {f.clause_id} ({f.source}), verdict {f.verdict}"]
+def _no_repo(_shown: str) -> str | None:
+    return None
+
+
+def _where(f: Finding, repo_paths: PathMap) -> str:
+    loc = f.location
+    return str(Location(repo_paths(loc.file) or loc.file, loc.line, loc.column))
+
+
+def _describe(f: Finding, report: GateReport, repo_paths: PathMap = _no_repo) -> str:
+    lines = [
+        f"{_where(f, repo_paths)}: {f.severity}: {f.message}",
+        f"clause {f.clause_id} ({f.source}), verdict {f.verdict}",
+    ]
     if f.evidence:
         lines.append("path: " + " -> ".join(f.evidence))
     if f.remediation:
@@ -48,7 +62,9 @@ def _skip_reason(f: Finding, report: GateReport) -> str:
     return f"already present at {report.diff_base}"
 
 
-def render(report: GateReport, pack: PolicyPack) -> str:
+def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_repo) -> str:
+    """The JUnit XML; ``file``/``line`` of a testcase and the locations in its text are relative to the top of the
+    git work tree when ``repo_paths`` knows it (test reporters link them to the repository)."""
     cases: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in report.findings:
         cases[(f.rule_id, f"{f.subject_kind}/{f.subject_id}")].append(f)
@@ -59,7 +75,13 @@ def render(report: GateReport, pack: PolicyPack) -> str:
     for (rule_id, subject), found in sorted(cases.items()):
         rule = pack.rules_by_id.get(rule_id)
         source = found[0].source
-        case = ET.Element("testcase", {"classname": rule_id, "name": subject, "time": "0"})
+        attrs = {"classname": rule_id, "name": subject, "time": "0"}
+        first = found[0].location
+        if first.file:
+            attrs["file"] = _clean(repo_paths(first.file) or first.file)
+            if first.line > 0:
+                attrs["line"] = str(first.line)
+        case = ET.Element("testcase", attrs)
         failing = [f for f in found if report.is_failing(f)]
         if failing:
             worst = failing[0]
@@ -69,14 +91,14 @@ def render(report: GateReport, pack: PolicyPack) -> str:
                 "failure",
                 {"message": _clean(f"[{worst.clause_id}] {worst.message}"), "type": f"{worst.severity}: {title}"},
             )
-            failure.text = _clean("\n\n".join(_describe(f, report) for f in failing))
+            failure.text = _clean("\n\n".join(_describe(f, report, repo_paths) for f in failing))
             totals["failures"] += 1
         elif all(f.status != "open" or not report.is_new(f) for f in found):
             ET.SubElement(case, "skipped", {"message": _clean("; ".join(_skip_reason(f, report) for f in found))})
             totals["skipped"] += 1
         out = [f for f in found if f not in failing]
         if out:
-            ET.SubElement(case, "system-out").text = _clean("\n\n".join(_describe(f, report) for f in out))
+            ET.SubElement(case, "system-out").text = _clean("\n\n".join(_describe(f, report, repo_paths) for f in out))
         suites[source].append(case)
         totals["tests"] += 1
 

@@ -10,7 +10,7 @@ timestamps, no absolute paths of the machine, sorted keys.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +25,8 @@ from auditor.policy.catalogue import Clause, PolicyPack, Rule
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/creality-privacy/auditor"
 SRCROOT = "%SRCROOT%"
+# Maps a path as findings carry it to its path relative to the top of its git work tree (None: not in one).
+PathMap = Callable[[str], str | None]
 FINGERPRINT_KEY = "auditorFingerprint/v1"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 # GitHub maps security-severity to critical >= 9.0, high >= 7.0, medium >= 4.0, low > 0.
@@ -86,28 +88,35 @@ def _descriptor(rule: Rule, clause: Clause | None) -> dict[str, Any]:
     }
 
 
-def _physical(loc: Location, prefix: str) -> dict[str, Any]:
-    if loc.file.startswith("/"):
-        artifact: dict[str, Any] = {"uri": "file://" + quote(loc.file)}
+def _no_repo(_shown: str) -> str | None:
+    return None
+
+
+def _physical(loc: Location, paths: PathMap) -> dict[str, Any]:
+    relative = paths(loc.file)
+    if relative is not None:  # inside a git work tree: relative to its top, whatever the working directory
+        artifact: dict[str, Any] = {"uri": quote(relative), "uriBaseId": SRCROOT}
+    elif loc.file.startswith("/"):
+        artifact = {"uri": "file://" + quote(loc.file)}
     else:
-        artifact = {"uri": quote(prefix + loc.file), "uriBaseId": SRCROOT}
+        artifact = {"uri": quote(loc.file), "uriBaseId": SRCROOT}
     out: dict[str, Any] = {"artifactLocation": artifact}
     if loc.line > 0:
         out["region"] = {"startLine": loc.line, "startColumn": max(loc.column, 1)}
     return out
 
 
-def _node_location(node: str, inv: Inventory | None, prefix: str) -> dict[str, Any]:
+def _node_location(node: str, inv: Inventory | None, paths: PathMap) -> dict[str, Any]:
     entity = inv.node(node) if inv is not None else None
     out: dict[str, Any] = {"message": {"text": node}}
     if entity is not None:
-        out["physicalLocation"] = _physical(entity.loc("id"), prefix)
+        out["physicalLocation"] = _physical(entity.loc("id"), paths)
     else:
         out["logicalLocations"] = [{"name": node, "kind": "resource"}]
     return out
 
 
-def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, prefix: str) -> dict[str, Any]:
+def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, paths: PathMap) -> dict[str, Any]:
     subject = f"{f.subject_kind}/{f.subject_id}"
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
@@ -117,7 +126,7 @@ def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, p
         "message": {"text": f"{f.message} [clause {f.clause_id}]"},
         "locations": [
             {
-                **{"physicalLocation": _physical(f.location, prefix)},
+                **{"physicalLocation": _physical(f.location, paths)},
                 "logicalLocations": [{"name": f.subject_id, "kind": f.subject_kind, "fullyQualifiedName": subject}],
             }
         ],
@@ -137,7 +146,7 @@ def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, p
     if change:
         result["baselineState"] = change
     if f.evidence:
-        nodes = [_node_location(n, inv, prefix) for n in f.evidence]
+        nodes = [_node_location(n, inv, paths) for n in f.evidence]
         result["relatedLocations"] = [{"id": i + 1, **n} for i, n in enumerate(nodes)]
         result["codeFlows"] = [
             {
@@ -163,7 +172,7 @@ def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, p
     return result
 
 
-def _notifications(report: GateReport, prefix: str) -> list[dict[str, Any]]:
+def _notifications(report: GateReport, paths: PathMap) -> list[dict[str, Any]]:
     out = []
     for note in report.notes:
         out.append(
@@ -171,24 +180,27 @@ def _notifications(report: GateReport, prefix: str) -> list[dict[str, Any]]:
                 "descriptor": {"id": f"waiver-{note.kind}"},
                 "level": "warning",
                 "message": {"text": note.message},
-                "locations": [{"physicalLocation": _physical(note.waiver.location, prefix)}],
+                "locations": [{"physicalLocation": _physical(note.waiver.location, paths)}],
             }
         )
     return out
 
 
-def render(report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, uri_prefix: str = "") -> str:
-    return "".join(render_chunks(report, pack, inv, uri_prefix=uri_prefix))
+def render(
+    report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, repo_paths: PathMap = _no_repo
+) -> str:
+    return "".join(render_chunks(report, pack, inv, repo_paths=repo_paths))
 
 
 def render_chunks(
-    report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, uri_prefix: str = ""
+    report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, repo_paths: PathMap = _no_repo
 ) -> Iterator[str]:
-    """The SARIF log in pieces (one per result). ``uri_prefix`` turns paths relative to the working directory into
-    repo-relative ones (the working directory's path inside the repository, e.g. ``"services/privacy/"``)."""
+    """The SARIF log in pieces (one per result). ``repo_paths`` maps the paths findings carry to paths relative to the
+    top of their git work tree (``gitrev.RepoPaths``); a path it cannot map stays as it is (relative to the working
+    directory, or an absolute ``file://`` URI)."""
     rules: Sequence[Rule] = sorted(pack.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
-    results = (_result(f, index[f.rule_id], report, inv, uri_prefix) for f in report.findings)
+    results = (_result(f, index[f.rule_id], report, inv, repo_paths) for f in report.findings)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -201,12 +213,14 @@ def render_chunks(
             }
         },
         "automationDetails": {"id": "auditor/privacy/"},
-        "originalUriBaseIds": {SRCROOT: {"description": {"text": "The root of the repository."}}},
+        "originalUriBaseIds": {
+            SRCROOT: {"description": {"text": "The top of the git work tree that holds the inventory."}}
+        },
         "columnKind": "unicodeCodePoints",
         "invocations": [
             {
                 "executionSuccessful": True,
-                "toolConfigurationNotifications": _notifications(report, uri_prefix),
+                "toolConfigurationNotifications": _notifications(report, repo_paths),
             }
         ],
         "results": None,
