@@ -116,6 +116,29 @@ def run_guarded(body: Callable[[], int]) -> int:
         return EXIT_POLICY
 
 
+def quiet_option(f: F) -> F:
+    return click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="No progress bar (it is only ever drawn on a terminal, outside CI, for runs longer than ~2 s).",
+    )(f)
+
+
+def _audit_with_progress(
+    inv: Any, pack: PolicyPack, engine: Engine, *, quiet: bool, fmt: str, output: Path | None, **kwargs: Any
+) -> pipeline.Audit:
+    """``pipeline.audit`` with a progress bar on stderr when :func:`progress.for_command` allows one."""
+    from auditor import progress
+
+    bar = progress.for_command(quiet=quiet, fmt=fmt, to_stdout=output is None)
+    try:
+        return pipeline.audit(inv, pack, engine, progress=bar, **kwargs)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def _paths(paths: Sequence[str]) -> list[Path]:
     return [Path(p) for p in paths] if paths else [Path("inventory")]
 
@@ -316,6 +339,7 @@ def cli() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
 @click.option("--timings", "show_timings", is_flag=True, hidden=True, help="Print stage times as JSON on stderr.")
 @click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the text output.")
+@quiet_option
 @policy_options
 def check(
     paths: tuple[str, ...],
@@ -333,6 +357,7 @@ def check(
     cache_dir: Path | None,
     lang: str,
     show_timings: bool,
+    quiet: bool,
 ) -> None:
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
@@ -357,7 +382,7 @@ def check(
         inv = pipeline.load(targets, timings)
         pack = _load_pack(policy_dir, law)
         chosen = _make_engine(engine)
-        result = pipeline.audit(inv, pack, chosen, timings)
+        result = _audit_with_progress(inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings)
         started = time.perf_counter()
         report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate)
         started = timings.add("gate", started)
@@ -389,6 +414,7 @@ def check(
     help="Waivers file: waived findings are listed with their justification, owner and expiry.",
 )
 @engine_options
+@quiet_option
 @policy_options
 def report(
     paths: tuple[str, ...],
@@ -399,6 +425,7 @@ def report(
     engine: str,
     policy_dir: Path | None,
     law: str | None,
+    quiet: bool,
 ) -> None:
     """The compliance report for the Data Protection Officer: HTML (one self-contained file), Markdown, or the
     GDPR Article 30 register of processing activities as CSV. Exit 0 whatever the findings (it is a report)."""
@@ -411,7 +438,7 @@ def report(
         inv = pipeline.load(targets)
         pack = _load_pack(policy_dir, law)
         chosen = _make_engine(engine)
-        result = pipeline.audit(inv, pack, chosen)
+        result = _audit_with_progress(inv, pack, chosen, quiet=quiet, fmt=fmt, output=output)
         gate, _ = ci.build(result.findings, targets, pack, chosen, ci.GateOptions("never", waivers_file))
         origin = provenance.collect(targets)
         label = provenance.engine_label(chosen.name)
@@ -441,6 +468,7 @@ def report(
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the view here.")
 @engine_options
+@quiet_option
 @policy_options
 def lineage_cmd(
     paths: tuple[str, ...],
@@ -453,6 +481,7 @@ def lineage_cmd(
     engine: str,
     policy_dir: Path | None,
     law: str | None,
+    quiet: bool,
 ) -> None:
     """Where data comes from and where it goes: upstream and downstream flows with purposes, legal bases and
     borders crossed; flows with findings are marked (red in dot and Mermaid)."""
@@ -469,7 +498,8 @@ def lineage_cmd(
             raise UsageError(f"--system: no system or partner {system_id!r} in the inventory")
         violations: dict[str, list[str]] = {}
         if run_audit:
-            result = pipeline.audit(inv, _load_pack(policy_dir, law), _make_engine(engine))
+            pack = _load_pack(policy_dir, law)
+            result = _audit_with_progress(inv, pack, _make_engine(engine), quiet=quiet, fmt=fmt, output=output)
             lin = result.lineage
             for f in result.findings:
                 if f.subject_kind == "flow" and f.status == "open":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,9 +220,11 @@ def audit(
     engine: Engine,
     timings: Timings | None = None,
     cache: PartitionCache | None = SHARED,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Audit:
     """Audit ``inv``. Partitions already evaluated by one of the last two audits in this process (same engine, same
-    policy, byte-identical input document) reuse their results; ``cache=None`` evaluates everything."""
+    policy, byte-identical input document) reuse their results; ``cache=None`` evaluates everything. ``progress``, when
+    given, is called with (partitions done, total) as each partition's results arrive (the CLI's progress bar)."""
     timings = timings or Timings()
     t = time.perf_counter()
     lin = analyse(inv)
@@ -238,6 +240,8 @@ def audit(
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
     misses = cache.misses
     results = cache.evaluate(pack, engine, stream, count)
+    if progress is not None:
+        results = _counted(results, progress, count)
     found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
     timings.add("findings", t)
     spent = {k: stages.get(k, 0.0) - before[k] for k in before}
@@ -247,6 +251,13 @@ def audit(
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
     return Audit(inv, pack, found, timings, lin)
+
+
+def _counted(values: Iterator[RuleResults], progress: Callable[[int, int], None], total: int) -> Iterator[RuleResults]:
+    """``values``, telling ``progress`` (done, total) after each one."""
+    for done, value in enumerate(values, start=1):
+        progress(done, total)
+        yield value
 
 
 def _timed(values: Iterator[RuleResults], timings: Timings, stage: str) -> Iterator[RuleResults]:
