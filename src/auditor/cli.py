@@ -632,5 +632,105 @@ def explain(item_id: str, fmt: str, policy_dir: Path | None, law: str | None) ->
     sys.exit(run_guarded(body))
 
 
+@cli.group("import")
+def import_group() -> None:
+    """Build an inventory from another tool's files."""
+
+
+def _write_tree(out: Path, files: dict[str, str], inputs: Sequence[Path], force: bool) -> None:
+    """Write ``files`` (relative path -> text) as the directory ``out``, all at once: they are written into a new
+    directory beside it that then takes its place, so an interrupted import leaves the old directory or the new one.
+    Never over an input: ``out`` may not be, contain or lie inside an input path."""
+    import shutil
+
+    target = out.resolve()
+    for source in inputs:
+        real = source.resolve()
+        if target == real or target.is_relative_to(real) or real.is_relative_to(target):
+            raise UsageError(f"--out {out}: refusing to write over or inside the input {source}")
+    if out.exists():
+        if not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a directory")
+        if any(out.iterdir()):
+            from auditor.importers.fides import REPORT_NAME
+
+            if not force:
+                raise UsageError(f"--out {out}: directory not empty (pass --force to replace a previous import)")
+            if not (out / REPORT_NAME).is_file():
+                raise UsageError(f"--out {out}: not a previous import (no {REPORT_NAME}); refusing to replace it")
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.import-", dir=parent))
+    try:
+        for name, text in sorted(files.items()):
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+            os.replace(target, retired / "old")
+            os.replace(staging, target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+@import_group.command("fides")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Directory of the new inventory."
+)
+@click.option(
+    "--jurisdiction",
+    metavar="CODE",
+    help="Where systems and partners process data when their Fides manifest does not say (meta.jurisdiction): "
+    "a two-letter code such as EU, CN or US.",
+)
+@click.option("--force", is_flag=True, help="Replace the --out directory of a previous import.")
+def import_fides(paths: tuple[str, ...], out: Path, jurisdiction: str | None, force: bool) -> None:
+    """Import Fides manifests (fideslang system, dataset, data_use, data_category, data_subject, organization
+    resources in YAML) as an inventory in DIR: systems, fields with their categories, purposes, flows and partners.
+    What Fides does not say and the policy needs is marked TODO in the files and listed in DIR/FIDES-IMPORT.md."""
+
+    def body() -> int:
+        import re
+
+        from auditor import inventory
+        from auditor.errors import InputError, PolicyError, Problem
+        from auditor.importers import emit, fides
+
+        if jurisdiction is not None and not re.fullmatch(r"[A-Z]{2}", jurisdiction):
+            raise UsageError(f"--jurisdiction: {jurisdiction!r} is not a two-letter code such as EU, CN or US")
+        sources = [Path(p) for p in paths]
+        manifests = fides.parse(sources)
+        result = fides.convert(manifests, jurisdiction=jurisdiction)
+        shown = out.as_posix().rstrip("/")
+        try:  # what is written must be an inventory `auditor validate` accepts
+            inventory.load_sources([(f"{shown}/{name}", text.encode("utf-8")) for name, text in result.files.items()])
+        except InputError as exc:  # a bug of the importer, not of the user's manifests
+            raise PolicyError(
+                [Problem(p.location, f"import produced an invalid inventory: {p.message}") for p in exc.problems]
+            ) from None
+        files = {**result.files, fides.REPORT_NAME: fides.report(result, manifests.files)}
+        _write_tree(out, files, sources, force)
+        c = result.counts
+        _err(
+            emit.safe_text(
+                f"auditor: imported {c['systems']} systems, {c['partners']} partners, {c['fields']} fields, "
+                f"{c['flows']} flows and {c['purposes']} purposes from {len(manifests.files)} Fides files into "
+                f"{shown}/; {len(result.todos)} facts to fill (TODO comments, listed in {shown}/{fides.REPORT_NAME})"
+            )
+        )
+        return EXIT_OK
+
+    sys.exit(run_guarded(body))
+
+
 def main() -> None:
     cli()
