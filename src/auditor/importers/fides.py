@@ -601,6 +601,10 @@ def _system(mp: _Mapper, sres: Resource) -> _System:
                 kind = "backend"
         data["kind"] = kind
         data["operator"] = "processor" if processor else "first_party"
+        if processor and s.dpa_location:
+            data["dpa_ref"] = s.dpa_location
+        elif processor:
+            todos.append("dpa_ref: the processing agreement with the vendor that runs this system (III.III.b)")
         if s.administrating_department and s.administrating_department != "Not defined":
             data["owner_team"] = s.administrating_department
         else:
