@@ -290,3 +290,16 @@ def test_an_existing_directory_is_replaced_only_when_it_is_a_previous_import(tmp
     assert run("import", "fides", str(d), "--out", str(out), "--force").exit_code == 0
     assert not (out / "systems" / "stale.yaml").exists() and (out / "systems" / "shop.yaml").is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging directory left behind
+
+
+def test_what_is_not_imported_is_said_not_dropped(tmp_path: Path) -> None:
+    text = (
+        SYSTEM.replace("    meta:", "    cookies:\n      - name: _ga\n    meta:")
+        + "policy:\n  - fides_key: p\n    rules: []\n"
+    )
+    d = manifest_dir(tmp_path, text)
+    out = tmp_path / "out"
+    assert run("import", "fides", str(d), "--out", str(out)).exit_code == 0
+    report = (out / "FIDES-IMPORT.md").read_text(encoding="utf-8")
+    assert re.search(r"bad\.yml:5:5: cookies \(deprecated by fideslang 3\) not imported", report), report
+    assert re.search(r"bad\.yml:13:1: policy resources are not imported", report), report

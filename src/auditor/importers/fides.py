@@ -110,8 +110,6 @@ def _unknown_keys(model: type, raw: Any, path: list[Any], out: list[list[Any]]) 
     for key, value in raw.items():
         info = names.get(key)
         if info is None:
-            if key == "cookies" and "cookies" not in names:
-                continue  # deprecated in fideslang 3 (it warns and drops it); reported as ignored below
             out.append([*path, key])
             continue
         classes = _model_classes(info.annotation)
@@ -187,6 +185,9 @@ def parse(paths: Sequence[Path]) -> Manifests:
                 _unknown_keys(models[kind], raw, [], unknown)
                 for upath in unknown:
                     uline, ucol = yamlsafe.position(doc, [kind, i, *upath])
+                    if upath[-1] == "cookies":  # fideslang 3 deprecated them (it warns and drops them)
+                        manifests.ignored.append(("cookies (deprecated by fideslang 3)", Location(shown, uline, ucol)))
+                        continue
                     problems.append(
                         Problem(Location(shown, uline, ucol), f"{what}: unknown key {'.'.join(map(str, upath))!r}")
                     )
@@ -1030,7 +1031,10 @@ def _render(mp: _Mapper, systems: dict[str, _System], purposes: dict[str, dict[s
         record("organization.yaml", emit.document(header, {"version": 1, "organization": org}))
     notes = list(mp.notes)
     for kind, loc in m.ignored:
-        notes.append(f"{loc}: {kind} resources are not imported (the auditor's policy pack judges the inventory)")
+        if kind.startswith("cookies"):
+            notes.append(f"{loc}: {kind} not imported: list the cookies under the partner that sets them")
+        else:
+            notes.append(f"{loc}: {kind} resources are not imported (the auditor's policy pack judges the inventory)")
     return Result(files, todos, sorted(set(notes)), counts)
 
 
