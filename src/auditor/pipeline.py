@@ -6,6 +6,7 @@ The CLI, the report and the benchmarks all run the audit through here, so there 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -258,6 +259,59 @@ def _counted(values: Iterator[RuleResults], progress: Callable[[int, int], None]
     for done, value in enumerate(values, start=1):
         progress(done, total)
         yield value
+
+
+def audit_many(
+    invs: Sequence[Inventory], pack: PolicyPack, engine: Engine, keep_errors: bool = False
+) -> list[list[Finding] | PolicyError]:
+    """The findings of each inventory of ``invs``, as :func:`audit` gives them, with one run of the engine for all.
+
+    Many small inventories (a scenario corpus: one baseline and its variations) share most of their partitions,
+    and an engine run has a fixed start-up cost (the embedded engine compiles the pack in each worker), so every
+    distinct partition of every inventory is evaluated once and each inventory's findings are then built from its
+    own partitions' results. Rules are pure functions of their partition's document, so this gives exactly what
+    one :func:`audit` per inventory gives. A policy error is raised; with ``keep_errors`` it becomes the result of
+    every inventory holding the partition that failed (named by its label in the error), and the partitions not
+    evaluated yet are evaluated in a new run."""
+    per_inventory: list[list[int]] = []
+    distinct: dict[str, int] = {}
+    labels: list[str] = []
+    for number, inv in enumerate(invs):
+        positions = []
+        for doc, label in partition_stream(inv, analyse(inv)):
+            if doc not in distinct:
+                distinct[doc] = len(distinct)
+                labels.append(f"{label} (inventory {number + 1}, partition #{len(labels)})")
+            positions.append(distinct[doc])
+        per_inventory.append(positions)
+    docs = list(distinct)
+    del distinct
+    results: dict[int, RuleResults | PolicyError] = {}
+    while len(results) < len(docs):
+        pending = [i for i in range(len(docs)) if i not in results]
+        before = len(results)
+        try:
+            values = engine.evaluate_iter(
+                pack, (docs[i] for i in pending), [labels[i] for i in pending], count=len(pending)
+            )
+            for i, value in zip(pending, values, strict=False):
+                results[i] = value
+        except PolicyError as exc:
+            failed = _PARTITION_NUMBER.search(str(exc))
+            if not keep_errors or failed is None or int(failed.group(1)) not in pending:
+                raise
+            results[int(failed.group(1))] = exc
+        if len(results) == before:
+            raise PolicyError("the policy engine returned no result for the partitions it was given")
+    out: list[list[Finding] | PolicyError] = []
+    for inv, positions in zip(invs, per_inventory, strict=True):
+        mine = [results[i] for i in positions]
+        failure = next((r for r in mine if isinstance(r, PolicyError)), None)
+        out.append(failure or findings_mod.build(pack, inv, (r for r in mine if not isinstance(r, PolicyError))))
+    return out
+
+
+_PARTITION_NUMBER = re.compile(r"partition #(\d+)\)")
 
 
 def _timed(values: Iterator[RuleResults], timings: Timings, stage: str) -> Iterator[RuleResults]:
