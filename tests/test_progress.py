@@ -1,7 +1,7 @@
 """The progress bar of long runs: when it may be drawn, when it is worth drawing, and that it never touches stdout.
 
-Timing is simulated with a fake clock (no wall-clock assertion); the real thing was watched in a terminal on the
-generated M inventory (see docs/ci.md)."""
+Timing is simulated with a fake clock (no wall-clock assertion). The real bar is watched by hand in a terminal, e.g.
+`python benchmarks/generate.py --size M --seed 1 --out /tmp/M && auditor check /tmp/M` in tmux."""
 
 from __future__ import annotations
 
