@@ -86,9 +86,11 @@ def test_unreachable_server_exits_3_within_the_timeout(inventory: Path) -> None:
         "--opa-url",
         f"http://127.0.0.1:{port}",
         "--opa-timeout",
-        "5",
+        "300",
     )
-    assert time.monotonic() - started < 5
+    # A refused connection fails at once, without waiting out the (long) timeout; the bound is the timeout itself, not
+    # a guess of how fast a busy machine starts Python (5 s failed under load while the behaviour was right).
+    assert time.monotonic() - started < 300
     line = _one_error_line(r)
     assert f"cannot reach the OPA server at http://127.0.0.1:{port}" in line
 
