@@ -1,18 +1,22 @@
 # Two entry points for a new user (see README):
 #   make check  -> set up .venv on first use and audit the sample inventory with the embedded engine
 #   make test   -> set up .venv (with test extras and the reference OPA engine) and run the whole test suite
+#   make conformance -> also compare the engines on the generated L inventory (slow; not part of make test)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: check test lint bench clean
+.PHONY: check test conformance lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py requirements/embedded.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	# The embedded engine (auditor[embedded]), hash-checked; wheels only (see README "Platforms").
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps --only-binary=:all: -r requirements/embedded.txt \
+	  || { echo "regorus (the embedded engine) has no wheel for this platform: use --engine opa --opa-url URL (docs/engines.md)"; exit 1; }
 	touch $@
 
 $(TEST_STAMP): $(STAMP) pyproject.toml
@@ -29,6 +33,9 @@ check: $(STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
+
+conformance: $(TEST_STAMP)
+	AUDITOR_CONFORMANCE_SIZES=S,M,L $(BIN)/python -m pytest tests/test_conformance.py
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks

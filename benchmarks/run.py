@@ -64,6 +64,7 @@ class Result:
     wall: float
     rss_mib: float
     floor: float
+    cpu: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
     error: str = ""
 
@@ -90,8 +91,9 @@ def generate(size: str, seed: int, workdir: Path) -> Path:
 
 def run_in_fresh_process(
     argv: list[str], cwd: Path | None = None
-) -> tuple[subprocess.CompletedProcess[str], float, float]:
-    """Run ``argv`` in a fresh interpreter that reports its own children's peak RSS, so sizes do not mix."""
+) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
+    """Run ``argv`` in a fresh interpreter that reports its own children's peak RSS (MiB) and CPU time (user +
+    system, s: the CLI and its engine workers), so sizes do not mix."""
     wrapper = (
         "import resource, subprocess, sys, time, json\n"
         "t = time.perf_counter()\n"
@@ -99,13 +101,14 @@ def run_in_fresh_process(
         "wall = time.perf_counter() - t\n"
         "sys.stdout.write(p.stdout)\n"
         "sys.stderr.write(p.stderr)\n"
-        "sys.stderr.write('\\n@@' + json.dumps([p.returncode, wall,"
-        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]) + '\\n')\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "sys.stderr.write('\\n@@' + json.dumps([p.returncode, wall, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime])"
+        " + '\\n')\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, cwd=cwd)
     err, _, tail = proc.stderr.rpartition("\n@@")
-    code, wall, rss = json.loads(tail)
-    return subprocess.CompletedProcess(argv, code, proc.stdout, err), wall, rss
+    code, wall, rss, cpu = json.loads(tail)
+    return subprocess.CompletedProcess(argv, code, proc.stdout, err), wall, rss, cpu
 
 
 def measure(size: str, inv: Path, engine: str) -> Result:
@@ -116,7 +119,7 @@ def measure(size: str, inv: Path, engine: str) -> Result:
     )
     floor = float(floor_run.stdout.strip())
     argv = [*_auditor(), "check", str(inv), "--format", "json", "-o", os.devnull, "--engine", engine, "--timings"]
-    proc, wall, rss = run_in_fresh_process(argv)
+    proc, wall, rss, cpu = run_in_fresh_process(argv)
     stages: dict[str, float] = {}
     error = ""
     for line in proc.stderr.splitlines():
@@ -127,7 +130,7 @@ def measure(size: str, inv: Path, engine: str) -> Result:
             error = line.strip()
     if proc.returncode in (0, 1):
         error = ""
-    return Result(size, systems, fields, flows, mbytes, proc.returncode, wall, rss, floor, stages, error)
+    return Result(size, systems, fields, flows, mbytes, proc.returncode, wall, rss, floor, cpu, stages, error)
 
 
 def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, float, float, int, int, bool]:
@@ -147,15 +150,15 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, f
     subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=repo, check=True)
     common = [*_auditor(), "check", "inventory", "--format", "json", "--engine", engine, "--fail-on", "never"]
     cache = ["--cache", str(repo / ".auditor-cache")]
-    warm, warm_wall, _ = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
+    warm, warm_wall, _, _ = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
     target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
     text = target.read_text(encoding="utf-8")
     target.write_text(
         text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), encoding="utf-8"
     )
-    full, full_wall, _ = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
+    full, full_wall, _, _ = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
     diff_argv = [*common, *cache, "--diff-base", "HEAD", "--timings", "-o", str(repo / "diff.json")]
-    diff, diff_wall, _ = run_in_fresh_process(diff_argv, cwd=repo)
+    diff, diff_wall, _, _ = run_in_fresh_process(diff_argv, cwd=repo)
     counts: dict[str, float] = {}
     for line in diff.stderr.splitlines():
         if line.startswith("{"):
@@ -187,6 +190,7 @@ def table(results: list[Result]) -> str:
         "MB",
         *present,
         "check wall s",
+        "check CPU s",
         "peak RSS MiB",
         "C-loader s",
         "ratio",
@@ -203,6 +207,7 @@ def table(results: list[Result]) -> str:
                 f"{r.mbytes:.1f}",
                 *(_fmt(r.stages.get(s)) for s in present),
                 _fmt(r.wall),
+                _fmt(r.cpu),
                 f"{r.rss_mib:.0f}",
                 _fmt(r.floor),
                 f"{r.wall / r.floor:.1f}x" if r.floor else "-",

@@ -18,7 +18,7 @@ from tests.conftest import SAMPLE, generate_inventory
 from auditor import pipeline
 from auditor.lineage import analyse
 from auditor.policy import inputs, load_pack
-from auditor.policy.regopy_engine import RegopyEngine
+from auditor.policy.regorus_engine import RegorusEngine
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def _canonical(finding: object) -> str:
 def _results(target: Path, candidates: bool) -> list[dict[str, list[dict[str, object]]]]:
     inv = pipeline.load([target])
     documents, labels = pipeline.partition_documents(inv, analyse(inv), candidates=candidates)
-    return RegopyEngine().evaluate(load_pack(), documents, labels)
+    return RegorusEngine().evaluate(load_pack(), documents, labels)
 
 
 @pytest.mark.parametrize("which", ["sample", "generated"])
@@ -57,7 +57,7 @@ def test_border_candidates_include_every_flow_a_transfer_rule_flags(generated: P
     inv = pipeline.load([generated])
     flagged = {
         f.subject_id
-        for f in pipeline.audit(inv, load_pack(), RegopyEngine(), cache=None).findings
+        for f in pipeline.audit(inv, load_pack(), RegorusEngine(), cache=None).findings
         if f.rule_id.startswith(("gdpr.transfers.", "pipl.export.", "creality.crossborder."))
     }
     assert flagged

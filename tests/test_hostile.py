@@ -18,7 +18,7 @@ from tests.conftest import MINIMAL, POLICIES, ROOT, SAMPLE
 from auditor.errors import InputError
 from auditor.inventory import loader
 
-MEMORY_LIMIT = 3 * 1024**3  # address space of the CLI process: Python + regopy stay far below it
+MEMORY_LIMIT = 3 * 1024**3  # address space of the CLI process: Python + the engine stay far below it
 LOCATED = re.compile(r"^[^\s:][^:]*:\d+(:\d+)?: \S", re.M)
 
 

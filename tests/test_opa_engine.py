@@ -107,10 +107,11 @@ def test_wrong_token_is_refused_with_401_and_the_right_one_works(inventory: Path
 
 
 def test_slow_server_beyond_the_timeout_exits_3(inventory: Path) -> None:
+    """The server answers after 900 s; the run must end long before (no wall-clock assertion: the subprocess's own
+    300 s bound fails the test if the client waited for the answer)."""
     from tests.opa_server import OpaTestServer
 
-    with OpaTestServer(delay=6.0) as s:
-        started = time.monotonic()
+    with OpaTestServer(delay=900.0) as s:
         r = run_auditor(
             "check",
             str(inventory),
@@ -122,8 +123,8 @@ def test_slow_server_beyond_the_timeout_exits_3(inventory: Path) -> None:
             "0.5",
             "--opa-retries",
             "0",
+            timeout=300,
         )
-        assert time.monotonic() - started < 5.0  # did not wait for the 6 s answer
     line = _one_error_line(r)
     assert "did not answer within 0.5s" in line
 
@@ -182,7 +183,7 @@ def test_undefined_result_is_a_tool_error_naming_the_rule(
 
 
 def test_rego_tests_run_on_the_server(server: str) -> None:
-    """Same verdicts as real OPA in-process (regopy vs OPA agreement is test_conformance's job)."""
+    """Same verdicts as real OPA in-process (embedded vs OPA agreement is test_conformance's job)."""
     ref = run_auditor("test", "--engine", "reference", "-v")
     opa = run_auditor("test", "--engine", "opa", "--opa-url", server, "-v")
     assert opa.code == ref.code and opa.code in (0, 1), opa.out + opa.err

@@ -6,9 +6,11 @@ schema, references); 3 policy or engine error. Any unexpected exception is a too
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import signal
 import stat
 import sys
 import tempfile
@@ -88,10 +90,56 @@ def write_output(text: str | Iterable[str], output: Path | None) -> None:
         raise
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived (Ctrl-C, ``docker stop``, a cancelled CI job). A BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` swallows it; unlike KeyboardInterrupt, click does not turn it
+    into "Aborted!" and exit 1 (a pass-or-findings code)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+    @property
+    def message(self) -> str:
+        name = signal.Signals(self.signum).name
+        what = "interrupted" if self.signum == signal.SIGINT else "terminated"
+        return f"auditor: {what} ({name}); exit {self.exit_code}"
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    # The first signal stops the run; the cleanup that follows (terminating engine workers, removing a temporary
+    # output file) is bounded and must not itself be interrupted by a second one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def _stop_now(exc: Interrupted) -> None:
+    """Say why and exit at once. The stack has unwound (engine workers terminated, a half-written report removed);
+    what is left are threads still waiting on a server (the OPA engine), which a normal exit would wait for."""
+    _err(exc.message)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(exc.exit_code)
+
+
 def run_guarded(body: Callable[[], int]) -> int:
     """Run a command body; turn every failure into a one-line message and an exit code (never 0 or 1)."""
     try:
         return body()
+    except Interrupted as exc:
+        _stop_now(exc)
+        raise  # unreachable
     except AuditorError as exc:
         lines = exc.lines()
         for line in lines[:200]:
@@ -259,8 +307,8 @@ def engine_options(f: F) -> F:
         default="embedded",
         show_default=True,
         envvar="AUDITOR_ENGINE",
-        help="embedded (regopy, no server), opa (an OPA server, see --opa-url) or reference (real OPA "
-        "in-process, optional package) [env AUDITOR_ENGINE].",
+        help="embedded (regorus in worker processes, no server), opa (an OPA server, see --opa-url) or reference "
+        "(real OPA in-process, optional package) [env AUDITOR_ENGINE].",
     )(decorated)
     return decorated  # type: ignore[no-any-return]
 
@@ -733,4 +781,8 @@ def import_fides(paths: tuple[str, ...], out: Path, jurisdiction: str | None, fo
 
 
 def main() -> None:
-    cli()
+    install_signal_handlers()
+    try:
+        cli()
+    except Interrupted as exc:  # outside a command body (while parsing options, say)
+        _stop_now(exc)

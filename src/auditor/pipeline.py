@@ -9,7 +9,7 @@ import hashlib
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +107,7 @@ class PartitionCache:
 
     def evaluate(
         self, pack: PolicyPack, engine: Engine, partitions: Iterable[tuple[str, str]], count: int
-    ) -> Iterator[RuleResults]:
+    ) -> Generator[RuleResults, None, None]:
         """The results of every partition (``(document, label)`` pairs, at most ``count``) in order, each produced
         when ready. Partitions are taken as the engine needs them and a plain run keeps no results (at scale the
         documents and the results are the largest things in memory); only ``--diff-base``'s second audit and
@@ -240,10 +240,14 @@ def audit(
     if cache is None:
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
     misses = cache.misses
-    results = cache.evaluate(pack, engine, stream, count)
+    evaluated = cache.evaluate(pack, engine, stream, count)
+    results: Iterator[RuleResults] = evaluated
     if progress is not None:
         results = _counted(results, progress, count)
-    found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
+    try:
+        found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
+    finally:
+        evaluated.close()  # if building findings failed or was interrupted, the engine stops its workers now
     timings.add("findings", t)
     spent = {k: stages.get(k, 0.0) - before[k] for k in before}
     stages["evaluate"] -= spent["partitions"] + spent["serialise"]

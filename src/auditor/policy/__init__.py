@@ -12,9 +12,9 @@ ENGINES = ("embedded", "opa", "reference")
 def make_engine(name: str, **options: object) -> Engine:
     """The engine called ``name`` (embedded is the default and needs no server)."""
     if name == "embedded":
-        from auditor.policy.regopy_engine import RegopyEngine
+        from auditor.policy.regorus_engine import RegorusEngine
 
-        return RegopyEngine()
+        return RegorusEngine()
     if name == "opa":
         from auditor.policy.opa_engine import OpaServerEngine, OpaSettings
 

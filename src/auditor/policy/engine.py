@@ -7,12 +7,11 @@ returning, per partition, the generated aggregator's value: ``{rule id: [finding
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from auditor.errors import Location, PolicyError, Problem
+from auditor.errors import PolicyError, Problem
 from auditor.policy.catalogue import Module, PolicyPack
 
 AGGREGATE = "auditor/generated/findings"
@@ -26,6 +25,13 @@ class TestResult:
     name: str
     passed: bool
     detail: str = ""
+
+
+def as_test_result(module: str, name: str, value: Any) -> TestResult:
+    """A test's value as a result: ``true`` passes; anything else fails (``"undefined"``: the test was undefined)."""
+    if value is True:
+        return TestResult(module, name, True)
+    return TestResult(module, name, False, "undefined" if value == "undefined" else f"value {value!r:.100}")
 
 
 class Engine(Protocol):
@@ -50,22 +56,6 @@ class Engine(Protocol):
         ...
 
 
-def offset_to_location(module: Module, shown: str, offset: int) -> Location:
-    """Engines report byte offsets (regopy) — turn one into line and column of the module source."""
-    data = module.text.encode("utf-8")
-    offset = max(0, min(offset, len(data)))
-    line = data.count(b"\n", 0, offset) + 1
-    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    return Location(shown, line, col)
-
-
-def module_display(pack: PolicyPack, module_name: str) -> tuple[Module | None, str]:
-    for m in pack.modules:
-        if m.name == module_name:
-            return m, display(m)
-    return None, module_name
-
-
 def display(module: Module) -> str:
     import os
 
@@ -77,7 +67,7 @@ def display(module: Module) -> str:
 
 
 def normalise(value: Any) -> Any:
-    """Engine-independent values: integral floats become ints (regopy prints ``1.0`` as ``1``)."""
+    """Engine-independent values: integral floats become ints (engines differ on whether ``1.0`` stays a float)."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, list):
@@ -121,40 +111,6 @@ def check_results(pack: PolicyPack, value: Any, partition: int) -> RuleResults:
     return results
 
 
-_REGOPY_ERROR = re.compile(r"\(error\s+\d+:([^|\s]+)\|(\d+)\|(\d+)\s*\(errormsg\s+\d+:(.*?)\)", re.S)
-
-
-def regopy_problems(pack: PolicyPack, text: str, extra: Sequence[Module] = ()) -> list[Problem]:
-    """Turn a regopy error dump (S-expression with byte offsets) into located problems."""
-    problems: list[Problem] = []
-    modules = {m.name: m for m in (*pack.modules, *extra)}
-    for name, offset, _length, message in _REGOPY_ERROR.findall(text):
-        module = modules.get(name)
-        msg = " ".join(message.split())
-        if module is None:
-            problems.append(Problem(Location(name), msg))
-        else:
-            problems.append(Problem(offset_to_location(module, display(module), int(offset)), msg))
-    if not problems:
-        first = " ".join(text.split())[:300]
-        problems.append(Problem(Location(str(pack.root)), f"Rego engine error: {first}"))
-    return problems
-
-
 def dumps(document: Any) -> str:
     """The JSON text of an input document, identical for every engine."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-
-
-def parse_json_output(text: str) -> tuple[bool, Any]:
-    """regopy's textual output as (defined, value)."""
-    text = text.strip()
-    if text in ("", "undefined", "{}"):
-        return False, None
-    value = json.loads(text)
-    if isinstance(value, dict) and "expressions" in value:
-        exprs = value["expressions"]
-        return (True, exprs[0]) if exprs else (False, None)
-    if isinstance(value, dict) and "result" in value:
-        return True, value["result"]
-    return True, value

@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 import requests
 
 from auditor.errors import Location, PolicyError, Problem, UsageError
-from auditor.policy.catalogue import Module, PolicyPack, test_rules
-from auditor.policy.engine import RuleResults, TestResult, check_results, display
+from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack
+from auditor.policy.engine import RuleResults, TestResult, as_test_result, check_results, display
 
 NAMESPACE = "auditor"
 STRICT = {"strict-builtin-errors": "true"}
@@ -383,30 +383,24 @@ class OpaServerEngine:
             self._close()
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:
-        """Run every ``test_*`` rule on the server (POST /v1/data/<package>/<test>); the uploaded test modules
-        are removed afterwards."""
-        tests = [(m, t) for m in pack.modules if m.is_test for t in test_rules(m)]
+        """Run every ``test_*`` rule on the server in one query (``PolicyPack.test_aggregator``: OPA prepares each
+        new query path, ~0.4 s each on this pack); a test failing with an error is a policy error (exit 3), located
+        by the server. The uploaded test modules are removed afterwards."""
+        tests, gather = pack.test_aggregator()
         if not tests:
             return []
+        modules = [*pack.modules, gather]
         try:
-            prefix = self._upload(pack, list(pack.modules))
-            out: list[TestResult] = []
-            for module, name in tests:
-                path = f"{module.package.replace('.', '/')}/{name}"
-                try:
-                    value = self._query(path, {}, f"running {module.name}: {name}")
-                except _Undefined:
-                    out.append(TestResult(module.name, name, False, "undefined"))
-                    continue
-                except PolicyError as exc:
-                    if any(p.location.line for p in exc.problems):
-                        out.append(TestResult(module.name, name, False, f"error: {exc.problems[0]}"))
-                        continue
-                    raise
-                ok = value is True
-                out.append(TestResult(module.name, name, ok, "" if ok else f"value {value!r}"))
-            self._delete([prefix + m.name for m in pack.modules])
-            return out
+            prefix = self._upload(pack, modules)
+            try:
+                values = self._query(TEST_RESULTS, {}, "running the policy tests")
+            except _Undefined:
+                values = None
+            finally:
+                self._delete([prefix + m.name for m in modules])
+            if not isinstance(values, list) or len(values) != len(tests):
+                raise PolicyError(f"the OPA server at {self.settings.url} gave no test results")
+            return [as_test_result(m.name, name, value) for (m, name), value in zip(tests, values, strict=True)]
         finally:
             self._close()
 

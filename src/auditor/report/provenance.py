@@ -54,11 +54,15 @@ def collect(paths: Sequence[Path], environ: dict[str, str] | None = None) -> Pro
     return Provenance(date, source, revision, dirty)
 
 
-_ENGINE_DISTRIBUTIONS = {"embedded": "regopy", "reference": "opa-wasm", "opa": "opa-python-client"}
+_ENGINE_DISTRIBUTIONS = {
+    "embedded": "gordon-to-regorus",
+    "reference": "opa-golib-python-bindings",
+    "opa": "opa-python-client",
+}
 
 
 def engine_label(name: str) -> str:
-    """``embedded (regopy 1.5.2)``: the engine and the version of the library behind it."""
+    """``embedded (gordon-to-regorus 0.13.0)``: the engine and the version of the library behind it."""
     from importlib import metadata
 
     dist = _ENGINE_DISTRIBUTIONS.get(name)

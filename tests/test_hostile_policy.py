@@ -1,0 +1,176 @@
+"""Hostile policies, as well as hostile inventories: a pack that would make an engine pass silently, hang or crash is
+refused with a located exit 3 on every engine, for `check` and for `auditor test` — never a pass, never a crash
+(issue 14). Each case is a tiny pack (one clause, the findings library, one rule module and its test) so that
+every engine, the OPA server harness included, loads it in a moment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import MINIMAL, POLICIES
+from tests.test_hostile import assert_tool_error, run_bounded, write
+
+from auditor import pipeline
+from auditor.errors import PolicyError
+from auditor.lineage import analyse
+from auditor.policy import Engine, load_pack, make_engine
+from auditor.policy.reference_engine import available
+
+if not available():
+    pytest.fail("opa-golib-python-bindings is not installed; `make test` installs it", pytrace=False)
+
+CLAUSES = """\
+clauses:
+  - id: I
+    kind: disclosure
+    checkability: machine
+    summary_en: Every category collected is disclosed.
+"""
+
+RULE = """\
+package creality.hostile
+
+import rego.v1
+
+import data.lib.findings.finding
+
+# METADATA
+# title: Hostile rule
+# custom:
+#   clause: I
+#   severity: error
+check(inp) := [f | some x in inp.fields; flagged(x); f := finding("field", x.id, "", "flagged")]
+
+"""
+
+TEST = """\
+package creality.hostile_test
+
+import rego.v1
+
+import data.creality.hostile
+
+test_check_runs if {
+	count(hostile.check({"fields": [{"id": "a"}]})) >= 0
+}
+"""
+
+# case -> (what follows RULE in hostile.rego, a word of the embedded engine's message, the line it must point at)
+CASES: dict[str, tuple[str, str, int]] = {
+    "unknown function in a dead branch": (
+        'flagged(x) if {\n\tx.id == "never such an id"\n\tno_such.check(x)\n}\n',
+        "unknown function no_such.check",
+        16,
+    ),
+    "http.send": (
+        "flagged(x) if not revoked(x)\n\n"
+        'revoked(x) if http.send({"method": "get", "url": "http://127.0.0.1:9/revoked"}).body.revoked\n',
+        "http.send is refused",
+        16,
+    ),
+    "recursion through a function": (
+        "flagged(x) if depth(1) > 0\n\ndepth(n) := depth(n + 1)\n",
+        "recursion",
+        16,
+    ),
+    "literals nested 40 deep": (f'flagged(x) if x.id in {"[" * 40}"a"{"]" * 40}\n', "nested 13 deep", 14),
+    "module over the size limit": ("flagged(x) if false\n" + ("# " + "x" * 1000 + "\n") * 1100, "bytes", 1),
+    "line over the length limit": (f'flagged(x) if x.id == "{"a" * 1100}"\n', "longer than", 14),
+    "too many lines": ("flagged(x) if false\n" + "#\n" * 20_000, "more than 20,000 lines", 20_001),
+    "conflicting rules": ("limit := 1\n\nlimit := 2\n\nflagged(x) if limit > 0\n", "conflict", 16),
+    "unsafe variable": ("flagged(x) if x.id == y\n", "unsafe", 14),
+}
+
+LOCATED_IN_MODULE = re.compile(r"hostile\.rego:(\d+)(?::\d+)?: \S")
+
+
+def tiny_pack(root: Path, hostile: str) -> Path:
+    pack = root / "policies"
+    write(
+        pack,
+        {
+            "clauses.yaml": CLAUSES,
+            "rego/lib/findings.rego": (POLICIES / "rego" / "lib" / "findings.rego").read_text(encoding="utf-8"),
+            "rego/creality/hostile/hostile.rego": RULE + hostile,
+            "rego/creality/hostile/hostile_test.rego": TEST,
+        },
+    )
+    return pack
+
+
+@pytest.fixture(scope="module")
+def documents() -> tuple[list[str], list[str]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        inv = pipeline.load([write(Path(d), {"a.yaml": MINIMAL})])
+    return pipeline.partition_documents(inv, analyse(inv))
+
+
+@pytest.fixture(scope="module")
+def opa_url() -> Iterator[str]:
+    from tests.opa_server import OpaTestServer
+
+    with OpaTestServer() as server:
+        yield server.url
+
+
+def _located(exc: PolicyError) -> list[int]:
+    lines = [int(m.group(1)) for p in exc.problems if (m := LOCATED_IN_MODULE.search(str(p)))]
+    assert lines, exc.lines()
+    return lines
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_check_refuses_a_hostile_policy_with_a_located_exit_3(case: str, tmp_path: Path) -> None:
+    hostile, needle, line = CASES[case]
+    pack = tiny_pack(tmp_path, hostile)
+    inv = write(tmp_path / "inv", {"a.yaml": MINIMAL})
+    for command in (["check", str(inv)], ["test"]):
+        proc = run_bounded(*command, "--policy", str(pack), cwd=tmp_path, rlimit=False)
+        located = assert_tool_error(proc, 3, needle)
+        assert LOCATED_IN_MODULE.search(located) and f"hostile.rego:{line}:" in located, located
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_engine_refuses_a_hostile_policy(
+    case: str, tmp_path: Path, documents: tuple[list[str], list[str]], opa_url: str
+) -> None:
+    """The text checks refuse a pack before any engine sees it; the rest is refused by each engine, for an
+    evaluation and for the pack's tests, at a line of the hostile module (real OPA reports only lines)."""
+    hostile, _needle, _line = CASES[case]
+    pack_dir = tiny_pack(tmp_path, hostile)
+    try:
+        pack = load_pack(pack_dir)
+    except PolicyError as exc:  # the same for every engine: nothing was evaluated
+        _located(exc)
+        return
+    docs, labels = documents
+    engines: dict[str, Engine] = {
+        "embedded": make_engine("embedded"),
+        "reference": make_engine("reference"),
+        "opa": make_engine("opa", opa_url=opa_url),
+    }
+    for name, engine in engines.items():
+        with pytest.raises(PolicyError) as evaluated:
+            engine.evaluate(pack, docs, labels)
+        assert _located(evaluated.value), name
+        with pytest.raises(PolicyError) as tested:
+            engine.run_tests(pack)
+        assert _located(tested.value), name
+
+
+def test_a_clean_tiny_pack_passes_on_every_engine(
+    tmp_path: Path, documents: tuple[list[str], list[str]], opa_url: str
+) -> None:
+    """The cases above fail because of what they add, not because the tiny pack itself is broken."""
+    pack = load_pack(tiny_pack(tmp_path, 'flagged(x) if x.id == "app.email"\n'))
+    docs, labels = documents
+    for name in ("embedded", "reference", "opa"):
+        engine = make_engine(name, opa_url=opa_url)
+        results = engine.evaluate(pack, docs, labels)
+        assert sum(len(r["creality.hostile.check"]) for r in results) == 1, name
+        assert [t.passed for t in engine.run_tests(pack)] == [True], name

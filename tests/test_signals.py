@@ -1,0 +1,128 @@
+"""Signals: SIGTERM (``docker stop``, a cancelled CI job) and SIGINT (Ctrl-C) stop a run promptly, leave no engine
+worker behind and no temporary file, and exit 143 / 130 with a one-line message (issue 15).
+
+The CLI runs on a generated inventory large enough to be mid-evaluation when the signal arrives; readiness is polled
+(the engine's worker processes exist) with generous bounds, and nothing asserts a wall-clock duration."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import ROOT
+
+from auditor.cli import Interrupted, write_output
+
+PATIENCE = 300.0  # seconds: hang guards for a very busy machine, not timings
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (read from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def large_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import generate_inventory
+
+    return generate_inventory(tmp_path_factory.mktemp("signals") / "M", "M", 3)
+
+
+def _interrupt(inventory: Path, tmp_path: Path, signum: int, group: bool) -> tuple[int, str, set[int]]:
+    """Start ``check -o``, wait until its engine workers run, send ``signum`` (to the whole process group, as a
+    terminal's Ctrl-C does, or to the CLI alone, as ``docker stop`` does); return the exit code, stderr and the
+    workers seen."""
+    out = tmp_path / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "check", str(inventory), "--format", "json", "-o", str(out)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "AUDITOR_WORKERS": "2"},
+    )
+    try:
+        deadline = time.monotonic() + PATIENCE
+        workers: set[int] = set()
+        while not workers and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            workers = _children(proc.pid)
+        assert workers, f"no engine worker appeared (exit {proc.poll()})"
+        time.sleep(0.5)  # let them start evaluating
+        workers |= _children(proc.pid)
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        _, err = proc.communicate(timeout=PATIENCE)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, err, workers
+
+
+def _assert_stopped(tmp_path: Path, workers: set[int]) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)], "engine workers survived the CLI"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "a temporary or partial output file was left"
+
+
+def test_sigterm_stops_the_workers_and_exits_143(large_inventory: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, err, workers = _interrupt(large_inventory, out_dir, signal.SIGTERM, group=False)
+    assert code == 143, err[-2000:]
+    assert err.strip().splitlines() == ["auditor: terminated (SIGTERM); exit 143"], err[-2000:]
+    _assert_stopped(out_dir, workers)
+
+
+def test_ctrl_c_stops_the_workers_and_exits_130(large_inventory: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, err, workers = _interrupt(large_inventory, out_dir, signal.SIGINT, group=True)
+    assert code == 130, err[-2000:]
+    assert err.strip().splitlines() == ["auditor: interrupted (SIGINT); exit 130"], err[-2000:]
+    _assert_stopped(out_dir, workers)
+
+
+def test_an_interrupted_write_leaves_the_old_report_and_no_temporary_file(tmp_path: Path) -> None:
+    """A signal while the report is being written (it is produced as it is written) must not leave half a report
+    or the temporary file beside it."""
+    report = tmp_path / "report.json"
+    report.write_text("previous report\n", encoding="utf-8")
+
+    def pieces() -> Iterator[str]:
+        yield "{" + '"x": 1,' * 200_000  # more than one write
+        raise Interrupted(signal.SIGTERM)
+
+    with pytest.raises(Interrupted):
+        write_output(pieces(), report)
+    assert report.read_text(encoding="utf-8") == "previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
