@@ -240,14 +240,14 @@ def audit(
     if cache is None:
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
     misses = cache.misses
-    evaluated = cache.evaluate(pack, engine, stream, count)
-    results: Iterator[RuleResults] = evaluated
+    produced = cache.evaluate(pack, engine, stream, count)
+    results: Iterator[RuleResults] = produced
     if progress is not None:
         results = _counted(results, progress, count)
     try:
         found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"))
     finally:
-        evaluated.close()  # if building findings failed or was interrupted, the engine stops its workers now
+        produced.close()  # if building findings failed or was interrupted, the engine stops its workers now
     timings.add("findings", t)
     spent = {k: stages.get(k, 0.0) - before[k] for k in before}
     stages["evaluate"] -= spent["partitions"] + spent["serialise"]
