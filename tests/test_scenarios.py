@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TEXT = (ROOT / "policies" / "source" / "creality-privacy-policy.fr.txt").read_text(encoding="utf-8")
 SCENARIOS = run.read_scenarios()
 FALSE_ALARMS = run.read_false_alarms()
+BASELINE = run.Baseline()
 
 
 def _catalogue() -> dict[str, str]:
@@ -34,7 +35,7 @@ CATALOGUE = _catalogue()
 
 @pytest.fixture(scope="module")
 def corpus() -> run.Corpus:
-    return run.run_corpus(SCENARIOS)
+    return run.run_corpus(SCENARIOS, baseline=BASELINE)
 
 
 def _explain(result: run.Result) -> str:
@@ -96,7 +97,7 @@ def test_scenario_cites_the_policy_and_the_catalogue(scenario: run.Scenario) -> 
     for clause in (*scenario.clauses, *(c for e in scenario.expect for c in e.clauses)):
         assert clause in CATALOGUE, f"unknown clause {clause}"
     # The overlay applies to the baseline (a missing target is the corpus's bug, not the tool's).
-    run.Baseline().sources(scenario.name, scenario.patch)
+    BASELINE.sources(scenario.name, scenario.patch)
 
 
 def test_the_runner_reports_figures_and_exit_status(corpus: run.Corpus) -> None:
@@ -107,3 +108,63 @@ def test_the_runner_reports_figures_and_exit_status(corpus: run.Corpus) -> None:
         if sc.known_miss:
             assert f"  {sc.name}: " in text
     assert corpus.ok()  # every scenario behaves as recorded: run.py exits 0
+
+
+def test_overlay_operations_change_only_what_they_name() -> None:
+    patch = [
+        {"set": "partner/ad-network", "path": "cookies[name=_adn].fires_before_consent", "value": True},
+        {"unset": "system/crm", "path": "dsr.propagates"},
+        {"append": "flow/crm-newsletter", "path": "fields", "value": "app.phone"},
+        {"add": "fields", "system": "crm", "value": {"id": "crm.segment", "category": "user.behavior"}},
+        {
+            "add": "flows",
+            "value": {
+                "id": "x",
+                "from": "crm",
+                "to": "recsys",
+                "fields": ["crm.segment"],
+                "purpose": "personalization",
+            },
+        },
+        {"remove": "flow/account-to-recsys"},
+        {
+            "set": "organization",
+            "path": "incident_response.regulator_procedures[jurisdiction=EU].deadline_hours",
+            "value": 96,
+        },
+    ]
+    before = dict(BASELINE.sources())
+    after = dict(BASELINE.sources("ops", patch))
+    changed = {name for name in after if before.get(name) != after[name]}
+    assert changed == {
+        "scenario/partners.yaml",
+        "scenario/systems/crm.yaml",
+        "scenario/flows/marketing.yaml",
+        "scenario/flows/backend.yaml",
+        "scenario/organization.yaml",
+        f"scenario/{run.ADDED_FILE}",
+    }
+    docs = {name: yaml.safe_load(text) for name, text in after.items()}
+    (adn,) = [c for p in docs["scenario/partners.yaml"]["partners"] if p["id"] == "ad-network" for c in p["cookies"]]
+    assert adn["fires_before_consent"] is True
+    (crm,) = docs["scenario/systems/crm.yaml"]["systems"]
+    assert "propagates" not in crm["dsr"] and crm["fields"][-1]["id"] == "crm.segment"
+    assert [f["id"] for f in docs[f"scenario/{run.ADDED_FILE}"]["flows"]] == ["x"]
+    assert "account-to-recsys" not in {f["id"] for f in docs["scenario/flows/backend.yaml"]["flows"]}
+    # The baseline itself is left untouched for the next scenario.
+    assert dict(BASELINE.sources()) == before
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"set": "flow/no-such-flow", "path": "tls", "value": False},
+        {"unset": "system/crm", "path": "no.such.key"},
+        {"set": "partner/ad-network", "path": "cookies[name=nope].type", "value": "analytics"},
+        {"add": "nonsense", "value": {"id": "x"}},
+        {"set": "system/crm", "value": 1},
+    ],
+)
+def test_an_overlay_that_does_not_apply_is_the_corpus_error(op: dict[str, object]) -> None:
+    with pytest.raises(run.ScenarioError):
+        BASELINE.sources("bad", [op])
