@@ -427,7 +427,10 @@ class Runner:
                 except PolicyError as exc:
                     found.append(exc)
         else:
-            found = pipeline.audit_many(inventories, self.pack, self.engine, keep_errors=True)
+            try:
+                found = pipeline.audit_many(inventories, self.pack, self.engine, keep_errors=True)
+            except PolicyError:  # an error the engine does not tie to a partition: audit one by one to place it
+                return self.findings_of(inventories, separate=True)
         return [
             f"policy error: {(str(fs).splitlines() or [''])[0]}"
             if isinstance(fs, Exception)
