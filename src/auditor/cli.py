@@ -585,6 +585,21 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     sys.exit(run_guarded(body))
 
 
+@cli.command("schema")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE, not stdout.")
+def schema_cmd(output: Path | None) -> None:
+    """Print the inventory JSON Schema (format v1, Draft 2020-12) with a title and a description on every key, for
+    editors: point `# yaml-language-server: $schema=...` or VS Code's yaml.schemas at it (docs/inventory.md)."""
+
+    def body() -> int:
+        from auditor.inventory import editor_schema
+
+        write_output(editor_schema.text(), output)
+        return EXIT_OK
+
+    sys.exit(run_guarded(body))
+
+
 @cli.command("test")
 @engine_options
 @click.option("--verbose", "-v", is_flag=True, help="List every test, not only failures.")
