@@ -181,3 +181,28 @@ def test_a_clean_tiny_pack_passes_on_every_engine(
         results = engine.evaluate(pack, docs, labels)
         assert sum(len(r["creality.hostile.check"]) for r in results) == 1, name
         assert [t.passed for t in engine.run_tests(pack)] == [True], name
+
+
+def test_a_runtime_error_is_one_located_line_even_with_rust_backtrace_set(tmp_path: Path) -> None:
+    """regorus appends a Rust backtrace to its errors when RUST_BACKTRACE is set (CI images often set it): the
+    message must still be one located line, and nothing may reach stdout."""
+    import os
+    import subprocess
+    import sys
+
+    pack = tiny_pack(tmp_path, "flagged(x) if to_number(x.id) > 0\n")
+    inv = write(tmp_path / "inv", {"a.yaml": MINIMAL})
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "check", str(inv), "--policy", str(pack), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "RUST_BACKTRACE": "full", "RUST_LIB_BACKTRACE": "1"},
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 3 and proc.stdout == "", proc.stderr
+    first, summary = proc.stderr.strip().splitlines()
+    assert "hostile.rego:14:" in first and "could not parse string as number" in first, first
+    assert "(while evaluating system 'app')" in first
+    assert summary == "auditor: 1 policy/engine error; exit 3"
