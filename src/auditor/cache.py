@@ -1,100 +1,254 @@
-"""Partition results kept on disk between runs: ``check --cache DIR`` (opt-in; ``AUDITOR_CACHE``).
+"""What ``check --cache DIR`` keeps between runs (opt-in; ``AUDITOR_CACHE``): partition results and parsed inventory
+files, in one SQLite file sealed with a secret of the cache's own.
 
 Rules are pure functions of their partition's input document, so a result is keyed by the digest of (auditor
 version, engine, policy modules, document) and is valid for as long as those bytes are identical. A pull-request
-run whose cache holds the results of the main branch evaluates only the partitions whose documents changed: the
-changed systems, the systems whose flows reach them, the partners they send data to, and the global partition
-when organization, purposes or consents change. Everything else is read back.
+run whose cache holds the results of the main branch evaluates only the partitions whose documents changed. In the
+same way a parsed and validated inventory file is keyed by the digest of (auditor version, schema, loader limits,
+file content), so the unchanged files of both revisions are read back instead of parsed.
 
-Safety: a cache can only save work, never change a verdict or fail a run. Every entry carries a digest of its
-value and is ignored when it does not match; an unreadable or unwritable cache gives one warning and the run goes
-on without it (everything is evaluated). Entries not used by the last two runs are dropped, so the file tracks the
-inventory instead of growing forever. The cache holds findings' subjects and messages: keep it where you keep the
-inventory.
+Trust (docs/ci.md, "What the cache trusts"): a cache can only save work, never change a verdict or fail a run.
+
+- The directory holds a 32-byte ``secret`` created with the cache (mode 0600, never followed through a symlink,
+  refused when another user owns it or can read it, or when the directory is writable by others). Every entry is
+  sealed with ``HMAC-SHA256(secret, table, key, stored bytes)``: an entry edited, moved to another key or taken from
+  another cache does not verify. The seal is checked before anything else is done with the bytes.
+- The bytes are JSON (zlib-compressed for results), never pickle or anything that runs code when read; the caller
+  validates the shape of every value it reads (:meth:`Store.get_many` takes the validator).
+- An entry that fails any check is a miss: it is evaluated or parsed again, overwritten, and the run ends with one
+  warning counting them. A cache that cannot be opened, read or written at all is one warning and the run goes on
+  without it.
+
+Entries not used by the last two runs are dropped, so the file tracks the inventory instead of growing forever. The
+cache holds findings' subjects and messages and the inventory itself: keep it where you keep the inventory.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import hmac
 import json
+import os
+import secrets
 import sqlite3
+import stat
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 FILE_NAME = "partition-results.sqlite3"
+SECRET_NAME = "secret"
+SECRET_BYTES = 32
+FORMAT = 2  # 1: plain digests (before the secret); older files are emptied on open
+TABLES = ("results", "documents")
+# A stored value larger than this once decompressed is refused (a compressed bomb must not take the memory).
+MAX_VALUE_BYTES = 512 * 1024 * 1024
 
 
 class CacheUnusable(Exception):
-    """The cache directory or file cannot be used; the caller warns and evaluates without it."""
+    """The cache directory or file cannot be used; the caller warns and goes on without it."""
 
 
-def _seal(value: Any) -> tuple[bytes, bytes]:
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return zlib.compress(raw, 1), hashlib.blake2b(raw, digest_size=16).digest()
+def _check_owner(st: os.stat_result, what: str) -> None:
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    if euid is not None and st.st_uid != euid:
+        raise CacheUnusable(f"{what} belongs to another user (uid {st.st_uid}); refused")
 
 
-def _open(blob: bytes, digest: bytes) -> Any:
-    raw = zlib.decompress(blob)
-    if hashlib.blake2b(raw, digest_size=16).digest() != digest:
-        raise ValueError("digest mismatch")
-    return json.loads(raw)
+def _directory(directory: Path) -> None:
+    """Create the cache directory (0700) or check that nobody else can write in it."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(directory)
+    except OSError as exc:
+        raise CacheUnusable(f"{directory}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise CacheUnusable(f"{directory}: not a directory")
+    _check_owner(st, str(directory))
+    if os.name == "posix" and st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise CacheUnusable(
+            f"{directory} is writable by other users (mode {stat.S_IMODE(st.st_mode):o}): its entries could be "
+            "replaced; chmod go-w it"
+        )
 
 
-class ResultStore:
-    """A SQLite file of partition results, one row per key."""
+def _read_secret(path: Path) -> bytes | None:
+    """The secret, or None when the file does not exist; CacheUnusable when it exists but cannot be trusted."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        if path.is_symlink():  # a dangling link: O_NOFOLLOW would refuse it
+            raise CacheUnusable(f"{path} is a symlink; refused") from None
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CacheUnusable(f"{path} is a symlink; refused") from None
+        raise CacheUnusable(f"{path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CacheUnusable(f"{path} is not a regular file; refused")
+        _check_owner(st, str(path))
+        if os.name == "posix" and st.st_mode & 0o077:
+            raise CacheUnusable(
+                f"{path} is readable or writable by other users (mode {stat.S_IMODE(st.st_mode):o}); anyone who can "
+                "read it can forge cache entries: chmod 600 it, or delete the cache directory"
+            )
+        data = os.read(fd, SECRET_BYTES + 1)
+    except OSError as exc:
+        raise CacheUnusable(f"{path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) != SECRET_BYTES:
+        raise CacheUnusable(f"{path} is not a cache secret ({len(data)} bytes); delete the cache directory")
+    return data
+
+
+def _secret(directory: Path) -> bytes:
+    """The cache's secret, created (mode 0600, exclusively) with the cache."""
+    path = directory / SECRET_NAME
+    found = _read_secret(path)
+    if found is not None:
+        return found
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:  # another run created it meanwhile (or a link appeared): read what is there
+        found = _read_secret(path)
+        if found is None:
+            raise CacheUnusable(f"{path} vanished while being created") from None
+        return found
+    except OSError as exc:
+        raise CacheUnusable(f"{path}: {exc.strerror or exc}") from None
+    try:
+        os.write(fd, secrets.token_bytes(SECRET_BYTES))
+        os.fsync(fd)
+    except OSError as exc:
+        raise CacheUnusable(f"{path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    found = _read_secret(path)
+    if found is None:
+        raise CacheUnusable(f"{path} vanished while being created")
+    return found
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Store:
+    """A SQLite file of sealed entries in two tables (``results``, ``documents``), one row per key."""
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
+        _directory(directory)
+        self._secret = _secret(directory)
         try:
-            directory.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS results"
-                " (key BLOB PRIMARY KEY, value BLOB NOT NULL, digest BLOB NOT NULL, run INTEGER NOT NULL)"
-            )
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            if row is None or row[0] != FORMAT:
+                self._db.execute("DROP TABLE IF EXISTS results")
+                self._db.execute("DROP TABLE IF EXISTS documents")
+                self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('format', ?)", (FORMAT,))
+            for table in TABLES:
+                self._db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table}"
+                    " (key BLOB PRIMARY KEY, value BLOB NOT NULL, seal BLOB NOT NULL, run INTEGER NOT NULL)"
+                )
             row = self._db.execute("SELECT value FROM meta WHERE name = 'run'").fetchone()
-            self.run = (int(row[0]) if row else 0) + 1
+            self.run = (int(row[0]) if row and isinstance(row[0], int) else 0) + 1
             self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('run', ?)", (self.run,))
         except (sqlite3.Error, OSError) as exc:
             raise CacheUnusable(f"{self.path}: {exc}") from None
         self.hits = 0
         self.stored = 0
+        # Entries read but not believed, by reason ("did not verify", "malformed"), for the run's warning.
+        self.rejected: dict[str, int] = {}
 
-    def get_many(self, keys: Iterable[bytes]) -> dict[bytes, Any]:
-        """The stored values of ``keys`` that are present and intact; each one read is marked used by this run."""
+    def _seal(self, table: str, key: bytes, blob: bytes) -> bytes:
+        mac = hmac.new(self._secret, digestmod=hashlib.sha256)
+        mac.update(f"auditor-cache/{FORMAT}/{table}\x00".encode())
+        mac.update(len(key).to_bytes(4, "big") + key)
+        mac.update(blob)
+        return mac.digest()
+
+    def reject(self, reason: str, n: int = 1) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + n
+
+    def warnings(self) -> list[str]:
+        out = []
+        for reason, n in sorted(self.rejected.items()):
+            entries = "entry" if n == 1 else "entries"
+            out.append(f"cache {self.path}: {n} {entries} {reason}: ignored, recomputed")
+        return out
+
+    def get_many(self, table: str, keys: Iterable[bytes], validate: Callable[[Any], Any | None]) -> dict[bytes, Any]:
+        """The values of ``keys`` present in ``table`` whose seal verifies and that ``validate`` accepts (it returns
+        the value to use, or None to refuse it); each one used is marked used by this run."""
         found: dict[bytes, Any] = {}
         wanted = list(dict.fromkeys(keys))
+        compressed = table == "results"
         try:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"SELECT key, value, digest FROM results WHERE key IN ({marks})",
+                    f"SELECT key, value, seal FROM {table} WHERE key IN ({marks})",
                     chunk,
                 ).fetchall()
                 used = []
-                for key, blob, digest in rows:
-                    try:
-                        found[bytes(key)] = _open(bytes(blob), bytes(digest))
-                    except (ValueError, zlib.error):
-                        continue  # damaged entry: evaluate again (it is overwritten below)
+                for key, blob, seal in rows:
+                    if not (isinstance(key, bytes) and isinstance(blob, bytes) and isinstance(seal, bytes)):
+                        self.reject("malformed")
+                        continue
+                    if not hmac.compare_digest(self._seal(table, key, blob), seal):
+                        self.reject("did not verify (edited, moved or written with another secret)")
+                        continue
+                    value = self._decode(blob, compressed)
+                    checked = validate(value) if value is not None else None
+                    if checked is None:
+                        self.reject("had an unexpected shape")
+                        continue
+                    found[key] = checked
                     used.append((self.run, key))
-                self._db.executemany("UPDATE results SET run = ? WHERE key = ?", used)
+                self._db.executemany(f"UPDATE {table} SET run = ? WHERE key = ?", used)
         except sqlite3.Error as exc:
             raise CacheUnusable(f"{self.path}: {exc}") from None
         self.hits += len(found)
         return found
 
-    def put_many(self, items: Mapping[bytes, Any]) -> None:
+    @staticmethod
+    def _decode(blob: bytes, compressed: bool) -> Any:
+        try:
+            if compressed:
+                inflater = zlib.decompressobj()
+                raw = inflater.decompress(blob, MAX_VALUE_BYTES)
+                if inflater.unconsumed_tail:
+                    return None
+            else:
+                raw = blob
+            return json.loads(raw)
+        except (ValueError, zlib.error, RecursionError):
+            return None
+
+    def put_many(self, table: str, items: Mapping[bytes, bytes]) -> None:
+        """Store ``items`` (key -> JSON bytes, see :func:`json_bytes`) in ``table``, sealed."""
+        compressed = table == "results"
+        rows = []
+        for key, raw in items.items():
+            blob = zlib.compress(raw, 1) if compressed else raw
+            rows.append((key, blob, self._seal(table, key, blob), self.run))
         try:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT OR REPLACE INTO results (key, value, digest, run) VALUES (?, ?, ?, ?)",
-                [(key, *_seal(value), self.run) for key, value in items.items()],
+                f"INSERT OR REPLACE INTO {table} (key, value, seal, run) VALUES (?, ?, ?, ?)",
+                rows,
             )
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -104,7 +258,12 @@ class ResultStore:
     def close(self) -> None:
         """Drop what neither this run nor the previous one used, and close the file."""
         try:
-            self._db.execute("DELETE FROM results WHERE run < ?", (self.run - 1,))
+            for table in TABLES:
+                self._db.execute(f"DELETE FROM {table} WHERE run < ?", (self.run - 1,))
             self._db.close()
         except sqlite3.Error as exc:
             raise CacheUnusable(f"{self.path}: {exc}") from None
+
+
+# The name used before the document table was added.
+ResultStore = Store

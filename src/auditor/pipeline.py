@@ -12,16 +12,17 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditor import __version__, inventory
 from auditor import findings as findings_mod
-from auditor.cache import CacheUnusable, ResultStore
+from auditor.cache import CacheUnusable, Store, json_bytes
 from auditor.errors import PolicyError
 from auditor.findings import Finding
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack, inputs
-from auditor.policy.engine import RuleResults, dumps
+from auditor.policy.engine import RuleResults, dumps, valid_results
 
 
 @dataclass
@@ -52,6 +53,8 @@ def load(paths: Sequence[Path], timings: Timings | None = None) -> Inventory:
     inv = inventory.load(paths)
     if timings is not None:
         timings.add("load+validate", t)
+        for what, n in inventory.loader.last_load_counts().items():
+            timings.count(f"inventory files {what}", n)
     return inv
 
 
@@ -71,21 +74,26 @@ class PartitionCache:
         self._previous: dict[bytes, RuleResults] = {}
         self.hits = 0
         self.misses = 0
-        self.store: ResultStore | None = None
+        self.store: Store | None = None
         self.warnings: list[str] = []
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
         # them, and at scale they are the largest thing in memory.
         self.keep_in_memory = keep_in_memory
 
     def use_store(self, directory: Path) -> None:
-        """Read and write results in ``directory`` too; a cache that cannot be used is a warning, not an error."""
+        """Read and write results (and parsed inventory files, :class:`DocumentCache`) in ``directory`` too; a cache
+        that cannot be used is a warning, not an error."""
         try:
-            self.store = ResultStore(directory)
+            self.store = Store(directory)
         except CacheUnusable as exc:
             self._drop_store(exc)
+            return
+        inventory.use_document_store(DocumentCache(self))
 
     def close_store(self) -> None:
+        inventory.use_document_store(None)
         if self.store is not None:
+            self.warnings.extend(self.store.warnings())
             try:
                 self.store.close()
             except CacheUnusable as exc:
@@ -93,7 +101,9 @@ class PartitionCache:
             self.store = None
 
     def _drop_store(self, exc: CacheUnusable) -> None:
-        self.warnings.append(f"cache unusable, evaluating without it: {exc}")
+        if self.store is not None:
+            self.warnings.extend(self.store.warnings())
+        self.warnings.append(f"cache unusable, going on without it: {exc}")
         self.store = None
 
     @staticmethod
@@ -123,7 +133,7 @@ class PartitionCache:
             missing = [k for k in keys if k not in known]
             if self.store is not None and missing:
                 try:
-                    known.update(self.store.get_many(missing))
+                    known.update(self.store.get_many("results", missing, lambda v: valid_results(pack, v)))
                 except CacheUnusable as exc:
                     self._drop_store(exc)
             for (doc, label), k in zip(batch, keys, strict=True):
@@ -179,10 +189,38 @@ class PartitionCache:
     def _store(self, values: dict[bytes, RuleResults]) -> None:
         if self.store is not None and values:
             try:
-                self.store.put_many(values)
+                self.store.put_many("results", {k: json_bytes(v) for k, v in values.items()})
             except CacheUnusable as exc:
                 self._drop_store(exc)
         values.clear()
+
+
+class DocumentCache:
+    """The parsed inventory files of a :class:`PartitionCache`'s store (:func:`inventory.use_document_store`): the
+    loader asks for the files it has not parsed in this process and gives back every file that passed its checks.
+    A store that fails is dropped with a warning, like the results."""
+
+    def __init__(self, owner: PartitionCache) -> None:
+        self._owner = owner
+
+    def get_many(self, keys: Sequence[bytes], validate: Callable[[Any], Any | None]) -> dict[bytes, Any]:
+        store = self._owner.store
+        if store is None or not keys:
+            return {}
+        try:
+            return store.get_many("documents", keys, validate)
+        except CacheUnusable as exc:
+            self._owner._drop_store(exc)
+            return {}
+
+    def put_many(self, items: dict[bytes, bytes]) -> None:
+        store = self._owner.store
+        if store is None or not items:
+            return
+        try:
+            store.put_many("documents", items)
+        except CacheUnusable as exc:
+            self._owner._drop_store(exc)
 
 
 SHARED = PartitionCache(keep_in_memory=False)  # `check --diff-base` turns keeping on for its two audits

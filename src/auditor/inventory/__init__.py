@@ -1,5 +1,13 @@
 """Inventory loading: safe YAML, JSON Schema validation, ids and references, source locations."""
 
-from auditor.inventory.loader import discover, display_path, load, load_sources, schema
+from auditor.inventory.loader import (
+    DocumentStore,
+    discover,
+    display_path,
+    load,
+    load_sources,
+    schema,
+    use_document_store,
+)
 
-__all__ = ["discover", "display_path", "load", "load_sources", "schema"]
+__all__ = ["DocumentStore", "discover", "display_path", "load", "load_sources", "schema", "use_document_store"]

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema
 
 from auditor.errors import InputError, Location, Problem
-from auditor.inventory import yamlsafe
+from auditor.inventory import stored, yamlsafe
 from auditor.model import Entity, EntityKind, Inventory
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -262,33 +262,102 @@ class _Builder:
                         self._ref(partner, f"{key}.{i}.purpose", cookie["purpose"], ("purpose",))
 
 
+class DocumentStore(Protocol):
+    """Where parsed files are kept between runs (``check --cache``): the CLI's cache, wired in by the pipeline."""
+
+    def get_many(self, keys: Sequence[bytes], validate: Callable[[Any], Any | None]) -> dict[bytes, Any]:
+        """The values of ``keys`` the store holds that ``validate`` accepts (it returns what to use, or None)."""
+        ...
+
+    def put_many(self, items: dict[bytes, bytes]) -> None:
+        """Keep ``items`` (key -> JSON bytes)."""
+        ...
+
+
+@cache
+def _store_salt() -> bytes:
+    """What a stored parsed file depends on besides its bytes: the auditor's version, the schema, the parser's limits
+    and the stored form. A file is stored only once it passed all of them, so a change to any is a new key."""
+    from auditor import __version__
+
+    h = hashlib.blake2b(digest_size=32)
+    limits = (yamlsafe.MAX_FILE_BYTES, yamlsafe.MAX_DEPTH, yamlsafe.MAX_NODES, yamlsafe.MAX_SCALAR_CHARS)
+    for part in (__version__, json.dumps(schema(), sort_keys=True), repr(limits), str(stored.CODEC)):
+        h.update(part.encode("utf-8") + b"\x00")
+    return h.digest()
+
+
 class _Reuse:
     """Valid documents of the last two loads by content digest: ``check --diff-base`` loads the working tree and
     then the base revision, whose unchanged files need not be parsed and validated again. Documents are never
-    mutated after loading, so two inventories can share them (each entity keeps its own file name)."""
+    mutated after loading, so two inventories can share them (each entity keeps its own file name).
+
+    With a :class:`DocumentStore` (``check --cache``), files parsed by earlier runs are read back from it
+    (:mod:`auditor.inventory.stored`) and every file that passed parsing and validation is given to it."""
 
     def __init__(self) -> None:
         self.previous: dict[bytes, Any] = {}
         self.current: dict[bytes, Any] = {}
+        self.store: DocumentStore | None = None
+        self._unstored: dict[bytes, bytes] = {}
+        # Files of the last load: parsed, taken from an earlier load of this process, read back from the store.
+        self.counts = {"parsed": 0, "reused": 0, "read back": 0}
 
     def start(self) -> None:
         self.previous, self.current = {**self.previous, **self.current}, {}
+        self.counts = dict.fromkeys(self.counts, 0)
 
     def checked(self, shown: str, data: bytes) -> tuple[str, Any, list[Problem]]:
         key = hashlib.blake2b(data, digest_size=20).digest()
         doc = self.current.get(key)
         if doc is None:
             doc = self.previous.get(key)
+        stored_key = b""
+        if doc is None and self.store is not None:
+            stored_key = hashlib.blake2b(data, digest_size=20, key=_store_salt()).digest()
+            found = self.store.get_many([stored_key], stored.decode).get(stored_key)
+            if found is not None:
+                doc = found[0]
+                self.counts["read back"] += 1
+        elif doc is not None:
+            self.counts["reused"] += 1
         if doc is not None:
             self.current[key] = doc
             return shown, doc, []
+        self.counts["parsed"] += 1
         result = _checked(shown, *parse_bytes(data, shown))
         if result[1] is not None and not result[2]:
             self.current[key] = result[1]
+            if self.store is not None and isinstance(result[1], yamlsafe.LocDict):
+                self._unstored[stored_key] = _json_bytes(stored.encode(result[1], 0))
+                if len(self._unstored) >= 64:
+                    self.flush()
         return result
 
+    def flush(self) -> None:
+        if self.store is not None and self._unstored:
+            self.store.put_many(self._unstored)
+        self._unstored = {}
+
     def finish(self) -> None:
+        self.flush()
         self.previous = {k: v for k, v in self.previous.items() if k in self.current}
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def last_load_counts() -> dict[str, int]:
+    """How many files the last load parsed, took from an earlier load of this process, or read back from the
+    store (files over the size limit, refused before any of this, are not counted)."""
+    return dict(_REUSE.counts)
+
+
+def use_document_store(store: DocumentStore | None) -> None:
+    """Read parsed files from ``store`` and give it every file that passed the checks (None: stop)."""
+    _REUSE.flush()
+    _REUSE.store = store
 
 
 _REUSE = _Reuse()

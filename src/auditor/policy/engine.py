@@ -114,3 +114,40 @@ def check_results(pack: PolicyPack, value: Any, partition: int) -> RuleResults:
 def dumps(document: Any) -> str:
     """The JSON text of an input document, identical for every engine."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+_ITEM_TEXT_KEYS = ("attribute", "key", "severity", "verdict", "remediation")
+
+
+def _scalar(x: Any) -> bool:
+    return x is None or isinstance(x, (str, int, float, bool))
+
+
+def valid_results(pack: PolicyPack, value: Any) -> RuleResults | None:
+    """``value`` when it has exactly the shape :func:`check_results` gives and findings are built from (one array
+    per rule of the pack, each finding an object with a ``subject`` of string ``kind`` and ``id``, a string
+    ``message``, optional string ``attribute``/``key``/``severity``/``verdict``/``remediation`` and an array of
+    scalars as ``evidence``), else None. For values read back from a cache: one of another shape is a miss, never
+    an error."""
+    if not isinstance(value, dict) or len(value) != len(pack.rules):
+        return None
+    for rule in pack.rules:
+        items = value.get(rule.id)
+        if not isinstance(items, list):
+            return None
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("message"), str):
+                return None
+            subject = item.get("subject")
+            if not (
+                isinstance(subject, dict)
+                and isinstance(subject.get("kind"), str)
+                and isinstance(subject.get("id"), str)
+            ):
+                return None
+            if any(k in item and not isinstance(item[k], str) for k in _ITEM_TEXT_KEYS):
+                return None
+            evidence = item.get("evidence")
+            if evidence is not None and not (isinstance(evidence, list) and all(_scalar(x) for x in evidence)):
+                return None
+    return value

@@ -1,0 +1,97 @@
+"""Located documents as plain JSON data and back, for the parsed-file cache (``check --cache``, :mod:`auditor.cache`).
+
+A parsed file is a tree of :class:`~auditor.inventory.yamlsafe.LocDict`/``LocList`` whose positions are packed in
+one array per container. It is stored as ``{"v": CODEC, "nodes": n, "doc": <the plain value>, "at": [...]}``, where
+``at`` concatenates the position arrays of every container in depth-first order: JSON only, so reading an entry
+runs no code (no pickle), and :func:`decode` refuses anything that is not exactly what :func:`encode` writes
+(wrong types, a position array of the wrong length, positions left over, nesting deeper than the parser allows).
+Reading an entry back costs a JSON parse and one step per container, a fraction of parsing the YAML again.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from typing import Any
+
+from auditor.inventory.yamlsafe import _SHARED_CHARS, MAX_DEPTH, LocDict, LocList
+
+CODEC = 1
+
+
+def encode(doc: LocDict, nodes: int) -> dict[str, Any]:
+    """The plain JSON value storing ``doc`` (a parsed file) and its node count."""
+    at: list[int] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, LocDict):
+            at.extend(node._at)
+            for value in node.values():
+                if isinstance(value, (LocDict, LocList)):
+                    walk(value)
+        elif isinstance(node, LocList):
+            at.extend(node._at)
+            for value in node:
+                if isinstance(value, (LocDict, LocList)):
+                    walk(value)
+        else:
+            raise TypeError(f"not a located container: {type(node).__name__}")
+
+    walk(doc)
+    return {"v": CODEC, "nodes": nodes, "doc": doc, "at": at}
+
+
+class _Malformed(Exception):
+    pass
+
+
+def decode(value: Any) -> tuple[LocDict, int] | None:
+    """The document and node count :func:`encode` stored in ``value``, or None when ``value`` is anything else."""
+    if not isinstance(value, dict) or value.get("v") != CODEC or set(value) != {"v", "nodes", "doc", "at"}:
+        return None
+    nodes, doc, at = value["nodes"], value["doc"], value["at"]
+    if type(nodes) is not int or nodes < 0 or type(doc) is not dict or type(at) is not list:
+        return None
+    cursor = 0
+    intern = sys.intern
+    shared = _SHARED_CHARS
+
+    def positions(n: int) -> array[int]:
+        nonlocal cursor
+        end = cursor + 2 + 2 * n
+        if end > len(at):
+            raise _Malformed
+        packed = array("I", at[cursor:end])  # TypeError/OverflowError: not unsigned integers
+        cursor = end
+        return packed
+
+    def build(node: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise _Malformed
+        if type(node) is dict:
+            out: Any = LocDict((0, 0))
+            out._at = positions(len(node))
+            for key, item in node.items():
+                if type(item) is dict or type(item) is list:
+                    item = build(item, depth + 1)
+                elif type(item) is str and len(item) <= shared:
+                    item = intern(item)
+                dict.__setitem__(out, intern(key), item)
+            return out
+        out = LocList((0, 0))
+        out._at = positions(len(node))
+        for item in node:
+            if type(item) is dict or type(item) is list:
+                item = build(item, depth + 1)
+            elif type(item) is str and len(item) <= shared:
+                item = intern(item)
+            list.append(out, item)
+        return out
+
+    try:
+        built = build(doc, 1)
+    except (_Malformed, TypeError, OverflowError, ValueError, RecursionError):
+        return None
+    if cursor != len(at):
+        return None
+    return built, nodes

@@ -1,0 +1,187 @@
+"""What ``check --cache DIR`` believes (issue 15, point 4): an entry is used only when its seal (HMAC with the
+cache's own secret, bound to its key) verifies and its value has the expected shape. Every attack or accident below
+must end as a warning and the full, correct findings (the same stdout as a run without a cache), never a pass, a
+changed verdict or a failed run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import zlib
+from pathlib import Path
+
+import pytest
+from tests.conftest import SAMPLE, Run, run_auditor
+
+from auditor.cache import FILE_NAME, SECRET_NAME, Store
+
+
+def check(inv: Path, *args: str) -> Run:
+    return run_auditor("check", str(inv), "--format", "json", "--timings", *args)
+
+
+def counts(run: Run) -> dict[str, float]:
+    return json.loads(next(x for x in run.err.splitlines() if x.startswith("{")))
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("trust") / "inventory"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("README.md"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def plain(sample: Path) -> Run:
+    run = check(sample)
+    assert run.code == 1 and json.loads(run.out)["summary"]["total"] > 20
+    return run
+
+
+@pytest.fixture(scope="module")
+def warm_template(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("warm") / "cache"
+    first = check(sample, "--cache", str(cache))
+    assert first.code == 1 and "warning" not in first.err
+    return cache
+
+
+@pytest.fixture
+def warm(warm_template: Path, tmp_path: Path) -> Path:
+    cache = tmp_path / "cache"
+    shutil.copytree(warm_template, cache)
+    return cache
+
+
+def rows(cache: Path, table: str = "results") -> list[tuple[bytes, bytes, bytes]]:
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        return db.execute(f"SELECT key, value, seal FROM {table}").fetchall()
+
+
+def rewrite(cache: Path, table: str, new: list[tuple[bytes, bytes, bytes]]) -> None:
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        db.executemany(f"UPDATE {table} SET value = ?, seal = ? WHERE key = ?", [(v, s, k) for k, v, s in new])
+
+
+def assert_full_and_warned(run: Run, plain: Run, warning: str) -> None:
+    assert run.code == plain.code == 1
+    assert run.out == plain.out  # every finding, byte for byte
+    assert "Traceback" not in run.err and "internal error" not in run.err
+    assert "warning" in run.err and warning in run.err
+
+
+def test_a_warm_cache_reads_every_file_and_partition_back(sample: Path, plain: Run, warm: Path) -> None:
+    again = check(sample, "--cache", str(warm))
+    assert again.out == plain.out and again.code == plain.code and "warning" not in again.err
+    c = counts(again)
+    assert c["partitions evaluated"] == 0 and c["inventory files parsed"] == 0
+    assert c["inventory files read back"] == len(list(sample.rglob("*.yaml")))
+    assert (os.stat(warm / SECRET_NAME).st_mode & 0o777) == 0o600
+
+
+def test_entries_emptied_with_a_recomputed_plain_digest_are_not_believed(sample: Path, plain: Run, warm: Path) -> None:
+    # The attack that passed before the seal was keyed: every result rewritten to "no finding for any rule", with a
+    # digest anyone can compute.
+    forged = []
+    for key, _value, _seal in rows(warm):
+        raw = json.dumps({"creality.rights.no_contact_point": []}).encode()
+        forged.append((key, zlib.compress(raw), hashlib.blake2b(raw, digest_size=16).digest()))
+    rewrite(warm, "results", forged)
+    run = check(sample, "--cache", str(warm))
+    assert_full_and_warned(run, plain, "did not verify")
+    assert counts(run)["partitions reused"] == 0
+
+
+def test_one_partitions_value_copied_over_other_keys_is_not_believed(sample: Path, plain: Run, warm: Path) -> None:
+    existing = rows(warm)
+    _, value, seal = min(existing, key=lambda r: len(r[1]))  # a genuine, well-sealed entry of another key
+    copied = [(k, value, seal) for k, v, _ in existing if v != value]
+    rewrite(warm, "results", copied)
+    run = check(sample, "--cache", str(warm))
+    assert_full_and_warned(run, plain, "did not verify")
+    assert counts(run)["partitions evaluated"] == len(copied)
+
+
+def test_a_well_sealed_value_of_the_wrong_shape_is_a_miss_not_an_error(sample: Path, plain: Run, warm: Path) -> None:
+    # Someone holding the secret (or a bug) seals values the findings cannot be built from: before, exit 3
+    # "internal error: KeyError"; now each is a miss.
+    store = Store(warm)
+    shapes = [{"no.such_rule": []}, [], {"x": 1}]
+    bad_results = []
+    for i, (key, _value, _seal) in enumerate(rows(warm)):
+        blob = zlib.compress(json.dumps(shapes[i % len(shapes)]).encode())
+        bad_results.append((key, blob, store._seal("results", key, blob)))
+    bad_documents = []
+    for i, (key, _value, _seal) in enumerate(rows(warm, "documents")):
+        blob = json.dumps({"v": 1, "nodes": 0, "doc": {"systems": []}, "at": [1, 1, 2] if i % 2 else []}).encode()
+        bad_documents.append((key, blob, store._seal("documents", key, blob)))
+    store.close()
+    rewrite(warm, "results", bad_results)
+    rewrite(warm, "documents", bad_documents)
+    run = check(sample, "--cache", str(warm))
+    assert_full_and_warned(run, plain, "unexpected shape")
+    assert counts(run)["partitions reused"] == 0 and counts(run)["inventory files read back"] == 0
+
+
+def test_a_foreign_cache_file_is_not_believed(sample: Path, plain: Run, warm: Path, tmp_path: Path) -> None:
+    # Another cache's file (its own secret) dropped into a directory with a secret of its own.
+    other = tmp_path / "other"
+    other.mkdir(mode=0o700)
+    shutil.copy(warm / FILE_NAME, other / FILE_NAME)
+    run = check(sample, "--cache", str(other))
+    assert_full_and_warned(run, plain, "did not verify")
+    c = counts(run)
+    assert c["partitions reused"] == 0 and c["inventory files read back"] == 0
+    # The entries were replaced by ones sealed with this cache's secret: the next run believes them.
+    again = check(sample, "--cache", str(other))
+    assert again.out == plain.out and "warning" not in again.err and counts(again)["partitions evaluated"] == 0
+
+
+def test_a_truncated_cache_file_is_a_warning(sample: Path, plain: Run, warm: Path) -> None:
+    for extra in ("-wal", "-shm"):
+        (warm / (FILE_NAME + extra)).unlink(missing_ok=True)
+    data = (warm / FILE_NAME).read_bytes()
+    (warm / FILE_NAME).write_bytes(data[: len(data) // 3])
+    run = check(sample, "--cache", str(warm))
+    assert_full_and_warned(run, plain, "cache")
+
+
+@pytest.mark.parametrize("what", ["secret readable by others", "directory writable by others"])
+def test_wrong_permissions_make_the_cache_unusable(sample: Path, plain: Run, warm: Path, what: str) -> None:
+    if what.startswith("secret"):
+        os.chmod(warm / SECRET_NAME, 0o644)
+        said = "readable or writable by other users"
+    else:
+        os.chmod(warm, 0o777)
+        said = "writable by other users"
+    run = check(sample, "--cache", str(warm))
+    assert_full_and_warned(run, plain, said)
+    assert counts(run)["partitions reused"] == 0
+
+
+def test_a_secret_that_is_a_symlink_is_refused(sample: Path, plain: Run, warm: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "known-secret"
+    shutil.copy(warm / SECRET_NAME, elsewhere)
+    (warm / SECRET_NAME).unlink()
+    (warm / SECRET_NAME).symlink_to(elsewhere)
+    run = check(sample, "--cache", str(warm))
+    assert_full_and_warned(run, plain, "symlink")
+    assert counts(run)["partitions reused"] == 0
+
+
+def test_a_changed_file_is_parsed_and_the_others_read_back(
+    sample: Path, plain: Run, warm: Path, tmp_path: Path
+) -> None:
+    changed = tmp_path / "inventory"
+    shutil.copytree(sample, changed)
+    path = changed / "systems" / "support-desk.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("us-east-1", "us-west-2", 1), encoding="utf-8")
+    full = check(changed)
+    cached = check(changed, "--cache", str(warm))
+    assert cached.out == full.out and cached.code == full.code and "warning" not in cached.err
+    c = counts(cached)
+    assert c["inventory files parsed"] == 1
+    assert c["inventory files read back"] == len(list(changed.rglob("*.yaml"))) - 1
