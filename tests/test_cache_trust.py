@@ -185,3 +185,32 @@ def test_a_changed_file_is_parsed_and_the_others_read_back(
     c = counts(cached)
     assert c["inventory files parsed"] == 1
     assert c["inventory files read back"] == len(list(changed.rglob("*.yaml"))) - 1
+
+
+def _positions(node: object) -> list[object]:
+    """Every (path, position) of a located tree, in order."""
+    from auditor.inventory.yamlsafe import LocDict, LocList
+
+    out: list[object] = []
+    if isinstance(node, LocDict):
+        out.append(node.pos)
+        for key, value in node.items():
+            out += [key, node.loc_of(key), *_positions(value)]
+    elif isinstance(node, LocList):
+        out.append(node.pos)
+        for i, value in enumerate(node):
+            out += [i, node.loc_of(i), *_positions(value)]
+    return out
+
+
+def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
+    from auditor.inventory import stored, yamlsafe
+
+    for path in sorted(SAMPLE.rglob("*.yaml")):
+        doc = yamlsafe.parse(yamlsafe.decode(path.read_bytes()))
+        back = stored.decode(json.loads(json.dumps(stored.encode(doc, 7))))
+        assert back is not None, path
+        assert back[1] == 7 and back[0] == doc and _positions(back[0]) == _positions(doc), path
+        entry = stored.encode(doc, 7)
+        for broken in ({**entry, "at": entry["at"][:-1]}, {**entry, "at": [*entry["at"], 1]}, {**entry, "v": 2}):
+            assert stored.decode(json.loads(json.dumps(broken))) is None
