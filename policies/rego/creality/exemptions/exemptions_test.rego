@@ -153,3 +153,11 @@ test_other_legal_exemption_needs_statute if {
 	count(exemptions.other_legal_exemption({"flows": [ex(11, "Code X art. 1", legal, authority, "legal_request", acct)]})) == 0
 	count(exemptions.exemption_without_evidence({"flows": [ex(11, "", legal, authority, "legal_request", acct)]})) == 0
 }
+
+# A purpose without a data use arrives with data_use null: no type error on OPA (every exemption flow of such a
+# purpose was an engine error, exit 3), and it is not a marketing purpose.
+test_purpose_without_data_use_is_not_marketing_nor_a_type_error if {
+	plain := {"id": "public_health", "policy_purpose": null, "data_use": null, "core": null}
+	count(exemptions.exemption_for_marketing({"flows": [ex(2, "order", plain, authority, "legal_request", acct)]})) == 0
+	count(exemptions.contract_exemption({"flows": [ex(7, "tos", plain, internal, "user_action", acct)]})) == 1
+}

@@ -201,13 +201,20 @@ marketing_purposes := {"MKT.MESSAGES", "COOKIE.ADS", "PARTNER.ADS", "PARTNER.AD_
 
 marketing_use(p) if p.policy_purpose in marketing_purposes
 
-marketing_use(p) if startswith(object.get(p, "data_use", ""), "marketing")
+marketing_use(p) if startswith(data_use(p), "marketing")
 
-marketing_use(p) if startswith(object.get(p, "data_use", ""), "sales")
+marketing_use(p) if startswith(data_use(p), "sales")
 
 analytics_use(p) if p.policy_purpose in {"COOKIE.ANALYTICS", "PARTNER.ANALYTICS", "DEID.ANALYTICS", "IMPROVE"}
 
-analytics_use(p) if startswith(object.get(p, "data_use", ""), "analytics")
+analytics_use(p) if startswith(data_use(p), "analytics")
+
+# data_use(p): the purpose's fideslang data use, "" when it has none (the purpose facts carry the key as null then:
+# startswith(null, ...) is a type error on OPA).
+data_use(p) := x if {
+	x := object.get(p, "data_use", "")
+	is_string(x)
+} else := ""
 
 # Channels on which a commercial message reaches a person (II.IV.1.a "courrier électronique, SMS ou autre").
 message_channels := {"email", "sms", "push", "phone"}
