@@ -19,7 +19,7 @@ from auditor import findings as findings_mod
 from auditor.cache import CacheUnusable, Store, json_bytes
 from auditor.errors import PolicyError
 from auditor.findings import Finding
-from auditor.lineage import Lineage, analyse, field_hook, flow_hook
+from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack, inputs
 from auditor.policy.engine import RuleResults, dumps, valid_results
@@ -233,7 +233,13 @@ def partition_stream(
     is dropped as soon as it is serialised) and its label for messages. ``candidates=False`` leaves out the
     candidate lists (see ``inputs.build``)."""
     timings = timings or Timings()
-    partitions = inputs.build(inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), candidates=candidates)
+    partitions = inputs.build(
+        inv,
+        flow_facts=flow_hook(lin),
+        field_facts=field_hook(lin),
+        system_facts=system_hook(lin),
+        candidates=candidates,
+    )
     while True:
         t = time.perf_counter()
         partition = next(partitions, None)

@@ -1,19 +1,26 @@
 """What the lineage means for the policy: coverage of every ⟨field, recipient, purpose⟩, borders crossed by the
 data's subjects, re-identification joins and cycles — and the compact facts attached to the policy partitions.
 
-Coverage of a field reaching a recipient for the purpose of the flow that delivers it:
+Coverage of a field reaching a recipient for the purpose of the flow that delivers it (II.IV.2.e):
+- ``not_personal``: what arrives is not personal data (a ``system.*`` category, or anonymous or aggregate there):
+  II.IV.2.e is about "vos informations";
 - ``declared_purpose``: the field is collected for that purpose (``fields[].purposes``);
 - ``consent``: the delivering flow cites a consent for that purpose, obtained by a real mechanism (opt-in,
-  separate, banner), whose channels include the flow's channel, ``any``, or the surface the flow leaves from
-  (a consent asked in the app covers what the app sends, not a server-side upload by another system);
-- ``exemption``: the delivering flow cites a II.IV.3 exemption whose scope allows that recipient (authorities for
-  (1)-(3), research institutes for (10), Creality and its processors for (4)-(9), any recipient for (11)), never for
-  a marketing or advertising purpose (II.IV.3: exemptions cover collection, not marketing);
+  separate, banner); for marketing messages (MKT.MESSAGES) the mechanism, the channel and the withdrawal are
+  judged once, by the II.IV.1.a rules on that flow. Channels are judged where a message leaves to the person: on
+  an ``email``/``sms``/``push``/``phone`` flow the consent's channels include that channel (or ``any``); internal
+  feeds (batch, api, stream, sdk) are not judged on the message channel. A consent scoped to a surface (``web``,
+  ``app``) covers the data collected on that surface (the field's collection point), wherever the data travels
+  from, not a field collected on another surface;
+- ``exemption``: the delivering flow cites a II.IV.3 exemption. Whether it applies (recipient, purpose, trigger,
+  evidence...) is judged once, on that flow, by the exemption validator (``creality.exemptions``), so the same
+  clause gets the same verdict at every level;
 - ``none`` otherwise.
 
 Facts attached to a flow describe what completes *at* that flow (its last hop): the rules locate their findings
-there. Only multi-hop facts are attached (a field that did not originate at the flow's source): single-hop facts
-are the flow's own ``fields_info`` / ``purpose_info`` / ``consent_info``, which the direct rules read.
+there. Every hop is a fact, the first one from the declaring system included (``declared_here``); a field a flow
+carries although its source neither declares nor receives it arrives through an *implied* hop from the declaring
+system (``lineage_implied`` on that flow, and ``implied`` on the reach facts whose path starts with it).
 """
 
 from __future__ import annotations
@@ -27,24 +34,22 @@ from typing import Any
 import networkx as nx
 
 from auditor.lineage.graph import Edge, LineageGraph, build, region
-from auditor.lineage.propagate import DIRECT_ID_CATEGORIES, FieldLineage, is_identifier, propagate
+from auditor.lineage.propagate import (
+    DIRECT_ID_CATEGORIES,
+    UNLINKABLE,
+    FieldLineage,
+    held_identifiers,
+    propagate,
+)
 from auditor.model import Entity, Inventory
 
 VALID_CONSENT = frozenset({"opt_in", "separate", "banner"})
-# Policy purposes no II.IV.3 exemption may cover (marketing, advertising, commercial use).
-NO_EXEMPTION_PURPOSES = frozenset(
-    {"MKT.MESSAGES", "PARTNER.ADS", "PARTNER.AD_MEASURE", "PARTNER.ANALYTICS", "COOKIE.ADS", "DEID.COMMERCIAL"}
-)
-EXEMPTION_ROLES = {
-    "II.IV.3(1)": frozenset({"authority"}),
-    "II.IV.3(2)": frozenset({"authority"}),
-    "II.IV.3(3)": frozenset({"authority"}),
-    "II.IV.3(10)": frozenset({"research_institute"}),
-}
-INTERNAL_EXEMPTIONS = frozenset(f"II.IV.3({n})" for n in range(4, 10))
 SURFACES = frozenset({"app", "web"})
+# Channels on which a message reaches the person (II.IV.1.a); mirrors data.creality.vocab.message_channels.
+MESSAGE_CHANNELS = frozenset({"email", "sms", "push", "phone"})
 # Partner roles the sharing rule (II.III.a) reads reach facts for; mirrors creality.lineage.sharing_roles.
 SHARING_ROLES = frozenset({"advertiser", "analytics", "other"})
+MIXED_SAMPLE = 10  # field ids shown in a mixed-store fact
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class Lineage:
     origin_subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)  # whose data a node's own fields are
     flow_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     field_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    system_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- queries used by the CLI and the facts
     def field_subjects(self, fid: str) -> tuple[str, ...]:
@@ -92,7 +98,8 @@ class Lineage:
         return self.origin_subjects.get(self.graph.origin[fid], ())
 
     def coverage(self, edge: Edge, fid: str) -> Coverage:
-        return coverage(self.inv, self.graph, edge, fid)
+        fl = self.fields.get(fid)
+        return coverage(self.inv, self.graph, edge, fid, fl.identifiability(edge.target) if fl else None)
 
     def borders(self, edge: Edge, fields: tuple[str, ...] | None = None) -> list[tuple[str, list[str]]]:
         """(subject jurisdiction, fields) for every subject whose data crosses a border on ``edge`` that the flow's
@@ -117,32 +124,42 @@ class Lineage:
         return (*lin.path(edge.source), edge.target)
 
 
-def coverage(inv: Inventory, g: LineageGraph, edge: Edge, fid: str) -> Coverage:
-    purposes = inv.fields[fid].get("purposes") or ()
-    if edge.purpose in purposes:
+def coverage(inv: Inventory, g: LineageGraph, edge: Edge, fid: str, level: str | None = None) -> Coverage:
+    """How the use of ``fid`` at ``edge.target`` for ``edge.purpose`` is covered (module docstring). ``level``: the
+    field's identifiability there (the lineage's, after de-identification and re-joins), when known."""
+    f = inv.fields[fid]
+    if not str(f.get("category") or "").startswith("user.") or (level or f.get("identifiability")) in UNLINKABLE:
+        return Coverage("not_personal")
+    if edge.purpose in (f.get("purposes") or ()):
         return Coverage("declared_purpose", edge.purpose)
     if edge.basis == "consent" and edge.consent is not None:
         consent = inv.consents[edge.consent]
-        channels = set(consent.get("channels") or ())
-        surface = g.nodes[edge.source].kind
-        offered = {edge.channel, "any", surface if surface in SURFACES else None}
-        if (
-            consent.get("purpose") == edge.purpose
-            and consent.get("mechanism") in VALID_CONSENT
-            and channels & {c for c in offered if c is not None}
+        if consent.get("purpose") == edge.purpose and (
+            inv.purposes[edge.purpose].get("policy_purpose") == "MKT.MESSAGES"  # mechanism, channel: II.IV.1.a rules
+            or (
+                consent.get("mechanism") in VALID_CONSENT
+                and consent_channel_covers(
+                    set(consent.get("channels") or ()), edge.channel, g.nodes[g.origin[fid]].kind
+                )
+            )
         ):
             return Coverage("consent", consent.id)
     if edge.basis == "exemption" and edge.exemption:
-        target = g.nodes[edge.target]
-        policy_purpose = inv.purposes[edge.purpose].get("policy_purpose")
-        allowed = (
-            target.role in EXEMPTION_ROLES.get(edge.exemption, frozenset())
-            or (edge.exemption in INTERNAL_EXEMPTIONS and target.operator in ("first_party", "processor"))
-            or edge.exemption == "II.IV.3(11)"
-        )
-        if allowed and policy_purpose not in NO_EXEMPTION_PURPOSES:
-            return Coverage("exemption", edge.exemption)
+        return Coverage("exemption", edge.exemption)
     return Coverage("none")
+
+
+def consent_channel_covers(channels: set[str], channel: str | None, collected_on: str) -> bool:
+    """A consent's channels cover a use: the message channel where the message leaves to the person, and the
+    surface (web, app) the data was collected on when the consent is scoped to surfaces. Internal feeds are not
+    judged on channel (docs/interpretation.md 2.17, "Marketing consent")."""
+    if "any" in channels:
+        return True
+    if channel in MESSAGE_CHANNELS:
+        return channel in channels
+    if channels & SURFACES and collected_on in SURFACES:
+        return collected_on in channels
+    return True
 
 
 def _subjects(g: LineageGraph) -> dict[str, tuple[str, ...]]:
@@ -215,53 +232,61 @@ def _flow_facts(lin: Lineage) -> None:
         target = g.nodes[edge.target]
         reach: list[dict[str, Any]] = []
         rejoins: dict[str, dict[str, Any]] = {}
-        travelled: list[str] = []  # fields that reached the source from elsewhere
+        implied: list[dict[str, Any]] = []
+        travelled: list[str] = []  # fields that reached the source from elsewhere (an implied hop included)
         for i, fid in enumerate(edge.fields):
             fl = lin.fields[fid]
-            if fl.is_root(edge.source):
-                continue  # declared (or first seen) here: a single-hop fact
-            travelled.append(fid)
+            here = fl.is_root(edge.source)  # declared at the source: the flow's first hop
+            if not here:
+                travelled.append(fid)
+            if fl.is_implied(edge.source):
+                # In a loop of such sources the chosen one does receive the field, from systems that lack it too.
+                fed = any(fid in e.fields for e in g.predecessors(edge.source))
+                implied.append({"field": fid, "index": i, "origin": fl.origin, "fed_by_others": fed})
             cov = lin.coverage(edge, fid) if target.external else None
             # Reach facts for recipients outside Creality that a rule reads: uncovered ones, and sharing partners.
             if cov is not None and (cov.by == "none" or target.role in SHARING_ROLES):
                 f = inv.fields[fid]
                 path = lin.path_via(edge, fid)
-                reach.append(
-                    {
-                        "field": fid,
-                        "index": i,
-                        "category": f.get("category"),
-                        "protection": f.get("protection") or "plain",
-                        "identifiability": fl.identifiability(edge.target),
-                        "hops": len(path) - 1,
-                        "path": list(path),
-                        "covered_by": cov.by,
-                    }
-                )
+                entry = {
+                    "field": fid,
+                    "index": i,
+                    "category": f.get("category"),
+                    "protection": f.get("protection") or "plain",
+                    "identifiability": fl.identifiability(edge.target),
+                    "hops": len(path) - 1,
+                    "path": list(path),
+                    "covered_by": cov.by,
+                    "declared_here": here,
+                }
+                if len(path) > 2 and path[1] in fl.implied:
+                    entry["implied"] = [path[0], path[1]]
+                reach.append(entry)
             if edge.target in fl.rejoined_at and fl.leaves_deidentified(edge.source, g.nodes[edge.source].deidentifies):
-                entry = rejoins.get(edge.target)
-                if entry is None:
-                    idents = sorted(
-                        x for x in {y for e in g.predecessors(edge.target) for y in e.fields} if is_identifier(inv, x)
-                    )
-                    via = sorted({e.flow for e in g.predecessors(edge.target) if set(e.fields) & set(idents)})
+                rejoin = rejoins.get(edge.target)
+                if rejoin is None:
+                    idents, via = held_identifiers(inv, g, edge.target)
                     path = lin.path_via(edge, fid)
                     deid = [n for n in path if g.nodes[n].deidentifies]
-                    entry = rejoins[edge.target] = {
+                    rejoin = rejoins[edge.target] = {
                         "node": edge.target,
                         "index": i,
                         "deidentified_by": deid[-1] if deid else fl.origin,
                         "fields": [],
-                        "identifiers": [x for x in idents if x != fid][:10],
+                        "identifiers": idents,
                         "identifier_flows": [x for x in via if x != edge.flow][:10],
                         "path": list(path),
                     }
-                entry["fields"].append(fid)
+                rejoin["fields"].append(fid)
+        for rejoin in rejoins.values():
+            rejoin["identifiers"] = [x for x in rejoin["identifiers"] if x not in rejoin["fields"]][:10]
         facts: dict[str, Any] = {}
         if reach:
             facts["lineage_reach"] = reach
         if rejoins:
             facts["lineage_rejoins"] = [rejoins[k] for k in sorted(rejoins)]
+        if implied:
+            facts["lineage_implied"] = implied
         if travelled and target.region != g.nodes[edge.source].region:
             borders = []
             for subject, fids in lin.borders(edge, tuple(travelled)):
@@ -295,9 +320,64 @@ def _cross_border_consent(inv: Inventory, cid: str | None) -> bool:
 
 
 def _field_facts(lin: Lineage) -> None:
+    """Per field: where it is re-identified, and the purposes every flow using it for cites an exemption for."""
     for fid, fl in lin.fields.items():
         if fl.rejoined_at:
             lin.field_facts[fid] = {"lineage_rejoined_at": list(fl.rejoined_at)}
+    # II.IV.3 waives consent "pour la collecte": a field collected for a purpose only ever used under a cited
+    # exemption is judged where the exemption is cited (the exemption validator), not again at the field.
+    g, inv = lin.graph, lin.inv
+    exempted: dict[str, list[str]] = defaultdict(list)
+    candidates = sorted(
+        {
+            (fid, e.purpose)
+            for e in g.edges.values()
+            if e.basis == "exemption" and e.exemption
+            for fid in e.fields
+            if e.purpose in (inv.fields[fid].get("purposes") or ())
+        }
+    )
+    for fid, purpose in candidates:
+        if all(e.basis == "exemption" and e.exemption for e in g.carriers[fid] if e.purpose == purpose):
+            exempted[fid].append(purpose)
+    for fid, purposes in exempted.items():
+        lin.field_facts.setdefault(fid, {})["exempted_purposes"] = purposes
+
+
+def _system_facts(lin: Lineage) -> None:
+    """III.I.c: a store that holds de-identified data next to identified data, counting what it receives through
+    flows (and sends on without declaring it) at the identifiability the lineage gives it there. A de-identification
+    step receives identified data by design: only the fields it declares count."""
+    inv, g = lin.inv, lin.graph
+    # Only a field that is de-identified somewhere can make a store mixed: declared so, or lowered by a step.
+    maybe = {fid for fid, f in inv.fields.items() if f.get("identifiability") == "deidentified"}
+    maybe.update(fid for fid, fl in lin.fields.items() if fl.low or fl.deidentified_by is not None)
+    if not maybe:
+        return
+    for sid, system in inv.systems.items():
+        own = [f["id"] for f in system.get("fields") or ()]
+        moved: list[str] = []
+        if not g.nodes[sid].deidentifies:
+            moved = [fid for e in (*g.predecessors(sid), *g.successors(sid)) for fid in e.fields]
+        if not any(fid in maybe for fid in own) and not any(fid in maybe for fid in moved):
+            continue
+        levels: dict[str, str | None] = {fid: inv.fields[fid].get("identifiability") for fid in own}
+        for fid in moved:
+            if fid not in levels:
+                fl = lin.fields.get(fid)
+                levels[fid] = fl.identifiability(sid) if fl is not None else None
+        personal = {x: v for x, v in levels.items() if str(inv.fields[x].get("category") or "").startswith("user.")}
+        deid = sorted(x for x, v in personal.items() if v == "deidentified")
+        ident = sorted(x for x, v in personal.items() if v == "identified")
+        if deid and ident:
+            lin.system_facts[sid] = {
+                "lineage_mixed": {
+                    "deidentified": deid[:MIXED_SAMPLE],
+                    "deidentified_count": len(deid),
+                    "identified": ident[:MIXED_SAMPLE],
+                    "identified_count": len(ident),
+                }
+            }
 
 
 def analyse(inv: Inventory) -> Lineage:
@@ -325,6 +405,7 @@ def _analyse(inv: Inventory) -> Lineage:
     lin = Lineage(inv, g, propagate(inv, g), held, _cycles(g), origin_subjects)
     _flow_facts(lin)
     _field_facts(lin)
+    _system_facts(lin)
     return lin
 
 
@@ -339,7 +420,8 @@ def flow_hook(lin: Lineage) -> Any:
 
 
 def field_hook(lin: Lineage) -> Any:
-    """``inputs.build(field_facts=...)``: where a de-identified field is re-identified (nothing otherwise)."""
+    """``inputs.build(field_facts=...)``: where a de-identified field is re-identified, and the purposes it is used
+    for only under an exemption (nothing otherwise)."""
     empty: Mapping[str, Any] = {}
 
     def facts(f: Entity) -> Mapping[str, Any]:
@@ -348,4 +430,25 @@ def field_hook(lin: Lineage) -> Any:
     return facts
 
 
-__all__ = ["DIRECT_ID_CATEGORIES", "Coverage", "Cycle", "Lineage", "analyse", "coverage", "field_hook", "flow_hook"]
+def system_hook(lin: Lineage) -> Any:
+    """``inputs.build(system_facts=...)``: a store mixing de-identified and identified data (nothing otherwise)."""
+    empty: Mapping[str, Any] = {}
+
+    def facts(s: Entity) -> Mapping[str, Any]:
+        return lin.system_facts.get(s.id, empty)
+
+    return facts
+
+
+__all__ = [
+    "DIRECT_ID_CATEGORIES",
+    "Coverage",
+    "Cycle",
+    "Lineage",
+    "analyse",
+    "consent_channel_covers",
+    "coverage",
+    "field_hook",
+    "flow_hook",
+    "system_hook",
+]

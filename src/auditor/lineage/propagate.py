@@ -13,21 +13,29 @@ declares itself (tokens, buckets) are de-identified as declared. Lowering holds 
 the data: where a node reached by de-identified data also receives an identifier (a ``join_key`` or
 direct-identifier field that is pseudonymous or identified), the data is re-identified there, and its identifiability
 reverts — to the declared value for a lowered field, to the highest identifiability of the step's inputs for a
-field the step derived — at that node and everywhere downstream of it.
+field the step derived — at that node and everywhere downstream of it. A node *holds* an identifier when it declares
+it, receives it through a flow, or sends it on (a flow leaving a node carries only what the node holds).
+
+Implied hops. A flow may carry a field its source neither declares nor receives through a declared flow (an SDK fed
+the account number after login). The inventory then contradicts itself; the lineage does not let the field start
+afresh there: it assumes an undeclared path from the declaring system to that source (an *implied* hop, reported
+by the rules as a gap) and follows the field on from it, so every rule sees the field where it actually travels.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from typing import Any
 
 from auditor.lineage.graph import Edge, LineageGraph
 from auditor.model import Inventory
 
 RANK = {"aggregate": 0, "anonymous": 1, "deidentified": 2, "pseudonymous": 3, "identified": 4}
 LEVELS = {v: k for k, v in RANK.items()}
+UNLINKABLE = frozenset({"anonymous", "aggregate"})
 
 # Categories that identify a person directly; mirrors data.creality.vocab.direct_ids (the rules' definition).
 DIRECT_ID_CATEGORIES = frozenset(
@@ -46,8 +54,9 @@ DIRECT_ID_CATEGORIES = frozenset(
     }
 )
 
-# A parent pointer in the search: (previous node, previous state lowered?, flow id); None at a root.
-Parent = tuple[str, bool, str] | None
+# A parent pointer in the search: (previous node, previous state lowered?, flow id, None for an implied hop); None
+# where the field is declared.
+Parent = tuple[str, bool, str | None] | None
 
 
 @dataclass
@@ -64,6 +73,7 @@ class FieldLineage:
     reverted_to: str | None = None
     deidentified_by: str | None = None  # the de-identification step that declares this field, if any
     lowerable: bool = False  # a de-identification step lowers it (not an identifier, above deidentified)
+    implied: tuple[str, ...] = ()  # sources that carry the field without declaring or receiving it (implied hop)
 
     def reached(self) -> list[str]:
         """Every node the field reaches (its origin included), sorted."""
@@ -84,8 +94,8 @@ class FieldLineage:
         return steps
 
     def path(self, node: str) -> tuple[str, ...]:
-        """One shortest path (node ids) from where the field is declared (or first seen) to ``node``; the raw
-        path when identified data gets there, else the path through the de-identification step."""
+        """One shortest path (node ids) from where the field is declared to ``node`` (an implied hop included); the
+        raw path when identified data gets there, else the path through the de-identification step."""
         return tuple(n for n, _ in self._walk(node, node not in self.raw))
 
     def flows(self, node: str) -> tuple[str, ...]:
@@ -103,8 +113,12 @@ class FieldLineage:
         return LEVELS[min(RANK.get(self.declared, 4), RANK["deidentified"])]
 
     def is_root(self, node: str) -> bool:
-        """The field is declared (or first seen) at ``node``: it did not travel there."""
+        """The field is declared at ``node``: it did not travel there (an implied hop is travelling)."""
         return node in self.raw and self.raw[node] is None
+
+    def is_implied(self, node: str) -> bool:
+        """The field reaches ``node`` only through an implied hop from where it is declared."""
+        return node in self.implied
 
     def leaves_deidentified(self, node: str, deidentifies: bool) -> bool:
         """The field leaves ``node`` de-identified (``deidentifies``: ``node`` is a de-identification step)."""
@@ -126,12 +140,39 @@ class FieldLineage:
         return node in self.low and node not in self.raw
 
 
-def is_identifier(inv: Inventory, field_id: str) -> bool:
-    """A field that can re-join records with a person: a join key or a direct identifier, not de-identified."""
-    f = inv.fields[field_id]
-    if RANK.get(f.get("identifiability") or "identified", 4) < RANK["pseudonymous"]:
+def identifies(data: Any) -> bool:
+    """A field (its YAML mapping) that can re-join records with a person: a direct identifier that is neither
+    aggregated away nor tokenised (a plain, encrypted or weakly hashed e-mail is still the e-mail, whatever
+    identifiability it declares: docs/inventory.md, ``hashed_weak``), or a join key that is not de-identified.
+    The same definition as the rules' ``deidentification.direct_plain`` and ``vocab.direct_ids``."""
+    level = data.get("identifiability") or "identified"
+    if level in UNLINKABLE:
         return False
-    return bool(f.get("join_key")) or f.get("category") in DIRECT_ID_CATEGORIES
+    if data.get("category") in DIRECT_ID_CATEGORIES and data.get("protection") != "tokenized":
+        return True
+    return bool(data.get("join_key")) and RANK.get(level, 4) >= RANK["pseudonymous"]
+
+
+def is_identifier(inv: Inventory, field_id: str) -> bool:
+    """:func:`identifies` for a field of the inventory."""
+    return identifies(inv.fields[field_id].data)
+
+
+def held_identifiers(inv: Inventory, g: LineageGraph, node: str) -> tuple[list[str], list[str]]:
+    """The identifiers ``node`` holds (declares, receives, or sends on), sorted, and the flows bringing them in."""
+    held: set[str] = set()
+    system = inv.systems.get(node)
+    if system is not None:
+        held.update(f["id"] for f in system.get("fields") or () if identifies(f))
+    via: set[str] = set()
+    for e in g.predecessors(node):
+        ids = [x for x in e.fields if is_identifier(inv, x)]
+        if ids:
+            held.update(ids)
+            via.add(e.flow)
+    for e in g.successors(node):
+        held.update(x for x in e.fields if is_identifier(inv, x))
+    return sorted(held), sorted(via)
 
 
 def _lowerable(inv: Inventory, field_id: str) -> bool:
@@ -147,9 +188,7 @@ def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable
     low: dict[str, Parent] = {}
     queue: deque[tuple[str, bool]] = deque()
 
-    def search_from(root: str) -> None:
-        raw[root] = None
-        queue.append((root, False))
+    def search() -> None:
         while queue:
             u, lowered = queue.popleft()
             out_lowered = lowered or (lowerable and nodes[u].deidentifies and u != origin)
@@ -160,13 +199,25 @@ def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable
                     table[v] = (u, lowered, e.flow)
                     queue.append((v, out_lowered))
 
-    search_from(origin)
-    # A flow may carry a field its source never received through a declared flow: the field travels on from
-    # there, so that source is an extra root (its path starts where the field is first seen).
-    for e in carriers:
-        if e.source not in raw and e.source not in low:
-            search_from(e.source)
-    return FieldLineage(fid, origin, None, raw, low)
+    raw[origin] = None
+    queue.append((origin, False))
+    search()
+    # Sources carrying the field without declaring or receiving it: an implied hop from the declaring system (not
+    # lowered: nothing says a de-identification step is on that path). Start where no other such source feeds the
+    # field in, so a source that does receive it from one of them is not mistaken for one; in a loop of such
+    # sources, at the smallest id.
+    implied: list[str] = []
+    while any(e.source not in raw and e.source not in low for e in carriers):
+        pending = sorted({e.source for e in carriers if e.source not in raw and e.source not in low})
+        unreached = set(pending)
+        fed = {e.target for e in carriers if e.source in unreached}
+        for root in [s for s in pending if s not in fed] or pending[:1]:
+            if root not in raw and root not in low:
+                implied.append(root)
+                raw[root] = (origin, False, None)
+                queue.append((root, False))
+                search()
+    return FieldLineage(fid, origin, None, raw, low, implied=tuple(sorted(implied)))
 
 
 def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = None) -> dict[str, FieldLineage]:
@@ -176,19 +227,30 @@ def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = No
     ident: dict[str, bool] = {}
     for fid in g.carriers:
         data = inv.fields[fid].data
-        r = rank[fid] = RANK.get(data.get("identifiability") or "identified", 4)
-        ident[fid] = r >= RANK["pseudonymous"] and (
-            bool(data.get("join_key")) or data.get("category") in DIRECT_ID_CATEGORIES
-        )
+        rank[fid] = RANK.get(data.get("identifiability") or "identified", 4)
+        ident[fid] = identifies(data)
+    # Identifiers each node holds through flows: those it receives, and those it sends on (it holds them, declared
+    # path or not). Identifiers a node declares are added where a re-join is possible (_rejoin).
     identifiers_into: dict[str, set[str]] = defaultdict(set)
     deid_input_rank: dict[str, int] = {}
     for e in g.edges.values():
         idents = [x for x in e.fields if ident[x]]
         if idents:
             identifiers_into[e.target].update(idents)
+            identifiers_into[e.source].update(idents)
         if g.nodes[e.target].deidentifies:
             top = max(rank[x] for x in e.fields)
             deid_input_rank[e.target] = max(deid_input_rank.get(e.target, 0), top)
+    declared: dict[str, set[str]] = {}
+
+    def held(node: str) -> set[str]:
+        found = declared.get(node)
+        if found is None:
+            system = inv.systems.get(node)
+            own = {f["id"] for f in (system.get("fields") or ()) if identifies(f)} if system is not None else set()
+            found = declared[node] = own | identifiers_into.get(node, set())
+        return found
+
     result: dict[str, FieldLineage] = {}
     for fid in wanted:
         origin = g.origin[fid]
@@ -199,18 +261,18 @@ def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = No
         if g.nodes[origin].deidentifies and rank[fid] <= RANK["deidentified"]:
             lin.deidentified_by = origin
         if lin.low or lin.deidentified_by is not None:
-            _rejoin(g, lin, identifiers_into, deid_input_rank)
+            _rejoin(g, lin, held, deid_input_rank)
         result[fid] = lin
     return result
 
 
 def _rejoin(
-    g: LineageGraph, lin: FieldLineage, identifiers_into: dict[str, set[str]], deid_input_rank: dict[str, int]
+    g: LineageGraph, lin: FieldLineage, held: Callable[[str], set[str]], deid_input_rank: dict[str, int]
 ) -> None:
     candidates = [
         n
         for n in (set(lin.raw) | set(lin.low))
-        if lin.deidentified_at(n) and not g.nodes[n].deidentifies and identifiers_into.get(n, set()) - {lin.field}
+        if lin.deidentified_at(n) and not g.nodes[n].deidentifies and held(n) - {lin.field}
     ]
     if not candidates:
         return

@@ -272,6 +272,7 @@ def build(
     inv: Inventory,
     flow_facts: FlowFacts | None = None,
     field_facts: FlowFacts | None = None,
+    system_facts: FlowFacts | None = None,
     candidates: bool = True,
 ) -> Iterator[Partition]:
     """Every partition of the inventory, one at a time (the caller serialises each before the next is built), in a
@@ -292,6 +293,10 @@ def build(
         for fid in flow.data["fields"]:
             flows_by_field[fid] += 1
             received[flow.data["to"]].add(fid)
+            # A system holds what it sends on: a field it neither declares nor receives arrives by an undeclared
+            # (implied) path, which the lineage reports; the system still holds it.
+            if inv.fields[fid].parent != flow.data["from"]:
+                received[flow.data["from"]].add(fid)
     nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
     field_sj, system_sj = data_subject_jurisdictions(inv)
     summaries: dict[str, dict[str, Any]] = {}
@@ -451,6 +456,8 @@ def build(
         )
         sdoc["outgoing_flow_count"] = len(flows_by_source.get(sid, ()))
         sdoc["classification_scheme"] = list(org.get("classification_scheme") or []) if org is not None else None
+        if system_facts is not None:
+            sdoc.update(system_facts(system))
         yield (
             Partition(
                 f"system {sid!r}",

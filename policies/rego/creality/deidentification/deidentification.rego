@@ -46,8 +46,8 @@ identified_data_in_deid_use(inp) := [f |
 	fi.identifiability != null
 	not deidentified(fi)
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
-		"flow %s uses %s (%s, %s) for %s, which allows de-identified data only",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(fi.identifiability), vocab.t(flow.purpose_info.policy_purpose)]))
+		"flow %s uses %s for %s, which allows de-identified data only: %s",
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.purpose_info.policy_purpose), vocab.t(not_deidentified_reason(fi))]))
 ]
 
 deidentified(fi) if {
@@ -56,11 +56,15 @@ deidentified(fi) if {
 }
 
 # A direct identifier is de-identified only if tokenised or aggregated away.
-direct_plain(fi) if {
-	vocab.direct_ids[fi.category]
-	not fi.identifiability in vocab.unlinkable
-	not object.get(fi, "protection", "plain") == "tokenized"
-}
+direct_plain(fi) if vocab.identifying_direct_id(fi)
+
+# not_deidentified_reason(fi): the real reason, not an identifiability mismatch when the field is a direct
+# identifier it claims is de-identified (a weakly hashed e-mail is still the e-mail: docs/inventory.md).
+not_deidentified_reason(fi) := sprintf("it is a direct identifier (%s, %s), whatever its stated identifiability (%s)", [
+	vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(fi.identifiability),
+]) if {
+	direct_plain(fi)
+} else := sprintf("it is %s (%s), not de-identified", [vocab.t(fi.identifiability), vocab.t(fi.category)])
 
 # METADATA
 # title: De-identified data without a stated identifiability
@@ -104,6 +108,7 @@ deidentified_commercial_outside(inp) := [f |
 	some i
 	fi := flow.fields_info[i]
 	fi.identifiability == "deidentified"
+	not direct_plain(fi) # not de-identified at all: identified_data_in_deid_use says so
 	f := with_key(finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s sells or shares %s, only de-identified (still personal data), with %s",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.to)])), "commercial")

@@ -29,15 +29,31 @@ test_identified_email_in_analysis_is_incorrect if {
 	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [counts, email])]})
 	count(r) == 1
 	r[0].attribute == "fields.1"
+	contains(r[0].message, "direct identifier (user.contact.email, plain)")
+}
+
+test_pseudonymous_profile_in_analysis_names_its_identifiability if {
+	profile := {"id": "app.profile", "category": "user.behavior", "identifiability": "pseudonymous"}
+	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [profile])]})
+	count(r) == 1
+	endswith(r[0].message, "it is pseudonymous (user.behavior), not de-identified")
 }
 
 test_flow_into_the_deidentification_step_is_not_judged if {
 	count(deid.identified_data_in_deid_use({"flows": [dflow(analytics, step, [email])]})) == 0
 }
 
-test_plain_direct_id_labelled_deidentified_is_incorrect if {
-	hashed := {"id": "x.email_hash", "category": "user.contact.email", "identifiability": "deidentified", "protection": "hashed_weak"}
-	count(deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [hashed])]})) == 1
+hashed_email := {"id": "x.email_hash", "category": "user.contact.email", "identifiability": "deidentified", "protection": "hashed_weak"}
+
+# Issue 13 class 10: the real reason is that a weakly hashed e-mail is the e-mail, not an identifiability mismatch.
+test_weakly_hashed_email_labelled_deidentified_is_named_a_direct_identifier if {
+	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [hashed_email])]})
+	count(r) == 1
+	contains(r[0].message, "it is a direct identifier (user.contact.email, hashed_weak), whatever its stated identifiability (deidentified)")
+	# ... and the commercial warning does not call it "only de-identified"
+	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, {"operator": "third_party"}, [hashed_email])]})) == 0
+	tokenised := object.union(hashed_email, {"protection": "tokenized"})
+	count(deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [tokenised])]})) == 0
 }
 
 test_unknown_identifiability_is_a_gap if {

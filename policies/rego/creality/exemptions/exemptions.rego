@@ -73,10 +73,11 @@ exemption_without_evidence(inp) := [f |
 ]
 
 # METADATA
-# title: Exemption from consent cited for marketing, advertising or sale
+# title: Exemption from consent cited for marketing, advertising, partner analytics or sale
 # description: >-
 #   II.IV.3 waives authorisation "pour la collecte". It never covers marketing messages, advertising, ad
-#   measurement or commercial use of data: those need consent (II.IV.1.a) or a declared purpose.
+#   measurement, partners' own analytics or commercial use of data: those need consent (II.IV.1.a) or a declared
+#   purpose.
 # custom:
 #   clause: II.IV.3
 #   severity: error
@@ -86,11 +87,23 @@ exemption_without_evidence(inp) := [f |
 exemption_for_marketing(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	exempt(flow)
-	vocab.marketing_use(flow.purpose_info)
+	vocab.no_exemption_use(flow.purpose_info)
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
-		"flow %s cites exemption %s for marketing/advertising purpose %s; exemptions cover collection only",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose)]))
+		"flow %s cites exemption %s for purpose %s, %s; exemptions cover collection only",
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), vocab.t(no_exemption_reason(flow.purpose_info))]))
 ]
+
+no_exemption_reason(p) := sprintf("%s purpose (%s)", [vocab.t(use_kind(p.policy_purpose)), vocab.t(p.policy_purpose)]) if {
+	vocab.no_exemption_use({"policy_purpose": p.policy_purpose})
+} else := sprintf("whose data use %s is marketing or sales", [vocab.t(vocab.data_use(p))])
+
+use_kind("PARTNER.ANALYTICS") := "a partner analytics"
+
+use_kind("MKT.MESSAGES") := "a marketing"
+
+use_kind("DEID.COMMERCIAL") := "a commercial"
+
+use_kind(x) := "an advertising" if x in {"COOKIE.ADS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
 
 # METADATA
 # title: Collection exemption used to disclose data to an outside recipient
@@ -205,16 +218,25 @@ criminal_investigation_exemption(inp) := authority_findings(inp, 3)
 vital_interest_exemption(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 4)
-	not vital_ok(flow)
+	probs := vital_problems(flow)
+	count(probs) > 0
 	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
-		"flow %s cites %s but consent_impracticable is %v and the trigger is %s (one-off incident or user action expected)",
-		[vocab.t(flow.id), vocab.t(item(flow)), object.get(flow.legal_basis, "consent_impracticable", false), vocab.t(object.get(flow, "trigger", "none"))]))
+		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), vocab.t(concat(" and ", probs))]))
 ]
 
-vital_ok(flow) if {
-	flow.legal_basis.consent_impracticable == true
-	object.get(flow, "trigger", "") in {"incident", "user_action"}
-}
+# vital_problems(flow): the conditions of II.IV.3(4) that fail, each named (never one that holds).
+vital_problems(flow) := array.concat(
+	[p |
+		not object.get(flow.legal_basis, "consent_impracticable", false) == true
+		p := sprintf("does not state that consent could not be obtained (consent_impracticable: %s)", [vocab.t(object.get(flow.legal_basis, "consent_impracticable", null))])
+	],
+	[p |
+		not object.get(flow, "trigger", "") in {"incident", "user_action"}
+		p := sprintf("is not one-off (trigger %s; incident or user_action expected)", [vocab.t(object.get(flow, "trigger", null))])
+	],
+)
+
+vital_ok(flow) if count(vital_problems(flow)) == 0
 
 collection_findings(inp, n, wanted) := [f |
 	some flow in inp.flows
@@ -267,17 +289,23 @@ public_record_exemption(inp) := collection_findings(inp, 6, "public_record")
 contract_exemption(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 7)
-	not contract_purpose(flow.purpose_info)
+	probs := contract_problems(flow.purpose_info)
+	count(probs) > 0
 	f := finding("flow", flow.id, "purpose", sprintf(
-		"flow %s cites %s for purpose %s, which is not needed to perform a contract the user asked for",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose)]))
+		"flow %s cites %s for purpose %s, which is not needed to perform a contract the user asked for: %s",
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), vocab.t(concat(" and ", probs))]))
 ]
 
-contract_purpose(p) if {
-	p.core == true
-	not vocab.marketing_use(p)
-	not vocab.analytics_use(p)
-}
+# contract_problems(p): why a purpose is not one a requested contract needs, each reason named.
+contract_problems(p) := array.concat(
+	array.concat(
+		[x | not object.get(p, "core", null) == true; x := sprintf("it is not core (purpose.core: %s)", [vocab.t(object.get(p, "core", null))])],
+		[x | vocab.marketing_use(p); x := "it is a marketing purpose"],
+	),
+	[x | vocab.analytics_use(p); x := "it is an analytics purpose"],
+)
+
+contract_purpose(p) if count(contract_problems(p)) == 0
 
 # METADATA
 # title: Security-and-faults exemption used beyond security and fault handling
@@ -298,7 +326,8 @@ security_exemption(inp) := array.concat(
 		cites(flow, 8)
 		not flow.purpose_info.policy_purpose in vocab.fault_purposes
 		f := finding("flow", flow.id, "purpose", sprintf(
-			"flow %s cites %s for purpose %s, not security or fault handling", [vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose)]))
+			"flow %s cites %s for purpose %s, whose policy purpose is %s, not security or fault handling (SECURITY, FAULT)",
+			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), vocab.t(object.get(flow.purpose_info, "policy_purpose", null))]))
 	],
 	[f |
 		some flow in candidates.flows_where(inp, "basis", ["exemption"])
@@ -378,12 +407,25 @@ research_exemption(inp) := array.concat(
 		cites(flow, 10)
 		some i
 		fi := flow.fields_info[i]
-		not object.get(fi, "identifiability", "identified") in vocab.deidentified_levels
+		not research_output(fi)
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
-			"flow %s cites %s but carries %s, which is %s, not de-identified",
-			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(object.get(fi, "identifiability", "identified (not stated)"))]))
+			"flow %s cites %s but carries %s, %s",
+			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(not_research_output_reason(fi))]))
 	],
 )
+
+# research_output(fi): de-identified results (II.IV.3(10) "dépersonnaliser les informations contenues dans les
+# résultats"): de-identified, anonymous or aggregate, and not a direct identifier that still identifies.
+research_output(fi) if {
+	object.get(fi, "identifiability", "identified") in vocab.deidentified_levels
+	not vocab.identifying_direct_id(fi)
+}
+
+not_research_output_reason(fi) := sprintf("a direct identifier (%s, %s) whatever its stated identifiability (%s)", [
+	vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(fi.identifiability),
+]) if {
+	object.get(fi, "identifiability", "identified") in vocab.deidentified_levels
+} else := sprintf("which is %s, not de-identified", [vocab.t(object.get(fi, "identifiability", "identified (not stated)"))])
 
 # METADATA
 # title: Exemption for other legal circumstances without the statute

@@ -59,6 +59,18 @@ test_exemption_without_evidence_is_flagged if {
 test_exemption_never_covers_advertising if {
 	r := exemptions.exemption_for_marketing({"flows": [ex(8, "lia", ads, internal, "continuous", dev)]})
 	count(r) == 1
+	contains(r[0].message, "for purpose ad_measurement, an advertising purpose (PARTNER.AD_MEASURE)")
+}
+
+# One definition with the lineage's coverage: partners' own analytics is a disclosure, never an exempt collection.
+test_exemption_never_covers_partner_analytics if {
+	partner := {"id": "partner_analytics", "policy_purpose": "PARTNER.ANALYTICS"}
+	r := exemptions.exemption_for_marketing({"flows": [ex(11, "Law 1", partner, {"operator": "processor", "role": "analytics"}, "continuous", dev)]})
+	count(r) == 1
+	contains(r[0].message, "a partner analytics purpose (PARTNER.ANALYTICS)")
+	sales := {"id": "list_rental", "policy_purpose": null, "data_use": "sales.list_rental"}
+	r2 := exemptions.exemption_for_marketing({"flows": [ex(11, "Law 1", sales, internal, "continuous", dev)]})
+	contains(r2[0].message, "whose data use sales.list_rental is marketing or sales")
 }
 
 test_collection_exemption_disclosed_to_third_party_needs_review if {
@@ -110,10 +122,22 @@ test_public_interest_to_other_party_needs_review if {
 }
 
 test_vital_interest_needs_impracticable_consent if {
-	count(exemptions.vital_interest_exemption({"flows": [ex(4, "note", legal, internal, "incident", acct)]})) == 1
+	r := exemptions.vital_interest_exemption({"flows": [ex(4, "note", legal, internal, "incident", acct)]})
+	count(r) == 1
+	endswith(r[0].message, "does not state that consent could not be obtained (consent_impracticable: (not stated))")
 	fl := ex(4, "note", legal, internal, "incident", acct)
 	ok := object.union(fl, {"legal_basis": object.union(fl.legal_basis, {"consent_impracticable": true})})
 	count(exemptions.vital_interest_exemption({"flows": [ok]})) == 0
+}
+
+# Issue 13 class 10: the finding names the condition that fails, not the one that holds.
+test_vital_interest_names_only_the_failing_condition if {
+	fl := ex(4, "note", legal, internal, "scheduled", acct)
+	routine := object.union(fl, {"legal_basis": object.union(fl.legal_basis, {"consent_impracticable": true})})
+	r := exemptions.vital_interest_exemption({"flows": [routine]})
+	count(r) == 1
+	endswith(r[0].message, "cites II.IV.3(4) but is not one-off (trigger scheduled; incident or user_action expected)")
+	not contains(r[0].message, "consent_impracticable")
 }
 
 test_made_public_exemption_only_for_public_fields if {
@@ -130,7 +154,12 @@ test_public_record_exemption_only_for_public_records if {
 
 test_contract_exemption_needs_core_purpose if {
 	count(exemptions.contract_exemption({"flows": [ex(7, "tos", core, internal, "user_action", acct)]})) == 0
-	count(exemptions.contract_exemption({"flows": [ex(7, "tos", ads, internal, "user_action", acct)]})) == 1
+	r := exemptions.contract_exemption({"flows": [ex(7, "tos", ads, internal, "user_action", acct)]})
+	count(r) == 1
+	endswith(r[0].message, "it is not core (purpose.core: (not stated)) and it is a marketing purpose")
+	stats := {"id": "usage_stats", "policy_purpose": "IMPROVE", "core": true}
+	r2 := exemptions.contract_exemption({"flows": [ex(7, "tos", stats, internal, "user_action", acct)]})
+	endswith(r2[0].message, ": it is an analytics purpose")
 }
 
 test_news_exemption_always_needs_review if {
@@ -146,6 +175,14 @@ test_aggregates_to_research_institute_pass if {
 test_research_exemption_with_identified_data_or_wrong_recipient if {
 	r := exemptions.research_exemption({"flows": [ex(10, "dua", research, internal, "scheduled", acct)]})
 	count(r) == 2
+}
+
+# Issue 13 class 10: a weakly hashed e-mail called de-identified is not a de-identified result (it passed before).
+test_research_exemption_with_a_weakly_hashed_email_names_a_direct_identifier if {
+	hashed := [{"id": "app.email_hash", "category": "user.contact.email", "identifiability": "deidentified", "protection": "hashed_weak"}]
+	r := exemptions.research_exemption({"flows": [ex(10, "dua", research, institute, "scheduled", hashed)]})
+	count(r) == 1
+	endswith(r[0].message, "carries app.email_hash, a direct identifier (user.contact.email, hashed_weak) whatever its stated identifiability (deidentified)")
 }
 
 test_other_legal_exemption_needs_statute if {

@@ -2,11 +2,12 @@
 # scope: package
 # title: Lineage — what reaches whom through intermediate systems (II.III.a, II.IV.2.e, II.IV.2.d, III.3, IV.a)
 # description: >-
-#   Rules over the facts the lineage graph attaches to the flow that completes a multi-hop path (its last hop):
-#   lineage_reach (a field that travelled from elsewhere reaching a recipient outside Creality, with its path and
-#   coverage), lineage_borders (subjects' data crossing a border the flow's own endpoints do not show),
-#   lineage_rejoins (de-identified data meeting an identifier downstream) and lineage_cycle (a sync loop).
-#   Single-hop facts are judged by the direct rules of each area.
+#   Rules over the facts the lineage graph attaches to the flow that completes a path (its last hop):
+#   lineage_reach (a field reaching a recipient outside Creality, with its path and coverage, from the first hop
+#   on), lineage_borders (subjects' data crossing a border the flow's own endpoints do not show), lineage_rejoins
+#   (de-identified data meeting an identifier), lineage_implied (a field a flow carries although its source neither
+#   declares nor receives it) and lineage_cycle (a sync loop). An identifier the flow's source declares, sent
+#   straight to a partner, is the direct rule's (creality.cookies.direct_id_to_partner).
 package creality.lineage
 
 import rego.v1
@@ -42,8 +43,9 @@ consent_mechanisms := {"consent", "art49_consent"}
 # description: >-
 #   II.III.a: partners' cookies collect "des informations non personnellement identifiables". A direct identifier
 #   (email, hashed email, phone, name, account id, address, IMEI, IMSI, MAC) that reaches an advertiser, analytics
-#   or other partner through a chain of internal systems (warehouse, reverse-ETL...) breaks that promise as surely
-#   as a direct flow: no single hop shows it, the lineage does.
+#   or other partner through a chain of internal systems (warehouse, reverse-ETL...), or from a system that sends it
+#   without declaring or receiving it (an implied hop), breaks that promise as surely as a direct flow: no single
+#   hop shows it, the lineage does.
 # custom:
 #   clause: II.III.a
 #   severity: error
@@ -55,40 +57,84 @@ multi_hop_direct_identifier(inp) := [f |
 	some flow in candidates.flows_where(inp, "to_role", sharing_roles)
 	flow.to_node.role in sharing_roles
 	some r in object.get(flow, "lineage_reach", [])
+	not object.get(r, "declared_here", false)
 	vocab.direct_ids[r.category]
 	not r.identifiability in unlinkable
 	msg := concat("", [
 		r.field, " (", r.category, ", ", object.get(r, "protection", "plain"), ") reaches ", flow.to_node.role, " partner ", flow.to,
-		" through ", format_int(r.hops, 10), " hops: ", concat(" -> ", r.path),
+		" through ", format_int(r.hops, 10), " hops: ", concat(" -> ", r.path), implied_note(r),
 	])
 	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), msg), r.field), r.path)
 ]
 
+# implied_note(r): the hop of a path that no flow declares (the field's source neither declares nor receives it).
+implied_note(r) := concat("", [" (no flow declares ", r.implied[0], " -> ", r.implied[1], ")"]) if {
+	count(object.get(r, "implied", [])) == 2
+} else := ""
+
 # METADATA
-# title: Recipient reached through intermediate systems for a purpose nothing covers
+# title: Recipient outside Creality reached for a purpose nothing covers
 # description: >-
 #   II.IV.2.e: information used for purposes the policy does not specify needs prior consent. A field that
-#   travels through internal systems and ends at a recipient outside Creality, for a purpose the field was never
-#   collected for, with no consent for that purpose and channel on the delivering flow and no exemption whose scope
-#   allows that recipient, is sharing that no purpose or exemption covers.
+#   reaches a recipient outside Creality — straight from the system that collects it or through internal
+#   systems — for a purpose the field was never collected for, with no consent for that purpose on the delivering
+#   flow and no exemption cited there, is sharing that no purpose covers. (A flow whose own purpose the policy does
+#   not declare is reported once, by creality.purposes.undeclared_purpose_flow; anonymous and aggregate data is not
+#   "vos informations".)
 # custom:
 #   clause: II.IV.2.e
 #   severity: error
 #   verdict: omitted
 #   remediation: >-
 #     Add the purpose to the field's declared purposes if the policy really covers it, cite a consent for that
-#     purpose and channel on the delivering flow, or stop sending the field onward.
+#     purpose on the delivering flow, or stop sending the field onward.
 transitive_undeclared_recipient(inp) := [f |
 	some flow in inp.flows
+	vocab.declared(flow.purpose_info)
 	some r in object.get(flow, "lineage_reach", [])
 	r.covered_by == "none"
 	msg := concat("", [
-		r.field, " reaches ", flow.to_node.role, " ", flow.to, " through ", format_int(r.hops, 10),
-		" hops for purpose ", flow.purpose, ", which no declared purpose of the field, no matching consent and no ",
-		"exemption covers: ", concat(" -> ", r.path),
+		r.field, reach_words(r, flow), " for purpose ", flow.purpose,
+		", which no declared purpose of the field, no matching consent and no exemption covers: ",
+		concat(" -> ", r.path), implied_note(r),
 	])
 	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), msg), r.field), r.path)
 ]
+
+reach_words(r, flow) := concat("", [" is sent to ", flow.to_node.role, " ", flow.to]) if r.hops == 1
+
+else := concat("", [" reaches ", flow.to_node.role, " ", flow.to, " through ", format_int(r.hops, 10), " hops"])
+
+# METADATA
+# title: Flow carrying a field its source neither holds nor receives
+# description: >-
+#   The inventory says a system sends a field that it does not declare and that no flow brings to it (an SDK fed
+#   the account number after login, a job reading another system's table). The lineage assumes an undeclared path
+#   from the system that declares the field, so the sharing rules still judge it where it travels; but requests to
+#   access or delete the data (IV.a) cannot follow a path the inventory does not state: a missing fact.
+# custom:
+#   clause: IV.a
+#   severity: warning
+#   verdict: gap
+#   remediation: >-
+#     Declare the flow that brings the field to this system (from the system that declares it), or declare the
+#     field in this system if it produces the value itself.
+implied_source(inp) := [f |
+	some flow in inp.flows
+	some x in object.get(flow, "lineage_implied", [])
+	msg := concat("", [
+		"flow ", flow.id, " carries field ", x.field, " that its source ", flow.from, " neither holds nor receives",
+		implied_detail(x, flow),
+	])
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [x.index]), msg), x.field), [x.origin, flow.from])
+]
+
+implied_detail(x, flow) := concat("", [
+	" from where it is declared (", x.origin, "): the flows that bring it to ", flow.from,
+	" come from systems that never receive it either",
+]) if {
+	x.fed_by_others == true
+} else := concat("", [" (declared in ", x.origin, ", and no flow brings it to ", flow.from, ")"])
 
 # METADATA
 # title: Onward transfer abroad without a mechanism valid for the data subjects
@@ -140,9 +186,10 @@ mechanism_applies(b) if {
 # METADATA
 # title: De-identified data re-joined with an identifier downstream
 # description: >-
-#   II.IV.2.d allows user-base analysis and commercial use of de-identified information only. De-identified data
-#   that reaches a system which also receives an identifier (a join key or a direct identifier) is identified
-#   again there: the de-identification no longer holds.
+#   II.IV.2.d allows user-base analysis and commercial use of de-identified information only ("les informations
+#   dépersonnalisées n'aideront pas à identifier votre identité"). De-identified data that reaches a system which
+#   also holds an identifier (a join key or a direct identifier it receives, declares or sends on) is identified
+#   again there — already at the first system after the de-identification step: it no longer holds.
 # custom:
 #   clause: II.IV.2.d
 #   severity: error
@@ -155,11 +202,15 @@ reidentification_join(inp) := [f |
 	some j in object.get(flow, "lineage_rejoins", [])
 	msg := concat("", [
 		"de-identified ", concat(", ", j.fields), " (from ", j.deidentified_by, ") reaches ", j.node,
-		", which also receives ", concat(", ", j.identifiers), " (", concat(", ", j.identifier_flows),
-		"): re-identified there; path ", concat(" -> ", j.path),
+		", which also holds ", concat(", ", j.identifiers), identifier_source(j),
+		": re-identified there; path ", concat(" -> ", j.path),
 	])
 	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [j.index]), msg), j.node), j.path)
 ]
+
+identifier_source(j) := concat("", [" (", concat(", ", j.identifier_flows), ")"]) if count(j.identifier_flows) > 0
+
+else := " (declared or sent on there)"
 
 # METADATA
 # title: Sync loop between systems

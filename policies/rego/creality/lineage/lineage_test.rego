@@ -12,9 +12,11 @@ lin_reach(category, identifiability, covered_by) := {
 	"path": ["app", "account", "warehouse", "reverse-etl", "adpixel"],
 }
 
+lin_ads := {"id": "ad_measurement", "policy_purpose": "PARTNER.AD_MEASURE"}
+
 lin_flow_to(node, entries) := {
-	"id": "reverse-etl-to-adpixel", "to": node.id, "purpose": "ad_measurement", "to_node": node,
-	"lineage_reach": entries,
+	"id": "reverse-etl-to-adpixel", "from": "reverse-etl", "to": node.id, "purpose": "ad_measurement", "to_node": node,
+	"purpose_info": lin_ads, "lineage_reach": entries,
 }
 
 test_hashed_email_reaching_advertiser_through_warehouse_is_flagged_at_last_hop if {
@@ -47,7 +49,49 @@ test_uncovered_transitive_recipient_is_flagged if {
 	r5 := lineage.transitive_undeclared_recipient({"flows": [lin_flow_to(lin_adpixel, [lin_reach("user.contact.email", "pseudonymous", "none")])]})
 	count(r5) == 1
 	r5[0].key == "app.email_hash"
-	contains(r5[0].message, "ad_measurement")
+	contains(r5[0].message, "reaches advertiser adpixel through 4 hops for purpose ad_measurement")
+}
+
+# Issue 13 class 1: the first hop, from the system that declares the field, is judged the same way.
+test_uncovered_first_hop_from_the_declaring_system_is_flagged if {
+	hop := object.union(lin_reach("user.contact.email", "identified", "none"), {"hops": 1, "path": ["app", "adpixel"], "declared_here": true})
+	r := lineage.transitive_undeclared_recipient({"flows": [lin_flow_to(lin_adpixel, [hop])]})
+	count(r) == 1
+	contains(r[0].message, "app.email_hash is sent to advertiser adpixel for purpose ad_measurement")
+	# ... while the II.III.a identifier at the first hop is the direct rule's (creality.cookies.direct_id_to_partner)
+	count(lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_adpixel, [hop])]})) == 0
+}
+
+# A flow whose own purpose the policy does not declare is reported once, by purposes.undeclared_purpose_flow.
+test_undeclared_purpose_of_the_delivering_flow_is_left_to_the_flow_rule if {
+	fl := object.union(lin_flow_to(lin_adpixel, [lin_reach("user.contact.email", "pseudonymous", "none")]), {"purpose_info": {"id": "x", "policy_purpose": null}})
+	count(lineage.transitive_undeclared_recipient({"flows": [fl]})) == 0
+}
+
+# Issue 13 class 2: a field the flow's source neither declares nor receives arrives through an implied hop; the
+# identifier is judged (II.III.a) and the missing path is a located gap.
+test_identifier_through_an_implied_hop_is_flagged_and_the_hop_named if {
+	implied := object.union(lin_reach("user.unique_id", "identified", "consent"), {
+		"field": "account.user_id", "hops": 2, "path": ["account", "app", "adpixel"], "implied": ["account", "app"],
+	})
+	r := lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_adpixel, [implied])]})
+	count(r) == 1
+	endswith(r[0].message, "account -> app -> adpixel (no flow declares account -> app)")
+}
+
+test_flow_carrying_a_field_its_source_neither_holds_nor_receives_is_a_gap if {
+	x := {"field": "account.user_id", "index": 2, "origin": "account", "fed_by_others": false}
+	fl := {"id": "app-sdk", "from": "app", "to": "adpixel", "lineage_implied": [x]}
+	r := lineage.implied_source({"flows": [fl]})
+	count(r) == 1
+	r[0].attribute == "fields.2"
+	r[0].key == "account.user_id"
+	r[0].evidence == ["account", "app"]
+	r[0].message == "flow app-sdk carries field account.user_id that its source app neither holds nor receives (declared in account, and no flow brings it to app)"
+	count(lineage.implied_source({"flows": [{"id": "app-sdk", "from": "app", "to": "adpixel"}]})) == 0
+	looped := {"id": "crm-to-sync", "from": "crm", "to": "sync", "lineage_implied": [object.union(x, {"fed_by_others": true})]}
+	r2 := lineage.implied_source({"flows": [looped]})
+	endswith(r2[0].message, "from where it is declared (account): the flows that bring it to crm come from systems that never receive it either")
 }
 
 test_transitive_recipient_covered_by_consent_or_exemption_passes if {
@@ -101,7 +145,15 @@ test_reidentification_join_is_flagged_at_the_flow_bringing_the_deidentified_data
 	count(r12) == 1
 	r12[0].attribute == "fields.1"
 	r12[0].key == "recsys"
-	contains(r12[0].message, "account.user_id")
+	contains(r12[0].message, "which also holds account.user_id (account-to-recsys)")
+}
+
+# Issue 13 class 1: the join at the first system after the de-identification step.
+test_reidentification_at_the_first_system_after_the_step_names_a_declared_identifier if {
+	j := object.union(lin_rejoin, {"node": "stats", "identifiers": ["stats.user_id"], "identifier_flows": [], "path": ["deid-pipeline", "stats"]})
+	r := lineage.reidentification_join({"flows": [{"id": "deid-to-stats", "to": "stats", "lineage_rejoins": [j]}]})
+	count(r) == 1
+	contains(r[0].message, "which also holds stats.user_id (declared or sent on there)")
 }
 
 test_deidentified_flow_without_rejoin_passes if {

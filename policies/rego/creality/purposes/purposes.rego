@@ -30,8 +30,9 @@ field_without_purpose(inp) := [f |
 # title: Data used for a purpose the policy does not declare, without prior consent
 # description: >-
 #   II.IV.2.e: "Nous vous demanderons votre consentement au préalable si vos informations sont utilisées
-#   à d'autres fins non spécifiées". A flow whose purpose is not one the policy declares needs a real
-#   consent (opt-in, separate or banner — not policy acceptance or a pre-ticked box) for that purpose.
+#   à d'autres fins non spécifiées". A flow carrying personal data (not only anonymous or aggregate data) whose
+#   purpose is not one the policy declares needs a real consent (opt-in, separate or banner — not policy acceptance
+#   or a pre-ticked box) for that purpose. A flow citing a II.IV.3 exemption is judged by the exemption validator.
 # custom:
 #   clause: II.IV.2.e
 #   severity: error
@@ -44,6 +45,7 @@ undeclared_purpose_flow(inp) := [f |
 	not vocab.declared(flow.purpose_info)
 	not flow_consented(flow)
 	not exempted(flow)
+	carries_personal(flow)
 	f := finding("flow", flow.id, "purpose", sprintf(
 		"flow %s sends data to %s for purpose %s, which the policy does not declare, without prior consent",
 		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.purpose)]))
@@ -52,8 +54,10 @@ undeclared_purpose_flow(inp) := [f |
 # METADATA
 # title: Field collected for an undeclared purpose without prior consent
 # description: >-
-#   II.IV.2.e applies at collection too: a field whose purposes include one the policy does not declare
-#   needs a real consent for that purpose.
+#   II.IV.2.e applies at collection too: a personal-data field whose purposes include one the policy does not
+#   declare needs a real consent for that purpose — unless every flow using the field for that purpose cites a
+#   II.IV.3 exemption, which is then judged where it is cited (the same clause, the same verdict at both levels).
+#   Anonymous and aggregate data is not "vos informations".
 # custom:
 #   clause: II.IV.2.e
 #   severity: error
@@ -62,15 +66,30 @@ undeclared_purpose_flow(inp) := [f |
 #     Map the purpose to a declared policy purpose, or collect a prior opt-in consent for it.
 undeclared_purpose_field(inp) := [f |
 	some field in inp.fields
+	linkable_personal(field)
 	infos := object.get(field, "purposes_info", [])
+	exempted_purposes := object.get(field, "exempted_purposes", [])
 	some i
 	p := infos[i]
 	not vocab.declared(p)
 	not vocab.consented(p.consents, p.id)
+	not p.id in exempted_purposes
 	f := finding("field", field.id, sprintf("purposes.%d", [i]), sprintf(
 		"field %s is collected for purpose %s, which the policy does not declare, without prior consent",
 		[vocab.t(field.id), vocab.t(p.id)]))
 ]
+
+# linkable_personal(x): personal data that still singles a person out (II.IV.2.e "vos informations"; anonymous and
+# aggregate data are outside it, interpretation.md 2.4). A field without a category or identifiability counts.
+linkable_personal(x) if {
+	startswith(object.get(x, "category", "user."), "user.")
+	not object.get(x, "identifiability", "identified") in vocab.unlinkable
+}
+
+carries_personal(flow) if {
+	some fi in flow.fields_info
+	linkable_personal(fi)
+}
 
 flow_consented(flow) if {
 	flow.consent_info.purpose == flow.purpose

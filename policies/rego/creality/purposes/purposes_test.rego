@@ -42,10 +42,33 @@ test_bundled_policy_acceptance_is_not_consent if {
 	count(r2) == 1
 }
 
+frames := {"id": "fw.cam", "category": "user.sensor", "identifiability": "pseudonymous"}
+
 test_flow_for_undeclared_purpose_without_consent if {
-	flow := {"id": "f1", "to": "ml", "purpose": "train_ai", "purpose_info": undeclared([]), "consent_info": null}
+	flow := {"id": "f1", "to": "ml", "purpose": "train_ai", "purpose_info": undeclared([]), "consent_info": null, "fields_info": [frames]}
 	r3 := purposes.undeclared_purpose_flow({"flows": [flow]})
 	count(r3) == 1
+}
+
+# Issue 13 class 11: "vos informations" — aggregate statistics for an undeclared purpose are judged the same way at
+# the flow and at the field: not personal data, no II.IV.2.e finding at either level.
+test_aggregate_data_for_undeclared_purpose_is_not_judged_at_any_level if {
+	stats := {"id": "agg.stats", "category": "user.telemetry", "identifiability": "aggregate"}
+	flow := {"id": "f1", "to": "buyer", "purpose": "train_ai", "purpose_info": undeclared([]), "consent_info": null, "fields_info": [stats]}
+	count(purposes.undeclared_purpose_flow({"flows": [flow]})) == 0
+	field := object.union(stats, {"purposes": ["train_ai"], "purposes_info": [undeclared([])]})
+	count(purposes.undeclared_purpose_field({"fields": [field]})) == 0
+	ops := {"id": "x.ops", "category": "system.operations", "purposes": ["train_ai"], "purposes_info": [undeclared([])]}
+	count(purposes.undeclared_purpose_field({"fields": [ops]})) == 0
+}
+
+# Issue 13 class 11: a field collected for an undeclared purpose that every flow using it for that purpose covers
+# with a II.IV.3 exemption (judged there by the exemption validator) is not reported again at the field.
+test_field_used_only_under_an_exemption_is_judged_where_the_exemption_is_cited if {
+	field := {"id": "acct.email", "category": "user.contact.email", "purposes": ["support", "train_ai"], "purposes_info": [declared, undeclared([])]}
+	count(purposes.undeclared_purpose_field({"fields": [field]})) == 1
+	exempted := object.union(field, {"exempted_purposes": ["train_ai"]})
+	count(purposes.undeclared_purpose_field({"fields": [exempted]})) == 0
 }
 
 test_flow_citing_matching_consent_passes if {

@@ -222,7 +222,10 @@ isolation_finding(s, null) := object.union(
 # title: De-identified and identified data kept in the same store
 # description: >-
 #   III.I.c (with II.IV.2.d): the de-identified analytics zone is isolated from identified stores. A system that
-#   declares both de-identified and identified fields of its own mixes them.
+#   holds both de-identified and identified personal data mixes them — whether it declares them or receives them
+#   through flows, as a warehouse does (the lineage gives each field's identifiability there: data a
+#   de-identification step lowered arrives de-identified). A de-identification step receives identified data by
+#   design: only what it declares counts. Data re-joined with an identifier is a II.IV.2.d finding instead.
 # custom:
 #   clause: III.I.c
 #   severity: warning
@@ -231,13 +234,18 @@ isolation_finding(s, null) := object.union(
 #     Keep de-identified analytics data in a separate store from identified data.
 mixed_deidentified_store(inp) := [f |
 	some s in inp.systems
-	deid := [x.id | some x in inp.fields; x.identifiability == "deidentified"]
-	ident := [x.id | some x in inp.fields; x.identifiability == "identified"]
-	count(deid) > 0
-	count(ident) > 0
+	m := s.lineage_mixed
+	m.deidentified_count > 0
+	m.identified_count > 0
 	f := finding("system", s.id, "fields", sprintf(
-		"%s keeps de-identified data (%s) next to identified data (%s)", [vocab.t(s.id), vocab.t(concat(", ", deid)), vocab.t(concat(", ", ident))]))
+		"%s keeps de-identified data (%s) next to identified data (%s)",
+		[vocab.t(s.id), vocab.t(sample(m.deidentified, m.deidentified_count)), vocab.t(sample(m.identified, m.identified_count))]))
 ]
+
+# sample(ids, n): the ids shown, and how many more there are.
+sample(ids, n) := concat(", ", ids) if n <= count(ids)
+
+else := concat("", [concat(", ", ids), " and ", format_int(n - count(ids), 10), " more"])
 
 # METADATA
 # title: Direct identifier or credential shown or logged unmasked

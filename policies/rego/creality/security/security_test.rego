@@ -85,9 +85,11 @@ test_isolation_none_is_violation_and_missing_is_gap if {
 }
 
 test_mixed_deidentified_store if {
-	fs := [{"id": "t", "identifiability": "deidentified"}, {"id": "u", "identifiability": "identified"}]
-	count(security.mixed_deidentified_store({"systems": [store(full)], "fields": fs})) == 1
-	count(security.mixed_deidentified_store({"systems": [store(full)], "fields": [fs[0]]})) == 0
+	mixed := {"deidentified": ["t"], "deidentified_count": 1, "identified": ["u", "v"], "identified_count": 12}
+	r := security.mixed_deidentified_store({"systems": [object.union(store(full), {"lineage_mixed": mixed})]})
+	count(r) == 1
+	contains(r[0].message, "(t) next to identified data (u, v and 10 more)")
+	count(security.mixed_deidentified_store({"systems": [store(full)]})) == 0
 }
 
 test_unmasked_email_is_flagged if {

@@ -158,6 +158,15 @@ consented(consents, purpose_id) if {
 # I.I: the "non-identity" access data (origin/referrer and access order).
 access_terms := {"user.behavior.access_origin", "user.behavior.access_order"}
 
+# identifying_direct_id(x): a direct identifier that still identifies: not aggregated away, not tokenised. A plain,
+# encrypted or weakly hashed e-mail is still the e-mail, whatever identifiability it states (docs/inventory.md,
+# `hashed_weak`). The lineage's `identifies()` (src/auditor/lineage/propagate.py) is the same definition.
+identifying_direct_id(x) if {
+	direct_ids[x.category]
+	not object.get(x, "identifiability", "identified") in unlinkable
+	not object.get(x, "protection", "plain") == "tokenized"
+}
+
 # Identifiability levels that no longer single out a person (II.IV.2.d, II.IV.3(10)); "deidentified" is still
 # personal data (interpretation.md 2.4).
 unlinkable := {"anonymous", "aggregate"}
@@ -200,6 +209,12 @@ partner_purposes := {"PARTNER.ANALYTICS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
 marketing_purposes := {"MKT.MESSAGES", "COOKIE.ADS", "PARTNER.ADS", "PARTNER.AD_MEASURE", "DEID.COMMERCIAL"}
 
 marketing_use(p) if p.policy_purpose in marketing_purposes
+
+# Purposes no II.IV.3 exemption covers: marketing, advertising and sale, and partners' analytics (a disclosure to
+# third parties for their own analysis, not a collection). The lineage's coverage defers to this (one definition).
+no_exemption_use(p) if marketing_use(p)
+
+no_exemption_use(p) if p.policy_purpose == "PARTNER.ANALYTICS"
 
 marketing_use(p) if startswith(data_use(p), "marketing")
 
