@@ -242,6 +242,9 @@ def test_warehouse_mixing_received_deidentified_and_identified_data(audit: InPro
     assert mixed.subject_id == "warehouse"
     assert "de-identified data (app.profile) next to identified data (app.message)" in mixed.message
     assert hits(found, "creality.lineage.reidentification_join") == []
+    # the profile leaves the step de-identified: the II.IV.2.d flow rule agrees with the lineage
+    assert analyse(load(warehouse(identifier=False))).flow_facts["deid-to-warehouse"]["lineage_lowered"] == [0]
+    assert hits(found, "creality.deidentification.identified_data_in_deid_use") == []
 
 
 def test_warehouse_receiving_an_identifier_is_a_reidentification_not_a_mixed_store(audit: InProcessAuditor) -> None:
@@ -250,9 +253,24 @@ def test_warehouse_receiving_an_identifier_is_a_reidentification_not_a_mixed_sto
     assert hits(found, "creality.security.mixed_deidentified_store") == []
 
 
-def test_the_deidentification_step_is_not_a_mixed_store(audit: InProcessAuditor) -> None:
+def test_the_deidentification_step_and_the_app_are_not_mixed_stores(audit: InProcessAuditor) -> None:
     found = audit.check(warehouse(identifier=False))
     assert [f.subject_id for f in found if f.rule_id == "creality.security.mixed_deidentified_store"] == ["warehouse"]
+
+
+def test_a_weakly_hashed_email_labelled_deidentified_counts_as_identified_in_a_store(audit: InProcessAuditor) -> None:
+    """A store with the e-mail hash (labelled de-identified) and support messages does not keep "de-identified data
+    next to identified data": the hash is the e-mail (II.IV.2.d and III.I.c agree)."""
+    inv = kit.base()
+    hashed = kit.field("app.email_hash", "user.contact.email", ["support"], collection="derived")
+    hashed.update(identifiability="deidentified", protection="hashed_weak")
+    message = kit.field("app.message", "user.content.private", ["support"])
+    kit.system_of(inv, "app")["fields"] += [hashed, message]
+    inv["flows"][0]["fields"] += ["app.email_hash", "app.message"]
+    assert hits(audit.check(inv), "creality.security.mixed_deidentified_store") == []
+    tokenised = copy.deepcopy(inv)
+    kit.system_of(tokenised, "app")["fields"][1]["protection"] = "tokenized"  # now really de-identified
+    assert hits(audit.check(tokenised), "creality.security.mixed_deidentified_store") == [("backend", "fields")]
 
 
 # ----------------------------------------------------------- class 4: channels judged where messages leave

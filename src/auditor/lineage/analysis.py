@@ -20,7 +20,9 @@ Coverage of a field reaching a recipient for the purpose of the flow that delive
 Facts attached to a flow describe what completes *at* that flow (its last hop): the rules locate their findings
 there. Every hop is a fact, the first one from the declaring system included (``declared_here``); a field a flow
 carries although its source neither declares nor receives it arrives through an *implied* hop from the declaring
-system (``lineage_implied`` on that flow, and ``implied`` on the reach facts whose path starts with it).
+system (``lineage_implied`` on that flow, and ``implied`` on the reach facts whose path starts with it). A field a
+de-identification step lowered leaves it de-identified whatever it declares: ``lineage_lowered`` lists its
+positions on each flow carrying it so.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from auditor.lineage.propagate import (
     UNLINKABLE,
     FieldLineage,
     held_identifiers,
+    identifies,
     propagate,
 )
 from auditor.model import Entity, Inventory
@@ -233,10 +236,14 @@ def _flow_facts(lin: Lineage) -> None:
         reach: list[dict[str, Any]] = []
         rejoins: dict[str, dict[str, Any]] = {}
         implied: list[dict[str, Any]] = []
+        lowered: list[int] = []  # positions of fields a de-identification step upstream lowered
         travelled: list[str] = []  # fields that reached the source from elsewhere (an implied hop included)
+        source_deidentifies = g.nodes[edge.source].deidentifies
         for i, fid in enumerate(edge.fields):
             fl = lin.fields[fid]
             here = fl.is_root(edge.source)  # declared at the source: the flow's first hop
+            if fl.lowerable and fl.deidentified_by is None and fl.leaves_deidentified(edge.source, source_deidentifies):
+                lowered.append(i)
             if not here:
                 travelled.append(fid)
             if fl.is_implied(edge.source):
@@ -287,6 +294,8 @@ def _flow_facts(lin: Lineage) -> None:
             facts["lineage_rejoins"] = [rejoins[k] for k in sorted(rejoins)]
         if implied:
             facts["lineage_implied"] = implied
+        if lowered:
+            facts["lineage_lowered"] = lowered
         if travelled and target.region != g.nodes[edge.source].region:
             borders = []
             for subject, fids in lin.borders(edge, tuple(travelled)):
@@ -366,6 +375,9 @@ def _system_facts(lin: Lineage) -> None:
             if fid not in levels:
                 fl = lin.fields.get(fid)
                 levels[fid] = fl.identifiability(sid) if fl is not None else None
+        for fid, level in levels.items():
+            if level == "deidentified" and identifies(inv.fields[fid].data):
+                levels[fid] = "identified"  # a weakly hashed e-mail labelled de-identified is the e-mail
         personal = {x: v for x, v in levels.items() if str(inv.fields[x].get("category") or "").startswith("user.")}
         deid = sorted(x for x, v in personal.items() if v == "deidentified")
         ident = sorted(x for x, v in personal.items() if v == "identified")

@@ -41,7 +41,8 @@ identified_data_in_deid_use(inp) := [f |
 	some flow in candidates.flows_where(inp, "policy_purpose", deid_purposes)
 	judged(flow)
 	some i
-	fi := flow.fields_info[i]
+	flow.fields_info[i]
+	fi := vocab.carried(flow, i)
 	startswith(fi.category, "user.")
 	fi.identifiability != null
 	not deidentified(fi)
@@ -63,6 +64,9 @@ direct_plain(fi) if vocab.identifying_direct_id(fi)
 not_deidentified_reason(fi) := sprintf("it is a direct identifier (%s, %s), whatever its stated identifiability (%s)", [
 	vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(fi.identifiability),
 ]) if {
+	direct_plain(fi)
+	fi.identifiability in vocab.deidentified_levels
+} else := sprintf("it is a direct identifier (%s, %s)", [vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain"))]) if {
 	direct_plain(fi)
 } else := sprintf("it is %s (%s), not de-identified", [vocab.t(fi.identifiability), vocab.t(fi.category)])
 
@@ -106,7 +110,8 @@ deidentified_commercial_outside(inp) := [f |
 	flow.purpose_info.policy_purpose == "DEID.COMMERCIAL"
 	flow.to_node.operator != "first_party"
 	some i
-	fi := flow.fields_info[i]
+	flow.fields_info[i]
+	fi := vocab.carried(flow, i)
 	fi.identifiability == "deidentified"
 	not direct_plain(fi) # not de-identified at all: identified_data_in_deid_use says so
 	f := with_key(finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(

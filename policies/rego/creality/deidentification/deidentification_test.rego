@@ -29,7 +29,7 @@ test_identified_email_in_analysis_is_incorrect if {
 	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [counts, email])]})
 	count(r) == 1
 	r[0].attribute == "fields.1"
-	contains(r[0].message, "direct identifier (user.contact.email, plain)")
+	endswith(r[0].message, "which allows de-identified data only: it is a direct identifier (user.contact.email, plain)")
 }
 
 test_pseudonymous_profile_in_analysis_names_its_identifiability if {
@@ -66,4 +66,18 @@ test_deidentified_data_sold_outside_is_a_warning if {
 	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, {"operator": "third_party"}, [token])]})) == 1
 	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, {"operator": "third_party"}, [counts])]})) == 0
 	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, store, [token])]})) == 0
+}
+
+# The lineage says which fields a de-identification step upstream lowered (lineage_lowered): the profile the app
+# declares pseudonymous leaves the step de-identified, and the flow rules judge it as it travels, like the lineage.
+test_field_lowered_by_a_step_upstream_is_judged_as_carried if {
+	profile := {"id": "app.profile", "category": "user.behavior", "identifiability": "pseudonymous"}
+	out := object.union(dflow(analytics, store, [counts, profile]), {"lineage_lowered": [1]})
+	count(deid.identified_data_in_deid_use({"flows": [out]})) == 0
+	count(deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [counts, profile])]})) == 1
+	sold := object.union(dflow(commercial, {"operator": "third_party"}, [profile]), {"lineage_lowered": [0]})
+	count(deid.deidentified_commercial_outside({"flows": [sold]})) == 1
+	# an identifier is never lowered: the lineage does not list it, and a listed direct identifier stays one
+	email_out := object.union(dflow(analytics, store, [email]), {"lineage_lowered": [0]})
+	count(deid.identified_data_in_deid_use({"flows": [email_out]})) == 1
 }

@@ -406,7 +406,8 @@ research_exemption(inp) := array.concat(
 		some flow in candidates.flows_where(inp, "basis", ["exemption"])
 		cites(flow, 10)
 		some i
-		fi := flow.fields_info[i]
+		flow.fields_info[i]
+		fi := vocab.carried(flow, i)
 		not research_output(fi)
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 			"flow %s cites %s but carries %s, %s",

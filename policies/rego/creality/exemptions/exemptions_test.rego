@@ -198,3 +198,10 @@ test_purpose_without_data_use_is_not_marketing_nor_a_type_error if {
 	count(exemptions.exemption_for_marketing({"flows": [ex(2, "order", plain, authority, "legal_request", acct)]})) == 0
 	count(exemptions.contract_exemption({"flows": [ex(7, "tos", plain, internal, "user_action", acct)]})) == 1
 }
+
+test_research_output_lowered_by_a_step_upstream_passes if {
+	profile := [{"id": "app.profile", "category": "user.behavior", "identifiability": "pseudonymous"}]
+	fl := object.union(ex(10, "dua", research, institute, "scheduled", profile), {"lineage_lowered": [0]})
+	count(exemptions.research_exemption({"flows": [fl]})) == 0
+	count(exemptions.research_exemption({"flows": [ex(10, "dua", research, institute, "scheduled", profile)]})) == 1
+}

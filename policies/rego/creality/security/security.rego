@@ -225,7 +225,9 @@ isolation_finding(s, null) := object.union(
 #   holds both de-identified and identified personal data mixes them — whether it declares them or receives them
 #   through flows, as a warehouse does (the lineage gives each field's identifiability there: data a
 #   de-identification step lowered arrives de-identified). A de-identification step receives identified data by
-#   design: only what it declares counts. Data re-joined with an identifier is a II.IV.2.d finding instead.
+#   design: only what it declares counts. Data re-joined with an identifier is a II.IV.2.d finding instead, and a
+#   direct identifier labelled de-identified (a weakly hashed e-mail) counts as identified. Judged on server-side
+#   stores (client collection points hold the user's own data on the device: interpretation.md 2.17).
 # custom:
 #   clause: III.I.c
 #   severity: warning
@@ -234,6 +236,7 @@ isolation_finding(s, null) := object.union(
 #     Keep de-identified analytics data in a separate store from identified data.
 mixed_deidentified_store(inp) := [f |
 	some s in inp.systems
+	s.kind in vocab.store_kinds
 	m := s.lineage_mixed
 	m.deidentified_count > 0
 	m.identified_count > 0

@@ -90,6 +90,8 @@ test_mixed_deidentified_store if {
 	count(r) == 1
 	contains(r[0].message, "(t) next to identified data (u, v and 10 more)")
 	count(security.mixed_deidentified_store({"systems": [store(full)]})) == 0
+	# a client collection point holds the user's own data on the device
+	count(security.mixed_deidentified_store({"systems": [object.union(app(full), {"lineage_mixed": mixed})]})) == 0
 }
 
 test_unmasked_email_is_flagged if {

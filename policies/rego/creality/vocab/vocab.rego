@@ -167,6 +167,14 @@ identifying_direct_id(x) if {
 	not object.get(x, "protection", "plain") == "tokenized"
 }
 
+# carried(flow, i): the field at position i of the flow as it travels there. A field a de-identification step
+# upstream lowered (the lineage's lineage_lowered) is de-identified, whatever the system declaring it says.
+carried(flow, i) := object.union(fi, {"identifiability": "deidentified"}) if {
+	fi := flow.fields_info[i]
+	i in object.get(flow, "lineage_lowered", [])
+	fi.identifiability in {"identified", "pseudonymous"}
+} else := flow.fields_info[i]
+
 # Identifiability levels that no longer single out a person (II.IV.2.d, II.IV.3(10)); "deidentified" is still
 # personal data (interpretation.md 2.4).
 unlinkable := {"anonymous", "aggregate"}
