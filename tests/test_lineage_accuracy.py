@@ -207,9 +207,10 @@ def test_a_loop_of_systems_none_of_which_receives_the_field_is_rooted_once() -> 
 # --------------------------------------------------- class 3: mixed stores, counting what a warehouse receives
 
 
-def warehouse(identifier: bool) -> dict[str, Any]:
-    """A warehouse receives usage profiles de-identified by a step, and support messages straight from the app
-    (identified). With ``identifier``, it receives the user's e-mail too."""
+def warehouse(keyed: bool) -> dict[str, Any]:
+    """A warehouse receives usage profiles de-identified by a step, and support messages and the user's e-mail
+    straight from the app (identified). With ``keyed``, the step sends each profile with its user token, a key the
+    warehouse can join on."""
     inv = kit.base()
     inv["purposes"].append({"id": "usage", "name": "Usage analysis", "policy_purpose": "DEID.ANALYTICS"})
     app_fields = kit.system_of(inv, "app")["fields"]
@@ -217,19 +218,15 @@ def warehouse(identifier: bool) -> dict[str, Any]:
     profile["identifiability"] = "pseudonymous"
     message = kit.field("app.message", "user.content.private", ["support", "usage"])
     app_fields += [profile, message]
-    inv["systems"] += [kit.store("deid", deidentifies=True), kit.store("warehouse", kind="warehouse")]
+    token = kit.field("deid.token", "user.unique_id.pseudonymous", ["usage"], collection="derived")
+    token.update(identifiability="deidentified", protection="tokenized", join_key=True)
+    inv["systems"] += [kit.store("deid", [token], deidentifies=True), kit.store("warehouse", kind="warehouse")]
     basis = {"kind": "declared_purpose"}
+    out = ["app.profile", *(["deid.token"] if keyed else [])]
     inv["flows"] += [
         kit.flow("app-to-deid", "app", "deid", ["app.profile"], "usage", basis, channel="batch"),
-        kit.flow("deid-to-warehouse", "deid", "warehouse", ["app.profile"], "usage", basis, channel="batch"),
-        kit.flow(
-            "app-to-warehouse",
-            "app",
-            "warehouse",
-            ["app.message", *(["app.email"] if identifier else [])],
-            "support",
-            basis,
-        ),
+        kit.flow("deid-to-warehouse", "deid", "warehouse", out, "usage", basis, channel="batch"),
+        kit.flow("app-to-warehouse", "app", "warehouse", ["app.message", "app.email"], "support", basis),
     ]
     return inv
 
@@ -237,24 +234,57 @@ def warehouse(identifier: bool) -> dict[str, Any]:
 def test_warehouse_mixing_received_deidentified_and_identified_data(audit: InProcessAuditor) -> None:
     """III.I.c "technologies d'isolation" (with II.IV.2.d): the warehouse declares nothing, it receives both.
     Expected: mixed_deidentified_store warning on the warehouse. Before: never, as it declares no field."""
-    found = audit.check(warehouse(identifier=False))
+    found = audit.check(warehouse(keyed=False))
     (mixed,) = [f for f in found if f.rule_id == "creality.security.mixed_deidentified_store"]
     assert mixed.subject_id == "warehouse"
-    assert "de-identified data (app.profile) next to identified data (app.message)" in mixed.message
+    assert "de-identified data (app.profile) next to identified data (app.email, app.message)" in mixed.message
+    # nothing to join the profile on: stored next to identified data, not re-identified (docs/interpretation.md 2.4)
     assert hits(found, "creality.lineage.reidentification_join") == []
     # the profile leaves the step de-identified: the II.IV.2.d flow rule agrees with the lineage
-    assert analyse(load(warehouse(identifier=False))).flow_facts["deid-to-warehouse"]["lineage_lowered"] == [0]
+    assert analyse(load(warehouse(keyed=False))).flow_facts["deid-to-warehouse"]["lineage_lowered"] == [0]
     assert hits(found, "creality.deidentification.identified_data_in_deid_use") == []
 
 
-def test_warehouse_receiving_an_identifier_is_a_reidentification_not_a_mixed_store(audit: InProcessAuditor) -> None:
-    found = audit.check(warehouse(identifier=True))
+def test_warehouse_joining_on_a_key_is_a_reidentification_not_a_mixed_store(audit: InProcessAuditor) -> None:
+    """With the token travelling with the profile, the warehouse (which holds the e-mail) can re-join them."""
+    found = audit.check(warehouse(keyed=True))
     assert hits(found, "creality.lineage.reidentification_join") == [("deid-to-warehouse", "fields.0")]
     assert hits(found, "creality.security.mixed_deidentified_store") == []
 
 
+def test_deidentified_records_keyed_by_a_token_are_rejoined_statistics_are_not(audit: InProcessAuditor) -> None:
+    """A join needs something to join on (docs/interpretation.md 2.4): per-record profiles whose printer id the step
+    replaced by a token (protection tokenized) can be re-joined where the identifiers are; keyless statistics next to
+    them make a mixed store instead."""
+    inv = warehouse(keyed=False)
+    stats = kit.field("deid.stats", "user.telemetry", ["usage"], collection="derived", identifiability="deidentified")
+    kit.system_of(inv, "deid")["fields"] = [stats]
+    inv["flows"][-2]["fields"] = ["deid.stats"]  # deid-to-warehouse
+    found = audit.check(inv)
+    assert hits(found, "creality.lineage.reidentification_join") == []
+    assert [s for s, _ in hits(found, "creality.security.mixed_deidentified_store")] == ["warehouse"]
+    stats["protection"] = "tokenized"  # per-record rows keyed by a token
+    found = audit.check(inv)
+    assert hits(found, "creality.lineage.reidentification_join") == [("deid-to-warehouse", "fields.0")]
+
+
+def test_aggregate_data_never_makes_a_flow_a_transfer() -> None:
+    """Aggregates computed in a French store and sent on to a US partner: no border fact (III.3, GDPR), while the
+    same field as per-user records is one."""
+    inv = kit.base()
+    stats = kit.field("backend.stats", "user.telemetry", ["support"], collection="derived", identifiability="aggregate")
+    kit.system_of(inv, "app")["fields"].append(stats | {"id": "app.stats"})
+    inv["flows"][0]["fields"].append("app.stats")
+    inv["partners"].append(kit.partner("us-lab", "research_institute", jurisdiction="US"))
+    inv["flows"].append(kit.flow("stats-to-us", "backend", "us-lab", ["app.stats"], "support", {"kind": "contract"}))
+    assert "lineage_borders" not in analyse(load(inv)).flow_facts.get("stats-to-us", {})
+    kit.system_of(inv, "app")["fields"][-1]["identifiability"] = "pseudonymous"
+    (border,) = analyse(load(inv)).flow_facts["stats-to-us"]["lineage_borders"]
+    assert (border["subject"], border["to"], border["fields"]) == ("EU", "US", ["app.stats"])
+
+
 def test_the_deidentification_step_and_the_app_are_not_mixed_stores(audit: InProcessAuditor) -> None:
-    found = audit.check(warehouse(identifier=False))
+    found = audit.check(warehouse(keyed=False))
     assert [f.subject_id for f in found if f.rule_id == "creality.security.mixed_deidentified_store"] == ["warehouse"]
 
 

@@ -107,7 +107,8 @@ class Lineage:
     def borders(self, edge: Edge, fields: tuple[str, ...] | None = None) -> list[tuple[str, list[str]]]:
         """(subject jurisdiction, fields) for every subject whose data crosses a border on ``edge`` that the flow's
         own endpoints do not show: the data reached ``edge.source`` from elsewhere, and ``edge.target`` lies
-        outside both the source's jurisdiction and the subjects' home."""
+        outside both the source's jurisdiction and the subjects' home. Only personal data crosses: anonymous or
+        aggregate data (there) and ``system.*`` categories never make a flow a transfer (interpretation.md 2.17)."""
         src = self.graph.nodes[edge.source]
         dst = self.graph.nodes[edge.target]
         to, frm = dst.region, src.region
@@ -116,6 +117,11 @@ class Lineage:
         own = {region(j) for j in src.subject_jurisdictions}
         by_subject: dict[str, list[str]] = defaultdict(list)
         for fid in fields if fields is not None else edge.fields:
+            f = self.inv.fields[fid]
+            fl = self.fields.get(fid)
+            level = fl.identifiability(edge.target) if fl is not None else f.get("identifiability")
+            if level in UNLINKABLE or not str(f.get("category") or "").startswith("user."):
+                continue
             for s in self.field_subjects(fid):
                 if s != to and s not in own:
                     by_subject[s].append(fid)

@@ -10,11 +10,14 @@ arrives *raw* (as declared) or *lowered* (it passed through a de-identification 
 ``deidentified``). A de-identification step lowers what it forwards, except identifiers (a ``join_key`` field or a
 direct-identifier category): a value forwarded verbatim is not de-identified. The fields a de-identification step
 declares itself (tokens, buckets) are de-identified as declared. Lowering holds only if nothing downstream re-joins
-the data: where a node reached by de-identified data also receives an identifier (a ``join_key`` or
-direct-identifier field that is pseudonymous or identified), the data is re-identified there, and its identifiability
+the data: where a node reached by de-identified data also holds an identifier (a ``join_key`` or direct-identifier
+field that is not de-identified: :func:`identifies`), the data is re-identified there, and its identifiability
 reverts — to the declared value for a lowered field, to the highest identifiability of the step's inputs for a
-field the step derived — at that node and everywhere downstream of it. A node *holds* an identifier when it declares
-it, receives it through a flow, or sends it on (a flow leaving a node carries only what the node holds).
+field the step derived — at that node and everywhere downstream of it. A join needs something to join on: the
+de-identified data is keyed per record (a ``join_key``, a ``tokenized`` field) or a flow brings it with such a key or
+an identifier; keyless de-identified data (statistics) merely stored next to identified data is the mixed-store
+rule's (III.I.c). A node *holds* an identifier when it
+declares it, receives it through a flow, or sends it on (a flow leaving a node carries only what the node holds).
 
 Implied hops. A flow may carry a field its source neither declares nor receives through a declared flow (an SDK fed
 the account number after login). The inventory then contradicts itself; the lineage does not let the field start
@@ -233,6 +236,13 @@ def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = No
     # path or not). Identifiers a node declares are added where a re-join is possible (_rejoin).
     identifiers_into: dict[str, set[str]] = defaultdict(set)
     deid_input_rank: dict[str, int] = {}
+    # Fields that key records, so that a store holding an identifier can join on them: join keys, per-record tokens
+    # (protection tokenized) and identifiers. De-identified data without one (statistics) cannot be re-joined.
+    keys = {
+        fid
+        for fid in g.carriers
+        if ident[fid] or inv.fields[fid].data.get("join_key") or inv.fields[fid].data.get("protection") == "tokenized"
+    }
     for e in g.edges.values():
         idents = [x for x in e.fields if ident[x]]
         if idents:
@@ -261,18 +271,30 @@ def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = No
         if g.nodes[origin].deidentifies and rank[fid] <= RANK["deidentified"]:
             lin.deidentified_by = origin
         if lin.low or lin.deidentified_by is not None:
-            _rejoin(g, lin, held, deid_input_rank)
+            _rejoin(g, lin, held, keys, deid_input_rank)
         result[fid] = lin
     return result
 
 
 def _rejoin(
-    g: LineageGraph, lin: FieldLineage, held: Callable[[str], set[str]], deid_input_rank: dict[str, int]
+    g: LineageGraph,
+    lin: FieldLineage,
+    held: Callable[[str], set[str]],
+    keys: set[str],
+    deid_input_rank: dict[str, int],
 ) -> None:
+    """Where de-identified data is re-identified: a node that holds an identifier, reached by the data together
+    with something to join on (the field is itself a join key such as a token, or a flow brings it with one)."""
+
+    def linkable(n: str) -> bool:
+        return lin.field in keys or any(
+            lin.field in e.fields and any(y in keys for y in e.fields if y != lin.field) for e in g.predecessors(n)
+        )
+
     candidates = [
         n
         for n in (set(lin.raw) | set(lin.low))
-        if lin.deidentified_at(n) and not g.nodes[n].deidentifies and held(n) - {lin.field}
+        if lin.deidentified_at(n) and not g.nodes[n].deidentifies and held(n) - {lin.field} and linkable(n)
     ]
     if not candidates:
         return
