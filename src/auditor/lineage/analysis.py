@@ -51,7 +51,7 @@ SURFACES = frozenset({"app", "web"})
 # Channels on which a message reaches the person (II.IV.1.a); mirrors data.creality.vocab.message_channels.
 MESSAGE_CHANNELS = frozenset({"email", "sms", "push", "phone"})
 # Partner roles the sharing rule (II.III.a) reads reach facts for; mirrors creality.lineage.sharing_roles.
-SHARING_ROLES = frozenset({"advertiser", "analytics", "other"})
+SHARING_ROLES = frozenset({"advertiser", "analytics", "social", "other"})
 MIXED_SAMPLE = 10  # field ids shown in a mixed-store fact
 
 

@@ -204,6 +204,36 @@ def _crosses_border(inv: Inventory, flow: Entity) -> bool:
     return any(a is not None and a != dst_area for a in areas)
 
 
+_UNLINKABLE = frozenset({"anonymous", "aggregate"})
+
+
+def _retention_basis(
+    inv: Inventory, system: Entity, personal: list[Entity], incoming: set[str]
+) -> dict[str, list[Any]]:
+    """What III.0 judges a system's retention against (creality.retention.retention_beyond_purposes): the purposes
+    its personal data is held for (its own fields' purposes and the purposes of the flows bringing data to it) and
+    the categories of the linkable personal data it holds (anonymous and aggregate data are not personal data)."""
+    own = {f["id"] for f in system.get("fields") or ()}
+    purpose_ids = set(incoming)
+    for f in personal:
+        if f.id in own:
+            purpose_ids.update(f.get("purposes") or ())
+    return {
+        "purposes": [
+            {"id": pid, "policy_purpose": inv.purposes[pid].get("policy_purpose")}
+            for pid in sorted(purpose_ids)
+            if pid in inv.purposes
+        ],
+        "categories": sorted(
+            {
+                str(f.get("category"))
+                for f in personal
+                if f.get("identifiability") not in _UNLINKABLE and isinstance(f.get("category"), str)
+            }
+        ),
+    }
+
+
 def category_carriers(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """The objects of a partition document whose rules read per-category facts (``vocab.cat``): its fields. The
     embedded engine attaches tabulated facts to each (see ``PolicyPack.category_facts_package``); ``vocab.cat``
@@ -287,9 +317,11 @@ def build(
     flows_by_field: dict[str, int] = defaultdict(int)
     received: dict[str, set[str]] = defaultdict(set)
     sources: dict[str, set[str]] = defaultdict(set)  # recipient id -> systems with a flow to it
+    incoming_purposes: dict[str, set[str]] = defaultdict(set)  # recipient id -> purposes data arrives for
     for flow in inv.flows.values():
         flows_by_source[flow.data["from"]].append(flow)
         sources[flow.data["to"]].add(flow.data["from"])
+        incoming_purposes[flow.data["to"]].add(flow.data["purpose"])
         for fid in flow.data["fields"]:
             flows_by_field[fid] += 1
             received[flow.data["to"]].add(fid)
@@ -298,6 +330,13 @@ def build(
             if inv.fields[fid].parent != flow.data["from"]:
                 received[flow.data["from"]].add(fid)
     nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
+    # How each field left the system that declares it: the triggers of those flows ("" when unstated). III.VII.3
+    # ("que vous téléchargez") asks whether content reached Creality by a user action.
+    origin_triggers: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for flow in sorted(inv.flows.values(), key=lambda e: e.id):
+        for fid in flow.data["fields"]:
+            if inv.fields[fid].parent == flow.data["from"]:
+                origin_triggers[fid].append({"flow": flow.id, "trigger": str(flow.get("trigger") or "")})
     field_sj, system_sj = data_subject_jurisdictions(inv)
     summaries: dict[str, dict[str, Any]] = {}
 
@@ -361,6 +400,18 @@ def build(
         doc["data_subject_jurisdictions"] = sorted({j for fid in flow.data["fields"] for j in field_sj[fid]})
         doc["from_name"] = inv.systems[flow.data["from"]].get("name")
         doc["crosses_border"] = _crosses_border(inv, flow)
+        if doc["to_node"]["role"] == "cloud_storage" or doc["purpose_info"]["policy_purpose"] == "CLOUD.STORAGE":
+            doc["content_uploads"] = [
+                {
+                    "index": i,
+                    "id": fid,
+                    "collection": inv.fields[fid].get("collection"),
+                    "origin": inv.fields[fid].parent,
+                    "uploads": origin_triggers.get(fid, []),
+                }
+                for i, fid in enumerate(flow.data["fields"])
+                if str(inv.fields[fid].get("category", "")).startswith("user.content")
+            ]
         if doc["crosses_border"]:
             doc["from_security"] = _security_facts(inv, flow.data["from"])
             doc["to_security"] = _security_facts(inv, flow.data["to"])
@@ -454,6 +505,7 @@ def build(
         sdoc["held_identifiability"] = sorted(
             {str(f.get("identifiability")) for f in personal if f.get("identifiability")}
         )
+        sdoc["retention_basis"] = _retention_basis(inv, system, personal, incoming_purposes.get(sid, set()))
         sdoc["outgoing_flow_count"] = len(flows_by_source.get(sid, ()))
         sdoc["classification_scheme"] = list(org.get("classification_scheme") or []) if org is not None else None
         if system_facts is not None:

@@ -23,9 +23,9 @@ uses_exempt_measurement(system) if {
 # title: Exempt audience-measurement data kept longer than 25 months
 # description: >-
 #   Délibération 2020-091 art. 5: data collected by consent-exempt audience measurement is kept at most 25
-#   months (760 days). Judged on the systems receiving COOKIE.ANALYTICS flows from an FR/EU web or app
-#   system that uses such a cookie; indefinite or longer retention is a violation, none stated a gap.
-#   (Partners have no retention fact in inventory format v1: their contract must set it.)
+#   months (760 days). Judged on the systems and partners (a hosted tool, whose contract sets its
+#   `retention`) receiving COOKIE.ANALYTICS flows from an FR/EU web or app system that uses such a tracker;
+#   indefinite or longer retention is a violation, none stated a gap.
 # custom:
 #   clause: CNIL.AUDIENCE_RETENTION
 #   severity: error
@@ -36,7 +36,6 @@ audience_data_retention(inp) := [f |
 	uses_exempt_measurement(system)
 	some flow in candidates.flows_where(inp, "policy_purpose", ["COOKIE.ANALYTICS"])
 	flow.purpose_info.policy_purpose == "COOKIE.ANALYTICS"
-	flow.to_node.type == "system"
 	not within_limit(flow.to_node.retention)
 	f := with_key(retention_finding(flow), flow.id)
 ]
@@ -48,15 +47,15 @@ within_limit(r) if {
 	not r.indefinite
 }
 
-retention_finding(flow) := finding("system", flow.to, "retention", concat("", [
-	"system ", flow.to, " keeps exempt audience-measurement data from ", flow.from, " (flow ", flow.id, ") ",
+retention_finding(flow) := finding(flow.to_node.type, flow.to, "retention", concat("", [
+	flow.to_node.type, " ", flow.to, " keeps exempt audience-measurement data from ", flow.from, " (flow ", flow.id, ") ",
 	describe(flow.to_node.retention), "; the CNIL allows at most 25 months (760 days)",
 ])) if flow.to_node.retention != null
 
 retention_finding(flow) := object.union(
-	finding("system", flow.to, "id", sprintf(
-		"system %s receives exempt audience-measurement data (flow %s) but states no retention",
-		[flow.to, flow.id],
+	finding(flow.to_node.type, flow.to, "id", sprintf(
+		"%s %s receives exempt audience-measurement data (flow %s) but states no retention",
+		[flow.to_node.type, flow.to, flow.id],
 	)),
 	{"verdict": "gap"},
 ) if flow.to_node.retention == null

@@ -38,3 +38,17 @@ test_consent_gated_analytics_is_not_limited_by_the_exemption if {
 	r := audience.audience_data_retention({"systems": [audience_site(gated_cookie)], "flows": [audience_flow({"days": 1095})]})
 	count(r) == 0
 }
+
+# Class 8 (issue 13): a hosted tool (a processor partner) keeps the audience data itself; its contract's retention
+# (partner.retention) is judged like a system's, and a missing one is a gap, not a pass.
+partner_flow(retention) := {"id": "web-audience", "from": "web", "to": "matomo", "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}, "to_node": {"type": "partner", "retention": retention}}
+
+test_hosted_tool_retention_is_judged if {
+	count(audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [partner_flow({"days": 760})]})) == 0
+	r := audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [partner_flow({"days": 1095})]})
+	count(r) == 1
+	r[0].subject == {"kind": "partner", "id": "matomo"}
+	g := audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [partner_flow(null)]})
+	g[0].verdict == "gap"
+	g[0].subject.kind == "partner"
+}

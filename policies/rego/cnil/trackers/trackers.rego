@@ -4,8 +4,10 @@
 # description: >-
 #   Loi Informatique et Libertés art. 82, CNIL délibérations 2020-091 (guidelines) and 2020-092
 #   (recommendation). Scope: web and app systems whose users are in France (FR) or the EU (EU includes
-#   France). Cookies come pre-joined on the system as `embedded_partners[].cookies[]` (with their index in
-#   the partner's list and their purpose's facts); findings point at the partner's cookie in partners.yaml.
+#   France). Art. 82 concerns every tracker, whatever its technology: cookies, local-storage keys, SDK
+#   identifiers, pixels and fingerprinting (guidelines 2020-091 art. 1). Trackers of both partner keys
+#   (`cookies`, `trackers`) come pre-joined on the system as `embedded_partners[].cookies[]` (with their
+#   `technology`, their `path` in the partner and their purpose's facts); findings point at the tracker.
 package cnil.trackers
 
 import rego.v1
@@ -25,19 +27,40 @@ max_exempt_days := 395 # 13 months
 
 # The exemption conditions of audience measurement other than lifetime (délibération 2020-091 art. 5):
 # first-party, anonymous statistics for the publisher only (a COOKIE.ANALYTICS purpose), no transfer to a
-# third party (the partner setting it acts as a processor).
+# third party (the partner setting it acts as a processor). A fingerprint is never exempt: it cannot be
+# limited to 13 months nor cleared by the user.
 audience_measurement(partner, cookie) if {
 	cookie.type == "analytics"
+	technology(cookie) != "fingerprinting"
 	cookie.first_party == true
 	cookie.purpose_info.policy_purpose == "COOKIE.ANALYTICS"
 	partner.node.operator != "third_party"
 }
 
-# An analytics cookie that may fire before consent: audience measurement within the 13-month lifetime.
+# An analytics tracker that may fire before consent: audience measurement within the 13-month lifetime (a
+# pixel stores nothing, so has no lifetime to exceed).
 exempt(partner, cookie) if {
 	audience_measurement(partner, cookie)
 	cookie.max_age_days <= max_exempt_days
 }
+
+exempt(partner, cookie) if {
+	audience_measurement(partner, cookie)
+	technology(cookie) == "pixel"
+}
+
+technology(c) := object.get(c, "technology", "cookie")
+
+# What a tracker is, for messages: "cookie", "local-storage key", "SDK identifier", "pixel", "fingerprinting script".
+what(c) := trim(object.get(technology_names, technology(c), "tracker"), "") # trim: a fresh string for regopy's sprintf (vocab.t)
+
+technology_names := {
+	"cookie": "cookie", "local_storage": "local-storage key", "sdk_identifier": "SDK identifier",
+	"pixel": "pixel", "fingerprinting": "fingerprinting script",
+}
+
+# Technologies with a lifetime (a pixel or a fingerprint has none).
+stored(c) if technology(c) in {"cookie", "local_storage", "sdk_identifier"}
 
 # Predicates, not `not x.y <= n` inline: real OPA makes the latter undefined when x.y is missing.
 within_exempt_lifetime(cookie) if cookie.max_age_days <= max_exempt_days
@@ -75,8 +98,8 @@ tracker_before_consent(inp) := [f |
 	not audience_measurement(pc.partner, c)
 	f := with_system(
 		finding("partner", pc.partner.id, attr(c, "fires_before_consent"), sprintf(
-			"%s cookie %s of %s fires before consent on %s (users in France/EU)",
-			[c.type, c.name, pc.partner.id, system.id],
+			"%s %s %s of %s fires before consent on %s (users in France/EU)",
+			[c.type, what(c), c.name, pc.partner.id, system.id],
 		)),
 		system.id,
 	)
@@ -103,7 +126,7 @@ tracker_consent_state_unknown(inp) := [f |
 	c.type in consent_types
 	not "fires_before_consent" in object.keys(c)
 	f := with_system(
-		finding("partner", pc.partner.id, attr(c, "name"), sprintf("cookie %s of %s does not state fires_before_consent", [c.name, pc.partner.id])),
+		finding("partner", pc.partner.id, attr(c, "name"), sprintf("%s %s of %s does not state fires_before_consent", [what(c), c.name, pc.partner.id])),
 		system.id,
 	)
 ]
@@ -137,9 +160,12 @@ banner_of(system) := b if {
 	is_object(b)
 } else := {}
 
+# Only trackers that need consent need the banner: a site whose sole analytics tracker is exempt audience
+# measurement does not (the user's right to object is the policy's II.III.c choice mechanism).
 needs_banner(system) if {
 	some pc in cookies(system)
 	pc.cookie.type in consent_types
+	not exempt(pc.partner, pc.cookie)
 }
 
 banner_finding(system, banner, key) := object.union(
@@ -171,6 +197,7 @@ exempt_cookie_lifetime(inp) := [f |
 	c := pc.cookie
 	c.fires_before_consent == true
 	audience_measurement(pc.partner, c)
+	stored(c)
 	not within_exempt_lifetime(c)
 	f := with_system(lifetime_finding(pc.partner, c, system), system.id)
 ]
@@ -206,11 +233,12 @@ consented_cookie_lifetime(inp) := [f |
 	c := pc.cookie
 	c.type in consent_types
 	c.fires_before_consent == false
+	stored(c)
 	c.max_age_days > max_exempt_days
 	f := with_system(
 		finding("partner", pc.partner.id, attr(c, "max_age_days"), sprintf(
-			"%s cookie %s of %s lives %d days on %s, beyond the 13 months (395 days) the CNIL recommends",
-			[c.type, c.name, pc.partner.id, c.max_age_days, system.id],
+			"%s %s %s of %s lives %d days on %s, beyond the 13 months (395 days) the CNIL recommends",
+			[c.type, what(c), c.name, pc.partner.id, c.max_age_days, system.id],
 		)),
 		system.id,
 	)

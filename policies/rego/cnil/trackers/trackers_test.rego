@@ -125,3 +125,46 @@ test_unstated_silence_rule_is_a_gap if {
 	r[0].attribute == "consent_banner"
 	r[0].verdict == "gap"
 }
+
+# ---- Class 12 (issue 13): trackers are not only cookies. Art. 82 and guidelines 2020-091 art. 1 cover every
+# technology, so an SDK identifier, a local-storage key, a pixel or a fingerprint set before consent is the same
+# violation as a cookie; only the audience-measurement exemption and lifetimes depend on the technology.
+mk_tracker(name, type, technology) := object.union(ads, {"name": name, "type": type, "technology": technology, "path": "trackers.0"})
+
+test_non_cookie_trackers_before_consent_are_flagged if {
+	some tech in ["local_storage", "sdk_identifier", "pixel", "fingerprinting"]
+	r := trackers.tracker_before_consent({"systems": [site("app", ["EU"], third_party, [mk_tracker("t", "advertising", tech)], banner_ok)]})
+	count(r) == 1
+	r[0].attribute == "trackers.0.fires_before_consent"
+}
+
+test_every_non_cookie_technology_is_flagged if {
+	flagged := [tech |
+		some tech in ["local_storage", "sdk_identifier", "pixel", "fingerprinting"]
+		count(trackers.tracker_before_consent({"systems": [site("app", ["EU"], third_party, [mk_tracker("t", "analytics", tech)], banner_ok)]})) == 1
+	]
+	flagged == ["local_storage", "sdk_identifier", "pixel", "fingerprinting"]
+}
+
+test_message_names_the_technology if {
+	r := trackers.tracker_before_consent({"systems": [site("app", ["EU"], third_party, [mk_tracker("idfv", "analytics", "sdk_identifier")], banner_ok)]})
+	contains(r[0].message, "SDK identifier")
+	contains(r[0].message, "idfv")
+}
+
+test_fingerprinting_is_never_exempt_audience_measurement if {
+	fp := object.union(audience, {"technology": "fingerprinting", "path": "trackers.0"})
+	count(trackers.tracker_before_consent({"systems": [site("web", ["FR"], processor, [fp], banner_ok)]})) == 1
+}
+
+test_audience_pixel_is_exempt_without_a_lifetime if {
+	px := object.remove(object.union(audience, {"technology": "pixel", "path": "trackers.0"}), ["max_age_days"])
+	count(trackers.tracker_before_consent({"systems": [site("web", ["FR"], processor, [px], banner_ok)]})) == 0
+	count(trackers.exempt_cookie_lifetime({"systems": [site("web", ["FR"], processor, [px], banner_ok)]})) == 0
+}
+
+test_exempt_measurement_alone_needs_no_refuse_all_banner if {
+	count(trackers.banner_refusal_not_easy({"systems": [site("web", ["FR"], processor, [audience], {})]})) == 0
+	count(trackers.choice_memory({"systems": [site("web", ["FR"], processor, [audience], {})]})) == 0
+	count(trackers.banner_refusal_not_easy({"systems": [site("web", ["FR"], third_party, [audience], {})]})) == 2
+}

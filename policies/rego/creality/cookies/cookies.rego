@@ -14,9 +14,9 @@ import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
 
-tracking_partner(p) if p.role in vocab.tracking_roles
-
-tracking_partner(p) if p.role == "social"
+# A partner the cookie clauses concern (vocab.cookie_partner: advertisers, analytics, and social/other partners that
+# place trackers).
+tracking_partner(p) if vocab.cookie_partner(p.node)
 
 web_or_app(node) if node.kind in {"web", "app"}
 
@@ -87,8 +87,10 @@ cookie_without_purpose(inp) := [f |
 # title: Tracking partner with no cookie the user can control
 # description: >-
 #   II.II.b: users "devriez ... avoir la possibilité de contrôler si et comment les COOKIES sont acceptés par votre
-#   navigateur". A tracking partner embedded in a site or app that declares no cookie tracks by other means
-#   (fingerprinting, server-side) the browser cannot block. "Devriez" is a weak promise: warning.
+#   navigateur". A tracking partner embedded in a site or app that declares no tracker the user can clear or refuse
+#   (a cookie, a local-storage key, an SDK identifier the app or OS settings reset) tracks by other means
+#   (fingerprinting, pixels without storage, server-side) the browser cannot block. "Devriez" is a weak promise:
+#   warning.
 # custom:
 #   clause: II.II.b
 #   severity: warning
@@ -100,10 +102,63 @@ tracking_without_cookies(inp) := [f |
 	some p in inp.partners
 	tracking_partner(p)
 	count(object.get(p, "embedded_in", [])) > 0
-	count(object.get(p, "cookies", [])) == 0
+	controllable := [c | some c in object.get(p, "cookies_info", []); technology(c) in controllable_technologies]
+	count(controllable) == 0
 	f := finding("partner", p.id, "embedded_in", sprintf(
 		"tracking partner %s (%s) is embedded in %s but declares no cookie the user could refuse in the browser",
 		[vocab.t(p.id), vocab.t(p.role), vocab.t(concat(", ", p.embedded_in))]))
+]
+
+# Trackers the browser's (or the app's and OS's) settings let the user clear or refuse.
+controllable_technologies := {"cookie", "local_storage", "sdk_identifier"}
+
+technology(c) := object.get(c, "technology", "cookie")
+
+# METADATA
+# title: Fingerprinting script the browser cannot refuse
+# description: >-
+#   II.II.b: users "devriez ... avoir la possibilité de contrôler si et comment les COOKIES sont acceptés par votre
+#   navigateur". A fingerprinting script identifies the device from its attributes: no browser setting can refuse
+#   or clear it, so the only control left is the consent it needs (CNIL.PRIOR_CONSENT). "Devriez" is a weak
+#   promise: warning. Strictly necessary fingerprinting (fraud prevention) is outside the promise's spirit and not
+#   reported.
+# custom:
+#   clause: II.II.b
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Replace the fingerprinting with a cookie or storage key the user can clear, or keep it to strictly necessary
+#     uses (fraud prevention) and gate every other use behind consent.
+fingerprinting_tracker(inp) := [f |
+	some p in inp.partners
+	some c in object.get(p, "cookies_info", [])
+	technology(c) == "fingerprinting"
+	c.type != "strictly_necessary"
+	f := finding("partner", p.id, concat(".", [c.path, "technology"]), sprintf(
+		"%s tracker %s of %s is a fingerprinting script: the user cannot refuse or clear it in the browser",
+		[vocab.t(c.type), vocab.t(c.name), vocab.t(p.id)]))
+]
+
+# METADATA
+# title: Partner declaring trackers in no site or app
+# description: >-
+#   II.II.a: partners obtain information through cookies in Creality's sites and apps. A partner that declares
+#   cookies or trackers but lists no system in embedded_in cannot be judged where it matters (the consent banner and
+#   the CNIL checks are per site or app): a missing fact.
+# custom:
+#   clause: II.II.a
+#   severity: warning
+#   verdict: gap
+#   remediation: >-
+#     List the web sites and apps that load the partner's trackers in embedded_in.
+trackers_not_embedded(inp) := [f |
+	some p in inp.partners
+	trackers := object.get(p, "cookies_info", [])
+	count(trackers) > 0
+	count(object.get(p, "embedded_in", [])) == 0
+	f := finding("partner", p.id, split(trackers[0].path, ".")[0], sprintf(
+		"partner %s declares trackers (%s) but embedded_in names no site or app that loads them",
+		[vocab.t(p.id), vocab.t(concat(", ", [c.name | some c in trackers]))]))
 ]
 
 # METADATA
@@ -175,8 +230,9 @@ advertising_cookie_purpose(inp) := cookie_purpose_findings(
 # description: >-
 #   II.III.a: partner cookies "permettent de collecter des informations non personnellement identifiables". A flow
 #   that hands a direct identifier (email, hashed email, phone, name, account id, address, IMEI, IMSI, MAC) that
-#   its source system collected to an advertiser, analytics or other partner contradicts that statement
-#   (identifiers relayed from upstream systems are the lineage package's).
+#   its source system collected to an advertiser or analytics partner, or to a social or other partner that places
+#   trackers (vocab.cookie_partner), contradicts that statement (identifiers relayed from upstream systems are the
+#   lineage package's). A processor hosting Creality's own cookie purpose acts as Creality and is not judged here.
 # custom:
 #   clause: II.III.a
 #   severity: error
@@ -186,7 +242,7 @@ advertising_cookie_purpose(inp) := cookie_purpose_findings(
 #     it leaves.
 direct_id_to_partner(inp) := [f |
 	some flow in candidates.flows_where(inp, "to_role", vocab.tracking_roles)
-	flow.to_node.role in vocab.tracking_roles
+	vocab.partner_cookie_flow(flow)
 	some i
 	fi := flow.fields_info[i]
 	vocab.direct_ids[fi.category]
@@ -212,7 +268,7 @@ direct_id_to_partner(inp) := [f |
 #     ids); have the DPO confirm the policy's "non-identifiable" wording.
 pseudonymous_id_to_partner(inp) := [f |
 	some flow in candidates.flows_where(inp, "to_role", vocab.tracking_roles)
-	flow.to_node.role in vocab.tracking_roles
+	vocab.partner_cookie_flow(flow)
 	"EU" in object.get(flow, "data_subject_jurisdictions", [])
 	some i
 	fi := flow.fields_info[i]
@@ -227,7 +283,9 @@ pseudonymous_id_to_partner(inp) := [f |
 # title: Advertising or analytics partner receiving data for an undeclared purpose
 # description: >-
 #   II.III.a says what partner cookies are for: analysing use, interest-based ads, measuring ad effectiveness.
-#   A flow to an advertiser, analytics or other partner for any other purpose is not covered.
+#   A flow to an advertiser or analytics partner, or to a social or other partner that places trackers, for any
+#   other purpose is not covered. A processor hosting one of Creality's own cookie purposes (II.III.1-3, for example
+#   COOKIE.ANALYTICS for a hosted audience-measurement tool) acts as Creality: those flows are II.III.2's.
 # custom:
 #   clause: II.III.a
 #   severity: error
@@ -236,7 +294,7 @@ pseudonymous_id_to_partner(inp) := [f |
 #     Restrict the partner flow to PARTNER.ANALYTICS, PARTNER.ADS or PARTNER.AD_MEASURE purposes, or stop it.
 partner_flow_purpose(inp) := [f |
 	some flow in candidates.flows_where(inp, "to_role", vocab.tracking_roles)
-	flow.to_node.role in vocab.tracking_roles
+	vocab.partner_cookie_flow(flow)
 	not flow.purpose_info.policy_purpose in vocab.partner_purposes
 	f := finding("flow", flow.id, "purpose", sprintf(
 		"flow %s sends data to %s partner %s for purpose %s, not one II.III.a declares for partners",
@@ -308,9 +366,9 @@ counterparty_beyond_contact(inp) := array.concat(
 		some flow in inp.flows
 		flow.to_node.role == "counterparty"
 		object.get(flow, "trigger", "") != "user_action"
-		f := finding("flow", flow.id, "trigger", sprintf(
-			"flow %s sends data to counterparty %s without a user action (trigger %s)",
-			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(object.get(flow, "trigger", "none"))]))
+		f := trigger_gap(flow, finding("flow", flow.id, trigger_attr(flow), sprintf(
+			"flow %s sends data to counterparty %s %s",
+			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(trigger_text(flow))])))
 	],
 	[f |
 		some flow in inp.flows
@@ -324,6 +382,19 @@ counterparty_beyond_contact(inp) := array.concat(
 			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category)])))
 	],
 )
+
+# An unstated trigger is a missing fact (gap, warning), not a violation: the rule cannot tell who started the flow.
+trigger_gap(flow, f) := object.union(f, {"severity": "warning", "verdict": "gap"}) if {
+	object.get(flow, "trigger", "") == ""
+} else := f
+
+trigger_attr(flow) := "trigger" if flow.trigger
+
+else := "to"
+
+trigger_text(flow) := sprintf("without a user action (trigger %s)", [vocab.t(flow.trigger)]) if flow.trigger
+
+else := "but does not state what triggers it (trigger): III.VII.1 covers exchanges the user starts"
 
 # The transaction itself (order reference, items) is implied by "lorsque vous effectuez des transactions" but not
 # listed: vague (warning) rather than an error (interpretation.md 2.18).
@@ -355,3 +426,43 @@ cloud_storage_beyond_allowed(inp) := [f |
 		"flow %s stores %s (%s) at cloud provider %s; III.VII.3 discloses only media and device/network/carrier data",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to)]))
 ]
+
+# METADATA
+# title: Content stored in the cloud that the user did not upload
+# description: >-
+#   III.VII.3 covers "les images et les contenus audio et vidéo que vous téléchargez sur Creality Cloud": content the
+#   user uploads. Content on a cloud-storage flow (to a cloud_storage partner, or for a CLOUD.STORAGE purpose) that
+#   reached Creality without a user action — pushed on a schedule or continuously by a device (a printer camera's
+#   time-lapse frames), or captured automatically (collection observed) — is not the processing the clause discloses.
+#   Judged on the flows that took each content field out of the system that collects it (`content_uploads`); an
+#   unstated trigger there is a gap. Content Creality derives itself (collection derived) is not judged.
+# custom:
+#   clause: III.VII.3
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Upload content to cloud storage only when the user asks (trigger user_action), or disclose and obtain consent
+#     for automatic capture and upload before enabling it (II.IV.2.e).
+content_not_uploaded_by_user(inp) := [f |
+	some flow in inp.flows
+	some u in object.get(flow, "content_uploads", [])
+	object.get(u, "collection", "") != "derived"
+	problem := upload_problem(u)
+	f := object.union(
+		finding("flow", flow.id, sprintf("fields.%d", [u.index]), sprintf(
+			"flow %s stores %s in the cloud, but %s: III.VII.3 covers content the user uploads",
+			[vocab.t(flow.id), vocab.t(u.id), vocab.t(problem.text)])),
+		problem.override,
+	)
+]
+
+# upload_problem(u): why a content field is not "que vous téléchargez", or a gap when the fact is missing.
+upload_problem(u) := {"text": "it is captured automatically (collection observed)", "override": {}} if {
+	u.collection == "observed"
+} else := {"text": sprintf("it reaches Creality without a user action (%s)", [vocab.t(concat(", ", pushed))]), "override": {}} if {
+	pushed := [concat("", [x.flow, ": trigger ", x.trigger]) | some x in u.uploads; x.trigger != ""; x.trigger != "user_action"]
+	count(pushed) > 0
+} else := {"text": sprintf("what triggers its upload is not stated (%s)", [vocab.t(concat(", ", unstated))]), "override": {"severity": "warning", "verdict": "gap"}} if {
+	unstated := [x.flow | some x in u.uploads; x.trigger == ""]
+	count(unstated) > 0
+}

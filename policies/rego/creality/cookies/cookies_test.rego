@@ -15,9 +15,17 @@ pay_purpose := {"id": "order_payment", "policy_purpose": "COUNTERPARTY"}
 cookie(name, type, purpose, i) := {"name": name, "type": type, "purpose_info": purpose, "index": i, "path": sprintf("cookies.%d", [i])}
 
 partner(id, role, cookies, extra) := object.union(
-	{"id": id, "role": role, "embedded_in": ["web"], "sources": ["web"], "cookies": cookies, "cookies_info": cookies, "own_policy_url": "https://x/privacy"},
+	{
+		"id": id, "role": role, "embedded_in": ["web"], "sources": ["web"], "cookies": cookies, "cookies_info": cookies,
+		"own_policy_url": "https://x/privacy", "node": {"role": role, "places_trackers": true, "operator": "third_party"},
+	},
 	extra,
 )
+
+tracker(name, type, technology, i) := {
+	"name": name, "type": type, "technology": technology, "index": i, "path": sprintf("trackers.%d", [i]),
+	"purpose_info": pa_purpose,
+}
 
 # ---- II.II.a
 sdk_flow(embedded) := {
@@ -58,6 +66,38 @@ test_payment_partner_without_cookies_passes if {
 	count(cookies.tracking_without_cookies({"partners": [partner("pay", "payment", [], {})]})) == 0
 }
 
+# II.II.b, "contrôler ... par votre navigateur": a pixel alone or a fingerprint is nothing the user can refuse there;
+# a local-storage key or an SDK identifier can be cleared or reset like a cookie.
+test_partner_with_only_a_pixel_has_no_controllable_tracker if {
+	p := partner("px", "advertiser", [tracker("px", "advertising", "pixel", 0)], {})
+	count(cookies.tracking_without_cookies({"partners": [p]})) == 1
+	q := partner("ls", "analytics", [tracker("ls", "analytics", "local_storage", 0)], {})
+	count(cookies.tracking_without_cookies({"partners": [q]})) == 0
+}
+
+test_fingerprinting_script_is_vague_under_ii_ii_b if {
+	p := partner("fp", "analytics", [cookie("_c", "analytics", pa_purpose, 0), tracker("fp", "analytics", "fingerprinting", 0)], {})
+	r := cookies.fingerprinting_tracker({"partners": [p]})
+	count(r) == 1
+	r[0].attribute == "trackers.0.technology"
+	count(cookies.tracking_without_cookies({"partners": [p]})) == 0
+}
+
+test_strictly_necessary_fingerprinting_is_not_reported if {
+	p := partner("fraud", "payment", [tracker("dfp", "strictly_necessary", "fingerprinting", 0)], {})
+	count(cookies.fingerprinting_tracker({"partners": [p]})) == 0
+}
+
+# ---- II.II.a: trackers declared nowhere cannot be judged per site
+test_trackers_in_no_site_are_a_gap if {
+	p := partner("x", "advertiser", [tracker("px", "advertising", "pixel", 0)], {"embedded_in": []})
+	r := cookies.trackers_not_embedded({"partners": [p]})
+	count(r) == 1
+	r[0].attribute == "trackers"
+	count(cookies.trackers_not_embedded({"partners": [partner("x", "advertiser", [tracker("px", "advertising", "pixel", 0)], {})]})) == 0
+	count(cookies.trackers_not_embedded({"partners": [partner("y", "research_institute", [], {"embedded_in": []})]})) == 0
+}
+
 # ---- II.III.1-3
 test_login_cookie_typed_advertising_is_incorrect if {
 	p := partner("x", "other", [cookie("sid", "advertising", login_purpose, 0)], {})
@@ -86,9 +126,50 @@ test_advertising_cookie_for_analytics_purpose_is_flagged if {
 }
 
 # ---- II.III.a
-pflow(fields, purpose, sj) := {
-	"id": "f", "from": "web", "to": "adpixel", "purpose": purpose.id, "purpose_info": purpose,
-	"to_node": {"role": "advertiser"}, "fields_info": fields, "data_subject_jurisdictions": sj,
+pflow(fields, purpose, sj) := to_partner({"role": "advertiser"}, fields, purpose, sj)
+
+to_partner(node, fields, purpose, sj) := {
+	"id": "f", "from": "web", "to": "p", "purpose": purpose.id, "purpose_info": purpose,
+	"to_node": object.union({"type": "partner", "operator": "third_party", "places_trackers": false}, node),
+	"fields_info": fields, "data_subject_jurisdictions": sj,
+}
+
+email := {"id": "web.email", "category": "user.contact.email", "origin": "web"}
+
+cookie_id := {"id": "web.cid", "category": "user.device.cookie_id", "identifiability": "pseudonymous", "origin": "web"}
+
+audience_purpose := {"id": "audience", "policy_purpose": "COOKIE.ANALYTICS"}
+
+licensing := {"id": "stats_licensing", "policy_purpose": "DEID.COMMERCIAL"}
+
+# Class 7 (issue 13): II.III.a speaks of "COOKIES placés par des annonceurs et d'autres partenaires". A market-research
+# firm licensing aggregate statistics (role other or data_licensee, no tracker anywhere) is not such a partner; a
+# role-`other` partner that is embedded in the site is.
+test_partner_of_role_other_without_trackers_is_not_a_cookie_partner if {
+	agg := {"id": "agg.stats", "category": "user.behavior", "identifiability": "aggregate", "origin": "web"}
+	count(cookies.partner_flow_purpose({"flows": [to_partner({"role": "other"}, [agg], licensing, ["EU"])]})) == 0
+	count(cookies.direct_id_to_partner({"flows": [to_partner({"role": "other"}, [email], licensing, ["EU"])]})) == 0
+	count(cookies.partner_flow_purpose({"flows": [to_partner({"role": "data_licensee"}, [agg], licensing, ["EU"])]})) == 0
+}
+
+test_partner_of_role_other_placing_trackers_is_a_cookie_partner if {
+	node := {"role": "other", "places_trackers": true}
+	count(cookies.direct_id_to_partner({"flows": [to_partner(node, [email], ads_purpose, ["EU"])]})) == 1
+	count(cookies.partner_flow_purpose({"flows": [to_partner(node, [cookie_id], licensing, ["EU"])]})) == 1
+	social := {"role": "social", "places_trackers": true}
+	count(cookies.direct_id_to_partner({"flows": [to_partner(social, [email], ads_purpose, ["EU"])]})) == 1
+}
+
+# Class 8: a hosted audience-measurement tool (processor, COOKIE.ANALYTICS) acts as Creality (II.III.2); a third
+# party for the same purpose, or the processor for its own ad purposes, is still II.III.a's partner.
+test_processor_hosting_creality_audience_measurement_is_not_judged_by_ii_iii_a if {
+	tool := {"role": "analytics", "operator": "processor", "places_trackers": true}
+	flow := to_partner(tool, [cookie_id], audience_purpose, ["EU"])
+	count(cookies.partner_flow_purpose({"flows": [flow]})) == 0
+	count(cookies.pseudonymous_id_to_partner({"flows": [flow]})) == 0
+	third := to_partner({"role": "analytics", "operator": "third_party"}, [cookie_id], audience_purpose, ["EU"])
+	count(cookies.partner_flow_purpose({"flows": [third]})) == 1
+	count(cookies.pseudonymous_id_to_partner({"flows": [to_partner(tool, [cookie_id], ads_purpose, ["EU"])]})) == 1
 }
 
 test_email_straight_to_advertiser_is_incorrect if {
@@ -188,4 +269,46 @@ test_unstated_protection_is_shown_not_an_error if {
 	r := cookies.direct_id_to_partner({"flows": [pflow([fi], ads_purpose, ["EU"])]})
 	count(r) == 1
 	contains(r[0].message, "(not stated)")
+}
+
+# ---- Class 6 (issue 13): "que vous téléchargez" (III.VII.3). Expected before running the tool: a printer camera's
+# time-lapse frames pushed on a schedule and stored at the cloud provider are not content the user uploads: an
+# III.VII.3 error on the storage flow; a model the user uploads (trigger user_action) passes; an unstated trigger is
+# a gap.
+storage_flow(uploads) := {"id": "to-storage", "to": "s3", "to_node": {"role": "cloud_storage"}, "content_uploads": uploads}
+
+upload(collection, trigger) := {
+	"index": 0, "id": "fw.timelapse", "collection": collection, "origin": "firmware",
+	"uploads": [{"flow": "fw-timelapse", "trigger": trigger}],
+}
+
+test_scheduled_camera_frames_in_cloud_storage_are_not_uploads if {
+	r := cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("user_stored", "scheduled")])]})
+	count(r) == 1
+	r[0].attribute == "fields.0"
+	contains(r[0].message, "fw-timelapse: trigger scheduled")
+	count(cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("user_stored", "continuous")])]})) == 1
+}
+
+test_automatically_captured_content_is_not_an_upload if {
+	count(cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("observed", "user_action")])]})) == 1
+}
+
+test_user_uploaded_model_passes if {
+	count(cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("user_stored", "user_action")])]})) == 0
+	count(cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("derived", "scheduled")])]})) == 0
+}
+
+test_unstated_upload_trigger_is_a_gap if {
+	r := cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("user_stored", "")])]})
+	count(r) == 1
+	r[0].verdict == "gap"
+	r[0].severity == "warning"
+}
+
+test_counterparty_flow_without_trigger_is_a_gap_not_a_violation if {
+	r := cookies.counterparty_beyond_contact({"flows": [object.remove(cflow("user_action", []), ["trigger"])]})
+	count(r) == 1
+	r[0].verdict == "gap"
+	r[0].attribute == "to"
 }

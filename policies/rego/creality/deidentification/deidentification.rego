@@ -118,3 +118,38 @@ deidentified_commercial_outside(inp) := [f |
 		"flow %s sells or shares %s, only de-identified (still personal data), with %s",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.to)])), "commercial")
 ]
+
+# METADATA
+# title: Identifiable data licensed or sold to a data licensee
+# description: >-
+#   II.IV.2.d is the only passage that lets Creality make commercial use of user data ("faire un usage commercial"),
+#   and only of "informations dépersonnalisées". A data licensee (a market-research firm, a data buyer) that receives
+#   identified or pseudonymous data, or a direct identifier, under any other purpose than DEID.* (which the rules
+#   above judge) is sold personal data. A real consent to the flow's own purpose is the only other ground
+#   (II.IV.2.e).
+# custom:
+#   clause: II.IV.2.d
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Send the licensee only anonymous or aggregate statistics (de-identify first, purpose DEID.COMMERCIAL), or
+#     obtain the users' consent to this sharing and cite it on the flow.
+identified_data_to_licensee(inp) := [f |
+	some flow in candidates.flows_where(inp, "to_role", ["data_licensee"])
+	flow.to_node.role == "data_licensee"
+	not deid_flow(flow)
+	not licensee_consented(flow)
+	some i
+	fi := flow.fields_info[i]
+	startswith(fi.category, "user.")
+	not deidentified(fi)
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"flow %s gives data licensee %s %s (%s, %s) for %s: II.IV.2.d allows commercial use of de-identified data only",
+		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category), vocab.t(object.get(fi, "identifiability", "identifiability not stated")), vocab.t(flow.purpose)]))
+]
+
+licensee_consented(flow) if {
+	flow.legal_basis.kind == "consent"
+	flow.consent_info.purpose == flow.purpose
+	vocab.real_consent(flow.consent_info)
+}

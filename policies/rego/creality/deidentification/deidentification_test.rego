@@ -81,3 +81,27 @@ test_field_lowered_by_a_step_upstream_is_judged_as_carried if {
 	email_out := object.union(dflow(analytics, store, [email]), {"lineage_lowered": [0]})
 	count(deid.identified_data_in_deid_use({"flows": [email_out]})) == 1
 }
+
+# Class 7 (issue 13): a data licensee may receive what II.IV.2.d allows: de-identified data. Aggregate statistics
+# licensed to a market-research firm pass; identified data sold under another purpose does not, unless consented.
+licensee_flow(purpose, fields, basis) := {
+	"id": "to-licensee", "to": "market-research", "purpose": purpose.id, "purpose_info": purpose,
+	"to_node": {"role": "data_licensee", "operator": "third_party"}, "fields_info": fields, "legal_basis": basis,
+	"consent_info": {"id": "c", "purpose": purpose.id, "mechanism": "opt_in"},
+}
+
+test_aggregate_statistics_to_a_data_licensee_pass if {
+	agg := {"id": "agg.stats", "category": "user.telemetry", "identifiability": "aggregate"}
+	p := {"id": "stats_licensing", "policy_purpose": "DEID.COMMERCIAL"}
+	count(deid.identified_data_to_licensee({"flows": [licensee_flow(p, [agg], {"kind": "declared_purpose"})]})) == 0
+	count(deid.identified_data_in_deid_use({"flows": [licensee_flow(p, [agg], {"kind": "declared_purpose"})]})) == 0
+}
+
+test_identified_data_sold_to_a_data_licensee_is_incorrect if {
+	email := {"id": "crm.email", "category": "user.contact.email", "identifiability": "identified"}
+	p := {"id": "partnerships", "policy_purpose": "IMPROVE"}
+	r := deid.identified_data_to_licensee({"flows": [licensee_flow(p, [email], {"kind": "legitimate_interest"})]})
+	count(r) == 1
+	r[0].attribute == "fields.0"
+	count(deid.identified_data_to_licensee({"flows": [licensee_flow(p, [email], {"kind": "consent", "consent": "c"})]})) == 0
+}

@@ -18,8 +18,9 @@ import data.lib.findings.finding
 import data.lib.findings.with_evidence
 import data.lib.findings.with_key
 
-# Partners that the policy says receive only non-personally-identifiable information (II.III.a).
-sharing_roles := {"advertiser", "analytics", "other"}
+# Candidate roles of II.III.a's partners (vocab.cookie_partner decides: a social or other partner only when it
+# places trackers).
+sharing_roles := vocab.tracking_roles
 
 unlinkable := {"anonymous", "aggregate"}
 
@@ -55,7 +56,7 @@ consent_mechanisms := {"consent", "art49_consent"}
 #     carry it there), or aggregate the data first; a hashed email is still an email.
 multi_hop_direct_identifier(inp) := [f |
 	some flow in candidates.flows_where(inp, "to_role", sharing_roles)
-	flow.to_node.role in sharing_roles
+	vocab.partner_cookie_flow(flow)
 	some r in object.get(flow, "lineage_reach", [])
 	not object.get(r, "declared_here", false)
 	vocab.direct_ids[r.category]

@@ -39,6 +39,15 @@ test_non_identifying_category_reaching_advertiser_passes if {
 	count(r3) == 0
 }
 
+# Class 7 (issue 13): a partner of role other that places no tracker (a data licensee) is not one of II.III.a's
+# "annonceurs et ... autres partenaires"; with a tracker in the site, it is.
+test_direct_identifier_reaching_a_non_tracking_other_partner_is_not_ii_iii_a if {
+	licensee := {"id": "market-research", "role": "other", "places_trackers": false}
+	count(lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(licensee, [lin_reach("user.contact.email", "identified", "none")])]})) == 0
+	tracking := {"id": "social-widget", "role": "other", "places_trackers": true}
+	count(lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(tracking, [lin_reach("user.contact.email", "identified", "none")])]})) == 1
+}
+
 test_direct_identifier_reaching_cloud_storage_is_not_a_sharing_finding if {
 	lin_storage := {"id": "object-lin_storage", "role": "cloud_storage"}
 	r4 := lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_storage, [lin_reach("user.contact.email", "identified", "declared_purpose")])]})

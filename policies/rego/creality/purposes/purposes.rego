@@ -213,6 +213,88 @@ withdrawal_verdict(f, false) := f
 
 withdrawal_verdict(f, null) := object.union(f, {"verdict": "gap"})
 
+# The flow that *is* the message: a marketing flow on a channel that reaches the person (email, SMS, push, phone).
+message_flow(flow) if {
+	mkt(flow)
+	object.get(flow, "channel", "") in vocab.message_channels
+}
+
+suppression(flow) := object.get(flow, "suppression", {})
+
+# METADATA
+# title: Marketing message sent without stating how withdrawals are honoured
+# description: >-
+#   II.IV.1.a: messages are sent "si vous y consentez"; once the user withdraws, the consent is gone. Whether a
+#   message flow checks a withdrawal (suppression) list before sending, and how fast a withdrawal reaches it, is the
+#   fact that answers "is the newsletter still sent after the user withdrew?" (flow.suppression: list_ref,
+#   checked_before_send, propagation_hours). Missing, it cannot pass: a gap, one per missing fact.
+# custom:
+#   clause: II.IV.1.a
+#   severity: warning
+#   verdict: gap
+#   remediation: >-
+#     State on the message flow the suppression list the sender checks (suppression.list_ref), that every send is
+#     checked against it (checked_before_send) and the longest delay for a withdrawal to reach it
+#     (propagation_hours).
+suppression_unknown(inp) := [f |
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
+	message_flow(flow)
+	some key in ["list_ref", "checked_before_send", "propagation_hours"]
+	not key in object.keys(suppression(flow))
+	f := object.union(finding("flow", flow.id, suppression_attr(flow), sprintf(
+		"flow %s sends marketing by %s but does not state suppression.%s: whether people who withdrew are still messaged is unknown",
+		[vocab.t(flow.id), vocab.t(flow.channel), vocab.t(key)])), {"key": key})
+]
+
+suppression_attr(flow) := "suppression" if flow.suppression
+
+else := "channel"
+
+# METADATA
+# title: Marketing message not checked against the withdrawal list
+# description: >-
+#   II.IV.1.a: "Si vous y consentez, nous pouvons ... vous envoyer des informations commerciales". A message flow
+#   whose sends are not checked against the suppression list (checked_before_send false) keeps messaging people who
+#   withdrew their consent: a message without consent.
+# custom:
+#   clause: II.IV.1.a
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Make the sending tool filter every send through the suppression list (the CRM's unsubscribe list, the SMS
+#     gateway's STOP list) and set checked_before_send true; stop the campaign until then.
+suppression_not_checked(inp) := [f |
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
+	message_flow(flow)
+	suppression(flow).checked_before_send == false
+	f := finding("flow", flow.id, "suppression.checked_before_send", sprintf(
+		"flow %s sends marketing by %s without checking the withdrawal list (checked_before_send: false): people who withdrew are still messaged",
+		[vocab.t(flow.id), vocab.t(flow.channel)]))
+]
+
+# METADATA
+# title: Withdrawal reaching the marketing sender too slowly
+# description: >-
+#   II.IV.1.a: a message sent after the user withdrew is sent without consent. A withdrawal that takes longer than 48
+#   hours to reach the list the sender checks lets scheduled campaigns reach people who withdrew
+#   (vocab.max_withdrawal_propagation_hours; the figure is a judgement, docs/interpretation.md 2.20: warning).
+# custom:
+#   clause: II.IV.1.a
+#   severity: warning
+#   verdict: violation
+#   remediation: >-
+#     Sync withdrawals to the sender's suppression list at least daily (better: at once, through the tool's API), and
+#     record the new delay in suppression.propagation_hours.
+withdrawal_propagation_slow(inp) := [f |
+	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
+	message_flow(flow)
+	hours := suppression(flow).propagation_hours
+	hours > vocab.max_withdrawal_propagation_hours
+	f := finding("flow", flow.id, "suppression.propagation_hours", sprintf(
+		"flow %s sends marketing by %s, but a withdrawal takes up to %v hours to reach its suppression list (at most %d)",
+		[vocab.t(flow.id), vocab.t(flow.channel), hours, vocab.max_withdrawal_propagation_hours]))
+]
+
 # METADATA
 # title: Contact data given to a third party for marketing
 # description: >-

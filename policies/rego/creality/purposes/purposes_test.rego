@@ -196,3 +196,55 @@ test_marketing_consent_without_withdrawal_fact_is_a_gap if {
 	count(r) == 1
 	r[0].verdict == "gap"
 }
+
+# ---- Class 9(a) (issue 13): "si vous y consentez" ends with the withdrawal. Expected before running the tool: a
+# newsletter flow (MKT.MESSAGES, channel email) whose sends are not checked against the withdrawal list is an
+# II.IV.1.a error; a withdrawal slower than 48 hours a warning with the figure; no suppression facts a gap per fact.
+newsletter(suppression) := object.union(
+	{
+		"id": "newsletter", "to": "sender", "purpose": "marketing_email", "channel": "email",
+		"purpose_info": {"id": "marketing_email", "policy_purpose": "MKT.MESSAGES"},
+		"legal_basis": {"kind": "consent", "consent": "c"},
+		"consent_info": {"id": "c", "purpose": "marketing_email", "mechanism": "opt_in", "channels": ["email"], "withdrawal": true},
+	},
+	suppression,
+)
+
+checked := {"suppression": {"list_ref": "https://wiki/suppression", "checked_before_send": true, "propagation_hours": 1}}
+
+test_newsletter_checked_against_the_withdrawal_list_passes if {
+	flows := [newsletter(checked)]
+	count(purposes.suppression_unknown({"flows": flows})) == 0
+	count(purposes.suppression_not_checked({"flows": flows})) == 0
+	count(purposes.withdrawal_propagation_slow({"flows": flows})) == 0
+}
+
+test_newsletter_sent_without_checking_withdrawals_is_an_error if {
+	unchecked := {"suppression": object.union(checked.suppression, {"checked_before_send": false})}
+	r := purposes.suppression_not_checked({"flows": [newsletter(unchecked)]})
+	count(r) == 1
+	r[0].attribute == "suppression.checked_before_send"
+}
+
+test_slow_withdrawal_is_a_warning_with_the_figure if {
+	slow := {"suppression": object.union(checked.suppression, {"propagation_hours": 72})}
+	r := purposes.withdrawal_propagation_slow({"flows": [newsletter(slow)]})
+	count(r) == 1
+	contains(r[0].message, "72 hours")
+	edge := {"suppression": object.union(checked.suppression, {"propagation_hours": 48})}
+	count(purposes.withdrawal_propagation_slow({"flows": [newsletter(edge)]})) == 0
+}
+
+test_missing_suppression_facts_are_gaps_not_passes if {
+	r := purposes.suppression_unknown({"flows": [newsletter({})]})
+	count(r) == 3
+	r[0].attribute == "channel"
+	partial := {"suppression": {"list_ref": "https://wiki/suppression"}}
+	keys := [x.key | some x in purposes.suppression_unknown({"flows": [newsletter(partial)]})]
+	keys == ["checked_before_send", "propagation_hours"]
+}
+
+test_internal_campaign_feed_is_not_a_message if {
+	feed := object.union(newsletter({}), {"channel": "batch"})
+	count(purposes.suppression_unknown({"flows": [feed]})) == 0
+}

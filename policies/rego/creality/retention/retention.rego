@@ -6,6 +6,7 @@ package creality.retention
 import rego.v1
 
 import data.creality.vocab
+import data.lib.candidates
 import data.lib.findings.finding
 
 # METADATA
@@ -61,6 +62,104 @@ declared_note(s) := " (it is declared processes_personal_data: false, yet holds 
 
 else := ""
 
+# retention_judgement(s): what III.0 can say about the stated `retention.days` of a personal-data system kept without
+# a legal reference: the limits of its purposes and the caps of its sensitive categories (facts pre-joined in
+# Python: `retention_basis`).
+retention_judgement(s) := j if {
+	s.personal_data == true
+	r := object.get(s, "retention", {})
+	is_number(object.get(r, "days", null))
+	object.get(r, "indefinite", false) != true
+	object.get(r, "legal_ref", "") == ""
+	basis := object.get(s, "retention_basis", {"purposes": [], "categories": []})
+	count(basis.categories) > 0
+	limits := [{"id": p.id, "policy_purpose": p.policy_purpose, "days": d} |
+		some p in basis.purposes
+		d := vocab.retention_max_days[p.policy_purpose]
+	]
+	caps := [{"category": c, "days": cap.days, "anchor": cap.anchor} |
+		some c in basis.categories
+		some root
+		cap := vocab.category_retention_caps[root]
+		vocab.in_tree(c, root)
+	]
+	j := {"days": r.days, "limits": limits, "caps": caps}
+}
+
+# bound(j): the longest purpose limit, lowered by the shortest category cap.
+bound(j) := vocab.smallest([vocab.largest([l.days | some l in j.limits]), vocab.smallest([c.days | some c in j.caps])]) if {
+	count(j.limits) > 0
+	count(j.caps) > 0
+} else := vocab.largest([l.days | some l in j.limits]) if {
+	count(j.limits) > 0
+} else := vocab.smallest([c.days | some c in j.caps]) if {
+	count(j.caps) > 0
+}
+
+# METADATA
+# title: Personal data kept longer than its purposes need, without a legal reference
+# description: >-
+#   III.0: information is kept "aussi longtemps que nécessaire aux fins décrites ... et aussi longtemps que l'exigent
+#   les lois". Each policy purpose has a maximum reasonable retention (vocab.retention_max_days, anchored on the
+#   CNIL's 25 months for audience data and 13 months for trackers), and some sensitive categories a shorter cap
+#   (vocab.category_retention_caps). A system keeping personal data longer than the longest of its purposes allows
+#   (or longer than a cap of a category it holds) needs the law that requires it (retention.legal_ref). The figures
+#   are a judgement: warning, with both figures.
+# custom:
+#   clause: III.0
+#   severity: warning
+#   verdict: violation
+#   remediation: >-
+#     Shorten retention.days to what the purposes need (delete or aggregate older records), or cite the law that
+#     requires keeping the data longer in retention.legal_ref.
+retention_beyond_purposes(inp) := [f |
+	some s in inp.systems
+	j := retention_judgement(s)
+	limit := bound(j)
+	j.days > limit
+	f := finding("system", s.id, "retention.days", sprintf(
+		"%s keeps personal data %d days without a legal reference (retention.legal_ref), beyond the %d days its data allows: %s%s",
+		[vocab.t(s.id), j.days, limit, vocab.t(describe_limits(j)), vocab.t(describe_caps(j, limit))]))
+]
+
+describe_limits(j) := sprintf("its purposes need at most %d days (%s)", [
+	vocab.largest([l.days | some l in j.limits]),
+	vocab.t(concat(", ", [sprintf("%s: %s %d days", [vocab.t(l.id), vocab.t(l.policy_purpose), l.days]) | some l in j.limits])),
+]) if {
+	count(j.limits) > 0
+} else := "none of its purposes is one the policy declares"
+
+describe_caps(j, limit) := concat("", ["; ", concat("; ", [sprintf("it holds %s, kept at most %d days (%s)", [vocab.t(c.category), c.days, vocab.t(c.anchor)]) |
+	some c in j.caps
+	c.days == limit
+])]) if {
+	some c in j.caps
+	c.days == limit
+} else := ""
+
+# METADATA
+# title: Retention period that no declared purpose can justify
+# description: >-
+#   III.0 judges retention against "les fins décrites dans la présente politique". A personal-data system that
+#   states a retention period but holds its data for no purpose the policy declares (none mapped to a
+#   policy_purpose) cannot be judged: a missing fact, not a pass.
+# custom:
+#   clause: III.0
+#   severity: warning
+#   verdict: gap
+#   remediation: >-
+#     Map the purposes the system's data serves to purposes the policy declares (purposes[].policy_purpose), or cite
+#     the law that sets the retention (retention.legal_ref).
+retention_unjudgeable(inp) := [f |
+	some s in inp.systems
+	j := retention_judgement(s)
+	count(j.limits) == 0
+	count(j.caps) == 0
+	f := finding("system", s.id, "retention.days", sprintf(
+		"%s keeps personal data %d days, but none of its purposes is one the policy declares: III.0 cannot judge the period",
+		[vocab.t(s.id), j.days]))
+]
+
 # METADATA
 # title: Dead field - personal data collected for no purpose
 # description: >-
@@ -84,6 +183,40 @@ dead_field(inp) := [f |
 flow_note(field) := " and no flow carries it" if object.get(field, "flow_count", 0) == 0
 
 else := sprintf(" although %d flow(s) carry it", [field.flow_count])
+
+# METADATA
+# title: Flow carrying data its purpose does not need
+# description: >-
+#   III.IV: "toutes les mesures raisonnables et réalisables ... pour qu'aucune information non pertinente ne soit
+#   collectée". A flow moves data for one purpose; a linkable personal-data field whose category that purpose does
+#   not need (vocab.purpose_needs: marketing needs contact and device data, not print statistics; service
+#   improvement needs usage data, not the e-mail) is collected there beyond its purpose. Direct identifiers on a flow
+#   to a cookie partner are II.III.a's error, not repeated here. Best effort ("mesures raisonnables"): warning.
+# custom:
+#   clause: III.IV
+#   severity: warning
+#   verdict: violation
+#   remediation: >-
+#     Drop the field from the flow, or send it under the purpose that needs it (its own flow, its own legal basis).
+excess_on_flow(inp) := [f |
+	some flow in candidates.flows_where(inp, "policy_purpose", object.keys(vocab.purpose_needs))
+	pp := flow.purpose_info.policy_purpose
+	needs := vocab.purpose_needs[pp]
+	some i
+	fi := flow.fields_info[i]
+	startswith(fi.category, "user.")
+	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
+	not vocab.in_any(fi.category, needs)
+	not ii_iii_a_identifier(flow, fi)
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		"flow %s carries %s (%s) for %s (%s), which does not need that category",
+		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.purpose), vocab.t(pp)]))
+]
+
+ii_iii_a_identifier(flow, fi) if {
+	vocab.direct_ids[fi.category]
+	vocab.partner_cookie_flow(flow)
+}
 
 # METADATA
 # title: Field collected on a device that never leaves it

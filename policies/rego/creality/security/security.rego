@@ -403,7 +403,8 @@ broad_access(inp) := array.concat(
 # description: >-
 #   III.III.b: "nous exigeons de tout le personnel susceptible d'avoir accès à vos informations qu'il remplisse les
 #   obligations de confidentialité", partners included. Evidence: every partner a flow sends personal data to has
-#   dpa_ref (authorities, which act under their own legal duties, excepted).
+#   dpa_ref (authorities, which act under their own legal duties, excepted). Anonymous and aggregate statistics are
+#   not "vos informations": a partner receiving only those (a research institute, a data licensee) is not judged.
 # custom:
 #   clause: III.III.b
 #   severity: error
@@ -415,12 +416,46 @@ partner_without_agreement(inp) := [f |
 	some p in inp.partners
 	p.role != "authority"
 	object.get(p, "dpa_ref", "") == ""
-	personal := [r.id | some r in p.received_fields; startswith(r.category, "user.")]
+	personal := [r.id |
+		some r in p.received_fields
+		startswith(r.category, "user.")
+		not object.get(r, "identifiability", "identified") in vocab.unlinkable
+	]
 	count(personal) > 0
 	f := finding("partner", p.id, "role", sprintf(
 		"partner %s receives personal data (%s) without a confidentiality or processing agreement (dpa_ref)",
 		[vocab.t(p.id), vocab.t(concat(", ", personal))]))
 ]
+
+# METADATA
+# title: Vendor-run system holding personal data without a processing or confidentiality agreement
+# description: >-
+#   III.III.b: "nous exigeons de tout le personnel susceptible d'avoir accès à vos informations qu'il remplisse les
+#   obligations de confidentialité correspondantes ... ou la suspension du partenariat". A system run by a vendor
+#   (operator processor, such as a hosted CRM or help desk, or third_party) gives that vendor's staff access to what
+#   it holds, exactly as a partner does: its contract is recorded in the system's dpa_ref.
+# custom:
+#   clause: III.III.b
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Sign a data processing agreement (with confidentiality obligations) with the vendor running the system and
+#     record it in the system's dpa_ref, or move the data to a system Creality runs.
+system_without_agreement(inp) := [f |
+	some s in inp.systems
+	s.operator in {"processor", "third_party"}
+	s.personal_data == true
+	object.get(s, "dpa_ref", "") == ""
+	f := finding("system", s.id, "operator", sprintf(
+		"system %s is run by a %s and holds personal data, but records no processing or confidentiality agreement (dpa_ref)%s",
+		[vocab.t(s.id), vocab.t(replace(s.operator, "_", " ")), vocab.t(declared_note(s))]))
+]
+
+declared_note(s) := " (it is declared processes_personal_data: false, yet holds personal data)" if {
+	object.get(s, "processes_personal_data", null) == false
+}
+
+else := ""
 
 carries_personal(flow) if {
 	some fi in flow.fields_info

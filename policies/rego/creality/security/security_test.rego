@@ -141,3 +141,21 @@ test_partner_without_agreement if {
 	count(security.partner_without_agreement({"partners": [object.union(p, {"dpa_ref": "c"})]})) == 0
 	count(security.partner_without_agreement({"partners": [object.union(p, {"role": "authority"})]})) == 0
 }
+
+# Class 7 (issue 13): aggregate statistics are not "vos informations" (a research institute, a data licensee).
+test_partner_receiving_only_aggregates_needs_no_agreement_under_iii_iii_b if {
+	p := {"id": "p", "role": "data_licensee", "received_fields": [{"id": "x", "category": "user.telemetry", "identifiability": "aggregate"}]}
+	count(security.partner_without_agreement({"partners": [p]})) == 0
+}
+
+# Class 9(b) (issue 13): the contract of a vendor-run system (a hosted CRM) is on the system.
+test_vendor_run_system_without_agreement if {
+	crm := {"id": "crm", "kind": "crm", "operator": "processor", "personal_data": true}
+	r := security.system_without_agreement({"systems": [crm]})
+	count(r) == 1
+	r[0].attribute == "operator"
+	count(security.system_without_agreement({"systems": [object.union(crm, {"dpa_ref": "https://legal/dpa"})]})) == 0
+	count(security.system_without_agreement({"systems": [object.union(crm, {"operator": "first_party"})]})) == 0
+	count(security.system_without_agreement({"systems": [object.union(crm, {"personal_data": false})]})) == 0
+	count(security.system_without_agreement({"systems": [object.union(crm, {"operator": "third_party"})]})) == 1
+}

@@ -208,8 +208,36 @@ pseudonymous_ids := {
 	"user.unique_id.pseudonymous", "user.device.ip_address",
 }
 
-# Partner roles the policy says get only non-personally-identifiable information (II.III.a).
-tracking_roles := {"advertiser", "analytics", "other"}
+# II.III.a's partners: "COOKIES placés par des annonceurs et d'autres partenaires", which get only
+# non-personally-identifiable information. Advertisers and analytics partners are such partners by role; a social
+# or `other` partner only when it places trackers (embedded in a site or app, or declaring cookies or trackers:
+# the partition's `places_trackers`). A firm licensing aggregate statistics or receiving server-side reports is not
+# a cookie partner (issue 13, class 7). `tracking_roles` is the candidate superset for lib.candidates.
+tracking_roles := {"advertiser", "analytics", "social", "other"}
+
+always_tracking_roles := {"advertiser", "analytics"}
+
+cookie_partner(node) if node.role in always_tracking_roles
+
+cookie_partner(node) if {
+	node.role in {"social", "other"}
+	node.places_trackers == true
+}
+
+# Creality's own cookie purposes (II.III.1-3). A processor that hosts one of them (a hosted audience-measurement
+# tool for COOKIE.ANALYTICS) acts as Creality (interpretation.md 2.3): its flows are II.III.2's, not II.III.a's.
+first_party_cookie_purposes := {"COOKIE.IDENTITY", "COOKIE.PREFS", "COOKIE.ANALYTICS", "COOKIE.ADS"}
+
+acts_as_creality(flow) if {
+	flow.to_node.operator == "processor"
+	flow.purpose_info.policy_purpose in first_party_cookie_purposes
+}
+
+# partner_cookie_flow(flow): a flow II.III.a judges — to a cookie partner, not on Creality's behalf.
+partner_cookie_flow(flow) if {
+	cookie_partner(flow.to_node)
+	not acts_as_creality(flow)
+}
 
 partner_purposes := {"PARTNER.ANALYTICS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
 
@@ -239,8 +267,109 @@ data_use(p) := x if {
 	is_string(x)
 } else := ""
 
+# III.0: "conservées aussi longtemps que nécessaire aux fins décrites". The longest retention each policy purpose
+# reasonably needs, in days; beyond it a retention.legal_ref is required (docs/interpretation.md 2.21 gives each
+# anchor). CNIL anchors: 25 months (760 days) for audience-measurement data and usage analytics, 13 months (395 days)
+# for what trackers collect for advertising and identity; 3 years (1095) for customer and prospect data after the
+# last contact (CNIL référentiel "gestion commerciale", 2021); 5 years (1825) for contract and legal records
+# (limitation period, Code civil art. 2224, Code de commerce art. L110-4); 1 year (365) for security and fault logs
+# (CNIL recommendation on logging, délibération 2021-122: 6 months to 1 year).
+retention_max_days := {
+	"FACILITATE": 1095,
+	"MKT.MESSAGES": 1095,
+	"IMPROVE": 760,
+	"PERSONALIZE.XSERVICE": 760,
+	"SURVEY": 760,
+	"UPDATE": 760,
+	"DEID.ANALYTICS": 760,
+	"DEID.COMMERCIAL": 760,
+	"COOKIE.IDENTITY": 395,
+	"COOKIE.PREFS": 395,
+	"COOKIE.ANALYTICS": 760,
+	"COOKIE.ADS": 395,
+	"PARTNER.ANALYTICS": 760,
+	"PARTNER.ADS": 395,
+	"PARTNER.AD_MEASURE": 395,
+	"CLOUD.STORAGE": 1095,
+	"COUNTERPARTY": 1825,
+	"SECURITY": 365,
+	"FAULT": 365,
+	"INCIDENT.NOTIFY": 1825,
+	"REGULATOR.REPORT": 1825,
+	"DSR": 1825,
+	"LEGAL.OBLIGATION": 1825,
+	"RESEARCH": 760,
+}
+
+# III.IV (minimisation per flow): the data categories each policy purpose needs (category roots; below a root counts).
+# A flow carrying linkable personal data of another category for that purpose collects more than its purpose needs.
+# Purposes absent here are not judged by this table: FACILITATE is the policy's generic purpose for all of section I
+# (I.a), UPDATE has its own rule (II.IV.2.c), DEID.* and RESEARCH are judged on identifiability (II.IV.2.d,
+# II.IV.3(10)), and legal requests, regulator reports and DSR answers are scoped by the law or the request.
+purpose_needs := {
+	# II.IV.1.a "informations relatives à votre appareil" read as "your information" (interpretation.md 2.12):
+	# contact and device data, the account it belongs to and its language; profiles need II.IV.2.a.
+	"MKT.MESSAGES": [
+		"user.contact", "user.name", "user.unique_id", "user.account", "user.privacy_preferences", "user.device",
+	],
+	"IMPROVE": ["user.behavior", "user.telemetry", "user.device", "user.unique_id", "user.account"],
+	"PERSONALIZE.XSERVICE": [
+		"user.behavior", "user.telemetry", "user.device", "user.unique_id", "user.account", "user.demographic",
+		"user.content", "user.privacy_preferences",
+	],
+	"SURVEY": ["user.contact", "user.name", "user.unique_id", "user.account", "user.content", "user.behavior"],
+	"COOKIE.IDENTITY": ["user.unique_id", "user.account", "user.authorization", "user.device", "user.privacy_preferences"],
+	"COOKIE.PREFS": ["user.account", "user.privacy_preferences", "user.device"],
+	"COOKIE.ANALYTICS": ["user.behavior", "user.telemetry", "user.device"],
+	"COOKIE.ADS": ["user.behavior", "user.telemetry", "user.device", "user.demographic", "user.unique_id", "user.account"],
+	"PARTNER.ANALYTICS": ["user.behavior", "user.telemetry", "user.device"],
+	"PARTNER.ADS": ["user.behavior", "user.telemetry", "user.device", "user.demographic"],
+	"PARTNER.AD_MEASURE": ["user.behavior", "user.telemetry", "user.device", "user.demographic"],
+	"CLOUD.STORAGE": ["user.content", "user.device", "user.unique_id", "user.account"],
+	# III.VII.1: contact details (name included) and postal address, with the transaction and its payment.
+	"COUNTERPARTY": [
+		"user.contact", "user.name", "user.behavior.purchase_history", "user.financial", "user.unique_id",
+		"user.account",
+	],
+	"SECURITY": ["user.device", "user.telemetry", "user.behavior", "user.unique_id", "user.account", "user.authorization"],
+	"FAULT": ["user.device", "user.telemetry", "user.behavior", "user.unique_id"],
+	# III.VII.2.c: reach the person (mail, phone, push token).
+	"INCIDENT.NOTIFY": ["user.contact", "user.name", "user.unique_id", "user.account", "user.device"],
+}
+
+# largest(xs), smallest(xs) of a non-empty array of numbers. Not max/min/sort: regopy 1.5.2 compares numbers in
+# them as text (max([760, 1095]) is 760 there).
+largest(xs) := [x | some x in xs; not exceeded(x, xs)][0]
+
+exceeded(x, xs) if {
+	some y in xs
+	y > x
+}
+
+smallest(xs) := [x | some x in xs; not undercut(x, xs)][0]
+
+undercut(x, xs) if {
+	some y in xs
+	y < x
+}
+
+# Sensitive categories with a shorter bound of their own, whatever the purpose: category root -> {days, anchor}.
+category_retention_caps := {
+	"user.sensor": {"days": 30, "anchor": "camera images: the CNIL's one month for video images"},
+	"user.financial": {"days": 395, "anchor": "payment card data: 13 months for disputes, CNIL délibération 2018-303"},
+	"user.behavior.browsing_history": {"days": 760, "anchor": "browsing history: the CNIL's 25 months for audience data"},
+}
+
 # Channels on which a commercial message reaches a person (II.IV.1.a "courrier électronique, SMS ou autre").
 message_channels := {"email", "sms", "push", "phone"}
+
+# The longest acceptable delay between a withdrawal and its presence in the suppression list a marketing sender
+# checks (flow.suppression.propagation_hours). No text gives a figure for the EU: a message sent after the withdrawal
+# is sent without consent (II.IV.1.a; GDPR Art. 7(3), 21(3)), and the only statutory delays (US CAN-SPAM, Canada's
+# CASL: 10 business days) belong to opt-out regimes. 48 hours lets a daily sync from the preference centre to the
+# sending tool run and be retried once; anything slower lets at least one more daily campaign reach someone who
+# has withdrawn (docs/interpretation.md 2.20).
+max_withdrawal_propagation_hours := 48
 
 # What the cloud-storage provider may receive (III.VII.3): uploaded media + device, network and carrier data.
 cloud_storage_allowed := ["user.content", "user.device"]

@@ -23,8 +23,7 @@ processor(partner) if {
 # description: >-
 #   Art. 28(3): processing by a processor is governed by a contract. Every partner acting as a processor
 #   that receives EU/EEA subjects' personal data references its DPA in `dpa_ref`. Independent third
-#   parties are outside Art. 28. (Schema v1 has no `dpa_ref` on systems, so processor-run systems are not
-#   checked here.)
+#   parties are outside Art. 28. Systems run by a processor are the next rule's.
 # custom:
 #   clause: GDPR.28
 #   severity: error
@@ -40,5 +39,29 @@ processor_without_dpa(inp) := [f |
 	count(eu) > 0
 	f := finding("partner", partner.id, "id", concat("", [
 		"processor ", partner.id, " receives EU subjects' data (", concat(", ", eu), ") with no data processing agreement (dpa_ref)",
+	]))
+]
+
+# METADATA
+# title: Processor-run system holding EU subjects' data without a data processing agreement
+# description: >-
+#   Art. 28(3): a system Creality uses but a vendor runs (operator processor: a hosted CRM, a SaaS help desk)
+#   is processing by a processor. When it holds EU/EEA subjects' personal data, the system references the DPA in
+#   its `dpa_ref`.
+# custom:
+#   clause: GDPR.28
+#   severity: error
+#   verdict: gap
+#   remediation: >-
+#     Sign an Art. 28 data processing agreement with the vendor running the system and record it in the system's
+#     dpa_ref, or stop keeping EU subjects' data there.
+processor_system_without_dpa(inp) := [f |
+	some s in inp.systems
+	s.operator == "processor"
+	s.personal_data == true
+	"EU" in object.get(s, "data_subject_areas", [])
+	not s.dpa_ref
+	f := finding("system", s.id, "operator", concat("", [
+		"system ", s.id, " is run by a processor and holds EU subjects' data with no data processing agreement (dpa_ref)",
 	]))
 ]
