@@ -185,10 +185,12 @@ marketing_channel_not_consented(inp) := [f |
 # title: Marketing consent that cannot be withdrawn
 # description: >-
 #   A consent that "si vous y consentez" relies on must stay a choice: a marketing consent recorded with
-#   withdrawal false does not let the user stop the messages. A consent with no withdrawal fact is a gap (verdict overridden per finding).
+#   withdrawal false does not let the user stop the messages, so every message after the user changed their mind is
+#   sent without consent (GDPR Art. 7(3): withdrawing is as easy as consenting; the catalogue's check asks
+#   withdrawal true): an error. A consent with no withdrawal fact is a gap, a warning (overridden per finding).
 # custom:
 #   clause: II.IV.1.a
-#   severity: warning
+#   severity: error
 #   verdict: violation
 #   remediation: >-
 #     Offer an unsubscribe link or setting for the channel and record withdrawal true on the consent.
@@ -211,7 +213,7 @@ withdrawal_message(flow, null) := sprintf(
 
 withdrawal_verdict(f, false) := f
 
-withdrawal_verdict(f, null) := object.union(f, {"verdict": "gap"})
+withdrawal_verdict(f, null) := object.union(f, {"verdict": "gap", "severity": "warning"})
 
 # The flow that *is* the message: a marketing flow on a channel that reaches the person (email, SMS, push, phone).
 message_flow(flow) if {

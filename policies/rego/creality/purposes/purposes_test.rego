@@ -195,6 +195,15 @@ test_marketing_consent_without_withdrawal_fact_is_a_gap if {
 	r := purposes.marketing_consent_not_withdrawable({"flows": [mkt_flow({"kind": "consent"}, c, "email")]})
 	count(r) == 1
 	r[0].verdict == "gap"
+	r[0].severity == "warning"
+}
+
+test_marketing_consent_that_cannot_be_withdrawn_keeps_the_rule_severity if {
+	fl := mkt_flow({"kind": "consent", "consent": "c-mkt"}, mkt_consent("opt_in", ["email"], false), "email")
+	r := purposes.marketing_consent_not_withdrawable({"flows": [fl]})
+	count(r) == 1
+	not r[0].severity
+	not r[0].verdict
 }
 
 # ---- Class 9(a) (issue 13): "si vous y consentez" ends with the withdrawal. Expected before running the tool: a

@@ -143,3 +143,11 @@ test_identifier_to_a_cookie_partner_is_left_to_ii_iii_a if {
 	count(retention.excess_on_flow({"flows": [mflow("PARTNER.AD_MEASURE", email, adpixel)]})) == 0
 	count(retention.excess_on_flow({"flows": [mflow("PARTNER.AD_MEASURE", email, crm)]})) == 1
 }
+
+# The corpus' case (tests/scenarios v-iii-iv-flow-carries-unneeded): an update check needs the device and its
+# software version, not print statistics or error logs.
+test_update_check_carrying_print_statistics_is_excess_collection if {
+	fields := [fld("fw.version", "user.device", "pseudonymous"), fld("fw.print_stats", "user.telemetry", "pseudonymous")]
+	r := retention.excess_on_flow({"flows": [mflow("UPDATE", fields, crm)]})
+	[x.attribute | some x in r] == ["fields.1"]
+}

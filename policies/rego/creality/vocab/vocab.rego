@@ -304,9 +304,12 @@ retention_max_days := {
 # III.IV (minimisation per flow): the data categories each policy purpose needs (category roots; below a root counts).
 # A flow carrying linkable personal data of another category for that purpose collects more than its purpose needs.
 # Purposes absent here are not judged by this table: FACILITATE is the policy's generic purpose for all of section I
-# (I.a), UPDATE has its own rule (II.IV.2.c), DEID.* and RESEARCH are judged on identifiability (II.IV.2.d,
-# II.IV.3(10)), and legal requests, regulator reports and DSR answers are scoped by the law or the request.
+# (I.a), DEID.* and RESEARCH are judged on identifiability (II.IV.2.d, II.IV.3(10)), and legal requests, regulator
+# reports and DSR answers are scoped by the law or the request.
 purpose_needs := {
+	# II.IV.2.c "mises à jour logicielles": the device, its model and software version; not usage statistics or logs
+	# (the II.IV.2.c rule also reports anything beyond device and telemetry data, as an incorrect use).
+	"UPDATE": ["user.device"],
 	# II.IV.1.a "informations relatives à votre appareil" read as "your information" (interpretation.md 2.12):
 	# contact and device data, the account it belongs to and its language; profiles need II.IV.2.a.
 	"MKT.MESSAGES": [
