@@ -52,7 +52,7 @@ exempt(partner, cookie) if {
 technology(c) := object.get(c, "technology", "cookie")
 
 # What a tracker is, for messages: "cookie", "local-storage key", "SDK identifier", "pixel", "fingerprinting script".
-what(c) := trim(object.get(technology_names, technology(c), "tracker"), "") # trim: a fresh string for regopy's sprintf (vocab.t)
+what(c) := object.get(technology_names, technology(c), "tracker")
 
 technology_names := {
 	"cookie": "cookie", "local_storage": "local-storage key", "sdk_identifier": "SDK identifier",

@@ -148,8 +148,7 @@ test_every_non_cookie_technology_is_flagged if {
 
 test_message_names_the_technology if {
 	r := trackers.tracker_before_consent({"systems": [site("app", ["EU"], third_party, [mk_tracker("idfv", "analytics", "sdk_identifier")], banner_ok)]})
-	contains(r[0].message, "SDK identifier")
-	contains(r[0].message, "idfv")
+	contains(r[0].message, "analytics SDK identifier idfv of p fires before consent")
 }
 
 test_fingerprinting_is_never_exempt_audience_measurement if {

@@ -87,12 +87,12 @@ retention_judgement(s) := j if {
 }
 
 # bound(j): the longest purpose limit, lowered by the shortest category cap.
-bound(j) := vocab.smallest([vocab.largest([l.days | some l in j.limits]), vocab.smallest([c.days | some c in j.caps])]) if {
+bound(j) := min([max([l.days | some l in j.limits]), min([c.days | some c in j.caps])]) if {
 	count(j.limits) > 0
 	count(j.caps) > 0
-} else := vocab.largest([l.days | some l in j.limits]) if {
+} else := max([l.days | some l in j.limits]) if {
 	count(j.limits) > 0
-} else := vocab.smallest([c.days | some c in j.caps]) if {
+} else := min([c.days | some c in j.caps]) if {
 	count(j.caps) > 0
 }
 
@@ -123,7 +123,7 @@ retention_beyond_purposes(inp) := [f |
 ]
 
 describe_limits(j) := sprintf("its purposes need at most %d days (%s)", [
-	vocab.largest([l.days | some l in j.limits]),
+	max([l.days | some l in j.limits]),
 	vocab.t(concat(", ", [sprintf("%s: %s %d days", [vocab.t(l.id), vocab.t(l.policy_purpose), l.days]) | some l in j.limits])),
 ]) if {
 	count(j.limits) > 0
@@ -133,8 +133,8 @@ describe_caps(j, limit) := concat("", ["; ", concat("; ", [sprintf("it holds %s,
 	some c in j.caps
 	c.days == limit
 ])]) if {
-	some c in j.caps
-	c.days == limit
+	some cap in j.caps
+	cap.days == limit
 } else := ""
 
 # METADATA

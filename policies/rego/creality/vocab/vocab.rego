@@ -340,22 +340,6 @@ purpose_needs := {
 	"INCIDENT.NOTIFY": ["user.contact", "user.name", "user.unique_id", "user.account", "user.device"],
 }
 
-# largest(xs), smallest(xs) of a non-empty array of numbers. Not max/min/sort: regopy 1.5.2 compares numbers in
-# them as text (max([760, 1095]) is 760 there).
-largest(xs) := [x | some x in xs; not exceeded(x, xs)][0]
-
-exceeded(x, xs) if {
-	some y in xs
-	y > x
-}
-
-smallest(xs) := [x | some x in xs; not undercut(x, xs)][0]
-
-undercut(x, xs) if {
-	some y in xs
-	y < x
-}
-
 # Sensitive categories with a shorter bound of their own, whatever the purpose: category root -> {days, anchor}.
 category_retention_caps := {
 	"user.sensor": {"days": 30, "anchor": "camera images: the CNIL's one month for video images"},
