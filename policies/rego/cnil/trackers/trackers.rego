@@ -23,6 +23,14 @@ french_audience(system) if {
 # Trackers that need consent unless exempt (strictly necessary and UI-preference cookies are exempt).
 consent_types := {"analytics", "advertising"}
 
+# A tracker needs consent by what it does, not by its label: typed analytics or advertising, or serving an analytics
+# or advertising purpose whatever its type (a visitor id labelled strictly necessary is still an analytics tracker).
+consent_tracker(c) if c.type in consent_types
+
+consent_tracker(c) if c.purpose_info.policy_purpose in {
+	"COOKIE.ANALYTICS", "COOKIE.ADS", "PARTNER.ANALYTICS", "PARTNER.ADS", "PARTNER.AD_MEASURE",
+}
+
 max_exempt_days := 395 # 13 months
 
 # The exemption conditions of audience measurement other than lifetime (délibération 2020-091 art. 5):
@@ -93,7 +101,7 @@ tracker_before_consent(inp) := [f |
 	french_audience(system)
 	some pc in cookies(system)
 	c := pc.cookie
-	c.type in consent_types
+	consent_tracker(c)
 	c.fires_before_consent == true
 	not audience_measurement(pc.partner, c)
 	f := with_system(
@@ -123,7 +131,7 @@ tracker_consent_state_unknown(inp) := [f |
 	french_audience(system)
 	some pc in cookies(system)
 	c := pc.cookie
-	c.type in consent_types
+	consent_tracker(c)
 	not "fires_before_consent" in object.keys(c)
 	f := with_system(
 		finding("partner", pc.partner.id, attr(c, "name"), sprintf("%s %s of %s does not state fires_before_consent", [what(c), c.name, pc.partner.id])),
@@ -164,7 +172,7 @@ banner_of(system) := b if {
 # measurement does not (the user's right to object is the policy's II.III.c choice mechanism).
 needs_banner(system) if {
 	some pc in cookies(system)
-	pc.cookie.type in consent_types
+	consent_tracker(pc.cookie)
 	not exempt(pc.partner, pc.cookie)
 }
 
@@ -231,7 +239,7 @@ consented_cookie_lifetime(inp) := [f |
 	french_audience(system)
 	some pc in cookies(system)
 	c := pc.cookie
-	c.type in consent_types
+	consent_tracker(c)
 	c.fires_before_consent == false
 	stored(c)
 	c.max_age_days > max_exempt_days

@@ -167,3 +167,11 @@ test_exempt_measurement_alone_needs_no_refuse_all_banner if {
 	count(trackers.choice_memory({"systems": [site("web", ["FR"], processor, [audience], {})]})) == 0
 	count(trackers.banner_refusal_not_easy({"systems": [site("web", ["FR"], third_party, [audience], {})]})) == 2
 }
+
+# A tracker's label does not exempt it: a visitor id typed strictly_necessary that serves partner analytics and fires
+# before consent is the same violation as an analytics cookie.
+test_analytics_tracker_labelled_strictly_necessary_needs_consent if {
+	mislabelled := object.union(necessary, {"purpose_info": {"policy_purpose": "PARTNER.ANALYTICS"}})
+	count(trackers.tracker_before_consent({"systems": [site("web", ["FR"], third_party, [mislabelled], banner_ok)]})) == 1
+	count(trackers.tracker_before_consent({"systems": [site("web", ["FR"], third_party, [necessary], banner_ok)]})) == 0
+}

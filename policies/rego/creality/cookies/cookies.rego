@@ -195,6 +195,32 @@ cookie_purpose_findings(inp, type, allowed, clause_text) := [f |
 ]
 
 # METADATA
+# title: Tracking cookie labelled strictly necessary or preferences
+# description: >-
+#   II.III.1 ("Se souvenir de votre identité") is what strictly necessary and preference cookies are for:
+#   recognising the user, keeping stated preferences. A tracker with such a type that serves analytics or advertising
+#   (a COOKIE.ANALYTICS, COOKIE.ADS or PARTNER.* purpose) is labelled as what it is not, and the label is what lets
+#   it fire before consent (CNIL.PRIOR_CONSENT judges it on its purpose).
+# custom:
+#   clause: II.III.1
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Type the tracker by what it does (analytics or advertising) and gate it behind consent; keep strictly_necessary
+#     for authentication, security, the cart and the consent choice itself.
+tracker_typed_as_necessary(inp) := [f |
+	some p in inp.partners
+	some c in object.get(p, "cookies_info", [])
+	c.type in {"strictly_necessary", "preferences"}
+	c.purpose_info.policy_purpose in tracking_cookie_purposes
+	f := finding("partner", p.id, concat(".", [c.path, "type"]), sprintf(
+		"%s %s of %s is typed %s but serves %s (%s): analytics or advertising, not remembering identity or preferences",
+		[vocab.t(technology(c)), vocab.t(c.name), vocab.t(p.id), vocab.t(c.type), vocab.t(c.purpose_info.id), vocab.t(c.purpose_info.policy_purpose)]))
+]
+
+tracking_cookie_purposes := {"COOKIE.ANALYTICS", "COOKIE.ADS", "PARTNER.ANALYTICS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
+
+# METADATA
 # title: Analytics cookie for a purpose the cookie section does not declare
 # description: >-
 #   II.III.2: cookies may be used to "analyser votre façon d'utiliser nos services"; II.III.a lets partners
@@ -285,7 +311,9 @@ pseudonymous_id_to_partner(inp) := [f |
 #   II.III.a says what partner cookies are for: analysing use, interest-based ads, measuring ad effectiveness.
 #   A flow to an advertiser or analytics partner, or to a social or other partner that places trackers, for any
 #   other purpose is not covered. A processor hosting one of Creality's own cookie purposes (II.III.1-3, for example
-#   COOKIE.ANALYTICS for a hosted audience-measurement tool) acts as Creality: those flows are II.III.2's.
+#   COOKIE.ANALYTICS for a hosted audience-measurement tool) acts as Creality: those flows are II.III.2's. A flow
+#   carrying only anonymous or aggregate data (campaign-planning statistics) is not what cookies "collect ... vous
+#   concernant": II.IV.2.d judges it.
 # custom:
 #   clause: II.III.a
 #   severity: error
@@ -296,10 +324,17 @@ partner_flow_purpose(inp) := [f |
 	some flow in candidates.flows_where(inp, "to_role", vocab.tracking_roles)
 	vocab.partner_cookie_flow(flow)
 	not flow.purpose_info.policy_purpose in vocab.partner_purposes
+	some fi in flow.fields_info
+	linkable(fi)
 	f := finding("flow", flow.id, "purpose", sprintf(
 		"flow %s sends data to %s partner %s for purpose %s, not one II.III.a declares for partners",
 		[vocab.t(flow.id), vocab.t(flow.to_node.role), vocab.t(flow.to), vocab.t(flow.purpose)]))
 ]
+
+linkable(fi) if {
+	startswith(fi.category, "user.")
+	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
+}
 
 # METADATA
 # title: Cookie-setting partner without its own privacy policy
@@ -377,6 +412,7 @@ counterparty_beyond_contact(inp) := array.concat(
 		fi := flow.fields_info[i]
 		startswith(fi.category, "user.")
 		not vocab.in_any(fi.category, vocab.counterparty_allowed)
+		not shared_by_the_user(flow, fi)
 		f := transaction_vague(fi, finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 			"flow %s gives counterparty %s %s (%s); III.VII.1 covers contact details and postal address only",
 			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category)])))
@@ -395,6 +431,15 @@ else := "to"
 trigger_text(flow) := sprintf("without a user action (trigger %s)", [vocab.t(flow.trigger)]) if flow.trigger
 
 else := "but does not state what triggers it (trigger): III.VII.1 covers exchanges the user starts"
+
+# II.I.2 discloses "les informations partagées que vous fournissez à d'autres parties par le biais des services de
+# Creality": content the user provided or stored, sent to the counterparty they chose by their own action (a model
+# file for a print order), is that sharing (interpretation.md 2.18).
+shared_by_the_user(flow, fi) if {
+	flow.trigger == "user_action"
+	vocab.in_tree(fi.category, "user.content")
+	object.get(fi, "collection", "") in {"user_provided", "user_stored", "user_shared", "public_by_user"}
+}
 
 # The transaction itself (order reference, items) is implied by "lorsque vous effectuez des transactions" but not
 # listed: vague (warning) rather than an error (interpretation.md 2.18).

@@ -312,3 +312,32 @@ test_counterparty_flow_without_trigger_is_a_gap_not_a_violation if {
 	r[0].verdict == "gap"
 	r[0].attribute == "to"
 }
+
+# II.I.2 "les informations partagées que vous fournissez à d'autres parties": the user's own model, sent to the print
+# farm they ordered from, by their own action, is that sharing; the same file pushed on a schedule, or data the
+# user never provided, is not.
+test_user_content_sent_to_the_chosen_counterparty_on_order_passes if {
+	model := {"id": "app.model", "category": "user.content.private", "collection": "user_stored"}
+	count(cookies.counterparty_beyond_contact({"flows": [cflow("user_action", [model])]})) == 0
+	count(cookies.counterparty_beyond_contact({"flows": [cflow("scheduled", [model])]})) == 2
+	derived := object.union(model, {"collection": "derived"})
+	count(cookies.counterparty_beyond_contact({"flows": [cflow("user_action", [derived])]})) == 1
+}
+
+# II.III.a is about what cookies "collectent ... vous concernant": aggregate statistics given to an advertiser for
+# campaign planning are II.IV.2.d's, not a partner-purpose breach.
+test_aggregate_statistics_to_an_advertiser_are_not_a_partner_purpose_breach if {
+	agg := {"id": "stats", "category": "user.behavior", "identifiability": "aggregate"}
+	count(cookies.partner_flow_purpose({"flows": [pflow([agg], licensing, [])]})) == 0
+	count(cookies.partner_flow_purpose({"flows": [pflow([cookie_id], licensing, [])]})) == 1
+}
+
+# II.III.1: a visitor id typed strictly necessary that serves partner analytics is mislabelled.
+test_analytics_tracker_typed_strictly_necessary_is_incorrect if {
+	p := partner("wa", "analytics", [cookie("_wa_vid", "strictly_necessary", pa_purpose, 2)], {})
+	r := cookies.tracker_typed_as_necessary({"partners": [p]})
+	count(r) == 1
+	r[0].attribute == "cookies.2.type"
+	q := partner("pay", "payment", [cookie("__fraud", "strictly_necessary", pay_purpose, 0)], {})
+	count(cookies.tracker_typed_as_necessary({"partners": [q]})) == 0
+}

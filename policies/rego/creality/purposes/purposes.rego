@@ -298,6 +298,36 @@ withdrawal_propagation_slow(inp) := [f |
 ]
 
 # METADATA
+# title: Commercial messages declared under a purpose that needs no consent
+# description: >-
+#   II.IV.1.a: commercial messages by e-mail, SMS or push are sent "si vous y consentez". A message flow whose
+#   purpose says, by its fideslang data use, that it is marketing communication (marketing.communications.*) but is
+#   mapped to a policy purpose that needs no consent (a "survey" with discount offers under SURVEY, a paid-plan push
+#   under UPDATE) is a commercial message relabelled: it needs the marketing consent all the same.
+# custom:
+#   clause: II.IV.1.a
+#   severity: error
+#   verdict: incorrect
+#   remediation: >-
+#     Map the purpose to MKT.MESSAGES and send only under a per-channel opt-in, or take the commercial content out
+#     of the survey or update message.
+marketing_relabelled(inp) := [f |
+	some flow in inp.flows
+	startswith(vocab.data_use(flow.purpose_info), "marketing.communications")
+	not mkt(flow)
+	object.get(flow, "channel", "") in vocab.message_channels
+	not real_marketing_consent(flow)
+	f := finding("flow", flow.id, "purpose", sprintf(
+		"flow %s sends %s messages whose purpose %s is marketing (data_use %s) but is declared as %s, without a marketing consent",
+		[vocab.t(flow.id), vocab.t(flow.channel), vocab.t(flow.purpose), vocab.t(vocab.data_use(flow.purpose_info)), vocab.t(object.get(flow.purpose_info, "policy_purpose", "an undeclared purpose"))]))
+]
+
+real_marketing_consent(flow) if {
+	consent_for_purpose(flow)
+	flow.consent_info.mechanism in {"opt_in", "separate"}
+}
+
+# METADATA
 # title: Contact data given to a third party for marketing
 # description: >-
 #   II.IV.1.b: messages may promote "les biens et services ... de notre part ou de la part de tiers". Promoting

@@ -257,3 +257,20 @@ test_internal_campaign_feed_is_not_a_message if {
 	feed := object.union(newsletter({}), {"channel": "batch"})
 	count(purposes.suppression_unknown({"flows": [feed]})) == 0
 }
+
+# II.IV.1.a by what a purpose does: a "satisfaction survey" whose data use is marketing e-mail, sent without a
+# marketing consent, is a commercial message (the corpus' v-ii-iv-2-b-survey-with-offers); a real survey is not.
+survey_flow(data_use, basis) := {
+	"id": "survey-offers", "to": "sender", "purpose": "survey_offers", "channel": "email", "legal_basis": basis,
+	"purpose_info": {"id": "survey_offers", "policy_purpose": "SURVEY", "data_use": data_use},
+	"consent_info": {"id": "c", "purpose": "survey_offers", "mechanism": "opt_in", "channels": ["email"]},
+}
+
+test_marketing_relabelled_as_a_survey_needs_consent if {
+	r := purposes.marketing_relabelled({"flows": [survey_flow("marketing.communications.email", {"kind": "legitimate_interest"})]})
+	count(r) == 1
+	r[0].attribute == "purpose"
+	count(purposes.marketing_relabelled({"flows": [survey_flow("marketing.communications.email", {"kind": "consent", "consent": "c"})]})) == 0
+	count(purposes.marketing_relabelled({"flows": [survey_flow("functional.service.improve", {"kind": "legitimate_interest"})]})) == 0
+	count(purposes.marketing_relabelled({"flows": [survey_flow(null, {"kind": "legitimate_interest"})]})) == 0
+}

@@ -33,11 +33,13 @@ indefinite_retention(inp) := [f |
 # title: Personal-data system with no retention period
 # description: >-
 #   III.0 can be checked only if each system holding personal data states its retention (days or the law that sets
-#   it). A system with no retention block, or one with neither days nor legal_ref, is a missing fact. A system
+#   it). A system with no retention block, or one with neither days nor legal_ref, is a missing fact (verdict gap).
+#   It is reported as an error, as interpretation.md section 1 and the catalogue's III.0 check say: retention is
+#   the policy's one promise about keeping data, and data with no stated end is kept as if indefinitely. A system
 #   declared as not processing personal data that holds some is called out in the message.
 # custom:
 #   clause: III.0
-#   severity: warning
+#   severity: error
 #   verdict: gap
 #   remediation: >-
 #     Add a retention block (retention.days, or retention.legal_ref) to the system; correct

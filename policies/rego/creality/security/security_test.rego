@@ -159,3 +159,12 @@ test_vendor_run_system_without_agreement if {
 	count(security.system_without_agreement({"systems": [object.union(crm, {"personal_data": false})]})) == 0
 	count(security.system_without_agreement({"systems": [object.union(crm, {"operator": "third_party"})]})) == 1
 }
+
+# The scheme reaches the rule on the partition's system, where the input documents put it.
+test_field_outside_the_scheme_carried_by_the_system if {
+	fs := [{"id": "account.password_hash", "category": "user.authorization.password", "classification": "secret"}]
+	inp := {"organization": null, "systems": [{"id": "account", "classification_scheme": ["internal", "confidential"]}], "fields": fs}
+	r := security.classification(inp)
+	count(r) == 1
+	r[0].attribute == "classification"
+}
