@@ -4,6 +4,7 @@ one line each, as ``file:line:col: message``."""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -51,7 +52,9 @@ def _fast_validator() -> Callable[[Any], Any]:
     which re-checks any document the fast path rejects (tests/test_hostile.py checks both agree)."""
     import fastjsonschema
 
-    return fastjsonschema.compile(schema(), use_default=False, use_formats=False)
+    # A copy: fastjsonschema rewrites the "$ref"s of the dict it compiles into absolute URIs, and schema() is the
+    # cached dict that `auditor schema` prints (its shipped copy then looked stale after any validation).
+    return fastjsonschema.compile(copy.deepcopy(schema()), use_default=False, use_formats=False)
 
 
 def display_path(path: Path) -> str:
