@@ -34,10 +34,12 @@ where(flow) := sprintf("%s (%s) -> %s (%s)", [
 # title: Cross-border flow of personal data without a transfer block
 # description: >-
 #   III.3: personal data provided abroad must be "protégées de manière adéquate". A flow that crosses a border
-#   without any transfer block does not say on which ground it goes: a missing fact.
+#   without any transfer block does not say on which ground it goes: a missing fact (verdict gap), reported as an
+#   error as interpretation.md 2.1 says ("with no transfer block at all, is an error under III.3"): the rule knows
+#   the data leaves its subjects' country, and mechanism none (the same fact stated) is an error too.
 # custom:
 #   clause: III.3
-#   severity: warning
+#   severity: error
 #   verdict: gap
 #   remediation: >-
 #     Add a transfer block to the flow: the ground (legal_mandate, consent, contract_necessity or the legal

@@ -219,6 +219,30 @@ content_channel_mismatch(inp) := [f |
 ]
 
 # METADATA
+# title: Data observed automatically that no term of the policy covers
+# description: >-
+#   II.I.3: "les informations que nous obtenons à votre sujet ... par exemple : les informations du journal, les
+#   informations de l'appareil". Data Creality observes that neither the log and device terms of I.II.1 and I.II.2
+#   nor any other passage covers (camera frames, precise location) is obtained through a channel the policy does not
+#   describe: omitted, as the catalogue's II.I.3 check says (the category itself is also reported under I).
+# custom:
+#   clause: II.I.3
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Stop observing the data, or have the policy say that it is obtained (and what it is) before collecting it.
+observed_undisclosed(inp) := [f |
+	some group in candidates.field_groups(inp, "category")
+	vocab.personal(group[0])
+	vocab.cat(group[0]).coverage.level == "omitted"
+	some field in group
+	object.get(field, "collection", "") == "observed"
+	f := finding("field", field.id, "collection", sprintf(
+		"field %s (%s) is observed automatically, and nothing the policy says Creality obtains about users covers it",
+		[vocab.t(field.id), vocab.t(field.category)]))
+]
+
+# METADATA
 # title: Data observed automatically that the policy presents as provided by the user
 # description: >-
 #   II.I.3 covers what Creality obtains about the user while the services are used: the log and device data of

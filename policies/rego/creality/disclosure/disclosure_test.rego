@@ -132,3 +132,16 @@ test_observed_device_and_ip_pass if {
 	f2 := object.union(mkfield("app.ip", "user.device.ip_address"), {"collection": "observed"})
 	count(disclosure.observed_non_log({"fields": [f1, f2]})) == 0
 }
+
+# II.I.3: observed data that no term covers (camera frames) is omitted under II.I.3 as well as under I; observed
+# device data passes, and an undisclosed category the user typed is I's only.
+test_observed_data_no_term_covers_is_omitted_under_ii_i_3 if {
+	camera := {"id": "fw.camera", "category": "user.sensor", "collection": "observed"}
+	r := disclosure.observed_undisclosed({"fields": [camera]})
+	count(r) == 1
+	r[0].attribute == "collection"
+	device := {"id": "fw.model", "category": "user.device", "collection": "observed"}
+	count(disclosure.observed_undisclosed({"fields": [device]})) == 0
+	typed := {"id": "web.name", "category": "user.name", "collection": "user_provided"}
+	count(disclosure.observed_undisclosed({"fields": [typed]})) == 0
+}

@@ -54,7 +54,8 @@ exemption_unnamed(inp) := [f |
 # description: >-
 #   An exemption is a claim that consent was not needed; the evidence that the circumstance holds (the authority's
 #   request, the legitimate-interest or data-use agreement, the statute) must be referenced in
-#   legal_basis.evidence_ref. Item (11) has its own rule (a statute must be cited).
+#   legal_basis.evidence_ref. Items (2) and (11), whose catalogue checks name the evidence (the legal provision
+#   or the authority's request; the statute), have their own rules, which cite those items.
 # custom:
 #   clause: II.IV.3
 #   severity: error
@@ -65,7 +66,7 @@ exemption_without_evidence(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	exempt(flow)
 	item(flow) in valid_items
-	item(flow) != "II.IV.3(11)"
+	not item(flow) in {"II.IV.3(2)", "II.IV.3(11)"}
 	evidence(flow) == ""
 	f := finding("flow", flow.id, "legal_basis", sprintf(
 		"flow %s relies on exemption %s without evidence (legal_basis.evidence_ref)",
@@ -188,6 +189,26 @@ public_interest_exemption(inp) := [f |
 	f := finding("flow", flow.id, "to", sprintf(
 		"flow %s cites %s but sends data to %s (role %s), not an authority: needs review",
 		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
+]
+
+# METADATA
+# title: Public-interest exemption without the legal provision or request it rests on
+# description: >-
+#   II.IV.3(2) (public safety, public health, major public interest) holds only where a legal provision or an
+#   authority's request makes the collection necessary: the flow's legal_basis.evidence_ref names it.
+# custom:
+#   clause: II.IV.3(2)
+#   severity: error
+#   verdict: omitted
+#   remediation: >-
+#     Reference the legal provision or the authority's request in legal_basis.evidence_ref, or use another basis.
+public_interest_without_evidence(inp) := [f |
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
+	cites(flow, 2)
+	evidence(flow) == ""
+	f := finding("flow", flow.id, "legal_basis", sprintf(
+		"flow %s relies on exemption %s (public interest) without naming the legal provision or authority request (legal_basis.evidence_ref)",
+		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
 
 # METADATA

@@ -205,3 +205,14 @@ test_research_output_lowered_by_a_step_upstream_passes if {
 	count(exemptions.research_exemption({"flows": [fl]})) == 0
 	count(exemptions.research_exemption({"flows": [ex(10, "dua", research, institute, "scheduled", profile)]})) == 1
 }
+
+# II.IV.3(2)'s catalogue check names the evidence: its absence is cited under II.IV.3(2), once, not under the chapeau.
+test_public_interest_exemption_without_evidence_cites_item_2 if {
+	health := {"id": "public_health", "policy_purpose": "REGULATOR.REPORT"}
+	flow := ex(2, "", health, authority, "legal_request", acct)
+	r := exemptions.public_interest_without_evidence({"flows": [flow]})
+	count(r) == 1
+	r[0].attribute == "legal_basis"
+	count(exemptions.exemption_without_evidence({"flows": [flow]})) == 0
+	count(exemptions.public_interest_without_evidence({"flows": [ex(2, "Code de la santé publique L3113-1", health, authority, "legal_request", acct)]})) == 0
+}
