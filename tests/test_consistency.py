@@ -210,10 +210,12 @@ def marketing(mechanism: str, channel: str, consent_channels: list[str]) -> dict
         inv["flows"][0]["fields"].append("app.phone")
     inv["purposes"].append({"id": "offers", "name": "Offers", "policy_purpose": "MKT.MESSAGES"})
     inv["consents"].append(consent("c-offers", "offers", mechanism, consent_channels))
-    inv["systems"].append(kit.store("crm", operator="processor", kind="crm"))
+    inv["systems"].append(kit.store("crm", operator="processor", kind="crm", dpa_ref="https://legal.example/crm-dpa"))
     basis = {"kind": "consent", "consent": "c-offers"}
     inv["flows"].append(kit.flow("feed-crm", "backend", "crm", [contact], "offers", basis, channel="batch"))
-    inv["systems"].append(kit.store("sender", operator="processor", kind="saas"))
+    inv["systems"].append(
+        kit.store("sender", operator="processor", kind="saas", dpa_ref="https://legal.example/sender-dpa")
+    )
     inv["flows"].append(kit.flow("send-offers", "crm", "sender", [contact], "offers", basis, channel=channel))
     return inv
 
