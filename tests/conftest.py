@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -82,6 +83,12 @@ flows:
     purpose: support
     tls: true
 """
+
+
+def md_unescape(text: str) -> str:
+    """Markdown with its backslash escapes removed: the text a reader sees once it is rendered (the formats escape
+    every character of inventory text that could open markup, see auditor.escape.md_text)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -287,10 +288,20 @@ class Handler(BaseHTTPRequestHandler):
 class OpaTestServer:
     """The harness server in a background thread: ``with OpaTestServer(token="t") as s: s.url``."""
 
-    def __init__(self, token: str | None = None, delay: float = 0.0, port: int = 0) -> None:
-        handler = type("BoundHandler", (Handler,), {"state": _State(), "token": token, "delay": delay})
+    def __init__(
+        self, token: str | None = None, delay: float = 0.0, port: int = 0, handler_class: type[Handler] = Handler
+    ) -> None:
+        """``handler_class``: a :class:`Handler` subclass, for tests that need a misbehaving server."""
+        handler = type("BoundHandler", (handler_class,), {"state": _State(), "token": token, "delay": delay})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
+        report = self.httpd.handle_error
+
+        def quiet_hang_ups(request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hangs up is not a server bug
+                report(request, client_address)
+
+        self.httpd.handle_error = quiet_hang_ups  # type: ignore[method-assign]
         self.port = int(self.httpd.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.state: _State = handler.state

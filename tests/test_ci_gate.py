@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from tests.conftest import MINIMAL, POLICIES, SAMPLE, run_auditor
+from tests.conftest import MINIMAL, POLICIES, SAMPLE, md_unescape, run_auditor
 
 from auditor.errors import Location
 from auditor.filters import GateReport, gate
@@ -428,7 +428,7 @@ def test_step_summary_written_when_github_env_is_set(repo: Path, tmp_path: Path)
     assert proc.returncode == 1, proc.stderr
     text = summary.read_text()
     assert text.startswith("previous step\n")  # appended, as GitHub expects
-    assert "failed" in text and "app.home_gps" in text and "1 new" in text
+    assert "failed" in text and "app.home_gps" in md_unescape(text) and "1 new" in text
 
 
 # --- GitHub annotation limits and escaping (synthetic findings built from the pack's own rules) --------------------
@@ -501,7 +501,7 @@ def test_markdown_summary_is_comment_sized(pack: PolicyPack) -> None:
     text = markdown.render(gate(found), pack)
     assert len(text) <= markdown.MAX_CHARS + 200
     assert text.startswith("## ") and "failed" in text.splitlines()[0]
-    assert markdown.cell("a|b\nc<d>") == "a\\|b c&lt;d&gt;"
+    assert markdown.cell("a|b\nc<d>") == "a\\|b c\\<d\\>"
 
 
 def test_junit_skips_waived_and_baseline(pack: PolicyPack) -> None:

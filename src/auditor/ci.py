@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor import filters, inventory, pipeline
-from auditor.errors import InputError, Location, Problem
+from auditor.errors import AuditorError, InputError, Problem
+from auditor.escape import printable, safe_line
 from auditor.filters import GateReport, baseline, gitrev, waivers
 from auditor.findings import Finding
 from auditor.model import Inventory
@@ -33,45 +34,90 @@ def _rebase(exc: InputError, rev: str) -> InputError:
     return InputError(problems)
 
 
-def base_findings(rev: str, paths: Sequence[Path], pack: PolicyPack, engine: Engine) -> list[Finding]:
-    """The findings of the inventory at git revision ``rev`` (none if the inventory did not exist there)."""
+@dataclass(frozen=True)
+class GateInputs:
+    """Everything the gate reads besides the audited inventory, read and checked before the audit (fail fast: a typo
+    in the waivers file must not cost a whole audit first)."""
+
+    waivers: tuple[waivers.Waiver, ...] = ()
+    baseline: frozenset[str] | None = None
+    base_inventory: Inventory | None = None  # the inventory at --diff-base (None: it did not exist there)
+
+
+def load_base(rev: str, paths: Sequence[Path]) -> Inventory | None:
+    """The inventory at git revision ``rev``, loaded and validated (None if it did not exist there)."""
     files = gitrev.read_files(rev, paths)
     if not files:
-        return []
+        return None
     shown = [(f"{rev}:{name}", data) for name, data in files]
     try:
-        inv = inventory.load_sources(shown, where=f"{rev}:{', '.join(str(p) for p in paths)}")
+        return inventory.load_sources(shown, where=f"{rev}:{', '.join(str(p) for p in paths)}")
     except InputError as exc:
         raise _rebase(exc, rev) from None
-    return pipeline.audit(inv, pack, engine).findings
+
+
+def prepare(options: GateOptions, paths: Sequence[Path]) -> GateInputs:
+    """Read the waivers, the baseline and the --diff-base revision's inventory; every problem of all three is
+    reported together (exit 2) before anything is evaluated."""
+    problems: list[Problem] = []
+    waiver_list: list[waivers.Waiver] = []
+    accepted: frozenset[str] | None = None
+    base: Inventory | None = None
+    if options.waivers_file is not None:
+        try:
+            waiver_list = waivers.load(options.waivers_file)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if options.baseline_file is not None:
+        try:
+            accepted = baseline.load(options.baseline_file)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if options.diff_base is not None:
+        try:
+            base = load_base(options.diff_base, paths)
+        except AuditorError as exc:  # an unknown revision (usage) or an invalid base inventory (input): exit 2
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return GateInputs(tuple(waiver_list), accepted, base)
 
 
 def build(
-    findings: Sequence[Finding], paths: Sequence[Path], pack: PolicyPack, engine: Engine, options: GateOptions
+    findings: Sequence[Finding],
+    paths: Sequence[Path],
+    pack: PolicyPack,
+    engine: Engine,
+    options: GateOptions,
+    inputs: GateInputs | None = None,
 ) -> tuple[GateReport, str | None]:
-    """The gate report, and the baseline text to write when --write-baseline is given."""
-    waiver_list = waivers.load(options.waivers_file) if options.waivers_file is not None else []
-    accepted = baseline.load(options.baseline_file) if options.baseline_file is not None else None
-    before = base_findings(options.diff_base, paths, pack, engine) if options.diff_base is not None else None
+    """The gate report, and the baseline text to write when --write-baseline is given. ``inputs`` are the gate's
+    files read beforehand (:func:`prepare`); without them they are read now."""
+    if inputs is None:
+        inputs = prepare(options, paths)
+    before: list[Finding] | None = None
+    if options.diff_base is not None:
+        base = inputs.base_inventory
+        before = [] if base is None else pipeline.audit(base, pack, engine).findings
 
     def run(accepted_now: frozenset[str] | None, baseline_name: Path | None) -> GateReport:
         return filters.gate(
             findings,
             fail_on=options.fail_on,
-            waivers=waiver_list,
+            waivers=inputs.waivers,
             baseline=accepted_now,
             baseline_file=baseline_name.as_posix() if baseline_name is not None else None,
             base_findings=before,
             diff_base=options.diff_base,
         )
 
-    report = run(accepted, options.baseline_file)
+    report = run(inputs.baseline, options.baseline_file)
     if options.write_baseline is None:
         return report, None
     text = baseline.render(report.findings)
     # The run that writes a baseline reports as the next run reading it will: recorded findings are accepted.
     recorded = baseline.parse(text, options.write_baseline.as_posix())
-    return run(recorded | (accepted or frozenset()), options.write_baseline), text
+    return run(recorded | (inputs.baseline or frozenset()), options.write_baseline), text
 
 
 def _text_footer(report: GateReport, lang: str = "en") -> str:
@@ -80,16 +126,26 @@ def _text_footer(report: GateReport, lang: str = "en") -> str:
     t = Translator(lang)
     lines: list[str] = []
     for note in report.notes:
-        lines.append(f"{note.waiver.location}: warning: {note.message}")
+        lines.append(safe_line(f"{note.waiver.location}: warning: {note.message}"))
     if report.diff_base is not None:
         new = [f for f in report.findings if report.change(f) == "new"]
         lines.append(
-            t("gate.compared", rev=report.diff_base, new=len(new), fixed=len(report.fixed), same=len(report.unchanged))
+            t(
+                "gate.compared",
+                rev=printable(report.diff_base),
+                new=len(new),
+                fixed=len(report.fixed),
+                same=len(report.unchanged),
+            )
         )
         lines += [
-            f"  {t('gate.new')} {f.location}: {t('severity.' + f.severity)} {f.message} [{f.status}]" for f in new
+            safe_line(f"  {t('gate.new')} {f.location}: {t('severity.' + f.severity)} {f.message} [{f.status}]")
+            for f in new
         ]
-        lines += [f"  {t('gate.fixed')} {f.location}: {t('severity.' + f.severity)} {f.message}" for f in report.fixed]
+        lines += [
+            safe_line(f"  {t('gate.fixed')} {f.location}: {t('severity.' + f.severity)} {f.message}")
+            for f in report.fixed
+        ]
     failing = report.failing()
     key = "gate.failed_new" if report.diff_base is not None else "gate.failed"
     verdict = t(key, n=len(failing), level=t("severity." + report.fail_on) if report.fail_on != "never" else "never")
@@ -164,16 +220,4 @@ def step_summary(report: GateReport, pack: PolicyPack) -> str:
     return github.step_summary(report, pack)
 
 
-def check_output_paths(options: GateOptions, output: Path | None) -> None:
-    """Refuse to write a report or a baseline over the waivers file, or the report over the baseline it reads."""
-    pairs = [
-        (output, options.waivers_file),
-        (output, options.baseline_file),
-        (options.write_baseline, options.waivers_file),
-    ]
-    for target, source in pairs:
-        if target is not None and source is not None and target.resolve() == source.resolve():
-            raise InputError([Problem(Location(str(target)), "refusing to overwrite an input file of this run")])
-
-
-__all__ = ["REPORT_FORMATS", "GateOptions", "build", "check_output_paths", "render", "step_summary"]
+__all__ = ["REPORT_FORMATS", "GateInputs", "GateOptions", "build", "prepare", "render", "step_summary"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import signal
@@ -21,9 +22,21 @@ from typing import Any, TypeVar
 
 import click
 
-from auditor import __version__, ci, pipeline
-from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_POLICY, AuditorError, UsageError
+from auditor import __version__, ci, config, pipeline
+from auditor.errors import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_POLICY,
+    AuditorError,
+    Location,
+    OutputError,
+    Problem,
+    UsageError,
+)
+from auditor.escape import safe_line
 from auditor.i18n import LANGS
+from auditor.inventory.loader import discover
 from auditor.policy import ENGINES, OVERLAYS, POLICY_PACK, Engine, PolicyPack, load_pack, make_engine
 from auditor.policy.catalogue import default_policy_dir
 
@@ -34,7 +47,9 @@ FAIL_ON = ("error", "warning", "info", "never")
 
 
 def _err(line: str) -> None:
-    click.echo(line, err=True)
+    """One line on stderr, every untrusted character escaped (file names and messages carry inventory text)."""
+    with contextlib.suppress(OSError):  # stderr itself is gone: the exit code still tells
+        click.echo(safe_line(line), err=True)
 
 
 def _batched(text: str | Iterable[str]) -> Iterator[str]:
@@ -54,18 +69,58 @@ def _batched(text: str | Iterable[str]) -> Iterator[str]:
         yield "".join(batch)
 
 
-def _write(handle: Any, text: str | Iterable[str]) -> None:
+def _write_fd(fd: int, text: str | Iterable[str]) -> None:
+    """Write every byte to ``fd`` with ``os.write``, short writes retried: a file-size limit (EFBIG), a full disk
+    (ENOSPC) or a closed pipe (EPIPE) raises OSError instead of disappearing in a buffer flushed at exit."""
     for piece in _batched(text):
-        handle.write(piece)
+        data = memoryview(piece.encode("utf-8"))
+        while data:
+            written = os.write(fd, data)
+            data = data[written:]
+
+
+def _output_failed(where: str, exc: OSError) -> OutputError:
+    reason = exc.strerror or type(exc).__name__
+    return OutputError([Problem(Location(where), f"cannot write the output: {reason}; it is incomplete")])
+
+
+def emit(text: str | Iterable[str]) -> None:
+    """Write to standard output; any write error is exit 2 with a message (never a truncated report with a verdict)."""
+    try:
+        sys.stdout.flush()
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, ValueError, io.UnsupportedOperation):
+            fd = -1  # an in-memory stream (tests, embedding): write through it
+        if fd < 0:
+            for piece in _batched(text):
+                sys.stdout.write(piece)
+            sys.stdout.flush()
+        else:
+            _write_fd(fd, text)
+    except OSError as exc:
+        _silence_stdout()
+        raise _output_failed("<stdout>", exc) from None
+
+
+def _silence_stdout() -> None:
+    """After a failed write, point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def write_output(text: str | Iterable[str], output: Path | None) -> None:
     """Write ``text`` (a string, or pieces of one produced as they are written) to --output atomically (a crash or
-    an error while producing it leaves the old file or the new one, never half), else to stdout."""
+    an error while producing it leaves the old file or the new one, never half), else to stdout. A write error
+    names ``output`` (never the temporary file) and is exit 2."""
     if output is None:
-        for piece in _batched(text):
-            click.echo(piece, nl=False)
+        emit(text)
         return
+    shown = str(output)
     try:
         special = not stat.S_ISREG(os.stat(output).st_mode)
     except OSError:
@@ -73,18 +128,33 @@ def write_output(text: str | Iterable[str], output: Path | None) -> None:
     if special:
         # /dev/null, /dev/stdout, a named pipe: write into it. Renaming a temporary file over it would replace the
         # device or pipe with a regular file (as root, -o /dev/null would destroy /dev/null).
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            _write(handle, text)
+        try:
+            fd = os.open(output, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                _write_fd(fd, text)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise _output_failed(shown, exc) from None
         return
     directory = output.parent if str(output.parent) else Path()
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            _write(handle, text)
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
+    except OSError as exc:
+        raise _output_failed(shown, exc) from None
+    try:
+        try:
+            _write_fd(fd, text)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
         os.replace(tmp, output)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _output_failed(shown, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -146,7 +216,9 @@ def run_guarded(body: Callable[[], int]) -> int:
             _err(f"{line}")
         if len(lines) > 200:
             _err(f"... and {len(lines) - 200} more problems")
-        kind = "input error" if exc.exit_code == EXIT_INPUT else "policy/engine error"
+        kind = {EXIT_INPUT: "input error", EXIT_POLICY: "policy/engine error"}[exc.exit_code]
+        if isinstance(exc, OutputError):
+            kind = "output error"
         _err(f"auditor: {len(lines)} {kind}{'s' if len(lines) != 1 else ''}; exit {exc.exit_code}")
         return exc.exit_code
     except KeyboardInterrupt:
@@ -157,7 +229,8 @@ def run_guarded(body: Callable[[], int]) -> int:
     except click.ClickException:
         raise
     except OSError as exc:
-        _err(f"auditor: {exc.filename or ''}: {exc.strerror or exc}")
+        where = exc.filename if exc.filename not in (None, "") else "auditor"
+        _err(f"{where}: {exc.strerror or exc}")
         return EXIT_INPUT
     except Exception as exc:
         _err(f"auditor: internal error: {type(exc).__name__}: {exc}".splitlines()[0])
@@ -187,20 +260,53 @@ def _audit_with_progress(
             bar.close()
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file: same inode (hard links, symlinks, ``..``), or the same resolved path
+    when either does not exist yet."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino) and stat.S_ISREG(sa.st_mode)
+
+
+def refuse_overwriting_inputs(outputs: dict[str, Path | None], inputs: Iterable[Path]) -> None:
+    """Exit 2 before anything runs when an output (``--output``, ``--write-baseline``) would overwrite a file the run
+    reads (an inventory file, the waivers, the baseline, the configuration) or the other output."""
+    named = [(flag, path) for flag, path in outputs.items() if path is not None]
+    problems: list[Problem] = []
+    for i, (flag, path) in enumerate(named):
+        for other_flag, other in named[i + 1 :]:
+            if _same_file(path, other):
+                problems.append(Problem(Location(str(path)), f"{flag} and {other_flag} name the same file; refused"))
+    sources = list(inputs)
+    for flag, path in named:
+        for source in sources:
+            if _same_file(path, source):
+                problems.append(
+                    Problem(Location(str(path)), f"{flag} would overwrite {source}, an input of this run; refused")
+                )
+                break
+    if problems:
+        raise UsageError(problems)
+
+
 def _paths(paths: Sequence[str]) -> list[Path]:
     return [Path(p) for p in paths] if paths else [Path("inventory")]
 
 
 def _packs(law: str | None) -> tuple[str, ...]:
-    if law is None or law == "all":
+    if law is None:
         return (POLICY_PACK, *OVERLAYS)
-    if law in ("", "none"):
+    try:
+        chosen = config.parse_law(law)
+    except ValueError as exc:
+        raise UsageError(f"--law: {exc}") from None
+    if chosen == "all":
+        return (POLICY_PACK, *OVERLAYS)
+    if chosen == "none":
         return (POLICY_PACK,)
-    chosen = [x.strip().lower() for x in law.split(",") if x.strip()]
-    unknown = [x for x in chosen if x not in OVERLAYS]
-    if unknown:
-        raise UsageError(f"--law: unknown overlay {', '.join(unknown)}; choose from {', '.join(OVERLAYS)}, all, none")
-    return (POLICY_PACK, *sorted(set(chosen), key=OVERLAYS.index))
+    return (POLICY_PACK, *sorted(chosen.split(","), key=OVERLAYS.index))
 
 
 def policy_options(f: F) -> F:
@@ -319,18 +425,18 @@ def _make_engine(name: str) -> Engine:
     return make_engine(name, **options)
 
 
-def _load_pack(policy_dir: Path | None, law: str | None) -> PolicyPack:
+def _load_pack(policy_dir: Path | None, law: str | None, cfg: config.Config | None = None) -> PolicyPack:
     """The policy pack and overlays: command-line flags first, then auditor.toml / [tool.auditor], then defaults."""
-    from auditor import config
-
-    cfg = config.load()
+    cfg = cfg if cfg is not None else config.load()
     return load_pack(policy_dir or cfg.policy or default_policy_dir(), _packs(law if law is not None else cfg.law))
 
 
-def _fail_on(fail_on: str | None) -> str:
-    from auditor import config
-
-    return fail_on or config.load().fail_on or "error"
+def _inputs(targets: Sequence[Path], cfg: config.Config, *files: Path | None) -> list[Path]:
+    """Every file a run reads that an output could destroy: the inventory's YAML files, the configuration file and
+    the gate's files (waivers, baseline)."""
+    found, _problems = discover(targets)  # problems are reported by the load itself
+    named = [f for f in (*files, cfg.source) if f is not None]
+    return [*named, *found]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -423,16 +529,21 @@ def check(
             pipeline.SHARED.warnings.clear()
 
     def audit_and_report() -> int:
-        gate = ci.GateOptions(_fail_on(fail_on), waivers_file, baseline_file, write_baseline, diff_base)
-        ci.check_output_paths(gate, output)
+        # Fail fast: the configuration, the outputs, the waivers, the baseline and the --diff-base revision are
+        # checked before the inventory is audited.
+        cfg = config.load()
+        gate = ci.GateOptions(fail_on or cfg.fail_on or "error", waivers_file, baseline_file, write_baseline, diff_base)
         targets = _paths(paths)
+        outputs = {"--output": output, "--write-baseline": write_baseline}
+        refuse_overwriting_inputs(outputs, _inputs(targets, cfg, waivers_file, baseline_file))
+        prepared = ci.prepare(gate, targets)
         timings = pipeline.Timings()
         inv = pipeline.load(targets, timings)
-        pack = _load_pack(policy_dir, law)
+        pack = _load_pack(policy_dir, law, cfg)
         chosen = _make_engine(engine)
         result = _audit_with_progress(inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings)
         started = time.perf_counter()
-        report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate)
+        report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate, prepared)
         started = timings.add("gate", started)
         use_colour = color if color is not None else (output is None and sys.stdout.isatty())
         if baseline_text is not None and write_baseline is not None:
@@ -443,8 +554,11 @@ def check(
             _err(json.dumps({**timings.stages, **timings.counts}, sort_keys=True))
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if fmt == "github" and summary_file:
-            with open(summary_file, "a", encoding="utf-8") as handle:
-                handle.write(ci.step_summary(report, pack))
+            try:
+                with open(summary_file, "a", encoding="utf-8") as handle:
+                    handle.write(ci.step_summary(report, pack))
+            except OSError as exc:
+                raise _output_failed(summary_file, exc) from None
         return EXIT_FINDINGS if report.fails() else EXIT_OK
 
     sys.exit(run_guarded(body))
@@ -482,12 +596,16 @@ def report(
         from auditor import report as dpo_report
         from auditor.report import provenance
 
+        cfg = config.load()
         targets = _paths(paths)
+        refuse_overwriting_inputs({"--output": output}, _inputs(targets, cfg, waivers_file))
+        options = ci.GateOptions("never", waivers_file)
+        prepared = ci.prepare(options, targets)
         inv = pipeline.load(targets)
-        pack = _load_pack(policy_dir, law)
+        pack = _load_pack(policy_dir, law, cfg)
         chosen = _make_engine(engine)
         result = _audit_with_progress(inv, pack, chosen, quiet=quiet, fmt=fmt, output=output)
-        gate, _ = ci.build(result.findings, targets, pack, chosen, ci.GateOptions("never", waivers_file))
+        gate, _ = ci.build(result.findings, targets, pack, chosen, options, prepared)
         origin = provenance.collect(targets)
         label = provenance.engine_label(chosen.name)
         built = dpo_report.build(
@@ -539,6 +657,8 @@ def lineage_cmd(
 
         if (field_id is None) == (system_id is None):
             raise UsageError("auditor lineage: give exactly one of --field ID or --system ID")
+        cfg = config.load()
+        refuse_overwriting_inputs({"--output": output}, _inputs(_paths(paths), cfg))
         inv = pipeline.load(_paths(paths))
         if field_id is not None and field_id not in inv.fields:
             raise UsageError(f"--field: no field {field_id!r} in the inventory")
@@ -546,7 +666,7 @@ def lineage_cmd(
             raise UsageError(f"--system: no system or partner {system_id!r} in the inventory")
         violations: dict[str, list[str]] = {}
         if run_audit:
-            pack = _load_pack(policy_dir, law)
+            pack = _load_pack(policy_dir, law, cfg)
             result = _audit_with_progress(inv, pack, _make_engine(engine), quiet=quiet, fmt=fmt, output=output)
             lin = result.lineage
             for f in result.findings:
@@ -576,10 +696,10 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
         if fmt == "json":
             import json
 
-            click.echo(json.dumps({"valid": True, "files": list(inv.files), "counts": n}, indent=2, sort_keys=True))
+            emit(json.dumps({"valid": True, "files": list(inv.files), "counts": n}, indent=2, sort_keys=True) + "\n")
         else:
             parts = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in n.items())
-            click.echo(f"inventory valid: {len(inv.files)} files, {parts}")
+            emit(f"inventory valid: {len(inv.files)} files, {parts}\n")
         return EXIT_OK
 
     sys.exit(run_guarded(body))
@@ -614,11 +734,11 @@ def test_cmd(engine: str, verbose: bool, policy_dir: Path | None, law: str | Non
         for r in results:
             if verbose or not r.passed:
                 mark = "PASS" if r.passed else "FAIL"
-                click.echo(f"{mark} {r.module}: {r.name}{f' ({r.detail})' if r.detail else ''}")
+                emit(safe_line(f"{mark} {r.module}: {r.name}{f' ({r.detail})' if r.detail else ''}") + "\n")
         if not results:
             _err("auditor: no Rego tests found in the policy pack")
             return EXIT_POLICY
-        click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+        emit(f"{len(results) - len(failed)} passed, {len(failed)} failed\n")
         return EXIT_FINDINGS if failed else EXIT_OK
 
     sys.exit(run_guarded(body))
@@ -655,7 +775,9 @@ def clauses(
         from auditor import coverage
         from auditor.formats import clauses as clauses_format
 
-        pack = _load_pack(policy_dir, law)
+        cfg = config.load()
+        refuse_overwriting_inputs({"--output": output}, _inputs(_paths(paths) if paths else [], cfg))
+        pack = _load_pack(policy_dir, law, cfg)
         found = None
         if paths:
             inv = pipeline.load(_paths(paths))
@@ -687,9 +809,9 @@ def explain(item_id: str, fmt: str, policy_dir: Path | None, law: str | None) ->
         pack = _load_pack(policy_dir, law if law is not None else "all")
         item = _lookup(pack, item_id)
         if fmt == "json":
-            click.echo(clauses_format.render_explain_json(pack, item), nl=False)
+            emit(clauses_format.render_explain_json(pack, item))
         else:
-            click.echo(clauses_format.render_explain_text(pack, item), nl=False)
+            emit(clauses_format.render_explain_text(pack, item))
         return EXIT_OK
 
     sys.exit(run_guarded(body))

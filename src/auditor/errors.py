@@ -72,3 +72,10 @@ class PolicyError(AuditorError):
     """The policy pack or the engine failed: exit 3."""
 
     exit_code = EXIT_POLICY
+
+
+class OutputError(AuditorError):
+    """The report could not be written (disk full, file-size limit, closed pipe): exit 2, never a truncated report
+    with a verdict."""
+
+    exit_code = EXIT_INPUT

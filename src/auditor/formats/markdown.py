@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from auditor.escape import md_code, md_text
 from auditor.filters import GateReport, by_severity
 from auditor.findings import Finding
 from auditor.policy.catalogue import PolicyPack
@@ -20,9 +21,14 @@ _ICON = {"error": "🔴", "warning": "🟠", "info": "🔵"}
 
 
 def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-    return " ".join(out.split())
+    """Inventory text as literal Markdown on one line, safe in a table cell: no HTML, image, link, emphasis or cell
+    break can form from it (see :func:`auditor.escape.md_text`)."""
+    return md_text(" ".join(text.split()))
+
+
+def code(text: str) -> str:
+    """Inventory text as a code span, safe in a table cell (backticks in a file name cannot close it)."""
+    return md_code(text, table=True)
 
 
 def _plural(n: int, word: str) -> str:
@@ -40,8 +46,8 @@ def _table(findings: Sequence[Finding], pack: PolicyPack, limit: int) -> list[st
         clause = pack.clauses.get(f.clause_id)
         law = f" ({clause.source.upper()})" if clause is not None and clause.law else ""
         lines.append(
-            f"| {_ICON[f.severity]} {f.severity} | `{cell(f.clause_id)}`{law} | {cell(f.message)} "
-            f"| `{cell(str(f.location))}` |"
+            f"| {_ICON[f.severity]} {f.severity} | {code(f.clause_id)}{law} | {cell(f.message)} "
+            f"| {code(str(f.location))} |"
         )
     if len(findings) > limit:
         lines.append(f"\n…and {len(findings) - limit} more (see the SARIF or JSON report).")
@@ -70,13 +76,13 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
     lines.append("")
     if report.diff_base is not None:
         lines.append(
-            f"Compared with `{cell(report.diff_base)}`: **{len(report.new)} new** ({_sev_counts(counted)} open), "
+            f"Compared with {code(report.diff_base)}: **{len(report.new)} new** ({_sev_counts(counted)} open), "
             f"**{len(report.fixed)} fixed**, {len(report.unchanged)} unchanged."
         )
     lines.append(f"All open findings: {_sev_counts(open_all)} · waived: {len(waived)} · baseline: {len(baselined)}")
     lines.append("")
     for note in report.notes:
-        lines.append(f"> ⚠️ **Waiver {note.kind}** (`{cell(str(note.waiver.location))}`): {cell(note.message)}")
+        lines.append(f"> ⚠️ **Waiver {note.kind}** ({code(str(note.waiver.location))}): {cell(note.message)}")
     if report.notes:
         lines.append("")
     if counted:
@@ -92,7 +98,7 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
         fixes = []
         for f in counted[:TOP_ROWS]:
             if f.remediation:
-                fixes.append(f"- `{cell(str(f.location))}` ({f.rule_id}): {cell(f.remediation)}")
+                fixes.append(f"- {code(str(f.location))} ({cell(f.rule_id)}): {cell(f.remediation)}")
         if explained:
             lines += _details("Clauses and how to fix", [*explained, "", *dict.fromkeys(fixes)])
     if len(counted) > TOP_ROWS:
@@ -110,7 +116,7 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
         for f in waived[:DETAIL_ROWS]:
             w = f.waiver
             body.append(
-                f"| {_ICON[f.severity]} | {cell(f.message)} (`{cell(str(f.location))}`) | {cell(w.get('owner', ''))} "
+                f"| {_ICON[f.severity]} | {cell(f.message)} ({code(str(f.location))}) | {cell(w.get('owner', ''))} "
                 f"| {cell(w.get('expires', ''))} | {cell(w.get('justification', ''))} |"
             )
         lines += _details(f"Waived ({len(waived)})", body)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 
 import click
 
+from auditor.escape import no_command, printable
 from auditor.findings import Finding, counts
 from auditor.i18n import DEFAULT_LANG, Translator
 from auditor.policy.catalogue import PolicyPack
@@ -50,14 +51,19 @@ def render_chunks(
             sev = t(f"severity.{f.severity}")
             tag = style(f"{sev:<{width}}", fg=_COLOURS[f.severity], bold=True)
             status = "" if f.status == "open" else style(f" [{t('status.' + f.status)}]", fg="green")
-            lines = [f"  {f.location}: {tag} {f.message}{status}"]
+            # File names and messages carry inventory text: control characters escaped, no line starts with "::".
+            lines = [no_command(f"  {printable(str(f.location))}: {tag} {printable(f.message)}{status}")]
             if f.evidence:
-                lines.append(style(f"      {t('check.path')}: {' -> '.join(f.evidence)}", dim=True))
+                path = printable(" -> ".join(f.evidence))
+                lines.append(style(f"      {t('check.path')}: {path}", dim=True))
             fix = f.remediation
             if lang == "fr" and clause is not None and clause.remediation_fr:
                 fix = clause.remediation_fr
             verdict = t(f"verdict.{f.verdict}")
-            lines.append(style(f"      {t('check.rule')} {f.rule_id} ({verdict}); {t('check.fix')}: {fix}", dim=True))
+            rule = printable(f.rule_id)
+            lines.append(
+                style(f"      {t('check.rule')} {rule} ({verdict}); {t('check.fix')}: {printable(fix)}", dim=True)
+            )
             yield "\n".join(lines) + "\n"
         yield "\n"
     c = counts(findings)

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import copy
 import difflib
+import errno
 import hashlib
 import json
 import os
+import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import jsonschema
 
+from auditor import safeio
 from auditor.errors import InputError, Location, Problem
 from auditor.inventory import stored, yamlsafe
 from auditor.model import Entity, EntityKind, Inventory
@@ -40,9 +44,36 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+_DOLLAR = re.compile(r"(?<!\\)\$")  # an unescaped ``$``: the one fastjsonschema rewrites to ``\Z``
+
+
+@cache
+def _end_anchored(pattern: str) -> re.Pattern[str]:
+    """A schema ``pattern`` compiled with JSON Schema's (ECMA-262) meaning of ``$``: the end of the string. Python's
+    ``$`` also matches before a final newline, so ``"US\\n"`` passed ``^[A-Z]{2}$`` in jsonschema while the fast
+    validator (which rewrites ``$`` as ``\\Z``) refused it: both now read patterns the same way."""
+    return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    if validator.is_type(instance, "string") and not _end_anchored(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"pattern": _pattern}
+)
+
+
+def validator_for(document_schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """A Draft 2020-12 validator for ``document_schema`` whose ``pattern`` keeps JSON Schema's ``$`` (end of string,
+    no trailing newline), as every schema of this project (inventory, waivers) is checked."""
+    return cast(jsonschema.Draft202012Validator, _Validator(document_schema))
+
+
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema())
+    return validator_for(schema())
 
 
 @cache
@@ -59,55 +90,111 @@ def _fast_validator() -> Callable[[Any], Any]:
 
 def display_path(path: Path) -> str:
     """A path as users see it in messages: relative to the working directory when below it."""
+    real = Path(os.path.realpath(path))  # never raises, even on a symlink loop (Path.resolve does on 3.11)
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return real.relative_to(os.path.realpath(Path.cwd())).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        return real.as_posix()
+
+
+def _shown_entry(path: Path) -> str:
+    """How messages name a directory entry: its parent as users see it, then its own name (never its target)."""
+    parent = display_path(path.parent)
+    return path.name if parent == "." else f"{parent}/{path.name}"
+
+
+def _link_target(link: Path, real_root: Path, what: str) -> tuple[Path | None, Problem | None]:
+    """Where the symlink ``link`` leads, or the problem that refuses it: broken, a loop, or outside the inventory."""
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except OSError as exc:  # ELOOP, ENOENT (dangling), EACCES...
+        reason = "symlink loop" if exc.errno == errno.ELOOP else exc.strerror or type(exc).__name__
+        return None, Problem(Location(_shown_entry(link)), f"cannot follow {what}: {reason}; refused")
+    if not target.is_relative_to(real_root):
+        message = f"{what} points outside the inventory (to {target.as_posix()}); refused"
+        return None, Problem(Location(_shown_entry(link)), message)
+    return target, None
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
-    """The YAML files under ``paths`` (sorted), refusing symlinks that leave their root."""
+    """The YAML files under ``paths`` (sorted). Refused, each with a located problem: symlinks (to a file or a
+    directory) that leave their root, broken or looping symlinks, and entries that are not regular files (named
+    pipes, sockets, devices named ``*.yaml``). A symlinked directory inside the inventory is not followed: its
+    target is read at its own place."""
     files: list[Path] = []
     problems: list[Problem] = []
     for root in paths:
-        if not root.exists():
-            problems.append(Problem(Location(str(root)), "no such file or directory"))
+        try:
+            root_mode = os.stat(root).st_mode
+        except OSError as exc:
+            reason = "no such file or directory" if exc.errno == errno.ENOENT else exc.strerror or str(exc)
+            problems.append(Problem(Location(str(root)), reason))
             continue
-        if root.is_file():
+        if not stat.S_ISDIR(root_mode):
+            if not stat.S_ISREG(root_mode):
+                problems.append(
+                    Problem(Location(str(root)), f"{safeio.kind_of(root_mode)}, not a regular file; refused")
+                )
+                continue
             files.append(root)
             continue
-        real_root = root.resolve()
+        real_root = Path(os.path.realpath(root))
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if not name.endswith(YAML_SUFFIXES) or name.startswith("."):
+            here = Path(dirpath)
+            kept = []
+            for d in sorted(dirnames):
+                if d.startswith("."):
                     continue
-                candidate = Path(dirpath) / name
-                if candidate.is_symlink():
-                    target = candidate.resolve()
-                    if not target.is_relative_to(real_root):
+                if (here / d).is_symlink():
+                    _target, problem = _link_target(here / d, real_root, "symlinked directory")
+                    if problem is not None:
+                        problems.append(problem)
+                    continue  # inside the inventory: its files are read where they really are
+                kept.append(d)
+            dirnames[:] = kept
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                candidate = here / name
+                if not name.endswith(YAML_SUFFIXES):
+                    # A link os.walk could not follow (dangling, or a loop) may have been a directory of the
+                    # inventory: one without a file suffix is refused rather than silently skipped.
+                    if "." not in name and candidate.is_symlink() and not candidate.exists():
                         problems.append(
-                            Problem(
-                                Location(f"{display_path(candidate.parent)}/{candidate.name}"),
-                                f"symlink points outside the inventory (to {target.as_posix()}); refused",
-                            )
+                            _link_target(candidate, real_root, "symlink")[1]
+                            or Problem(Location(_shown_entry(candidate)), "cannot follow symlink; refused")
                         )
+                    continue
+                try:
+                    mode = os.lstat(candidate).st_mode
+                except OSError as exc:
+                    problems.append(Problem(Location(_shown_entry(candidate)), f"cannot read file: {exc.strerror}"))
+                    continue
+                if stat.S_ISLNK(mode):
+                    target, problem = _link_target(candidate, real_root, "symlink")
+                    if problem is not None or target is None:
+                        problems.extend([problem] if problem is not None else [])
                         continue
+                    mode = os.stat(target).st_mode
+                if not stat.S_ISREG(mode):
+                    message = f"{safeio.kind_of(mode)}, not a regular file; refused"
+                    problems.append(Problem(Location(_shown_entry(candidate)), message))
+                    continue
                 files.append(candidate)
                 if len(files) > MAX_FILES:
                     problems.append(Problem(Location(str(root)), f"more than {MAX_FILES} YAML files"))
                     return files, problems
     unique: dict[Path, Path] = {}
     for f in files:
-        unique.setdefault(f.resolve(), f)
+        unique.setdefault(Path(os.path.realpath(f)), f)
     return sorted(unique.values(), key=lambda p: p.as_posix()), problems
 
 
 def parse_file(path: Path, shown: str) -> tuple[Any, list[Problem]]:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(Location(shown), f"cannot read file: {exc.strerror or exc}")]
+        data = safeio.read_regular(path, yamlsafe.MAX_FILE_BYTES)
+    except safeio.FileRefused as exc:
+        return None, [Problem(Location(*exc.location(shown)), str(exc))]
     return parse_bytes(data, shown)
 
 
@@ -121,6 +208,14 @@ def parse_bytes(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
     except RecursionError:
         return None, [Problem(Location(shown), "YAML nesting too deep")]
     return doc, []
+
+
+MAX_EXACT = 2**53 - 1  # the bound of every number in the schema (``$defs/count`` and ``$defs/hours``)
+
+
+def _number_text(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
 
 
 def _describe(path: Sequence[Any]) -> str:
@@ -144,8 +239,16 @@ def _schema_problems(doc: Any, shown: str) -> list[Problem]:
     try:
         _fast_validator()(doc)
         return []
-    except Exception:  # invalid (or a fast-path surprise): jsonschema finds and locates every problem
-        pass
+    except Exception as exc:  # invalid (or a fast-path surprise): jsonschema finds and locates every problem
+        refused = " ".join(str(exc).split())[:200] or type(exc).__name__
+    problems = _located_schema_problems(doc, shown)
+    if not problems:
+        # The two validators disagree: refuse (fail closed) rather than accept what one of them rejected.
+        problems.append(Problem(Location(shown), f"schema validation failed: {refused}"))
+    return problems
+
+
+def _located_schema_problems(doc: Any, shown: str) -> list[Problem]:
     problems: list[Problem] = []
     for err in _validator().iter_errors(doc):
         path = list(err.absolute_path)
@@ -171,6 +274,11 @@ def _schema_problems(doc: Any, shown: str) -> list[Problem]:
             message = f"{what}: {err.instance!r} is not valid" + (f" ({desc.split('.')[0]})" if desc else "")
         elif err.validator == "const":
             message = f"{what} must be {err.validator_value!r}"
+        elif err.validator in ("minimum", "maximum") and err.schema.get("maximum") == MAX_EXACT:
+            message = (
+                f"{what}: {_number_text(err.instance)} is out of range: numbers must be from 0 to {MAX_EXACT} "
+                "(2^53 - 1, the largest whole number every engine represents exactly)"
+            )
         else:
             message = f"{what}: {err.message}"
         if len(message) > 300:
@@ -373,12 +481,9 @@ def _documents(paths: Sequence[Path]) -> Iterator[tuple[str, Any, list[Problem]]
     for path in files:
         shown = display_path(path)
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            yield shown, None, [Problem(Location(shown), f"cannot read file: {exc.strerror or exc}")]
-            continue
-        if len(data) > yamlsafe.MAX_FILE_BYTES:
-            yield _checked(shown, *parse_bytes(data, shown))
+            data = safeio.read_regular(path, yamlsafe.MAX_FILE_BYTES)
+        except safeio.FileRefused as exc:
+            yield shown, None, [Problem(Location(*exc.location(shown)), str(exc))]
             continue
         yield _REUSE.checked(shown, data)
 

@@ -119,6 +119,25 @@ _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 _MAYBE_NOT_STR = frozenset("0123456789+-.~nNtTfF")
 
 
+MAX_NUMBER_CHARS = 40  # a number literal longer than this is far beyond what any engine represents exactly
+
+
+class _BadNumber(Exception):
+    """A number scalar refused where it stands: non-finite, or absurdly long (see :func:`_number`)."""
+
+
+def _number(value: float) -> int | float:
+    """A YAML float as the inventory keeps it. Non-finite values are refused: NaN compares false with everything and
+    infinities have no JSON form, so engines disagree on them (a check could silently pass). An integral float
+    (``730.0``, ``1e3``) becomes the int it equals: JSON has one number type, the schema's ``integer`` accepts both,
+    and engines format ``730.0`` differently in messages (one of them failed on ``%d``)."""
+    if not math.isfinite(value):
+        raise _BadNumber("is not a finite number: NaN and infinities are refused")
+    if value.is_integer():
+        return int(value)
+    return value
+
+
 def _plain_scalar(value: str) -> Any:
     if value and value[0] not in _MAYBE_NOT_STR:
         return value  # fast path: most scalars are words, which no core-schema rule below can match
@@ -126,30 +145,39 @@ def _plain_scalar(value: str) -> Any:
         return None
     if value in _BOOL:
         return _BOOL[value]
+    numeric = _INT.match(value) or _FLOAT.match(value) or _INT_OCT.match(value) or _INT_HEX.match(value)
+    if numeric and len(value) > MAX_NUMBER_CHARS:
+        raise _BadNumber(f"is a number of {len(value)} characters, beyond any engine's exact range")
     if _INT.match(value):
         return int(value)
     if _FLOAT.match(value):
-        return float(value)
+        return _number(float(value))
     if _INT_OCT.match(value):
         return int(value[2:], 8)
     if _INT_HEX.match(value):
         return int(value[2:], 16)
-    if _INF.match(value):
-        return -math.inf if value.startswith("-") else math.inf
-    if _NAN.match(value):
-        return math.nan
+    if _INF.match(value) or _NAN.match(value):
+        raise _BadNumber("is not a finite number: NaN and infinities are refused")
     return value
+
+
+def _scalar(value: str, pos: Pos, resolve: Any) -> Any:
+    try:
+        return resolve(value)
+    except _BadNumber as exc:
+        shown = repr(value) if len(value) <= 40 else repr(value[:20] + "...")
+        raise YamlError(YamlProblem(pos[0], pos[1], f"{shown} {exc} (quote it for text)")) from None
 
 
 def _tagged_scalar(tag: str, value: str, pos: Pos) -> Any:
     kind = tag[len(_CORE) :]
     if kind == "str":
         return value
-    resolved = _plain_scalar(value)
+    resolved = _scalar(value, pos, _plain_scalar)
     expected: Any = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
     if expected is None or not isinstance(resolved, expected) or (kind == "int" and isinstance(resolved, bool)):
         raise YamlError(YamlProblem(pos[0], pos[1], f"value {value[:40]!r} is not a valid !!{kind}"))
-    return float(resolved) if kind == "float" else resolved
+    return resolved
 
 
 def parse(text: str) -> Any:
@@ -211,7 +239,10 @@ def parse(text: str) -> Any:
                 if tag in _ALLOWED_TAGS:
                     value: Any = _tagged_scalar(tag, value_text, pos)
                 elif not event.style and event.implicit[0]:
-                    value = _plain_scalar(value_text)
+                    if value_text and value_text[0] not in _MAYBE_NOT_STR:
+                        value = value_text  # a word: the hot path, no core-schema rule can match it
+                    else:
+                        value = _scalar(value_text, pos, _plain_scalar)
                 else:
                     value = value_text
                 if type(value) is str and len(value) <= _SHARED_CHARS:

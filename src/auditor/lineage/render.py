@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.escape import printable
 from auditor.lineage.analysis import Lineage
 from auditor.lineage.graph import Edge, Node
 
@@ -254,6 +255,7 @@ def render_json(view: View) -> str:
 def _dot_id(text: str) -> str:
     """A double-quoted DOT string; line breaks become ``\\n`` (a centred line in a label)."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    escaped = printable(escaped)  # other control characters visible (a raw CR or ESC has no place in a DOT file)
     return f'"{escaped}"'
 
 
@@ -294,7 +296,8 @@ def render_dot(view: View) -> str:
 
 def _mermaid_text(text: str) -> str:
     """Label text safe inside a quoted Mermaid label (entity codes for quotes and angle brackets)."""
-    return text.replace(" -> ", " → ").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    text = printable(text).replace(" -> ", " → ").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    return text.replace("`", "#96;")  # a fence inside the Markdown report's ```mermaid block cannot close it
 
 
 def render_mermaid(view: View) -> str:

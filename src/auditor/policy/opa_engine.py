@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +36,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
 from auditor.errors import Location, PolicyError, Problem, UsageError
 from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack
@@ -44,6 +48,7 @@ STRICT = {"strict-builtin-errors": "true"}
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 4
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # one partition's findings are kilobytes; a policy list, a few megabytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +114,7 @@ class OpaSettings:
         cert: str | tuple[str, str] | None = None
         if self.client_cert:
             cert = (self.client_cert, self.client_key) if self.client_key else self.client_cert
-        return OpaClient(
+        client = OpaClient(
             host=self.host,
             port=self.port,
             ssl=verify if self.https else False,
@@ -118,6 +123,53 @@ class OpaSettings:
             retries=self.retries,
             timeout=self.timeout,
         )
+        # Every answer is read through a size cap and a deadline (a hostile or broken server could send a 300 MB
+        # body, or drip one byte per timeout forever); the client's own retry policy is kept.
+        session = client._session
+        retries = session.get_adapter("http://").max_retries
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, _CappedAdapter(max_retries=retries, limit=MAX_ANSWER_BYTES, deadline=self.timeout))
+        return client
+
+
+class AnswerTooLarge(requests.exceptions.RequestException):
+    """The server's answer passed :data:`MAX_ANSWER_BYTES` (or its deadline): refused, not read on."""
+
+
+class _CappedAdapter(HTTPAdapter):
+    """An HTTP adapter that reads each response body itself, in chunks, up to ``limit`` bytes (after
+    decompression) and within ``deadline`` seconds per request, before anything parses it."""
+
+    def __init__(self, *, max_retries: Any, limit: int, deadline: float) -> None:
+        super().__init__(max_retries=max_retries)
+        self.limit = limit
+        self.deadline = deadline
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, stream: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        response = super().send(request, stream=True, **kwargs)
+        started = time.monotonic()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.raw.stream(1 << 16, decode_content=True):
+                size += len(chunk)
+                if size > self.limit:
+                    raise AnswerTooLarge(f"the answer exceeds {self.limit // (1 << 20)} MiB")
+                if time.monotonic() - started > 2 * self.deadline:
+                    raise AnswerTooLarge(f"the answer took more than {2 * self.deadline:g}s to arrive")
+                chunks.append(chunk)
+        except AnswerTooLarge:
+            response.close()
+            raise
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()
+            raise requests.exceptions.ConnectionError(exc, request=request) from None
+        response._content = b"".join(chunks)
+        response._content_consumed = True  # type: ignore[attr-defined]
+        response.close()
+        return response
 
 
 class _Undefined(Exception):
@@ -185,6 +237,10 @@ class OpaServerEngine:
         url = self.settings.url
         try:
             yield
+        except AnswerTooLarge as exc:
+            raise PolicyError(f"the OPA server at {url} was refused while {doing}: {exc}") from None
+        except RecursionError:
+            raise PolicyError(f"the OPA server at {url} gave an answer nested too deeply while {doing}") from None
         except requests.exceptions.SSLError as exc:
             raise PolicyError(f"TLS failure talking to the OPA server at {url} while {doing}: {_short(exc)}") from None
         except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
@@ -252,19 +308,40 @@ class OpaServerEngine:
 
     # -- policies ----------------------------------------------------------------------------------------
 
+    def _held(self, doing: str) -> dict[str, str]:
+        """Every policy the server holds: id -> module text (``GET /v1/policies``, the answer capped in size)."""
+        client = self._client()
+        with self._guard(doing):
+            response = client._session.get(f"{client.root_url}/policies", timeout=self.settings.timeout)
+            response.raise_for_status()
+            body = response.json()
+        entries = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            raise PolicyError(f"the OPA server at {self.settings.url} gave no policy list while {doing}")
+        held: dict[str, str] = {}
+        for e in entries:
+            if isinstance(e, dict) and isinstance(e.get("id"), str):
+                raw = e.get("raw")
+                held[e["id"]] = raw if isinstance(raw, str) else ""
+        return held
+
     def _upload(self, pack: PolicyPack, modules: Sequence[Module]) -> str:
-        """Make the server hold exactly this pack under ``auditor/<hash>/``; return the prefix."""
+        """Make the server hold exactly this pack under ``auditor/<hash>/``; return the prefix.
+
+        Ids are content-addressed, but an id proves nothing: whatever the server holds under an id the run relies on
+        is compared with the module's text, re-uploaded when it differs, and compared again after the uploads; a
+        server that still holds something else, or that holds other modules declaring the pack's packages (their
+        rules would join the audit), is refused (exit 3)."""
         digest = hashlib.sha256()
         for m in modules:
             digest.update(m.name.encode() + b"\0" + m.text.encode() + b"\0")
         prefix = f"{NAMESPACE}/{digest.hexdigest()[:16]}/"
         self._names = {prefix + m.name: m for m in modules}
         client = self._client()
-        with self._guard("listing policies"):
-            present = set(client.get_policies_list())
-        stale = [p for p in present if p.startswith(NAMESPACE + "/") and not p.startswith(prefix)]
+        held = self._held("listing policies")
+        stale = [p for p in held if p.startswith(NAMESPACE + "/") and not p.startswith(prefix)]
         self._delete(stale)
-        pending = [m for m in _upload_order(modules) if prefix + m.name not in present]
+        pending = [m for m in _upload_order(modules) if held.get(prefix + m.name) != m.text]
         errors: dict[str, Any] = {}
         while pending:
             progressed, still = False, []
@@ -281,7 +358,37 @@ class OpaServerEngine:
                 problems = [p for m in still for p in errors[m.name].problems]
                 raise PolicyError(problems)
             pending = still
+        self._verify(prefix, modules, self._held("checking the uploaded policies"))
         return prefix
+
+    def _verify(self, prefix: str, modules: Sequence[Module], held: dict[str, str]) -> None:
+        url = self.settings.url
+        problems: list[Problem] = []
+        for m in modules:
+            if held.get(prefix + m.name) != m.text:
+                state = "does not hold" if prefix + m.name not in held else "holds a different text for"
+                problems.append(
+                    Problem(
+                        Location(display(m)),
+                        f"the OPA server at {url} {state} policy {prefix + m.name} after uploading it; refused",
+                    )
+                )
+        ours = {m.package for m in modules}
+        for pid, raw in sorted(held.items()):
+            if pid.startswith(prefix):
+                continue
+            package = _declared_package(raw)
+            if package is not None and package in ours:
+                problems.append(
+                    Problem(
+                        Location(NAMESPACE),
+                        f"the OPA server at {url} holds policy {pid!r} in package {package}, a package of the "
+                        f"auditor's pack: its rules would join the audit; remove it (curl -X DELETE "
+                        f"{url}/v1/policies/<id>) or use another server",
+                    )
+                )
+        if problems:
+            raise PolicyError(problems)
 
     def _delete(self, ids: Sequence[str]) -> None:
         """Delete policies, dependants first (the aggregator, then rules, libraries last), until fixpoint."""
@@ -403,6 +510,18 @@ class OpaServerEngine:
             return [as_test_result(m.name, name, value) for (m, name), value in zip(tests, values, strict=True)]
         finally:
             self._close()
+
+
+_PACKAGE_LINE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][A-Za-z0-9_.]*)", re.M)
+
+
+def _declared_package(raw: str) -> str | None:
+    """The package a module's text declares (first ``package`` line), without a ``data.`` prefix."""
+    found = _PACKAGE_LINE.search(raw)
+    if found is None:
+        return None
+    name = found.group(1)
+    return name[5:] if name.startswith("data.") else name
 
 
 def _upload_order(modules: Sequence[Module]) -> list[Module]:

@@ -3,11 +3,24 @@ Mermaid."""
 
 from __future__ import annotations
 
+from auditor.escape import md_code, md_text
 from auditor.report import Report, facts, mermaid, spell
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    """A table cell: already Markdown (every inventory or pack string is escaped where it is inserted, with
+    :func:`_t` or :func:`_c`), joined onto one line."""
+    return " ".join(str(text).split())
+
+
+def _t(text: object) -> str:
+    """Inventory (or pack) text as literal Markdown: no HTML, image, link, emphasis or cell break can form."""
+    return md_text(str(text))
+
+
+def _c(text: object) -> str:
+    """Inventory text as a code span (ids, file:line, cookie names): literal, backticks included."""
+    return md_code(str(text), table=True)
 
 
 def _row(cells: list[object]) -> str:
@@ -21,7 +34,12 @@ def _table(head: list[str], rows: list[list[object]]) -> list[str]:
 def render(r: Report) -> str:
     t = r.t
     c = r.open_counts
-    out: list[str] = [f"# {t('report.title')}", "", f"{t('report.subtitle', org=r.org_name)} · {r.provenance.date}", ""]
+    out: list[str] = [
+        f"# {t('report.title')}",
+        "",
+        f"{t('report.subtitle', org=_t(r.org_name))} · {r.provenance.date}",
+        "",
+    ]
     # 1. summary
     out += [f"## 1. {t('section.summary')}", ""]
     out += [
@@ -69,12 +87,12 @@ def render(r: Report) -> str:
         ],
     )
     p = r.provenance
-    revision = f"`{p.revision}`" + (f" ({t('meta.dirty')})" if p.dirty else "") if p.revision else t("meta.no_revision")
+    revision = _c(p.revision) + (f" ({t('meta.dirty')})" if p.dirty else "") if p.revision else t("meta.no_revision")
     out += [f"### {t('summary.provenance')}", ""]
     out += _table(
         ["", ""],
         [
-            [t("meta.controller"), r.org_name],
+            [t("meta.controller"), _t(r.org_name)],
             [t("meta.date"), f"{p.date} ({t('meta.date_source.' + p.date_source)})"],
             [t("meta.revision"), revision],
             [t("meta.engine"), r.engine],
@@ -86,15 +104,16 @@ def render(r: Report) -> str:
     out += [f"## 2. {t('section.coverage')}", "", t("coverage.intro"), ""]
     rows: list[list[object]] = []
     for cv in r.coverage:
-        detail = cv.clause.reason if cv.status == "not_checkable" else t("coverage.rules", n=len(cv.rules))
+        detail = _t(cv.clause.reason) if cv.status == "not_checkable" else t("coverage.rules", n=len(cv.rules))
         if cv.open:
             detail += "; " + t("coverage.open", n=len(cv.open))
-        excerpt = f"« {cv.clause.excerpt_fr} » — " if cv.clause.excerpt_fr else ""
+        excerpt = f"« {_t(cv.clause.excerpt_fr)} » — " if cv.clause.excerpt_fr else ""
+        summary = _t(r.clause_summary(cv.clause))
         rows.append(
             [
-                f"`{cv.clause.id}`",
+                _c(cv.clause.id),
                 t(f"coverage_status.{cv.status}"),
-                f"*{excerpt}*{r.clause_summary(cv.clause)}" if excerpt else r.clause_summary(cv.clause),
+                f"*{excerpt}*{summary}" if excerpt else summary,
                 detail,
             ]
         )
@@ -107,20 +126,20 @@ def render(r: Report) -> str:
             continue
         anything = True
         src = "" if cv.clause.source == "policy" else f" [{t('coverage.source.' + cv.clause.source)}]"
-        out += [f"### `{cv.clause.id}`{src} — {r.clause_summary(cv.clause)}", ""]
+        out += [f"### {md_code(cv.clause.id)}{src} — {_t(r.clause_summary(cv.clause))}", ""]
         if cv.clause.excerpt_fr:
-            out += [f"> « {cv.clause.excerpt_fr} »", ""]
+            out += [f"> « {_t(cv.clause.excerpt_fr)} »", ""]
         for f in facts.sort_findings(cv.open):
-            out.append(f"- **{t('severity.' + f.severity)}** ({t('verdict.' + f.verdict)}) — {f.message}")
-            out.append(f"  - {t('findings.subject')}: {f.subject_kind} `{f.subject_id}`")
-            out.append(f"  - {t('findings.location')}: `{f.location}`")
-            out.append(f"  - {t('findings.explanation')}: {f.title}")
+            out.append(f"- **{t('severity.' + f.severity)}** ({t('verdict.' + f.verdict)}) — {_t(f.message)}")
+            out.append(f"  - {t('findings.subject')}: {f.subject_kind} {md_code(f.subject_id)}")
+            out.append(f"  - {t('findings.location')}: {md_code(str(f.location))}")
+            out.append(f"  - {t('findings.explanation')}: {_t(f.title)}")
             if f.evidence:
-                out.append(f"  - {t('findings.path')}: {' → '.join(f.evidence)}")
-            out.append(f"  - {t('findings.remediation')}: {r.remediation(f)}")
+                out.append(f"  - {t('findings.path')}: {' → '.join(_t(e) for e in f.evidence)}")
+            out.append(f"  - {t('findings.remediation')}: {_t(r.remediation(f))}")
             if r.rule_remediation(f):
-                out.append(f"  - {t('findings.rule_remediation')}: {r.rule_remediation(f)}")
-            out.append(f"  - {t('findings.rule')}: `{f.rule_id}`")
+                out.append(f"  - {t('findings.rule_remediation')}: {_t(r.rule_remediation(f))}")
+            out.append(f"  - {t('findings.rule')}: {md_code(f.rule_id)}")
         out.append("")
     if not anything:
         out += [t("findings.none"), ""]
@@ -138,13 +157,13 @@ def render(r: Report) -> str:
             ],
             [
                 [
-                    f.clause_id,
-                    f"{f.subject_kind} {f.subject_id}",
-                    f"`{f.location}`",
-                    f.message,
-                    f.waiver.get("justification", ""),
-                    f.waiver.get("owner", ""),
-                    f.waiver.get("expires", ""),
+                    _t(f.clause_id),
+                    f"{f.subject_kind} {_c(f.subject_id)}",
+                    _c(f.location),
+                    _t(f.message),
+                    _t(f.waiver.get("justification", "")),
+                    _t(f.waiver.get("owner", "")),
+                    _t(f.waiver.get("expires", "")),
                 ]
                 for f in r.waived
             ],
@@ -165,10 +184,10 @@ def render(r: Report) -> str:
             [t("flows.flow"), t("flows.from_to"), t("flows.clauses"), t("findings.explanation")],
             [
                 [
-                    f"`{fid}`",
-                    f"{r.inventory.flows[fid].get('from')} → {r.inventory.flows[fid].get('to')}",
-                    ", ".join(dict.fromkeys(f.clause_id for f in fs)),
-                    "; ".join(f.message for f in fs),
+                    _c(fid),
+                    f"{_t(r.inventory.flows[fid].get('from'))} → {_t(r.inventory.flows[fid].get('to'))}",
+                    _t(", ".join(dict.fromkeys(f.clause_id for f in fs))),
+                    _t("; ".join(f.message for f in fs)),
                 ]
                 for fid, fs in sorted(r.violating.items())
             ],
@@ -189,11 +208,11 @@ def render(r: Report) -> str:
             ],
             [
                 [
-                    f"`{tr.flow}`",
-                    f"{tr.source} ({tr.source_jurisdiction})",
-                    f"{tr.destination} ({tr.destination_jurisdiction})",
-                    ", ".join(tr.subject_jurisdictions),
-                    spell.mechanism(tr, t),
+                    _c(tr.flow),
+                    _t(f"{tr.source} ({tr.source_jurisdiction})"),
+                    _t(f"{tr.destination} ({tr.destination_jurisdiction})"),
+                    _t(", ".join(tr.subject_jurisdictions)),
+                    _t(spell.mechanism(tr, t)),
                     t(f"transfer_status.{tr.status}")
                     + (f" ({', '.join(dict.fromkeys(f.clause_id for f in tr.findings))})" if tr.findings else ""),
                 ]
@@ -217,13 +236,13 @@ def render(r: Report) -> str:
             ],
             [
                 [
-                    f"`{row.partner}`",
-                    f"`{row.cookie}`" if row.cookie else t("cookies.no_cookie"),
-                    row.type if row.technology == "cookie" else f"{row.type} ({row.technology})",
-                    row.purpose,
-                    spell.lifetime(row, t),
-                    spell.consent_first(row, t),
-                    ", ".join(row.data_received),
+                    _c(row.partner),
+                    _c(row.cookie) if row.cookie else t("cookies.no_cookie"),
+                    _t(row.type if row.technology == "cookie" else f"{row.type} ({row.technology})"),
+                    _t(row.purpose),
+                    _t(spell.lifetime(row, t)),
+                    _t(spell.consent_first(row, t)),
+                    _t(", ".join(row.data_received)),
                 ]
                 for row in r.cookies
             ],
@@ -237,7 +256,7 @@ def render(r: Report) -> str:
         out += _table(
             ["", ""],
             [
-                [t(f"ropa.col.{col}"), spell.ropa_cell(first, col, t) or t("ropa.empty")]
+                [t(f"ropa.col.{col}"), _t(spell.ropa_cell(first, col, t)) or t("ropa.empty")]
                 for col in ("controller", "dpo")
             ],
         )
@@ -254,10 +273,10 @@ def render(r: Report) -> str:
 def _ropa_md(row: facts.RopaRow, col: str, r: Report) -> str:
     t = r.t
     if col == "activity":
-        return f"`{row.activity}`"
+        return _c(row.activity)
     parts = spell.ropa_parts(row, col, t)
     if not parts:
         if col == "gaps":
             return t("common.none")
-        return f"**{t('ropa.empty')}**" if col in facts.ROPA_REQUIRED else spell.ropa_cell(row, col, t)
-    return "<br>".join(f"**{p}**" if spell.is_gap_part(p, t) else p for p in parts)
+        return f"**{t('ropa.empty')}**" if col in facts.ROPA_REQUIRED else _t(spell.ropa_cell(row, col, t))
+    return "<br>".join(f"**{_t(p)}**" if spell.is_gap_part(p, t) else _t(p) for p in parts)
