@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: check test conformance lint bench clean
+.PHONY: check test conformance lint bench fuzz clean
 
 $(STAMP): pyproject.toml setup.py requirements/embedded.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+
+# The loader + validator + engines fuzz of tests/test_fuzz.py, longer than in `make test` (1,000 examples there).
+fuzz: $(TEST_STAMP)
+	AUDITOR_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --sizes S,M

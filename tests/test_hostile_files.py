@@ -137,6 +137,16 @@ def test_integral_floats_become_integers_and_keep_their_value() -> None:
     assert [type(doc[k]) for k in "abce"] == [int] * 4
 
 
+def test_nul_characters_in_values_are_refused(tmp_path: Path) -> None:
+    """A NUL written as an escape in a quoted scalar: one engine cut the string there (an owner_team of "\\0" read as
+    empty); raw NUL bytes were already refused as binary."""
+    text = MINIMAL.replace("name: App", 'name: "App\\0"')
+    assert load_problems(write(tmp_path / "inv", "a.yaml", text)) == [
+        f"{loader.display_path(tmp_path / 'inv')}/a.yaml:{line_of(text, 'App')}:11: NUL character in a value "
+        "(binary data?)"
+    ]
+
+
 # --- 2. patterns --------------------------------------------------------------------------------------------------
 
 
@@ -571,3 +581,69 @@ def test_indexed_waivers_match_as_the_first_matching_waiver_in_file_order(picks:
 
 def test_sample_still_loads() -> None:
     assert loader.load([SAMPLE]).systems
+
+
+# --- 11. memory: list lengths, policy-input size, whole-inventory node count (aliases expanded) ------------------
+
+FLOW = "  - id: fl{k}\n    from: app\n    to: crm\n    purpose: support\n    fields: {fields}\n"
+CRM = "  - id: crm\n    name: CRM\n    kind: saas\n    operator: third_party\n    jurisdiction: US\n"
+
+
+def test_the_campaigns_repeated_list_is_refused_at_the_first_item_too_many(tmp_path: Path) -> None:
+    """3.4 MB: one flow listing the same field 200,000 times (6.2 GB before)."""
+    text = MINIMAL + CRM + "flows:\n" + FLOW.format(k=0, fields="").rstrip(" \n") + "\n"
+    text += "      - app.email\n" * 200_000
+    lines = load_problems(write(tmp_path / "inv", "a.yaml", text))
+    first = line_of(text, "      - app.email")
+    assert lines == [
+        f"{loader.display_path(tmp_path / 'inv')}/a.yaml:{first + loader.MAX_LIST_ITEMS}:9: list of more than "
+        f"{loader.MAX_LIST_ITEMS} items (a limit no real inventory reaches)"
+    ]
+
+
+def test_the_campaigns_reused_anchor_is_refused(tmp_path: Path) -> None:
+    """223 KB: a 20,000-id anchor reused by 4 flows (5.4 GB and 5 minutes, then exit 3, before)."""
+    ids = ", ".join(["app.email"] * 20_000)
+    text = MINIMAL + CRM + "flows:\n" + FLOW.format(k=0, fields=f"&ids [{ids}]")
+    text += "".join(FLOW.format(k=k, fields="*ids") for k in range(1, 4))
+    (line,) = load_problems(write(tmp_path / "inv", "a.yaml", text))
+    assert f"a.yaml:{line_of(text, '&ids')}:" in line and "list of more than 10000 items" in line
+
+
+def test_a_long_list_aliased_into_an_entity_is_refused_at_the_alias(tmp_path: Path) -> None:
+    """Top-level section lists are not bounded by the list limit: aliased inside an entity, one is."""
+    big = ", ".join(["EU"] * (loader.MAX_LIST_ITEMS + 1))
+    text = f"consents: &big [{big}]\n" + MINIMAL.replace("subject_jurisdictions: [EU]", "subject_jurisdictions: *big")
+    (line,) = load_problems(write(tmp_path / "inv", "a.yaml", text))
+    assert f"a.yaml:{line_of(text, '*big')}:28: list of more than" in line, line
+
+
+def test_a_policy_input_beyond_the_limit_is_refused_at_its_system(tmp_path: Path) -> None:
+    """Every list within limits, but 600 flows carrying the same 100 fields make one engine input of 60,100 items."""
+    fields = "".join(f"      - {{id: app.f{i}, category: user.contact.email}}\n" for i in range(100))
+    ids = ", ".join(f"app.f{i}" for i in range(100))
+    text = MINIMAL + fields + CRM + "flows:\n" + FLOW.format(k=0, fields=f"&ids [{ids}]")
+    text += "".join(FLOW.format(k=k, fields="*ids") for k in range(1, 600))
+    lines = load_problems(write(tmp_path / "inv", "a.yaml", text))
+    assert lines == [
+        f"{loader.display_path(tmp_path / 'inv')}/a.yaml:{line_of(text, '- id: app')}:5: system 'app': its policy "
+        f"input would hold 60,102 fields and field references (its fields, the fields of its flows, the fields it "
+        f"receives), beyond the {loader.MAX_PARTITION_ITEMS:,} limit no real inventory reaches; split it or its flows"
+    ]
+
+
+def test_alias_expanded_nodes_count_against_the_inventory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole-inventory limit counts nodes after alias expansion: what every later stage walks."""
+    ids = ", ".join(["EU"] * 50)
+    aliased = MINIMAL.replace("subject_jurisdictions: [EU]", f"subject_jurisdictions: &j [{ids}]")
+    aliased += CRM + "    subject_jurisdictions: *j\n"
+    inv = write(tmp_path / "inv", "a.yaml", aliased)
+    loader.load([inv])  # under the real limit
+    monkeypatch.setattr(loader, "MAX_TOTAL_NODES", 100)  # the text has fewer than 100 nodes; expanded, more
+    monkeypatch.setattr(loader, "_REUSE", loader._Reuse())
+    assert load_problems(inv) == [
+        f"{loader.display_path(inv)}/a.yaml: the inventory passes 100 YAML nodes (aliases expanded) with this file: "
+        "beyond the size the auditor keeps under 2 GiB of memory; audit it in parts"
+    ]

@@ -27,6 +27,12 @@ from auditor.model import Entity, EntityKind, Inventory
 
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_FILES = 200_000
+# Size limits (docs/security.md): far beyond any real inventory (the XL benchmark, 10,000 systems and 400,000
+# fields, is ~11 million nodes, its longest list 69 items, its largest policy input ~700 items at L), and low enough
+# that every stage stays under 2 GiB of memory.
+MAX_LIST_ITEMS = 10_000  # items in any list inside an entity (a system's fields, a flow's fields, purposes...)
+MAX_TOTAL_NODES = 14_000_000  # YAML nodes of the whole inventory, aliases expanded
+MAX_PARTITION_ITEMS = 50_000  # fields and field references in one system's or partner's policy input
 
 _SECTION_KIND: dict[str, EntityKind] = {
     "purposes": "purpose",
@@ -343,6 +349,21 @@ class _Builder:
             Problem(entity.loc(path), f"{entity.kind} {entity.id!r} refers to unknown {names} {value!r}{suffix}")
         )
 
+    def check_partition_sizes(self) -> None:
+        """Refuse a system or partner whose policy input would pass MAX_PARTITION_ITEMS (after the references are
+        known to resolve)."""
+        for node_id, n in sorted(_partition_sizes(self.by_kind).items()):
+            if n > MAX_PARTITION_ITEMS:
+                entity = self.ids[node_id]
+                self.problems.append(
+                    Problem(
+                        entity.loc("id"),
+                        f"{entity.kind} {node_id!r}: its policy input would hold {n:,} fields and field references "
+                        f"(its fields, the fields of its flows, the fields it receives), beyond the "
+                        f"{MAX_PARTITION_ITEMS:,} limit no real inventory reaches; split it or its flows",
+                    )
+                )
+
     def check_references(self) -> None:
         k = self.by_kind
         for fld in k["field"].values():
@@ -392,10 +413,45 @@ def _store_salt() -> bytes:
     from auditor import __version__
 
     h = hashlib.blake2b(digest_size=32)
-    limits = (yamlsafe.MAX_FILE_BYTES, yamlsafe.MAX_DEPTH, yamlsafe.MAX_NODES, yamlsafe.MAX_SCALAR_CHARS)
+    limits = (
+        yamlsafe.MAX_FILE_BYTES,
+        yamlsafe.MAX_DEPTH,
+        yamlsafe.MAX_NODES,
+        yamlsafe.MAX_SCALAR_CHARS,
+        yamlsafe.MAX_NUMBER_CHARS,
+        MAX_LIST_ITEMS,
+    )
     for part in (__version__, json.dumps(schema(), sort_keys=True), repr(limits), str(stored.CODEC)):
         h.update(part.encode("utf-8") + b"\x00")
     return h.digest()
+
+
+_Document = tuple[str, Any, list[Problem], int]  # shown path, document (None if none or invalid), problems, nodes
+
+
+def _partition_sizes(by_kind: dict[EntityKind, dict[str, Entity]]) -> dict[str, int]:
+    """How many fields and field references each system's and partner's policy input will hold (see
+    ``auditor.policy.inputs``): a system's fields with their purposes, the fields of the flows leaving it, the fields
+    it receives, the partners embedded in it with their trackers; a partner's received fields, hosts and trackers.
+    Linear in the inventory; it bounds what one engine evaluation is handed."""
+    size: dict[str, int] = dict.fromkeys((*by_kind["system"], *by_kind["partner"]), 0)
+    received: dict[str, set[str]] = {}
+    for flow in by_kind["flow"].values():
+        fields = flow.data["fields"]
+        size[flow.data["from"]] += len(fields)
+        received.setdefault(flow.data["to"], set()).update(fields)
+    for node, fields in received.items():
+        size[node] += len(fields)
+    for system in by_kind["system"].values():
+        for fld in system.get("fields") or ():
+            size[system.id] += 1 + len(fld.get("purposes") or ())
+    for partner in by_kind["partner"].values():
+        trackers = len(partner.get("cookies") or ()) + len(partner.get("trackers") or ())
+        hosts = partner.get("embedded_in") or ()
+        size[partner.id] += len(hosts) + trackers
+        for sid in hosts:
+            size[sid] += 1 + trackers
+    return size
 
 
 class _Reuse:
@@ -407,8 +463,8 @@ class _Reuse:
     (:mod:`auditor.inventory.stored`) and every file that passed parsing and validation is given to it."""
 
     def __init__(self) -> None:
-        self.previous: dict[bytes, Any] = {}
-        self.current: dict[bytes, Any] = {}
+        self.previous: dict[bytes, tuple[Any, int]] = {}  # document and its alias-expanded node count
+        self.current: dict[bytes, tuple[Any, int]] = {}
         self.store: DocumentStore | None = None
         self._unstored: dict[bytes, bytes] = {}
         # Files of the last load: parsed, taken from an earlier load of this process, read back from the store.
@@ -418,29 +474,29 @@ class _Reuse:
         self.previous, self.current = {**self.previous, **self.current}, {}
         self.counts = dict.fromkeys(self.counts, 0)
 
-    def checked(self, shown: str, data: bytes) -> tuple[str, Any, list[Problem]]:
+    def checked(self, shown: str, data: bytes) -> _Document:
         key = hashlib.blake2b(data, digest_size=20).digest()
-        doc = self.current.get(key)
-        if doc is None:
-            doc = self.previous.get(key)
+        known = self.current.get(key)
+        if known is None:
+            known = self.previous.get(key)
         stored_key = b""
-        if doc is None and self.store is not None:
+        if known is None and self.store is not None:
             stored_key = hashlib.blake2b(data, digest_size=20, key=_store_salt()).digest()
             found = self.store.get_many([stored_key], stored.decode).get(stored_key)
             if found is not None:
-                doc = found[0]
+                known = found  # (document, node count)
                 self.counts["read back"] += 1
-        elif doc is not None:
+        elif known is not None:
             self.counts["reused"] += 1
-        if doc is not None:
-            self.current[key] = doc
-            return shown, doc, []
+        if known is not None:
+            self.current[key] = known
+            return shown, known[0], [], known[1]
         self.counts["parsed"] += 1
-        result = _checked(shown, *parse_bytes(data, shown))
+        result = _checked(shown, data)
         if result[1] is not None and not result[2]:
-            self.current[key] = result[1]
+            self.current[key] = (result[1], result[3])
             if self.store is not None and isinstance(result[1], yamlsafe.LocDict):
-                self._unstored[stored_key] = _json_bytes(stored.encode(result[1], 0))
+                self._unstored[stored_key] = _json_bytes(stored.encode(result[1], result[3]))
                 if len(self._unstored) >= 64:
                     self.flush()
         return result
@@ -474,26 +530,32 @@ def use_document_store(store: DocumentStore | None) -> None:
 _REUSE = _Reuse()
 
 
-def _documents(paths: Sequence[Path]) -> Iterator[tuple[str, Any, list[Problem]]]:
+def _documents(paths: Sequence[Path]) -> Iterator[_Document]:
     files, problems = discover(paths)
     for p in problems:
-        yield p.location.file, None, [p]
+        yield p.location.file, None, [p], 0
     for path in files:
         shown = display_path(path)
         try:
             data = safeio.read_regular(path, yamlsafe.MAX_FILE_BYTES)
         except safeio.FileRefused as exc:
-            yield shown, None, [Problem(Location(*exc.location(shown)), str(exc))]
+            yield shown, None, [Problem(Location(*exc.location(shown)), str(exc))], 0
             continue
         yield _REUSE.checked(shown, data)
 
 
-def _checked(shown: str, doc: Any, parse_problems: list[Problem]) -> tuple[str, Any, list[Problem]]:
-    if parse_problems:
-        return shown, None, parse_problems
+def _checked(shown: str, data: bytes) -> _Document:
+    """Parse (lists inside entities bounded by MAX_LIST_ITEMS) and validate one inventory file."""
+    try:
+        doc, nodes = yamlsafe.parse_counted(yamlsafe.decode(data), max_items=MAX_LIST_ITEMS)
+    except yamlsafe.YamlError as exc:
+        p = exc.problem
+        return shown, None, [Problem(Location(shown, p.line, p.column), p.message)], 0
+    except RecursionError:
+        return shown, None, [Problem(Location(shown), "YAML nesting too deep")], 0
     if doc is None:
-        return shown, None, []  # an empty file is allowed
-    return shown, doc, _schema_problems(doc, shown)
+        return shown, None, [], 0  # an empty file is allowed
+    return shown, doc, _schema_problems(doc, shown), nodes
 
 
 def load(paths: Sequence[Path]) -> Inventory:
@@ -508,7 +570,7 @@ def load_sources(sources: Sequence[tuple[str, bytes]], where: str = "") -> Inven
     return _assemble(documents, where or ", ".join(shown for shown, _ in sources))
 
 
-def _assemble(documents: Iterable[tuple[str, Any, list[Problem]]], where: str) -> Inventory:
+def _assemble(documents: Iterable[_Document], where: str) -> Inventory:
     _REUSE.start()
     try:
         return _assemble_documents(documents, where)
@@ -516,17 +578,30 @@ def _assemble(documents: Iterable[tuple[str, Any, list[Problem]]], where: str) -
         _REUSE.finish()
 
 
-def _assemble_documents(documents: Iterable[tuple[str, Any, list[Problem]]], where: str) -> Inventory:
+def _assemble_documents(documents: Iterable[_Document], where: str) -> Inventory:
     builder = _Builder()
     problems: list[Problem] = []
     files: list[str] = []
-    for shown, doc, doc_problems in documents:
+    total = 0
+    for shown, doc, doc_problems, nodes in documents:
         files.append(shown)
         problems.extend(doc_problems)
+        total += nodes
+        if total > MAX_TOTAL_NODES:
+            problems.append(
+                Problem(
+                    Location(shown),
+                    f"the inventory passes {MAX_TOTAL_NODES:,} YAML nodes (aliases expanded) with this file: "
+                    "beyond the size the auditor keeps under 2 GiB of memory; audit it in parts",
+                )
+            )
+            break
         if doc is not None and not doc_problems:
             builder.add_document(doc, shown)
     if not problems:  # references into a file that failed to parse or validate would only be noise
         builder.check_references()
+    if not problems and not builder.problems:
+        builder.check_partition_sizes()
     problems.extend(builder.problems)
     if not problems and not builder.by_kind["system"]:
         problems.append(Problem(Location(where), "no systems found: an empty inventory cannot be audited"))

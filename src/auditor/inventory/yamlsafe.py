@@ -185,9 +185,29 @@ def parse(text: str) -> Any:
 
     An empty document gives None. More than one document in a file is an error.
     """
+    return parse_counted(text)[0]
+
+
+def parse_counted(text: str, *, max_items: int | None = None, free_depth: int = 2) -> tuple[Any, int]:
+    """:func:`parse`, also returning the document's alias-expanded node count (what the later stages will walk).
+
+    ``max_items`` bounds the length of every list nested deeper than ``free_depth`` (an inventory's top-level
+    sections, at depth 1, are bounded by the node limits only; the lists inside its entities are bounded by this),
+    aliased lists included, each refused at the first item too many."""
     parser = _Parser(text)
     stack: list[tuple[Any, str | None, Pos | None]] = []  # (container, pending key, pending key pos)
     sizes: list[int] = []  # alias-expanded node count of each open container
+    caps: list[int] = []  # most items each open list may hold (sys.maxsize: unbounded)
+    unbounded = sys.maxsize
+
+    def cap_at(depth: int) -> int:
+        return max_items if max_items is not None and depth >= free_depth else unbounded
+
+    def too_many(pos: Pos) -> YamlError:
+        return YamlError(
+            YamlProblem(pos[0], pos[1], f"list of more than {max_items} items (a limit no real inventory reaches)")
+        )
+
     anchors: dict[str, tuple[Any, int]] = {}
     nodes = 0
     root: Any = None
@@ -202,6 +222,8 @@ def parse(text: str) -> Any:
         sizes[-1] += size
         container, key, key_pos = stack[-1]
         if isinstance(container, LocList):
+            if len(container) >= caps[-1]:
+                raise too_many(pos)
             container._add(value, pos)
             return
         if key is None:
@@ -233,6 +255,8 @@ def parse(text: str) -> Any:
                     raise YamlError(
                         YamlProblem(pos[0], pos[1], f"scalar of {len(value_text)} characters exceeds the limit")
                     )
+                if "\x00" in value_text:  # written "\0" or "\x00" in a quoted scalar; one engine cut strings there
+                    raise YamlError(YamlProblem(pos[0], pos[1], "NUL character in a value (binary data?)"))
                 tag = event.tag
                 if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
                     raise YamlError(YamlProblem(pos[0], pos[1], f"YAML tag {tag!r} is not allowed (safe YAML only)"))
@@ -263,10 +287,12 @@ def parse(text: str) -> Any:
                 attach(container, pos, 0)
                 if event.anchor is not None:
                     pending_anchor.append((event.anchor, container))
+                caps.append(cap_at(len(stack)))
                 stack.append((container, None, None))
                 sizes.append(1)
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 done, _, _ = stack.pop()
+                caps.pop()
                 size = sizes.pop()
                 if sizes:
                     sizes[-1] += size
@@ -288,6 +314,8 @@ def parse(text: str) -> Any:
                             f"alias *{event.anchor} expands past {MAX_NODES} nodes (alias bomb?)",
                         )
                     )
+                if isinstance(target[0], LocList) and len(target[0]) > cap_at(len(stack)):
+                    raise too_many(pos)  # a long list defined where lists are unbounded, aliased where they are not
                 attach(target[0], pos, target[1])
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
@@ -307,7 +335,7 @@ def parse(text: str) -> Any:
         raise YamlError(YamlProblem(line, col, f"YAML syntax error: {what}")) from None
     except yaml.YAMLError as exc:
         raise YamlError(YamlProblem(1, 1, f"YAML error: {str(exc).splitlines()[0]}")) from None
-    return root
+    return root, nodes
 
 
 def decode(data: bytes) -> str:
