@@ -296,6 +296,39 @@ def test_waivers_with_duplicate_keys_or_a_bad_version_are_refused() -> None:
     assert len(waivers.parse("version: 1\nwaivers:\n" + entry, "w.yaml")) == 1
 
 
+WAIVER_VALUES = st.one_of(
+    st.sampled_from(["r.x", "field/a", "field/a\n", "ab12cd34", "2099-01-01", "2099-01-01\n", "", " ", "x"]),
+    st.text(max_size=5),
+    st.integers(),
+    st.none(),
+    st.dictionaries(st.sampled_from(["kind", "id", "x"]), st.sampled_from(["field", "a", ""]), max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["rule", "subject", "fingerprint", "justification", "owner", "expires", "extra"]),
+            WAIVER_VALUES,
+            max_size=6,
+        ),
+        max_size=3,
+    ),
+    st.sampled_from([None, 1, 2, True]),
+)
+def test_waiver_validators_agree(items: list[dict[str, Any]], version: Any) -> None:
+    """The waivers' fast validator never accepts what jsonschema refuses (that would waive on a broken file)."""
+    doc: dict[str, Any] = {"waivers": items} if version is None else {"version": version, "waivers": items}
+    full = not any(True for _ in loader.validator_for(waivers.SCHEMA).iter_errors(doc))
+    try:
+        waivers._fast_validator()(doc)
+        fast = True
+    except fastjsonschema.JsonSchemaValueException:
+        fast = False
+    assert fast == full, doc
+
+
 def test_toml_duplicate_keys_are_refused_and_located(tmp_path: Path) -> None:
     (tmp_path / "auditor.toml").write_text('fail_on = "error"\nlaw = "all"\nlaw = "none"\n', encoding="utf-8")
     with pytest.raises(InputError) as info:
@@ -647,3 +680,16 @@ def test_alias_expanded_nodes_count_against_the_inventory_limit(
         f"{loader.display_path(inv)}/a.yaml: the inventory passes 100 YAML nodes (aliases expanded) with this file: "
         "beyond the size the auditor keeps under 2 GiB of memory; audit it in parts"
     ]
+
+
+def test_more_findings_than_a_run_holds_is_an_input_error(inventory_dir: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile inventory can be built to fail densely (a few nodes per finding): past MAX_FINDINGS the run stops
+    with exit 2 instead of growing without bound or reporting part of the findings."""
+    from auditor import findings
+
+    monkeypatch.setattr(findings, "MAX_FINDINGS", 2)
+    inv = inventory_dir({"a.yaml": MINIMAL})
+    result = CliRunner().invoke(cli, ["check", str(inv), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("auditor: the inventory yields more than 2 findings"), result.stderr

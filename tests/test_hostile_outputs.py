@@ -29,7 +29,7 @@ from auditor.errors import Location
 from auditor.escape import csv_cell, md_code, md_text, no_command, printable, safe_line
 from auditor.filters import gate
 from auditor.findings import Finding
-from auditor.formats import markdown, text
+from auditor.formats import github, markdown, text
 from auditor.inventory import loader
 from auditor.lineage import analyse
 from auditor.policy import OVERLAYS, POLICY_PACK, PolicyPack, load_pack
@@ -150,6 +150,14 @@ def test_oserror_without_a_file_name_names_the_tool() -> None:
         mp.setattr(sys, "stderr", err)
         assert run_guarded(body) == 2
     assert err.getvalue() == "auditor: No space left on device\n"
+
+
+def test_github_annotations_carry_no_control_characters(pack: PolicyPack) -> None:
+    """Every line is one of our workflow commands (a newline in a name cannot start another), and no ESC, OSC or
+    other control character reaches the log."""
+    out = github.render(gate(hostile_findings(pack)), pack)
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in out.split("\n") if line)
+    assert not any(ch in out for ch in UNSAFE if ch != "\n")
 
 
 # --- 15. Markdown -------------------------------------------------------------------------------------------------

