@@ -41,11 +41,6 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape_char, text)
 
 
-def printable_lines(text: str) -> str:
-    """:func:`printable`, keeping line breaks (``\n``) for formats that encode them themselves."""
-    return "\n".join(printable(line) for line in text.split("\n"))
-
-
 def no_command(line: str) -> str:
     """``line``, unless it would read as a GitHub workflow command (``::`` after leading blanks): then with its first
     colon written ``\\x3a``."""

@@ -9,7 +9,7 @@ toolkit does (``%``, CR, LF in the message; also ``:`` and ``,`` in properties).
 from __future__ import annotations
 
 from auditor.errors import Location
-from auditor.escape import printable_lines
+from auditor.escape import printable
 from auditor.filters import GateReport, by_severity
 from auditor.findings import Finding
 from auditor.formats import markdown
@@ -21,9 +21,9 @@ COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(text: str) -> str:
-    """The Actions toolkit's escaping, after every control character but the line break is made visible (an ESC or
+    """The Actions toolkit's escaping (``%``, CR, LF), then every other control character made visible (an ESC or
     OSC sequence in a name would otherwise reach the log viewer)."""
-    return printable_lines(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:
