@@ -255,8 +255,6 @@ def parse_counted(text: str, *, max_items: int | None = None, free_depth: int = 
                     raise YamlError(
                         YamlProblem(pos[0], pos[1], f"scalar of {len(value_text)} characters exceeds the limit")
                     )
-                if "\x00" in value_text:  # written "\0" or "\x00" in a quoted scalar; one engine cut strings there
-                    raise YamlError(YamlProblem(pos[0], pos[1], "NUL character in a value (binary data?)"))
                 tag = event.tag
                 if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
                     raise YamlError(YamlProblem(pos[0], pos[1], f"YAML tag {tag!r} is not allowed (safe YAML only)"))
