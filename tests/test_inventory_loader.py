@@ -174,3 +174,11 @@ def test_format_additions_are_validated(inventory_dir, old: str, new: str, expec
     lines = problems(inventory_dir({"a.yaml": text}))
     assert len(lines) == 1 and expected in lines[0], lines
     assert f":{line_of(text, new)}:" in lines[0]
+
+
+def test_a_pattern_error_explains_the_expected_form_in_a_whole_sentence(inventory_dir) -> None:
+    """The hint is the schema description's first sentence, not a fragment cut at the ellipsis of its example list."""
+    text = MINIMAL.replace("jurisdiction: EU", 'jurisdiction: "EU\\n"', 1)
+    assert text != MINIMAL
+    (line,) = problems(inventory_dir({"a.yaml": text}))
+    assert line.endswith("(Two-letter jurisdiction code: ISO 3166-1 country (CN, US, FR, ...) or EU for the EU/EEA)")

@@ -219,6 +219,12 @@ def parse_bytes(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
 MAX_EXACT = 2**53 - 1  # the bound of every number in the schema (``$defs/count`` and ``$defs/hours``)
 
 
+def _first_sentence(text: str) -> str:
+    """The first sentence of a schema description: up to a full stop that ends the text or precedes a space, so an
+    ellipsis or a dotted example ("(CN, US, FR, ...)", "e.g. 1.2") is kept whole."""
+    return re.split(r"(?<!e\.g)(?<!i\.e)\.(?:\s|$)", text, maxsplit=1)[0]
+
+
 def _number_text(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
@@ -277,7 +283,7 @@ def _located_schema_problems(doc: Any, shown: str) -> list[Problem]:
             message = f"{what} must be of type {err.validator_value}, got {type(err.instance).__name__}"
         elif err.validator == "pattern":
             desc = err.schema.get("description", "")
-            message = f"{what}: {err.instance!r} is not valid" + (f" ({desc.split('.')[0]})" if desc else "")
+            message = f"{what}: {err.instance!r} is not valid" + (f" ({_first_sentence(desc)})" if desc else "")
         elif err.validator == "const":
             message = f"{what} must be {err.validator_value!r}"
         elif err.validator in ("minimum", "maximum") and err.schema.get("maximum") == MAX_EXACT:
