@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import MINIMAL, ROOT, SAMPLE, run_auditor
 
 from auditor import cli
+from auditor.errors import OutputError
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -66,27 +67,25 @@ def test_failed_run_leaves_the_previous_output_file(tmp_path: Path) -> None:
 def test_crash_while_writing_leaves_the_old_file_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The disk fills up half-way through the report: the old report stays, no temporary file is left, and the
+    error names the real path (issue 15.18)."""
     out = tmp_path / "report.txt"
     out.write_text("old\n", encoding="utf-8")
-    real_fdopen = os.fdopen
+    real_write = os.write
+    written: list[int] = []
 
-    class Exploding:
-        def __init__(self, handle: object) -> None:
-            self.handle = handle
-
-        def __enter__(self) -> Exploding:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.handle.close()  # type: ignore[attr-defined]
-
-        def write(self, text: str) -> int:
-            self.handle.write(text[: len(text) // 2])  # type: ignore[attr-defined]
+    def exploding(fd: int, data: bytes | memoryview) -> int:
+        if written:
             raise OSError(28, "No space left on device")
+        written.append(real_write(fd, bytes(data[: len(data) // 2])))
+        return written[0]
 
-    monkeypatch.setattr(cli.os, "fdopen", lambda *a, **k: Exploding(real_fdopen(*a, **k)))
-    with pytest.raises(OSError):
+    monkeypatch.setattr(cli.os, "write", exploding)
+    with pytest.raises(OutputError) as caught:
         cli.write_output("new content that never fully lands\n", out)
+    assert written, "the write never started: the test exercises nothing"
+    (line,) = caught.value.lines()
+    assert line == f"{out}: cannot write the output: No space left on device; it is incomplete"
     assert out.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]
     monkeypatch.undo()
