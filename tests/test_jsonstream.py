@@ -59,3 +59,36 @@ def test_a_value_that_looks_like_the_marker_cannot_confuse_it(note: str) -> None
     expected = _whole({"findings": [1, note], "note": note, "other": "\x00auditor-stream-0\x00"})
     doc = {"findings": None, "note": note, "other": "\x00auditor-stream-0\x00"}
     assert "".join(jsonstream.chunks(doc, ("findings",), [1, note])) == expected
+
+
+_text = st.text(max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(_text, min_size=11, max_size=11),
+    evidence=st.lists(_text, max_size=3),
+    waiver=st.dictionaries(_text, _text, max_size=3),
+    line=st.integers(min_value=0, max_value=2**31),
+    pad=st.sampled_from(["", "  ", "    "]),
+)
+def test_a_finding_written_directly_equals_its_generic_dump(
+    texts: list[str], evidence: list[str], waiver: dict[str, str], line: int, pad: str
+) -> None:
+    """The JSON report writes each finding without the generic (pure-Python, indenting) encoder: same bytes, for any
+    strings (quotes, backslashes, control characters, non-ASCII), evidence and waiver."""
+    from auditor.errors import Location
+    from auditor.findings import Finding
+    from auditor.formats.json_format import finding_dict, finding_json
+
+    f = Finding(
+        *texts[:8],
+        subject_kind=texts[8],
+        subject_id=texts[9],
+        attribute=texts[10],
+        location=Location(texts[0], line, line // 7),
+        evidence=tuple(evidence),
+        remediation=texts[1],
+        waiver=waiver,
+    )
+    assert finding_json(f, pad) == jsonstream.dumps_indented(finding_dict(f), pad)

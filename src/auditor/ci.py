@@ -51,7 +51,8 @@ def load_base(rev: str, paths: Sequence[Path]) -> Inventory | None:
         return None
     shown = [(f"{rev}:{name}", data) for name, data in files]
     try:
-        return inventory.load_sources(shown, where=f"{rev}:{', '.join(str(p) for p in paths)}")
+        with pipeline.long_lived():
+            return inventory.load_sources(shown, where=f"{rev}:{', '.join(str(p) for p in paths)}")
     except InputError as exc:
         raise _rebase(exc, rev) from None
 

@@ -5,11 +5,13 @@ The CLI, the report and the benchmarks all run the audit through here, so there 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,26 @@ class Audit:
     lineage: Lineage
 
 
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Build objects that live for the rest of the run (a loaded inventory) without the cyclic garbage collector,
+    then move everything alive to its permanent generation (``gc.freeze``): parsing makes millions of containers
+    and no cycle, and every later collection would scan them again (measured: ~7 % of a run's CPU on M). Reference
+    counting still frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
+
+
 def load(paths: Sequence[Path], timings: Timings | None = None) -> Inventory:
     t = time.perf_counter()
-    inv = inventory.load(paths)
+    with long_lived():
+        inv = inventory.load(paths)
     if timings is not None:
         timings.add("load+validate", t)
         for what, n in inventory.loader.last_load_counts().items():

@@ -11,17 +11,28 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
 
 
-def chunks(doc: Any, path: tuple[str | int, ...], items: Iterable[Any]) -> Iterator[str]:
+def dumps_indented(value: Any, pad: str) -> str:
+    """``value`` as :func:`chunks` writes a list item: pretty JSON whose lines after the first start with ``pad``."""
+    return _dumps(value).replace("\n", "\n" + pad)
+
+
+def chunks(
+    doc: Any, path: tuple[str | int, ...], items: Iterable[T], dump: Callable[[T, str], str] = dumps_indented
+) -> Iterator[str]:
     """The JSON text of ``doc`` (with a final newline) in pieces, with the list at ``path`` (keys and indexes from the
-    root) taken lazily from ``items``. ``doc`` must hold a placeholder at ``path`` (its value is ignored)."""
+    root) taken lazily from ``items``. ``doc`` must hold a placeholder at ``path`` (its value is ignored). ``dump``
+    writes one item as :func:`dumps_indented` does (given the indentation of its lines after the first), faster
+    when it knows the item's shape."""
     node = doc
     for step in path[:-1]:
         node = node[step]
@@ -35,10 +46,11 @@ def chunks(doc: Any, path: tuple[str | int, ...], items: Iterable[Any]) -> Itera
     line = head.rsplit("\n", 1)[-1]  # e.g. '  "findings": '
     indent = line[: len(line) - len(line.lstrip(" "))]
     yield head
-    inner = "\n" + indent + "  "
+    pad = indent + "  "
+    inner = "\n" + pad
     first = True
     for item in items:
-        yield ("[" if first else ",") + inner + _dumps(item).replace("\n", inner)
+        yield ("[" if first else ",") + inner + dump(item, pad)
         first = False
     yield "[]" if first else "\n" + indent + "]"
     yield tail + "\n"

@@ -28,6 +28,7 @@ the kernel to kill it if its parent dies (Linux ``PR_SET_PDEATHSIG``).
 from __future__ import annotations
 
 import faulthandler
+import gc
 import hashlib
 import itertools
 import json
@@ -149,6 +150,7 @@ def _init(modules: Sequence[tuple[str, str]], facts: bool, probe: str, marker: A
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the CLI stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the CLI's handler: stop means die
     faulthandler.disable()  # a crash is reported by the CLI, never as a dump on an inherited descriptor
+    gc.freeze()  # a forked worker inherits the CLI's heap: never scan it (nor copy its pages by touching them)
     _die_with_parent()
     _quiet()
     _STATE.clear()
