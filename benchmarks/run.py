@@ -133,9 +133,23 @@ def measure(size: str, inv: Path, engine: str) -> Result:
     return Result(size, systems, fields, flows, mbytes, proc.returncode, wall, rss, floor, cpu, stages, error)
 
 
-def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, float, float, int, int, bool]:
-    """A pull-request run with one system changed: (full run wall, warm-up run wall, ``--diff-base HEAD --cache``
-    wall, partitions it evaluated, partitions in all, identical findings to the full run).
+@dataclass
+class DiffResult:
+    full_wall: float
+    full_cpu: float
+    warm_wall: float
+    warm_cpu: float
+    diff_wall: float
+    diff_cpu: float
+    diff_rss_mib: float
+    counts: dict[str, float]  # the --timings line of the pull-request run: stage times and counts
+    same: bool
+
+
+def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
+    """A pull-request run with one system changed: the full run, the warm-up run and ``--diff-base HEAD --cache``
+    (wall and CPU seconds each), the pull-request run's stage times and counts, and whether its findings are
+    identical to the full run's.
 
     The warm-up is what the main branch's job does: ``check --cache DIR`` on the base revision. The pull-request
     run then audits the working tree and the base revision, reading back every partition whose input is
@@ -150,22 +164,20 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, f
     subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=repo, check=True)
     common = [*_auditor(), "check", "inventory", "--format", "json", "--engine", engine, "--fail-on", "never"]
     cache = ["--cache", str(repo / ".auditor-cache")]
-    warm, warm_wall, _, _ = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
+    warm, warm_wall, _, warm_cpu = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
     target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
     text = target.read_text(encoding="utf-8")
     target.write_text(
         text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), encoding="utf-8"
     )
-    full, full_wall, _, _ = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
+    full, full_wall, _, full_cpu = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
     diff_argv = [*common, *cache, "--diff-base", "HEAD", "--timings", "-o", str(repo / "diff.json")]
-    diff, diff_wall, _, _ = run_in_fresh_process(diff_argv, cwd=repo)
+    diff, diff_wall, diff_rss, diff_cpu = run_in_fresh_process(diff_argv, cwd=repo)
     counts: dict[str, float] = {}
     for line in diff.stderr.splitlines():
         if line.startswith("{"):
             with contextlib.suppress(ValueError):
                 counts = json.loads(line)
-    evaluated = int(counts.get("partitions evaluated", -1))
-    total = evaluated + int(counts.get("partitions reused", 0))
     same = False
     if full.returncode == 0 and diff.returncode == 0 and warm.returncode == 0:
         a = json.loads((repo / "full.json").read_text(encoding="utf-8"))
@@ -173,7 +185,7 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> tuple[float, f
         same = [f["fingerprint"] for f in a.get("findings", [])] == [f["fingerprint"] for f in b.get("findings", [])]
     else:
         sys.stderr.write(f"diff run failed: {warm.stderr[-300:]} {full.stderr[-300:]} {diff.stderr[-300:]}\n")
-    return full_wall, warm_wall, diff_wall, evaluated, total, same
+    return DiffResult(full_wall, full_cpu, warm_wall, warm_cpu, diff_wall, diff_cpu, diff_rss, counts, same)
 
 
 def _fmt(x: float | None) -> str:
@@ -288,16 +300,25 @@ def main() -> int:
         print(growth(results))
     if args.diff:
         size = sizes[-1]
-        full, warm, diff, evaluated, total, same = diff_run(
-            size, generate(size, args.seed, args.workdir), args.engine, args.workdir
-        )
+        d = diff_run(size, generate(size, args.seed, args.workdir), args.engine, args.workdir)
+        c = d.counts
+        evaluated = int(c.get("partitions evaluated", -1))
+        total = evaluated + int(c.get("partitions reused", 0))
         print()
+        print(f"pull-request run on {size}, one system changed (wall s / CPU s):")
+        print(f"- full check of the changed tree, no cache: {d.full_wall:.2f} / {d.full_cpu:.2f}")
+        print(f"- main-branch run filling the cache (check --cache): {d.warm_wall:.2f} / {d.warm_cpu:.2f}")
+        parsed = int(c.get("inventory files parsed", -1))
+        read_back = int(c.get("inventory files read back", -1))
         print(
-            f"pull-request run on {size}, one system changed: full check {full:.2f} s; "
-            f"main-branch run filling the cache {warm:.2f} s; "
-            f"check --diff-base HEAD --cache {diff:.2f} s evaluating {evaluated} of {total} partitions; "
-            f"identical findings: {'yes' if same else 'NO'}"
+            f"- check --diff-base HEAD --cache: {d.diff_wall:.2f} / {d.diff_cpu:.2f}, "
+            f"peak RSS {d.diff_rss_mib:.0f} MiB, {evaluated} of {total} partitions evaluated; working-tree files "
+            f"parsed {parsed}, read back from the cache {read_back}; "
+            f"identical findings to the full run: {'yes' if d.same else 'NO'}"
         )
+        stages = {k: v for k, v in c.items() if not k.startswith(("partitions ", "inventory files "))}
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items()))
+        print(f"- its stages, wall s (the working tree's; gate = the whole base revision: read, load, audit): {shown}")
     return 0
 
 

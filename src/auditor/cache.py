@@ -150,6 +150,7 @@ class Store:
         try:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # a cache: an entry lost in a crash is only a miss
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
             row = self._db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
             if row is None or row[0] != FORMAT:
@@ -168,6 +169,7 @@ class Store:
             raise CacheUnusable(f"{self.path}: {exc}") from None
         self.hits = 0
         self.stored = 0
+        self._used: dict[str, list[bytes]] = {table: [] for table in TABLES}  # read by this run, not marked yet
         # Entries read but not believed, by reason ("did not verify", "malformed"), for the run's warning.
         self.rejected: dict[str, int] = {}
 
@@ -190,7 +192,7 @@ class Store:
 
     def get_many(self, table: str, keys: Iterable[bytes], validate: Callable[[Any], Any | None]) -> dict[bytes, Any]:
         """The values of ``keys`` present in ``table`` whose seal verifies and that ``validate`` accepts (it returns
-        the value to use, or None to refuse it); each one used is marked used by this run."""
+        the value to use, or None to refuse it); each one used is marked used by this run (in the next write)."""
         found: dict[bytes, Any] = {}
         wanted = list(dict.fromkeys(keys))
         compressed = table == "results"
@@ -202,7 +204,6 @@ class Store:
                     f"SELECT key, value, seal FROM {table} WHERE key IN ({marks})",
                     chunk,
                 ).fetchall()
-                used = []
                 for key, blob, seal in rows:
                     if not (isinstance(key, bytes) and isinstance(blob, bytes) and isinstance(seal, bytes)):
                         self.reject("malformed")
@@ -216,8 +217,7 @@ class Store:
                         self.reject("had an unexpected shape")
                         continue
                     found[key] = checked
-                    used.append((self.run, key))
-                self._db.executemany(f"UPDATE {table} SET run = ? WHERE key = ?", used)
+                    self._used[table].append(key)
         except sqlite3.Error as exc:
             raise CacheUnusable(f"{self.path}: {exc}") from None
         self.hits += len(found)
@@ -250,14 +250,25 @@ class Store:
                 f"INSERT OR REPLACE INTO {table} (key, value, seal, run) VALUES (?, ?, ?, ?)",
                 rows,
             )
+            self._mark_used()
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise CacheUnusable(f"{self.path}: {exc}") from None
         self.stored += len(items)
 
+    def _mark_used(self) -> None:
+        """Record that this run used the entries read since the last write (inside the caller's transaction: one
+        write per file read would cost a disk sync each)."""
+        for table, keys in self._used.items():
+            self._db.executemany(f"UPDATE {table} SET run = ? WHERE key = ?", [(self.run, k) for k in keys])
+            keys.clear()
+
     def close(self) -> None:
         """Drop what neither this run nor the previous one used, and close the file."""
         try:
+            self._db.execute("BEGIN")
+            self._mark_used()
+            self._db.execute("COMMIT")
             for table in TABLES:
                 self._db.execute(f"DELETE FROM {table} WHERE run < ?", (self.run - 1,))
             self._db.close()
