@@ -79,6 +79,8 @@ def test_diff_base_with_a_warm_cache_matches_a_full_run(sample: Path, tmp_path: 
     fast = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
     assert fast.code == full.code and fast.out == full.out
     assert counts(fast)["partitions evaluated"] <= 3
+    # The base revision is exactly what the main branch's run audited: its findings are read back, not recomputed.
+    assert counts(fast)["audits read back"] == 1 and counts(full)["audits read back"] == 0
 
 
 def test_a_damaged_cache_file_is_a_warning_and_changes_nothing(sample: Path, tmp_path: Path) -> None:

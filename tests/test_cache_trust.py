@@ -214,3 +214,45 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
         entry = stored.encode(doc, 7)
         for broken in ({**entry, "at": entry["at"][:-1]}, {**entry, "at": [*entry["at"], 1]}, {**entry, "v": 2}):
             assert stored.decode(json.loads(json.dumps(broken))) is None
+
+
+def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refused(plain: Run) -> None:
+    from auditor.errors import Location
+    from auditor.findings import Finding, from_table, to_table
+
+    found = [
+        Finding(
+            fingerprint=d["fingerprint"],
+            rule_id=d["rule"],
+            clause_id=d["clause"],
+            source=d["source"],
+            severity=d["severity"],
+            verdict=d["verdict"],
+            title=d["title"],
+            message=d["message"],
+            subject_kind=d["subject"]["kind"],
+            subject_id=d["subject"]["id"],
+            attribute=d["attribute"],
+            location=Location(d["location"]["file"], d["location"]["line"], d["location"]["column"]),
+            evidence=tuple(d["evidence"]),
+            remediation=d["remediation"],
+        )
+        for d in json.loads(plain.out)["findings"]
+    ]
+    files = sorted({f.location.file for f in found})
+    table = json.loads(json.dumps(to_table(found, files)))
+    assert from_table(table, files) == found
+    renamed = [f"HEAD:{name}" for name in files]  # the base revision's names: same findings, located there
+    assert [f.location.file for f in from_table(table, renamed) or []] == [f"HEAD:{f.location.file}" for f in found]
+    row = table["rows"][0]
+    severity = table["strings"].index("error")
+    for bent in (
+        {**table, "files": len(files) + 1},
+        {**table, "rows": [[*row[:-4], len(files), *row[-3:]]]},  # a file that is not there
+        {**table, "rows": [[len(table["strings"]), *row[1:]]]},  # a string that is not there
+        {**table, "rows": [[*row[:-1], "x"]]},
+        {**table, "strings": [*table["strings"][:severity], "fatal", *table["strings"][severity + 1 :]]},
+        {**table, "v": 2},
+    ):
+        assert from_table(bent, files) is None
+    assert to_table([found[0].with_status("waived", {"owner": "x"})], files) is None

@@ -42,7 +42,7 @@ FILE_NAME = "partition-results.sqlite3"
 SECRET_NAME = "secret"
 SECRET_BYTES = 32
 FORMAT = 2  # 1: plain digests (before the secret); older files are emptied on open
-TABLES = ("results", "documents")
+TABLES = ("results", "documents", "audits")
 # A stored value larger than this once decompressed is refused (a compressed bomb must not take the memory).
 MAX_VALUE_BYTES = 512 * 1024 * 1024
 
@@ -195,7 +195,7 @@ class Store:
         the value to use, or None to refuse it); each one used is marked used by this run (in the next write)."""
         found: dict[bytes, Any] = {}
         wanted = list(dict.fromkeys(keys))
-        compressed = table == "results"
+        compressed = table != "documents"
         try:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
@@ -239,7 +239,7 @@ class Store:
 
     def put_many(self, table: str, items: Mapping[bytes, bytes]) -> None:
         """Store ``items`` (key -> JSON bytes, see :func:`json_bytes`) in ``table``, sealed."""
-        compressed = table == "results"
+        compressed = table != "documents"
         rows = []
         for key, raw in items.items():
             blob = zlib.compress(raw, 1) if compressed else raw

@@ -4,7 +4,7 @@ the chosen format. Kept out of cli.py so the command stays a thin shell; the CLI
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,11 @@ def _rebase(exc: InputError, rev: str) -> InputError:
     return InputError(problems)
 
 
+# Looks up a stored audit of exactly these files (name, digest of the bytes, name shown in this run; sorted by name):
+# its findings located at the names shown, or None (:meth:`auditor.pipeline.PartitionCache.known_audit`).
+AuditLookup = Callable[[Sequence[tuple[str, bytes, str]]], "list[Finding] | None"]
+
+
 @dataclass(frozen=True)
 class GateInputs:
     """Everything the gate reads besides the audited inventory, read and checked before the audit (fail fast: a typo
@@ -42,13 +47,22 @@ class GateInputs:
     waivers: tuple[waivers.Waiver, ...] = ()
     baseline: frozenset[str] | None = None
     base_inventory: Inventory | None = None  # the inventory at --diff-base (None: it did not exist there)
+    # The findings at --diff-base read back from the cache (a --cache run audited exactly those files before):
+    # the base inventory is then neither loaded nor audited again.
+    base_findings: tuple[Finding, ...] | None = None
 
 
-def load_base(rev: str, paths: Sequence[Path]) -> Inventory | None:
-    """The inventory at git revision ``rev``, loaded and validated (None if it did not exist there)."""
+def load_base(rev: str, paths: Sequence[Path], known: AuditLookup | None = None) -> Inventory | list[Finding] | None:
+    """The inventory at git revision ``rev``, loaded and validated (None if it did not exist there); or, when
+    ``known`` finds a stored audit of exactly these files, its findings (such an audit was only stored after
+    these bytes loaded and validated, with this auditor and this pack)."""
     files = gitrev.read_files(rev, paths)
     if not files:
         return None
+    if known is not None:
+        found = known(sorted((name, inventory.content_digest(data), f"{rev}:{name}") for name, data in files))
+        if found is not None:
+            return found
     shown = [(f"{rev}:{name}", data) for name, data in files]
     try:
         with pipeline.long_lived():
@@ -57,13 +71,13 @@ def load_base(rev: str, paths: Sequence[Path]) -> Inventory | None:
         raise _rebase(exc, rev) from None
 
 
-def prepare(options: GateOptions, paths: Sequence[Path]) -> GateInputs:
-    """Read the waivers, the baseline and the --diff-base revision's inventory; every problem of all three is
-    reported together (exit 2) before anything is evaluated."""
+def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | None = None) -> GateInputs:
+    """Read the waivers, the baseline and the --diff-base revision's inventory (or its findings, through ``known``:
+    :func:`load_base`); every problem of all three is reported together (exit 2) before anything is evaluated."""
     problems: list[Problem] = []
     waiver_list: list[waivers.Waiver] = []
     accepted: frozenset[str] | None = None
-    base: Inventory | None = None
+    base: Inventory | list[Finding] | None = None
     if options.waivers_file is not None:
         try:
             waiver_list = waivers.load(options.waivers_file)
@@ -76,11 +90,13 @@ def prepare(options: GateOptions, paths: Sequence[Path]) -> GateInputs:
             problems.extend(exc.problems)
     if options.diff_base is not None:
         try:
-            base = load_base(options.diff_base, paths)
+            base = load_base(options.diff_base, paths, known)
         except AuditorError as exc:  # an unknown revision (usage) or an invalid base inventory (input): exit 2
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
+    if isinstance(base, list):
+        return GateInputs(tuple(waiver_list), accepted, None, tuple(base))
     return GateInputs(tuple(waiver_list), accepted, base)
 
 
@@ -99,7 +115,10 @@ def build(
     before: list[Finding] | None = None
     if options.diff_base is not None:
         base = inputs.base_inventory
-        before = [] if base is None else pipeline.audit(base, pack, engine).findings
+        if inputs.base_findings is not None:
+            before = list(inputs.base_findings)
+        else:
+            before = [] if base is None else pipeline.audit(base, pack, engine).findings
 
     def run(accepted_now: frozenset[str] | None, baseline_name: Path | None) -> GateReport:
         return filters.gate(

@@ -536,13 +536,18 @@ def check(
         targets = _paths(paths)
         outputs = {"--output": output, "--write-baseline": write_baseline}
         refuse_overwriting_inputs(outputs, _inputs(targets, cfg, waivers_file, baseline_file))
-        prepared = ci.prepare(gate, targets)
-        timings = pipeline.Timings()
-        inv = pipeline.load(targets, timings)
+        # The pack and the engine first: with --cache, the --diff-base revision's findings may be read back from an
+        # audit of exactly its files (then it is neither loaded nor audited again).
         pack = _load_pack(policy_dir, law, cfg)
         chosen = _make_engine(engine)
+        prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
+        timings = pipeline.Timings()
+        inv = pipeline.load(targets, timings)
         result = _audit_with_progress(inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings)
         started = time.perf_counter()
+        if diff_base is None:  # with --cache: the base revision of a later --diff-base run (the default branch's job)
+            pipeline.SHARED.keep_audit(pack, chosen, inv, result.findings)
+            started = timings.add("keep audit", started)
         report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate, prepared)
         started = timings.add("gate", started)
         use_colour = color if color is not None else (output is None and sys.stdout.isatty())
@@ -551,6 +556,7 @@ def check(
         write_output(ci.render_chunks(fmt, report, pack, inv, color=use_colour, lang=lang), output)
         timings.add("format", started)  # formatting and writing: JSON and SARIF are produced as they are written
         if show_timings:
+            timings.count("audits read back", pipeline.SHARED.audits_read_back)
             _err(json.dumps({**timings.stages, **timings.counts}, sort_keys=True))
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if fmt == "github" and summary_file:

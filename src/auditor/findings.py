@@ -130,3 +130,83 @@ def counts(findings: Sequence[Finding]) -> dict[str, int]:
         if f.status == "open":
             out[f.severity] += 1
     return out
+
+
+# --- findings as plain data (``check --cache`` keeps whole audits: auditor.pipeline.PartitionCache) ----------------
+
+_TABLE = 1
+_TEXT_FIELDS = (
+    "fingerprint",
+    "rule_id",
+    "clause_id",
+    "source",
+    "severity",
+    "verdict",
+    "title",
+    "message",
+    "subject_kind",
+    "subject_id",
+    "attribute",
+    "remediation",
+)
+
+
+def to_table(found: Sequence[Finding], files: Sequence[str]) -> dict[str, Any] | None:
+    """Open findings of an audit as plain JSON data: strings once in a table, each finding a row of indexes, its
+    file an index into ``files``. None when a finding is not what an audit produces (a status, a waiver, a file
+    outside ``files``)."""
+    file_index = {f: i for i, f in enumerate(files)}
+    strings: dict[str, int] = {}
+
+    def ref(text: str) -> int:
+        n = strings.get(text)
+        if n is None:
+            n = strings[text] = len(strings)
+        return n
+
+    rows = []
+    for f in found:
+        where = file_index.get(f.location.file)
+        if where is None or f.status != "open" or f.waiver:
+            return None
+        row: list[Any] = [ref(getattr(f, name)) for name in _TEXT_FIELDS]
+        row += [where, f.location.line, f.location.column, [ref(e) for e in f.evidence]]
+        rows.append(row)
+    return {"v": _TABLE, "files": len(files), "strings": list(strings), "rows": rows}
+
+
+def from_table(value: Any, files: Sequence[str]) -> list[Finding] | None:
+    """The findings :func:`to_table` stored in ``value``, located in ``files`` (the same files, named as this run
+    names them), or None when ``value`` is not exactly such a table."""
+    if not isinstance(value, dict) or set(value) != {"v", "files", "strings", "rows"} or value["v"] != _TABLE:
+        return None
+    strings, rows = value["strings"], value["rows"]
+    if value["files"] != len(files) or not isinstance(strings, list) or not isinstance(rows, list):
+        return None
+    if not all(type(s) is str for s in strings):
+        return None
+    strings = [sys.intern(s) if len(s) <= 64 else s for s in strings]
+    n = len(strings)
+    width = len(_TEXT_FIELDS)
+    out: list[Finding] = []
+    for row in rows:
+        if type(row) is not list or len(row) != width + 4:
+            return None
+        refs, (where, line, column, evidence) = row[:width], row[width:]
+        if not all(type(i) is int and 0 <= i < n for i in refs):
+            return None
+        if not (type(where) is int and 0 <= where < len(files) and type(line) is int and type(column) is int):
+            return None
+        if type(evidence) is not list or not all(type(i) is int and 0 <= i < n for i in evidence):
+            return None
+        text = dict(zip(_TEXT_FIELDS, (strings[i] for i in refs), strict=True))
+        if text["severity"] not in SEVERITY_RANK:
+            return None
+        out.append(
+            Finding(
+                **text,
+                location=Location(files[where], line, column),
+                evidence=tuple(strings[i] for i in evidence),
+            )
+        )
+    return out

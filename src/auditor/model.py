@@ -70,6 +70,9 @@ class Inventory:
     partners: Mapping[str, Entity] = field(default_factory=dict)
     consents: Mapping[str, Entity] = field(default_factory=dict)
     flows: Mapping[str, Entity] = field(default_factory=dict)
+    # A digest of each file's bytes (same order as ``files``; empty when unknown): what ``check --cache`` keys a
+    # whole audit by.
+    digests: tuple[bytes, ...] = ()
 
     def by_kind(self, kind: EntityKind) -> Mapping[str, Entity]:
         if kind == "organization":

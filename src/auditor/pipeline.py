@@ -93,6 +93,7 @@ class PartitionCache:
         self._previous: dict[bytes, RuleResults] = {}
         self.hits = 0
         self.misses = 0
+        self.audits_read_back = 0
         self.store: Store | None = None
         self.warnings: list[str] = []
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
@@ -204,6 +205,46 @@ class PartitionCache:
             self._previous, self._current = self._current, current
         else:
             self._previous, self._current = {}, {}
+
+    # -- whole audits: the findings of an inventory (every file's name and bytes), for --diff-base's base revision --
+
+    def _audit_key(self, pack: PolicyPack, engine: Engine, files: Sequence[tuple[str, bytes]]) -> bytes:
+        h = hashlib.blake2b(digest_size=20, key=self.pack_key(pack, engine))
+        for name, digest in files:
+            h.update(len(name.encode("utf-8")).to_bytes(4, "big") + name.encode("utf-8") + digest)
+        return h.digest()
+
+    def known_audit(
+        self, pack: PolicyPack, engine: Engine, files: Sequence[tuple[str, bytes, str]]
+    ) -> list[Finding] | None:
+        """The findings a stored audit gave for exactly these files (``(name, digest of the bytes, name shown in
+        this run)``, sorted by name), located at the names shown; None when none is stored (or it is not
+        believed: :mod:`auditor.cache`)."""
+        if self.store is None or not files:
+            return None
+        key = self._audit_key(pack, engine, [(name, digest) for name, digest, _ in files])
+        shown = [s for _, _, s in files]
+        try:
+            found = self.store.get_many("audits", [key], lambda v: findings_mod.from_table(v, shown))
+        except CacheUnusable as exc:
+            self._drop_store(exc)
+            return None
+        self.audits_read_back += key in found
+        return found.get(key)
+
+    def keep_audit(self, pack: PolicyPack, engine: Engine, inv: Inventory, found: Sequence[Finding]) -> None:
+        """Store the findings of ``inv`` (when its files' digests are known) for :meth:`known_audit`."""
+        if self.store is None or not inv.digests:
+            return
+        files = sorted(zip(inv.files, inv.digests, strict=True))
+        table = findings_mod.to_table(found, [name for name, _ in files])
+        if table is None:
+            return
+        key = self._audit_key(pack, engine, files)
+        try:
+            self.store.put_many("audits", {key: json_bytes(table)})
+        except CacheUnusable as exc:
+            self._drop_store(exc)
 
     def _store(self, values: dict[bytes, RuleResults]) -> None:
         if self.store is not None and values:

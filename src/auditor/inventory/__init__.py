@@ -2,6 +2,7 @@
 
 from auditor.inventory.loader import (
     DocumentStore,
+    content_digest,
     discover,
     display_path,
     load,
@@ -10,4 +11,13 @@ from auditor.inventory.loader import (
     use_document_store,
 )
 
-__all__ = ["DocumentStore", "discover", "display_path", "load", "load_sources", "schema", "use_document_store"]
+__all__ = [
+    "DocumentStore",
+    "content_digest",
+    "discover",
+    "display_path",
+    "load",
+    "load_sources",
+    "schema",
+    "use_document_store",
+]

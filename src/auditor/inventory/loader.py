@@ -475,13 +475,15 @@ class _Reuse:
         self._unstored: dict[bytes, bytes] = {}
         # Files of the last load: parsed, taken from an earlier load of this process, read back from the store.
         self.counts = {"parsed": 0, "reused": 0, "read back": 0}
+        self.digests: dict[str, bytes] = {}  # shown path -> digest of its bytes, for the last load
 
     def start(self) -> None:
         self.previous, self.current = {**self.previous, **self.current}, {}
         self.counts = dict.fromkeys(self.counts, 0)
+        self.digests = {}
 
     def checked(self, shown: str, data: bytes) -> _Document:
-        key = hashlib.blake2b(data, digest_size=20).digest()
+        key = self.digests[shown] = content_digest(data)
         known = self.current.get(key)
         if known is None:
             known = self.previous.get(key)
@@ -515,6 +517,11 @@ class _Reuse:
     def finish(self) -> None:
         self.flush()
         self.previous = {k: v for k, v in self.previous.items() if k in self.current}
+
+
+def content_digest(data: bytes) -> bytes:
+    """The digest a file's bytes are known by (:attr:`Inventory.digests`)."""
+    return hashlib.blake2b(data, digest_size=20).digest()
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -614,8 +621,10 @@ def _assemble_documents(documents: Iterable[_Document], where: str) -> Inventory
     if problems:
         raise InputError(problems)
     k = builder.by_kind
+    digests = tuple(_REUSE.digests.get(shown, b"") for shown in files)
     return Inventory(
         files=tuple(files),
+        digests=digests if all(digests) else (),
         organization=builder.organization,
         purposes=k["purpose"],
         systems=k["system"],
