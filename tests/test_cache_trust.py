@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import zlib
 from pathlib import Path
 
@@ -256,3 +257,93 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
     ):
         assert from_table(bent, files) is None
     assert to_table([found[0].with_status("waived", {"owner": "x"})], files) is None
+
+
+# --- the whole-audit entry --diff-base reads for the base revision -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pull_request_template(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bytes]:
+    """A repository whose HEAD holds the sample, a cache warmed by the default branch's run (one stored audit) and
+    by a run on another inventory (a second, genuine audit), and a working tree with one system changed."""
+    tmp_path = tmp_path_factory.mktemp("pr")
+    repo = tmp_path / "repo"
+    shutil.copytree(sample, repo / "inventory")
+    for args in (
+        ["init", "-q"],
+        ["add", "inventory"],
+        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "b"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    cache = tmp_path / "cache"
+    main_run = run_auditor("check", "inventory", "--format", "json", "--cache", str(cache), cwd=repo)
+    assert main_run.code == 1 and "warning" not in main_run.err
+    [(base_key, _, _)] = rows(cache, "audits")
+    path = repo / "inventory" / "systems" / "support-desk.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("us-east-1", "us-west-2", 1), encoding="utf-8")
+    other = run_auditor("check", "inventory", "--format", "json", "--cache", str(cache), cwd=repo)
+    assert other.code == 1 and len(rows(cache, "audits")) == 2
+    return repo, cache, base_key
+
+
+@pytest.fixture
+def pull_request(pull_request_template: tuple[Path, Path, bytes], tmp_path: Path) -> tuple[Path, Path, bytes]:
+    repo, cache, base_key = pull_request_template
+    shutil.copytree(repo, tmp_path / "repo")
+    shutil.copytree(cache, tmp_path / "cache")
+    return tmp_path / "repo", tmp_path / "cache", base_key
+
+
+@pytest.fixture(scope="module")
+def full_diff(pull_request_template: tuple[Path, Path, bytes]) -> Run:
+    """The pull request's run without a cache."""
+    return diff_run(pull_request_template[0])
+
+
+def diff_run(repo: Path, *args: str) -> Run:
+    return run_auditor("check", "inventory", "--format", "json", "--timings", "--diff-base", "HEAD", *args, cwd=repo)
+
+
+def test_the_base_revisions_stored_audit_is_read_back(pull_request: tuple[Path, Path, bytes], full_diff: Run) -> None:
+    repo, cache, _ = pull_request
+    full = full_diff
+    fast = diff_run(repo, "--cache", str(cache))
+    assert fast.code == full.code and fast.out == full.out and "warning" not in fast.err
+    assert counts(fast)["audits read back"] == 1
+
+
+def assert_full_diff_and_warned(run: Run, full: Run, warning: str) -> None:
+    assert run.code == full.code and run.out == full.out  # every finding and every change, byte for byte
+    assert "Traceback" not in run.err and "internal error" not in run.err
+    assert "warning" in run.err and warning in run.err
+    assert counts(run)["audits read back"] == 0
+
+
+def test_another_audits_entry_under_the_base_key_is_not_believed(
+    pull_request: tuple[Path, Path, bytes], full_diff: Run
+) -> None:
+    repo, cache, base_key = pull_request
+    full = full_diff
+    [(_, other_value, other_seal)] = [r for r in rows(cache, "audits") if r[0] != base_key]
+    rewrite(cache, "audits", [(base_key, other_value, other_seal)])  # genuine and well sealed, for another key
+    fast = diff_run(repo, "--cache", str(cache))
+    assert_full_diff_and_warned(fast, full, "did not verify")
+
+
+def test_a_well_sealed_audit_of_the_wrong_shape_is_a_miss(
+    pull_request: tuple[Path, Path, bytes], full_diff: Run
+) -> None:
+    repo, cache, base_key = pull_request
+    store = Store(cache)  # someone holding the secret (or a bug) seals a table the findings cannot be built from
+    store.put_many("audits", {base_key: json.dumps({"v": 1, "strings": [], "files": 0, "rows": [[0, 0]]}).encode()})
+    store.close()
+    fast = diff_run(repo, "--cache", str(cache))
+    assert_full_diff_and_warned(fast, full_diff, "unexpected shape")
+
+
+def test_a_stored_base_audit_does_not_skip_the_gate_files_checks(pull_request: tuple[Path, Path, bytes]) -> None:
+    repo, cache, _ = pull_request
+    waivers = repo / "w.yaml"
+    waivers.write_text("waivers:\n  - rule: x\n", encoding="utf-8")
+    run = diff_run(repo, "--cache", str(cache), "--waivers", str(waivers))
+    assert run.code == 2 and "missing required key" in run.err and "Traceback" not in run.err
