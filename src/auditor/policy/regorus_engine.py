@@ -36,6 +36,7 @@ import os
 import re
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -61,6 +62,9 @@ CHUNK_LIMIT = 64
 
 # Seconds a terminated worker gets to exit before it is killed.
 STOP_GRACE = 2.0
+
+# Seconds to wait for killed workers to be reaped (they cannot refuse: only a kernel stuck on a device waits this long).
+KILL_WAIT = 30.0
 
 # Digests of the module sets :func:`guard.check_ast` passed in this process (``check --diff-base`` audits twice, the
 # test suite many times): the walk costs ~0.3 s of CPU, and the same modules give the same verdict.
@@ -401,22 +405,46 @@ def _pool(
 
 
 def stop(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's workers now (SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds). The executor has no
-    public way to do it before Python 3.14 (``terminate_workers``): its process table is read directly, and the
-    workers' parent-death signal covers the case where that ever fails."""
+    """Terminate a pool's workers now and return only when they are gone (SIGTERM, then SIGKILL after
+    :data:`STOP_GRACE` seconds). The executor has no public way to do it before Python 3.14 (``terminate_workers``):
+    its process table is read directly, and the workers' parent-death signal covers the case where that ever fails.
+
+    The executor's manager thread reaps the workers too, asynchronously: when a worker died it has already taken
+    the pool apart (``terminate_broken``) by the time the caller sees ``BrokenProcessPool``, and after a shutdown
+    it joins every worker. Two threads waiting on the same process race (the loser's ``waitpid`` fails and it
+    believes the process alive), so the workers are waited for through that thread: once it has ended, every
+    worker has been reaped."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     for process in processes:
         with suppress(OSError, ValueError, AttributeError):
             process.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
+    if _reaped(processes, manager, STOP_GRACE):
+        return
     for process in processes:
-        try:
-            process.join(STOP_GRACE)
+        with suppress(OSError, ValueError, AttributeError):
             if process.is_alive():
                 process.kill()
-                process.join(STOP_GRACE)
+    # A killed process cannot refuse to die; the bound only keeps a kernel stuck on a device from hanging the CLI.
+    _reaped(processes, manager, KILL_WAIT)
+
+
+def _reaped(processes: Sequence[Any], manager: Any, seconds: float) -> bool:
+    """Wait up to ``seconds`` for the pool's manager thread (or, without one, the processes) to reap every worker."""
+    deadline = time.monotonic() + seconds
+    if manager is not None and manager.is_alive():
+        manager.join(seconds)
+        if manager.is_alive():
+            return False
+    for process in processes:
+        try:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                return False
         except (OSError, ValueError, AttributeError, AssertionError):
             pass
+    return True
 
 
 def _crash_site(
