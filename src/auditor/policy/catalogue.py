@@ -34,6 +34,15 @@ import yaml
 from auditor.errors import Location, PolicyError, Problem
 from auditor.policy import guard
 
+# libyaml's parser when PyYAML has it (same documents, ~10x faster): the catalogue and the METADATA blocks are parsed
+# on every run, and with the pure-Python parser they were most of the CLI's start-up (~0.3 s of CPU).
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 SEVERITIES = ("error", "warning", "info")
 VERDICTS = ("omitted", "incorrect", "vague", "ambiguous", "gap", "violation")
 CHECKABILITY = ("machine", "evidence", "not_checkable")
@@ -179,7 +188,7 @@ def default_policy_dir() -> Path:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError([Problem(Location(str(path)), f"cannot read clause catalogue: {exc}")]) from None
 
@@ -268,7 +277,7 @@ def _parse_module(root: Path, path: Path, shown: str, text: str, problems: list[
             i += 1
         loc = Location(shown, start, 1)
         try:
-            meta = yaml.safe_load("\n".join(block)) or {}
+            meta = _yaml("\n".join(block)) or {}
         except yaml.YAMLError as exc:
             problems.append(Problem(loc, f"METADATA is not valid YAML: {str(exc).splitlines()[0]}"))
             continue
