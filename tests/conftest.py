@@ -98,7 +98,18 @@ class Run:
     err: str
 
 
-def run_auditor(*args: str, cwd: Path | None = None, timeout: float = 120) -> Run:
+def run_auditor(*args: str, cwd: Path | None = None, timeout: float = 300) -> Run:
+    """``python -m auditor ARGS`` run in this process (tests/clirun.py: same entry point, output captured at the
+    file-descriptor level, an escaping exception is a traceback on stderr and exit 1; ``timeout`` is a hang guard)."""
+    from tests.clirun import run_main
+
+    code, out, err = run_main(list(args), cwd or ROOT, timeout)
+    return Run(code, out, err)
+
+
+def run_auditor_process(*args: str, cwd: Path | None = None, timeout: float = 300) -> Run:
+    """``python -m auditor ARGS`` in a subprocess: for the tests whose subject is the process (the installed entry
+    point's exit codes from a fresh interpreter, signals, limits)."""
     proc = subprocess.run(
         [sys.executable, "-m", "auditor", *args],
         capture_output=True,

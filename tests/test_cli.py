@@ -7,13 +7,13 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.conftest import CLEAN, MINIMAL, POLICIES, SAMPLE, run_auditor
+from tests.conftest import CLEAN, MINIMAL, POLICIES, SAMPLE, run_auditor, run_auditor_process
 
 LOCATED = re.compile(r"^\S+\.ya?ml:\d+:\d+: ")
 
 
 def test_check_sample_reports_located_findings_and_exits_1() -> None:
-    r = run_auditor("check", str(SAMPLE), "--no-color")
+    r = run_auditor_process("check", str(SAMPLE), "--no-color")  # the entry point's exit code, from a fresh interpreter
     assert r.code == 1, r.err
     finding_lines = [line.strip() for line in r.out.splitlines() if re.match(r"^\s+inventory/\S+:\d+:\d+: ", line)]
     assert finding_lines, r.out
@@ -68,7 +68,7 @@ def test_input_errors_exit_2_with_one_line_each(inventory_dir) -> None:
     }
     for name, files in cases.items():
         d = inventory_dir(files)
-        r = run_auditor("check", str(d))
+        r = run_auditor_process("check", str(d))
         assert r.code == 2, (name, r.out, r.err)
         assert "Traceback" not in r.err
         assert r.out == ""
@@ -87,7 +87,7 @@ def test_broken_rego_module_exits_3_with_location(tmp_path: Path, inventory_dir)
     shutil.copytree(POLICIES, pol)
     target = pol / "rego" / "creality" / "purposes" / "purposes.rego"
     target.write_text(target.read_text() + "\nbroken := {\n", encoding="utf-8")
-    r = run_auditor("check", str(inventory_dir({"a.yaml": MINIMAL})), "--policy", str(pol))
+    r = run_auditor_process("check", str(inventory_dir({"a.yaml": MINIMAL})), "--policy", str(pol))
     assert r.code == 3, r.out + r.err
     assert "purposes.rego:" in r.err and "Traceback" not in r.err
 
