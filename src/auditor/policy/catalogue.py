@@ -106,6 +106,9 @@ class Module:
 
 
 CATEGORY_FACTS = "auditor/generated/category_facts"
+# The top-level key of a partition document under which the embedded engine adds the tabulated per-category facts
+# (input.category_facts[category][package]); no other engine adds it, and inputs.py never uses it.
+TABULATED_CATEGORY_FACTS = "category_facts"
 TEST_RESULTS = "auditor/generated_tests/results"
 _CATEGORY_FACTS_DEF = re.compile(r"^category_facts\(\w+\) :=", re.M)
 
@@ -126,17 +129,16 @@ class PolicyPack:
         return [r for r in self.rules if r.clause == clause_id]
 
     @cached_property
-    def category_facts_package(self) -> str | None:
-        """The package defining ``category_facts(cat)`` (creality.vocab in the shipped pack), if any.
+    def category_facts_packages(self) -> tuple[str, ...]:
+        """The packages defining ``category_facts(cat)`` (creality.vocab and pipl.scope in the shipped pack), sorted.
 
-        Rules read per-category facts through that package's ``cat(x)``, which prefers a copy attached to the
-        field (``vocab_facts``). The embedded engine tabulates the function once per distinct category and
-        attaches it, because regorus does not memoise function calls (on M: 8.3 CPU-s with, 13.8 without);
-        other engines compute it in place."""
-        for m in self.policy_modules:
-            if _CATEGORY_FACTS_DEF.search(m.text):
-                return m.package
-        return None
+        Each package's rules read its per-category facts through its ``cat(x)``, which prefers the tabulated value
+        (``input.category_facts[x.category][package]``, :data:`TABULATED_CATEGORY_FACTS`). The embedded engine
+        tabulates every such function once per distinct category and adds the facts of a partition's categories
+        to its document, because regorus does not memoise function calls (on M: 8.3 CPU-s with, 13.8 without);
+        other engines compute them in place. (Engine data would do too, but any data document makes every
+        ``data.`` reference slower there.)"""
+        return tuple(sorted({m.package for m in self.policy_modules if _CATEGORY_FACTS_DEF.search(m.text)}))
 
     @property
     def policy_modules(self) -> tuple[Module, ...]:
@@ -145,18 +147,18 @@ class PolicyPack:
     def aggregator(self, rules: Sequence[Rule] | None = None, category_facts: bool = False) -> Module:
         """A generated module gathering the findings of ``rules`` (default: every rule) into one object, so each
         partition costs a single query; with ``category_facts``, also the tabulation of the pack's per-category
-        facts the embedded engine queries (see ``category_facts_package``)."""
+        facts the embedded engine queries (see ``category_facts_packages``)."""
         rules = self.rules if rules is None else rules
         lines = ["package auditor.generated", "", "import rego.v1", "", "findings := {"]
         lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in rules]
         lines.append("}")
         lines += [f"\n{r.id.replace('.', '_')} := data.{r.package}.{r.name}(input)" for r in rules]
-        if category_facts and self.category_facts_package:
+        if category_facts and self.category_facts_packages:
+            tabulated = ", ".join(f'"{p}": data.{p}.category_facts(c)' for p in self.category_facts_packages)
             lines += [
                 "",
-                "# Per-category facts for the distinct categories of input.categories (see category_facts_package).",
-                f"{CATEGORY_FACTS.rsplit('/', 1)[-1]} := {{c: data.{self.category_facts_package}.category_facts(c) |"
-                " some c in input.categories}",
+                "# Per-category facts for the distinct categories of input.categories (see category_facts_packages).",
+                f"{CATEGORY_FACTS.rsplit('/', 1)[-1]} := {{c: {{{tabulated}}} | some c in input.categories}}",
             ]
         text = "\n".join(lines) + "\n"
         return Module("auditor/generated.rego", Path("auditor/generated.rego"), text, "auditor.generated", False)

@@ -234,13 +234,6 @@ def _retention_basis(
     }
 
 
-def category_carriers(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """The objects of a partition document whose rules read per-category facts (``vocab.cat``): its fields. The
-    embedded engine attaches tabulated facts to each (see ``PolicyPack.category_facts_package``); ``vocab.cat``
-    computes them in place on any other object, so attaching them elsewhere would only enlarge the input."""
-    yield from doc.get("fields") or ()
-
-
 _RECEIVED_KEYS = ("id", "category", "identifiability", "subject_jurisdictions", "subject_areas")
 
 

@@ -355,7 +355,7 @@ security_exemption(inp) := array.concat(
 		cites(flow, 8)
 		some i
 		fi := flow.fields_info[i]
-		not vocab.in_any(fi.category, vocab.fault_allowed)
+		not vocab.cat(fi).fault_allowed # not vocab.in_any(fi.category, vocab.fault_allowed), tabulated
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 			"flow %s cites %s but carries %s (%s), not device, log or network data",
 			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(fi.category)]))

@@ -66,12 +66,12 @@ undeclared_purpose_flow(inp) := [f |
 #     Map the purpose to a declared policy purpose, or collect a prior opt-in consent for it.
 undeclared_purpose_field(inp) := [f |
 	some field in inp.fields
-	linkable_personal(field)
 	infos := object.get(field, "purposes_info", [])
-	exempted_purposes := object.get(field, "exempted_purposes", [])
 	some i
 	p := infos[i]
-	not vocab.declared(p)
+	not vocab.declared(p) # most purposes are declared: the cheapest test first
+	linkable_personal(field)
+	exempted_purposes := object.get(field, "exempted_purposes", [])
 	not vocab.consented(p.consents, p.id)
 	not p.id in exempted_purposes
 	f := finding("field", field.id, sprintf("purposes.%d", [i]), sprintf(

@@ -203,12 +203,12 @@ else := sprintf(" although %d flow(s) carry it", [field.flow_count])
 excess_on_flow(inp) := [f |
 	some flow in candidates.flows_where(inp, "policy_purpose", object.keys(vocab.purpose_needs))
 	pp := flow.purpose_info.policy_purpose
-	needs := vocab.purpose_needs[pp]
+	vocab.purpose_needs[pp]
 	some i
 	fi := flow.fields_info[i]
 	startswith(fi.category, "user.")
 	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
-	not vocab.in_any(fi.category, needs)
+	not pp in vocab.cat(fi).needed_for # not vocab.in_any(fi.category, vocab.purpose_needs[pp]), tabulated
 	not ii_iii_a_identifier(flow, fi)
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
 		"flow %s carries %s (%s) for %s (%s), which does not need that category",
@@ -234,8 +234,8 @@ ii_iii_a_identifier(flow, fi) if {
 #     Stop collecting the field on the device, or declare the flow or local use that needs it.
 unused_client_field(inp) := [f |
 	some field in inp.fields
-	vocab.personal(field)
 	object.get(field.system, "kind", "") in vocab.client_kinds
+	vocab.personal(field)
 	count(object.get(field, "purposes", [])) > 0
 	object.get(field, "flow_count", 0) == 0
 	f := finding("field", field.id, "id", sprintf(

@@ -124,10 +124,23 @@ coverage(cat) := {"level": d.coverage, "clause": d.clause} if {
 ancestor_clause(p) := catch_all[p]
 
 # category_facts(cat): every per-category fact the rules read, in one object. Rules read it through cat(x): the
-# embedded engine tabulates it once per distinct category of the inventory and attaches the result to each field
-# as `vocab_facts` (regopy does not memoise function calls, and coverage() costs ~1.5 ms a call there:
-# docs/performance.md); without that copy (tests, OPA) it is computed here. Same function, same value.
-category_facts(cat) := {"coverage": coverage(cat), "sensitive": is_sensitive(cat)}
+# embedded engine tabulates it once per distinct category of the inventory and adds the facts of a partition's
+# categories to its input, input.category_facts[cat]["creality.vocab"] (regorus does not memoise function calls:
+# docs/performance.md); without that table (tests, OPA) it is computed here. Same function, same value.
+category_facts(cat) := {
+	"coverage": coverage(cat),
+	"sensitive": is_sensitive(cat),
+	"needed_for": needed_for(cat),
+	"fault_allowed": within(cat, fault_allowed),
+}
+
+# within(cat, roots): whether cat is one of the roots or below one (in_any), as a value.
+within(cat, roots) := true if in_any(cat, roots)
+
+else := false
+
+# needed_for(cat): the policy purposes whose needs (purpose_needs) include the category, in the table's order.
+needed_for(cat) := [pp | some pp, roots in purpose_needs; in_any(cat, roots)]
 
 is_sensitive(cat) := true if sensitive(cat)
 
@@ -135,7 +148,7 @@ else := false
 
 # cat(x): the category facts of a field (or of a field summary on a flow, a partner, a lineage path).
 cat(x) := f if {
-	f := x.vocab_facts
+	f := input.category_facts[x.category]["creality.vocab"]
 } else := category_facts(x.category)
 
 ancestor_clause(p) := disclosed[p].clause if not catch_all[p]

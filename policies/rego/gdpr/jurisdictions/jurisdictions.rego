@@ -34,22 +34,28 @@ personal(field) if not object.get(field, "identifiability", "") in non_personal
 # `subject_areas` / `area` are pre-joined in Python (EEA member codes -> "EU"): testing `"EU" in areas` on a short
 # array is linear, where `j in eea` rebuilds and scans a 31-member set on every call in regopy.
 eu_field(field) if {
-	personal(field)
 	"EU" in object.get(field, "subject_areas", [])
+	personal(field)
 }
 
 # Ids of the personal fields of EU/EEA data subjects a flow carries.
 eu_fields(flow) := [f.id | some f in flow.fields_info; eu_field(f)]
 
-carries_eu_data(flow) if count(eu_fields(flow)) > 0
+# eu_field inlined, and no list built: this runs for every flow of several rules, and a function call costs
+# regorus ~5 µs (docs/performance.md). Same conditions as eu_field.
+carries_eu_data(flow) if {
+	some f in flow.fields_info
+	"EU" in object.get(f, "subject_areas", [])
+	not object.get(f, "identifiability", "") in non_personal
+}
 
 # A transfer (Chapter V): EU-subject personal data sent outside the EEA, across a border — the
 # destination's jurisdiction differs from the sender's (this includes onward transfers, e.g. CN -> US),
-# or the data leaves a collection point whose users are in the EEA.
+# or the data leaves a collection point whose users are in the EEA. The cheap tests on the flow come first.
 eu_transfer(flow) if {
-	carries_eu_data(flow)
 	flow.to_node.area != "EU"
 	crosses(flow)
+	carries_eu_data(flow)
 }
 
 crosses(flow) if flow.to_node.area != flow.from_node.area

@@ -6,6 +6,7 @@ package gdpr.lawfulness
 import rego.v1
 
 import data.gdpr.jurisdictions as j
+import data.lib.candidates
 import data.lib.findings.finding
 
 gdpr_bases := {"consent", "contract", "legal_obligation", "vital_interest", "public_interest", "legitimate_interest"}
@@ -47,10 +48,10 @@ basis_kind(flow) := object.get(object.get(flow, "legal_basis", {}), "kind", "")
 #     reference such as a legitimate-interest assessment).
 flow_without_legal_basis(inp) := [f |
 	some flow in inp.flows
-	j.carries_eu_data(flow)
 	kind := basis_kind(flow)
 	not kind in gdpr_bases
 	kind != "exemption"
+	j.carries_eu_data(flow)
 	f := missing_basis(flow, kind)
 ]
 
@@ -78,9 +79,9 @@ missing_basis(flow, kind) := finding("flow", flow.id, "legal_basis.kind", sprint
 #     Confirm the GDPR basis (the finding suggests one) and record it in legal_basis.kind, keeping the
 #     exemption's evidence in legal_basis.evidence_ref.
 exemption_without_gdpr_basis(inp) := [f |
-	some flow in inp.flows
-	j.carries_eu_data(flow)
+	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	basis_kind(flow) == "exemption"
+	j.carries_eu_data(flow)
 	ex := object.get(flow.legal_basis, "exemption", "")
 	f := finding("flow", flow.id, "legal_basis.kind", concat("", [
 		"flow ", flow.id, " carries EU subjects' data under the policy exemption ", ex, "; its GDPR basis is probably ",
@@ -101,9 +102,9 @@ exemption_without_gdpr_basis(inp) := [f |
 #     Collect an unbundled opt-in consent for this purpose and cite it in legal_basis.consent, or rely on
 #     another Art. 6 basis that fits.
 invalid_consent_basis(inp) := [f |
-	some flow in inp.flows
-	j.carries_eu_data(flow)
+	some flow in candidates.flows_where(inp, "basis", ["consent"])
 	basis_kind(flow) == "consent"
+	j.carries_eu_data(flow)
 	not valid_consent_cited(flow)
 	f := finding("flow", flow.id, "legal_basis", concat("", ["flow ", flow.id, " relies on consent, but ", consent_problem(flow)]))
 ]

@@ -30,9 +30,9 @@ consent_of(flow) := c if {
 #     entrusted processing (a processor contract under Art. 21).
 sharing_without_separate_consent(inp) := [f |
 	some flow in inp.flows
-	scope.carries_cn_data(flow)
 	flow.to_node.operator == "third_party"
 	scope.basis_kind(flow) != "legal_obligation"
+	scope.carries_cn_data(flow)
 	not scope.separate(consent_of(flow), "sharing")
 	f := finding("flow", flow.id, "legal_basis", concat("", [
 		"flow ", flow.id, " gives Chinese residents' data (", concat(", ", scope.cn_fields(flow)), ") to the independent handler ",
@@ -40,10 +40,12 @@ sharing_without_separate_consent(inp) := [f |
 	]))
 ]
 
-sensitive_fields(flow, prefixes) := [fi.id |
+# The ids of the fields of Chinese residents a flow carries whose category has the PIPL category fact `fact`
+# ("sensitive" or "standard_only": scope.category_facts).
+sensitive_fields(flow, fact) := [fi.id |
 	some fi in flow.fields_info
 	scope.cn_field(fi)
-	scope.has_prefix(fi.category, prefixes)
+	scope.cat(fi)[fact]
 ]
 
 # METADATA
@@ -61,7 +63,7 @@ sensitive_fields(flow, prefixes) := [fi.id |
 #     scope sensitive and cite it in the flow; or stop processing that data.
 sensitive_without_separate_consent(inp) := [f |
 	some flow in inp.flows
-	ids := sensitive_fields(flow, scope.sensitive_prefixes)
+	ids := sensitive_fields(flow, "sensitive")
 	count(ids) > 0
 	not scope.separate(consent_of(flow), "sensitive")
 	f := finding("flow", flow.id, "fields", concat("", [
@@ -83,7 +85,7 @@ sensitive_without_separate_consent(inp) := [f |
 #     this context.
 standard_sensitive_without_separate_consent(inp) := [f |
 	some flow in inp.flows
-	ids := sensitive_fields(flow, scope.standard_only_prefixes)
+	ids := sensitive_fields(flow, "standard_only")
 	count(ids) > 0
 	not scope.separate(consent_of(flow), "sensitive")
 	f := finding("flow", flow.id, "fields", concat("", [
