@@ -72,12 +72,16 @@ def test_rego_unit_tests_agree_between_regorus_and_real_opa() -> None:
 
 def _outputs(target: Path, opa_url: str) -> dict[str, tuple[int, str, str]]:
     # Generous bounds: these are hang guards, not timings (a busy machine must not fail the suite).
+    # --lang fr: the JSON keeps every English field and adds each finding's French text, rendered from the format and
+    # arguments the rule returned, so the engines must agree on those too.
     runs = {
-        "embedded": run_auditor("check", str(target), "--format", "json", timeout=900),
-        "reference": run_auditor("check", str(target), "--format", "json", "--engine", "reference", timeout=900),
+        "embedded": run_auditor("check", str(target), "--format", "json", "--lang", "fr", timeout=900),
+        "reference": run_auditor(
+            "check", str(target), "--format", "json", "--lang", "fr", "--engine", "reference", timeout=900
+        ),
         "opa": run_auditor(
-            "check", str(target), "--format", "json", "--engine", "opa", "--opa-url", opa_url, "--opa-timeout", "600",
-            timeout=900,
+            "check", str(target), "--format", "json", "--lang", "fr", "--engine", "opa", "--opa-url", opa_url,
+            "--opa-timeout", "600", timeout=900,
         ),
     }  # fmt: skip
     return {k: (r.code, r.out, r.err) for k, r in runs.items()}

@@ -107,7 +107,19 @@ def test_every_key_the_code_uses_exists() -> None:
     used |= {f"area.{c.kind}" for c in pack.clauses.values()}
     used |= {f"coverage.source.{c.source}" for c in pack.clauses.values()}
     used |= {f"coverage_status.{s}" for s in facts.STATUSES}
-    used |= {f"area_verdict.{v}" for v in ("non_compliant", "to_review", "incomplete", "compliant", "not_checkable")}
+    used |= {
+        f"area_verdict.{v}"
+        for v in (
+            "non_compliant",
+            "to_review",
+            "incomplete",
+            "compliant",
+            "compliant_checkable",
+            "not_checkable",
+            "unchecked",
+        )
+    }
+    used |= {f"kind.{k}" for k in ("organization", "purpose", "system", "field", "partner", "consent", "flow")}
     used |= {f"verdict.{v}" for v in VERDICTS} | {f"severity.{s}" for s in ("error", "warning", "info")}
     used |= {f"ropa.col.{c}" for c in facts.ROPA_COLUMNS}
     used |= {f"meta.date_source.{s}" for s in ("source_date_epoch", "git", "clock")}

@@ -204,25 +204,26 @@ def render_chunks(
     time (a report of a large inventory is never one string in memory), the other formats are one piece."""
     if fmt == "json":
         from auditor.formats import json_format
+        from auditor.localize import Localizer
 
-        return json_format.render_chunks(report.findings, _json_extra(report))
+        return json_format.render_chunks(report.findings, _json_extra(report), Localizer(pack, lang))
     if fmt == "sarif":
         from auditor.formats import sarif
 
-        return sarif.render_chunks(report, pack, inv, repo_paths=gitrev.repo_paths())
+        return sarif.render_chunks(report, pack, inv, repo_paths=gitrev.repo_paths(), lang=lang)
     if fmt == "text":
         from auditor.formats import text as text_format
 
         body = text_format.render_chunks(list(report.findings), pack, color=color, files=len(inv.files), lang=lang)
         return itertools.chain(body, (_text_footer(report, lang),))
-    return (_render_whole(fmt, report, pack),)
+    return (_render_whole(fmt, report, pack, lang),)
 
 
-def _render_whole(fmt: str, report: GateReport, pack: PolicyPack) -> str:
+def _render_whole(fmt: str, report: GateReport, pack: PolicyPack, lang: str = "en") -> str:
     if fmt == "junit":
         from auditor.formats import junit
 
-        return junit.render(report, pack, repo_paths=gitrev.repo_paths())
+        return junit.render(report, pack, repo_paths=gitrev.repo_paths(), lang=lang)
     if fmt == "github":
         from auditor.formats import github
 
@@ -230,7 +231,7 @@ def _render_whole(fmt: str, report: GateReport, pack: PolicyPack) -> str:
     if fmt == "markdown":
         from auditor.formats import markdown
 
-        return markdown.render(report, pack)
+        return markdown.render(report, pack, lang=lang)
     raise ValueError(f"unknown report format {fmt!r}")
 
 

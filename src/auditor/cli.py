@@ -492,7 +492,14 @@ def cli() -> None:
 @engine_options
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
 @click.option("--timings", "show_timings", is_flag=True, hidden=True, help="Print stage times as JSON on stderr.")
-@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Language of the text output.")
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    default="en",
+    show_default=True,
+    help="Language of finding messages, titles and fixes (text, markdown, junit); json and sarif keep the English "
+    "message for tools and add the translation under 'localized'.",
+)
 @quiet_option
 @policy_options
 def check(

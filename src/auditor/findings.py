@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,10 @@ class Finding:
     remediation: str = ""
     status: str = "open"  # open, waived, baseline
     waiver: Mapping[str, str] = field(default_factory=lambda: _NO_WAIVER)
+    # What the message was built from (lib.findings.msg): its English format and its arguments as compact JSON, for
+    # rendering it in another language (auditor.localize). Empty for a message the rule gave as a plain string.
+    message_fmt: str = ""
+    message_args: str = ""
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.location.file, self.location.line, self.location.column, self.rule_id, self.fingerprint)
@@ -57,6 +62,10 @@ def _text(value: Any) -> str:
 # Findings one run may hold (~580 bytes each): the XL benchmark has ~700k; with the loader's limits
 # (docs/security.md) this keeps a run under 2 GiB however densely a hostile inventory is built to fail.
 MAX_FINDINGS = 1_000_000
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> list[Finding]:
@@ -97,6 +106,8 @@ def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> l
                             )
                         ]
                     )
+                fmt = item.get("fmt")
+                args = item.get("args")
                 found[fp] = Finding(
                     fingerprint=fp,
                     rule_id=rule_id,
@@ -112,6 +123,8 @@ def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> l
                     location=location,
                     evidence=evidence,
                     remediation=_text(item.get("remediation")) or rule.remediation or clause.remediation,
+                    message_fmt=sys.intern(fmt) if isinstance(fmt, str) else "",
+                    message_args=_compact(args) if isinstance(fmt, str) and isinstance(args, list) and args else "",
                 )
     return sorted(found.values(), key=Finding.sort_key)
 

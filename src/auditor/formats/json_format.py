@@ -9,9 +9,12 @@ from typing import Any
 from auditor import __version__
 from auditor.findings import Finding, counts
 from auditor.formats import jsonstream
+from auditor.localize import Localizer
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(f: Finding, loc: Localizer | None = None) -> dict[str, Any]:
+    """One finding; with a non-English ``loc``, its texts in that language under ``localized`` (``message`` stays
+    English for tools)."""
     out: dict[str, Any] = {
         "fingerprint": f.fingerprint,
         "rule": f.rule_id,
@@ -30,6 +33,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
     if f.waiver:
         out["waiver"] = dict(f.waiver)
+    if loc is not None and loc.active:
+        out["localized"] = loc.localized(f)
     return out
 
 
@@ -43,31 +48,42 @@ def _strings(values: Iterator[str] | Sequence[str], pad: str) -> str:
     return "[\n" + pad + "  " + inner.join(_str(v) for v in values) + "\n" + pad + "]"
 
 
-def finding_json(f: Finding, pad: str) -> str:
+def _localized(f: Finding, loc: Localizer | None, p: str) -> list[str]:
+    if loc is None or not loc.active:
+        return []
+    q = p + "  "
+    texts = loc.localized(f)
+    items = [q + _str(k) + ": " + _str(v) for k, v in sorted(texts.items())]
+    return [p, '"localized": {\n', ",\n".join(items), "\n", p, "},\n"]
+
+
+def finding_json(f: Finding, pad: str, loc: Localizer | None = None) -> str:
     """``json.dumps(finding_dict(f), ensure_ascii=False, indent=2, sort_keys=True)`` with every line after the first
     indented by ``pad``, written directly (the pure-Python indenting encoder was the largest cost of formatting a
     large report). ``tests/test_jsonstream.py`` compares the two on every finding of the sample and on hostile
-    strings; a finding of unexpected types takes the generic path."""
+    strings; a finding of unexpected types takes the generic path. With a non-English ``loc``, its texts in that
+    language under ``localized``, as :func:`finding_dict` puts them."""
     if not (
         type(f.location.line) is int
         and type(f.location.column) is int
         and all(type(e) is str for e in f.evidence)
         and all(type(k) is str and type(v) is str for k, v in f.waiver.items())
     ):
-        return jsonstream.dumps_indented(finding_dict(f), pad)
+        return jsonstream.dumps_indented(finding_dict(f, loc), pad)
     p = pad + "  "
     q = p + "  "
-    loc = f.location
+    at = f.location
     parts = [
         "{\n",
         p, '"attribute": ', _str(f.attribute), ",\n",
         p, '"clause": ', _str(f.clause_id), ",\n",
         p, '"evidence": ', _strings(f.evidence, p), ",\n",
         p, '"fingerprint": ', _str(f.fingerprint), ",\n",
+        *_localized(f, loc, p),
         p, '"location": {\n',
-        q, '"column": ', str(loc.column), ",\n",
-        q, '"file": ', _str(loc.file), ",\n",
-        q, '"line": ', str(loc.line), "\n",
+        q, '"column": ', str(at.column), ",\n",
+        q, '"file": ', _str(at.file), ",\n",
+        q, '"line": ', str(at.line), "\n",
         p, "},\n",
         p, '"message": ', _str(f.message), ",\n",
         p, '"remediation": ', _str(f.remediation), ",\n",
@@ -89,7 +105,9 @@ def finding_json(f: Finding, pad: str) -> str:
     return "".join(parts)
 
 
-def render_chunks(findings: Sequence[Finding], extra: dict[str, Any] | None = None) -> Iterator[str]:
+def render_chunks(
+    findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
+) -> Iterator[str]:
     """The JSON report in pieces (one per finding), so that a large report is never one string in memory."""
     doc: dict[str, Any] = {
         "tool": {"name": "auditor", "version": __version__},
@@ -98,8 +116,8 @@ def render_chunks(findings: Sequence[Finding], extra: dict[str, Any] | None = No
     }
     if extra:
         doc.update(extra)
-    return jsonstream.chunks(doc, ("findings",), findings, finding_json)
+    return jsonstream.chunks(doc, ("findings",), findings, lambda f, pad: finding_json(f, pad, loc))
 
 
-def render(findings: Sequence[Finding], extra: dict[str, Any] | None = None) -> str:
-    return "".join(render_chunks(findings, extra))
+def render(findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None) -> str:
+    return "".join(render_chunks(findings, extra, loc))

@@ -19,6 +19,7 @@ from auditor.errors import Location
 from auditor.filters import GateReport
 from auditor.findings import Finding
 from auditor.formats.sarif import PathMap
+from auditor.localize import Localizer
 from auditor.policy.catalogue import PolicyPack
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -37,15 +38,17 @@ def _where(f: Finding, repo_paths: PathMap) -> str:
     return str(Location(repo_paths(loc.file) or loc.file, loc.line, loc.column))
 
 
-def _describe(f: Finding, report: GateReport, repo_paths: PathMap = _no_repo) -> str:
+def _describe(f: Finding, report: GateReport, repo_paths: PathMap = _no_repo, loc: Localizer | None = None) -> str:
+    message = loc.message(f) if loc is not None else f.message
+    remediation = loc.remediation(f) if loc is not None else f.remediation
     lines = [
-        f"{_where(f, repo_paths)}: {f.severity}: {f.message}",
+        f"{_where(f, repo_paths)}: {f.severity}: {message}",
         f"clause {f.clause_id} ({f.source}), verdict {f.verdict}",
     ]
     if f.evidence:
         lines.append("path: " + " -> ".join(f.evidence))
-    if f.remediation:
-        lines.append(f"fix: {f.remediation}")
+    if remediation:
+        lines.append(f"fix: {remediation}")
     change = report.change(f)
     if change:
         lines.append(f"{change} since {report.diff_base}")
@@ -62,9 +65,11 @@ def _skip_reason(f: Finding, report: GateReport) -> str:
     return f"already present at {report.diff_base}"
 
 
-def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_repo) -> str:
+def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_repo, lang: str = "en") -> str:
     """The JUnit XML; ``file``/``line`` of a testcase and the locations in its text are relative to the top of the
-    git work tree when ``repo_paths`` knows it (test reporters link them to the repository)."""
+    git work tree when ``repo_paths`` knows it (test reporters link them to the repository). Messages, titles and
+    fixes are in ``lang``."""
+    loc = Localizer(pack, lang)
     cases: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in report.findings:
         cases[(f.rule_id, f"{f.subject_kind}/{f.subject_id}")].append(f)
@@ -85,20 +90,22 @@ def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_re
         failing = [f for f in found if report.is_failing(f)]
         if failing:
             worst = failing[0]
-            title = rule.title if rule is not None else worst.title
+            title = loc.rule_title(rule) if rule is not None else loc.title(worst)
             failure = ET.SubElement(
                 case,
                 "failure",
-                {"message": _clean(f"[{worst.clause_id}] {worst.message}"), "type": f"{worst.severity}: {title}"},
+                {"message": _clean(f"[{worst.clause_id}] {loc.message(worst)}"), "type": f"{worst.severity}: {title}"},
             )
-            failure.text = _clean("\n\n".join(_describe(f, report, repo_paths) for f in failing))
+            failure.text = _clean("\n\n".join(_describe(f, report, repo_paths, loc) for f in failing))
             totals["failures"] += 1
         elif all(f.status != "open" or not report.is_new(f) for f in found):
             ET.SubElement(case, "skipped", {"message": _clean("; ".join(_skip_reason(f, report) for f in found))})
             totals["skipped"] += 1
         out = [f for f in found if f not in failing]
         if out:
-            ET.SubElement(case, "system-out").text = _clean("\n\n".join(_describe(f, report, repo_paths) for f in out))
+            ET.SubElement(case, "system-out").text = _clean(
+                "\n\n".join(_describe(f, report, repo_paths, loc) for f in out)
+            )
         suites[source].append(case)
         totals["tests"] += 1
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from auditor.escape import md_code, md_text
 from auditor.filters import GateReport, by_severity
 from auditor.findings import Finding
+from auditor.localize import Localizer
 from auditor.policy.catalogue import PolicyPack
 
 MAX_CHARS = 60_000
@@ -40,13 +41,13 @@ def _sev_counts(findings: Sequence[Finding]) -> str:
     return f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, {c['info']} info"
 
 
-def _table(findings: Sequence[Finding], pack: PolicyPack, limit: int) -> list[str]:
+def _table(findings: Sequence[Finding], pack: PolicyPack, limit: int, loc: Localizer) -> list[str]:
     lines = ["| | Clause | Finding | Location |", "|---|---|---|---|"]
     for f in findings[:limit]:
         clause = pack.clauses.get(f.clause_id)
         law = f" ({clause.source.upper()})" if clause is not None and clause.law else ""
         lines.append(
-            f"| {_ICON[f.severity]} {f.severity} | {code(f.clause_id)}{law} | {cell(f.message)} "
+            f"| {_ICON[f.severity]} {f.severity} | {code(f.clause_id)}{law} | {cell(loc.message(f))} "
             f"| {code(str(f.location))} |"
         )
     if len(findings) > limit:
@@ -58,7 +59,9 @@ def _details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 
-def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (auditor)") -> str:
+def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (auditor)", lang: str = "en") -> str:
+    """The summary; finding messages and fixes in ``lang`` (its headings stay English: it is CI's summary)."""
+    loc = Localizer(pack, lang)
     failing = by_severity(report.failing())
     counted = by_severity(report.counted())
     open_all = [f for f in report.findings if f.status == "open"]
@@ -87,7 +90,7 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
         lines.append("")
     if counted:
         heading = "New findings" if report.diff_base is not None else "Top findings"
-        lines += [f"### {heading}", "", *_table(counted[:TOP_ROWS], pack, TOP_ROWS), ""]
+        lines += [f"### {heading}", "", *_table(counted[:TOP_ROWS], pack, TOP_ROWS, loc), ""]
         explained = []
         for cid in dict.fromkeys(f.clause_id for f in counted[:TOP_ROWS]):
             clause = pack.clauses.get(cid)
@@ -98,30 +101,35 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
         fixes = []
         for f in counted[:TOP_ROWS]:
             if f.remediation:
-                fixes.append(f"- {code(str(f.location))} ({cell(f.rule_id)}): {cell(f.remediation)}")
+                fixes.append(f"- {code(str(f.location))} ({cell(f.rule_id)}): {cell(loc.remediation(f))}")
         if explained:
             lines += _details("Clauses and how to fix", [*explained, "", *dict.fromkeys(fixes)])
     if len(counted) > TOP_ROWS:
         more = counted[TOP_ROWS:]
         label = "More new findings" if report.diff_base is not None else "More open findings"
-        lines += _details(f"{label} ({len(more)})", _table(more, pack, DETAIL_ROWS))
+        lines += _details(f"{label} ({len(more)})", _table(more, pack, DETAIL_ROWS, loc))
     counted_ids = {f.fingerprint for f in counted}
     rest = [f for f in by_severity(open_all) if f.fingerprint not in counted_ids]
     if rest:
-        lines += _details(f"Open findings already present at the base ({len(rest)})", _table(rest, pack, DETAIL_ROWS))
+        lines += _details(
+            f"Open findings already present at the base ({len(rest)})", _table(rest, pack, DETAIL_ROWS, loc)
+        )
     if report.fixed:
-        lines += _details(f"Fixed by this change ({len(report.fixed)})", _table(list(report.fixed), pack, DETAIL_ROWS))
+        lines += _details(
+            f"Fixed by this change ({len(report.fixed)})", _table(list(report.fixed), pack, DETAIL_ROWS, loc)
+        )
     if waived:
         body = ["| | Finding | Owner | Expires | Justification |", "|---|---|---|---|---|"]
         for f in waived[:DETAIL_ROWS]:
             w = f.waiver
             body.append(
-                f"| {_ICON[f.severity]} | {cell(f.message)} ({code(str(f.location))}) | {cell(w.get('owner', ''))} "
+                f"| {_ICON[f.severity]} | {cell(loc.message(f))} ({code(str(f.location))}) "
+                f"| {cell(w.get('owner', ''))} "
                 f"| {cell(w.get('expires', ''))} | {cell(w.get('justification', ''))} |"
             )
         lines += _details(f"Waived ({len(waived)})", body)
     if baselined:
-        lines += _details(f"Accepted in the baseline ({len(baselined)})", _table(baselined, pack, DETAIL_ROWS))
+        lines += _details(f"Accepted in the baseline ({len(baselined)})", _table(baselined, pack, DETAIL_ROWS, loc))
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > MAX_CHARS:
         cut = text.rfind("\n", 0, MAX_CHARS - 200)

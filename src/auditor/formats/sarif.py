@@ -19,6 +19,7 @@ from auditor.errors import Location
 from auditor.filters import GateReport
 from auditor.findings import Finding
 from auditor.formats import jsonstream
+from auditor.localize import Localizer
 from auditor.model import Inventory
 from auditor.policy.catalogue import Clause, PolicyPack, Rule
 
@@ -116,7 +117,9 @@ def _node_location(node: str, inv: Inventory | None, paths: PathMap) -> dict[str
     return out
 
 
-def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, paths: PathMap) -> dict[str, Any]:
+def _result(
+    f: Finding, index: int, report: GateReport, inv: Inventory | None, paths: PathMap, loc: Localizer | None = None
+) -> dict[str, Any]:
     subject = f"{f.subject_kind}/{f.subject_id}"
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
@@ -142,6 +145,8 @@ def _result(f: Finding, index: int, report: GateReport, inv: Inventory | None, p
             "remediation": f.remediation,
         },
     }
+    if loc is not None and loc.active:
+        result["properties"]["localized"] = loc.localized(f)
     change = report.change(f)
     if change:
         result["baselineState"] = change
@@ -187,20 +192,31 @@ def _notifications(report: GateReport, paths: PathMap) -> list[dict[str, Any]]:
 
 
 def render(
-    report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, repo_paths: PathMap = _no_repo
+    report: GateReport,
+    pack: PolicyPack,
+    inv: Inventory | None = None,
+    *,
+    repo_paths: PathMap = _no_repo,
+    lang: str = "en",
 ) -> str:
-    return "".join(render_chunks(report, pack, inv, repo_paths=repo_paths))
+    return "".join(render_chunks(report, pack, inv, repo_paths=repo_paths, lang=lang))
 
 
 def render_chunks(
-    report: GateReport, pack: PolicyPack, inv: Inventory | None = None, *, repo_paths: PathMap = _no_repo
+    report: GateReport,
+    pack: PolicyPack,
+    inv: Inventory | None = None,
+    *,
+    repo_paths: PathMap = _no_repo,
+    lang: str = "en",
 ) -> Iterator[str]:
     """The SARIF log in pieces (one per result). ``repo_paths`` maps the paths findings carry to paths relative to the
     top of their git work tree (``gitrev.RepoPaths``); a path it cannot map stays as it is (relative to the working
     directory, or an absolute ``file://`` URI)."""
     rules: Sequence[Rule] = sorted(pack.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
-    results = (_result(f, index[f.rule_id], report, inv, repo_paths) for f in report.findings)
+    loc = Localizer(pack, lang)
+    results = (_result(f, index[f.rule_id], report, inv, repo_paths, loc) for f in report.findings)
     run: dict[str, Any] = {
         "tool": {
             "driver": {

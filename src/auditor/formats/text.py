@@ -10,6 +10,7 @@ import click
 from auditor.escape import no_command, printable
 from auditor.findings import Finding, counts
 from auditor.i18n import DEFAULT_LANG, Translator
+from auditor.localize import Localizer
 from auditor.policy.catalogue import PolicyPack
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -27,6 +28,7 @@ def render_chunks(
 ) -> Iterator[str]:
     """:func:`render` in pieces, one per finding: at XL the text of ~700k findings is several hundred MB."""
     t = Translator(lang)
+    loc = Localizer(pack, lang)
 
     def style(text: str, **kw: object) -> str:
         return click.style(text, **kw) if color else text  # type: ignore[arg-type]
@@ -52,13 +54,11 @@ def render_chunks(
             tag = style(f"{sev:<{width}}", fg=_COLOURS[f.severity], bold=True)
             status = "" if f.status == "open" else style(f" [{t('status.' + f.status)}]", fg="green")
             # File names and messages carry inventory text: control characters escaped, no line starts with "::".
-            lines = [no_command(f"  {printable(str(f.location))}: {tag} {printable(f.message)}{status}")]
+            lines = [no_command(f"  {printable(str(f.location))}: {tag} {printable(loc.message(f))}{status}")]
             if f.evidence:
                 path = printable(" -> ".join(f.evidence))
                 lines.append(style(f"      {t('check.path')}: {path}", dim=True))
-            fix = f.remediation
-            if lang == "fr" and clause is not None and clause.remediation_fr:
-                fix = clause.remediation_fr
+            fix = loc.remediation(f)
             verdict = t(f"verdict.{f.verdict}")
             rule = printable(f.rule_id)
             lines.append(

@@ -64,6 +64,7 @@ class Clause:
     excerpt_fr: str = ""
     heading: str = ""
     reason: str = ""
+    reason_fr: str = ""
     checks: str = ""
     remediation: str = ""
     remediation_fr: str = ""
@@ -220,6 +221,7 @@ def _clauses(root: Path, problems: list[Problem]) -> dict[str, Clause]:
                 excerpt_fr=str(item.get("excerpt_fr", "")),
                 heading=str(item.get("heading", "")),
                 reason=str(item.get("reason", "")),
+                reason_fr=str(item.get("reason_fr", "")),
                 checks=str(item.get("checks", "")),
                 remediation=str(item.get("remediation", "")),
                 remediation_fr=str(item.get("remediation_fr", "")),

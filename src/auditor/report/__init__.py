@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from auditor import __version__
 from auditor.findings import Finding, counts
 from auditor.i18n import Translator
 from auditor.lineage import Lineage
+from auditor.localize import Localizer
 from auditor.model import Inventory
 from auditor.policy.catalogue import Clause, PolicyPack
 from auditor.report import facts
@@ -56,21 +58,27 @@ class Report:
         org = self.inventory.organization
         return str(org.get("name")) if org is not None and org.get("name") else "—"
 
+    @cached_property
+    def loc(self) -> Localizer:
+        return Localizer(self.pack, self.lang)
+
+    def message(self, f: Finding) -> str:
+        """The finding's message in the report's language (rendered from the rule's format and arguments)."""
+        return self.loc.message(f)
+
+    def title(self, f: Finding) -> str:
+        return self.loc.title(f)
+
+    def clause_reason(self, clause: Clause) -> str:
+        """Why a clause cannot be checked, in the report's language."""
+        return (clause.reason_fr or clause.reason) if self.lang == "fr" else clause.reason
+
     def clause_summary(self, clause: Clause) -> str:
         return (clause.summary_fr or clause.summary_en) if self.lang == "fr" else clause.summary_en
 
     def remediation(self, f: Finding) -> str:
-        """In French, the clause's French remediation (the rule's own text is English); else the rule's text."""
-        if self.lang == "fr":
-            clause = self.pack.clauses.get(f.clause_id)
-            if clause is not None and clause.remediation_fr:
-                return clause.remediation_fr
-        return f.remediation
-
-    def rule_remediation(self, f: Finding) -> str:
-        """In French, the rule's own (English, more specific) fix when it differs from the clause's French one."""
-        own = f.remediation
-        return own if self.lang == "fr" and own and own != self.remediation(f) else ""
+        """The rule's fix for this finding, in the report's language."""
+        return self.loc.remediation(f)
 
     def pack_label(self) -> str:
         return self.t(

@@ -84,7 +84,7 @@ class AreaSummary:
     clauses: int
     counts: Mapping[str, int]  # open findings per severity
     statuses: Mapping[str, int]  # clauses per coverage status
-    verdict: str  # non_compliant | to_review | incomplete | compliant | not_checkable | unchecked
+    verdict: str  # non_compliant | to_review | incomplete | compliant | compliant_checkable | not_checkable | unchecked
 
 
 def area_summaries(cov: Sequence[ClauseCoverage]) -> list[AreaSummary]:
@@ -103,6 +103,9 @@ def area_summaries(cov: Sequence[ClauseCoverage]) -> list[AreaSummary]:
             verdict = "to_review"
         elif statuses["evidence_missing"]:
             verdict = "incomplete"
+        elif statuses["compliant"] and statuses["not_checkable"]:
+            # Some clauses passed, the others cannot be checked from an inventory: "compliant" would vouch for them.
+            verdict = "compliant_checkable"
         elif statuses["compliant"]:
             verdict = "compliant"
         elif statuses["no_rules"]:

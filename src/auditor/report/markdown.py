@@ -104,7 +104,7 @@ def render(r: Report) -> str:
     out += [f"## 2. {t('section.coverage')}", "", t("coverage.intro"), ""]
     rows: list[list[object]] = []
     for cv in r.coverage:
-        detail = _t(cv.clause.reason) if cv.status == "not_checkable" else t("coverage.rules", n=len(cv.rules))
+        detail = _t(r.clause_reason(cv.clause)) if cv.status == "not_checkable" else t("coverage.rules", n=len(cv.rules))
         if cv.open:
             detail += "; " + t("coverage.open", n=len(cv.open))
         excerpt = f"« {_t(cv.clause.excerpt_fr)} » — " if cv.clause.excerpt_fr else ""
@@ -130,15 +130,13 @@ def render(r: Report) -> str:
         if cv.clause.excerpt_fr:
             out += [f"> « {_t(cv.clause.excerpt_fr)} »", ""]
         for f in facts.sort_findings(cv.open):
-            out.append(f"- **{t('severity.' + f.severity)}** ({t('verdict.' + f.verdict)}) — {_t(f.message)}")
-            out.append(f"  - {t('findings.subject')}: {f.subject_kind} {md_code(f.subject_id)}")
+            out.append(f"- **{t('severity.' + f.severity)}** ({t('verdict.' + f.verdict)}) — {_t(r.message(f))}")
+            out.append(f"  - {t('findings.subject')}: {t.get('kind.' + f.subject_kind, f.subject_kind)} {md_code(f.subject_id)}")
             out.append(f"  - {t('findings.location')}: {md_code(str(f.location))}")
-            out.append(f"  - {t('findings.explanation')}: {_t(f.title)}")
+            out.append(f"  - {t('findings.explanation')}: {_t(r.title(f))}")
             if f.evidence:
                 out.append(f"  - {t('findings.path')}: {' → '.join(_t(e) for e in f.evidence)}")
             out.append(f"  - {t('findings.remediation')}: {_t(r.remediation(f))}")
-            if r.rule_remediation(f):
-                out.append(f"  - {t('findings.rule_remediation')}: {_t(r.rule_remediation(f))}")
             out.append(f"  - {t('findings.rule')}: {md_code(f.rule_id)}")
         out.append("")
     if not anything:
@@ -158,9 +156,9 @@ def render(r: Report) -> str:
             [
                 [
                     _t(f.clause_id),
-                    f"{f.subject_kind} {_c(f.subject_id)}",
+                    f"{t.get('kind.' + f.subject_kind, f.subject_kind)} {_c(f.subject_id)}",
                     _c(f.location),
-                    _t(f.message),
+                    _t(r.message(f)),
                     _t(f.waiver.get("justification", "")),
                     _t(f.waiver.get("owner", "")),
                     _t(f.waiver.get("expires", "")),
@@ -187,7 +185,7 @@ def render(r: Report) -> str:
                     _c(fid),
                     f"{_t(r.inventory.flows[fid].get('from'))} → {_t(r.inventory.flows[fid].get('to'))}",
                     _t(", ".join(dict.fromkeys(f.clause_id for f in fs))),
-                    _t("; ".join(f.message for f in fs)),
+                    _t("; ".join(r.message(f) for f in fs)),
                 ]
                 for fid, fs in sorted(r.violating.items())
             ],

@@ -8,6 +8,7 @@ import rego.v1
 import data.cnil.trackers
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 max_days := 760 # 25 months
 
@@ -47,21 +48,28 @@ within_limit(r) if {
 	not r.indefinite
 }
 
-retention_finding(flow) := finding(flow.to_node.type, flow.to, "retention", concat("", [
-	flow.to_node.type, " ", flow.to, " keeps exempt audience-measurement data from ", flow.from, " (flow ", flow.id, ") ",
-	describe(flow.to_node.retention), "; the CNIL allows at most 25 months (760 days)",
-])) if flow.to_node.retention != null
+retention_finding(flow) := finding(flow.to_node.type, flow.to, "retention", msg(
+	"%s %s keeps exempt audience-measurement data from %s (flow %s) %s; the CNIL allows at most 25 months (760 days)",
+	[kind_name(flow.to_node.type), flow.to, flow.from, flow.id, describe(flow.to_node.retention)],
+)) if flow.to_node.retention != null
 
 retention_finding(flow) := object.union(
-	finding(flow.to_node.type, flow.to, "id", sprintf(
+	finding(flow.to_node.type, flow.to, "id", msg(
 		"%s %s receives exempt audience-measurement data (flow %s) but states no retention",
-		[flow.to_node.type, flow.to, flow.id],
+		[kind_name(flow.to_node.type), flow.to, flow.id],
 	)),
 	{"verdict": "gap"},
 ) if flow.to_node.retention == null
 
-describe(r) := "indefinitely" if r.indefinite == true
+describe(r) := msg("indefinitely", []) if r.indefinite == true
 
-else := concat(" ", [format_int(r.days, 10), "days"]) if r.days
+else := msg("%s days", [format_int(r.days, 10)]) if r.days
 
-else := "for an unstated period"
+else := msg("for an unstated period", [])
+
+# The receiving node's kind, a phrase of its own in the catalogue.
+kind_name(type) := msg("system", []) if type == "system"
+
+else := msg("partner", []) if type == "partner"
+
+else := type

@@ -13,6 +13,7 @@ package cnil.trackers
 import rego.v1
 
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 french_audience(system) if {
 	system.kind in {"web", "app"}
@@ -59,13 +60,19 @@ exempt(partner, cookie) if {
 
 technology(c) := object.get(c, "technology", "cookie")
 
-# What a tracker is, for messages: "cookie", "local-storage key", "SDK identifier", "pixel", "fingerprinting script".
-what(c) := object.get(technology_names, technology(c), "tracker")
+# What a tracker is, for messages: "cookie", "local-storage key", "SDK identifier", "pixel", "fingerprinting script"
+# (each a phrase of the catalogue).
+what(c) := msg("cookie", []) if technology(c) == "cookie"
 
-technology_names := {
-	"cookie": "cookie", "local_storage": "local-storage key", "sdk_identifier": "SDK identifier",
-	"pixel": "pixel", "fingerprinting": "fingerprinting script",
-}
+else := msg("local-storage key", []) if technology(c) == "local_storage"
+
+else := msg("SDK identifier", []) if technology(c) == "sdk_identifier"
+
+else := msg("pixel", []) if technology(c) == "pixel"
+
+else := msg("fingerprinting script", []) if technology(c) == "fingerprinting"
+
+else := msg("tracker", [])
 
 # Technologies with a lifetime (a pixel or a fingerprint has none).
 stored(c) if technology(c) in {"cookie", "local_storage", "sdk_identifier"}
@@ -105,7 +112,7 @@ tracker_before_consent(inp) := [f |
 	c.fires_before_consent == true
 	not audience_measurement(pc.partner, c)
 	f := with_system(
-		finding("partner", pc.partner.id, attr(c, "fires_before_consent"), sprintf(
+		finding("partner", pc.partner.id, attr(c, "fires_before_consent"), msg(
 			"%s %s %s of %s fires before consent on %s (users in France/EU)",
 			[c.type, what(c), c.name, pc.partner.id, system.id],
 		)),
@@ -134,7 +141,7 @@ tracker_consent_state_unknown(inp) := [f |
 	consent_tracker(c)
 	not "fires_before_consent" in object.keys(c)
 	f := with_system(
-		finding("partner", pc.partner.id, attr(c, "name"), sprintf("%s %s of %s does not state fires_before_consent", [what(c), c.name, pc.partner.id])),
+		finding("partner", pc.partner.id, attr(c, "name"), msg("%s %s of %s does not state fires_before_consent", [what(c), c.name, pc.partner.id])),
 		system.id,
 	)
 ]
@@ -177,12 +184,12 @@ needs_banner(system) if {
 }
 
 banner_finding(system, banner, key) := object.union(
-	finding("system", system.id, concat(".", ["consent_banner", key]), concat("", ["system ", system.id, ": consent_banner.", key, " is false"])),
+	finding("system", system.id, concat(".", ["consent_banner", key]), msg("system %s: consent_banner.%s is false", [system.id, key])),
 	{"key": key},
 ) if banner[key] == false
 
 banner_finding(system, banner, key) := object.union(
-	finding("system", system.id, "consent_banner", concat("", ["system ", system.id, " embeds consent-requiring trackers but does not state consent_banner.", key])),
+	finding("system", system.id, "consent_banner", msg("system %s embeds consent-requiring trackers but does not state consent_banner.%s", [system.id, key])),
 	{"key": key, "verdict": "gap"},
 ) if not key in object.keys(banner)
 
@@ -210,13 +217,13 @@ exempt_cookie_lifetime(inp) := [f |
 	f := with_system(lifetime_finding(pc.partner, c, system), system.id)
 ]
 
-lifetime_finding(partner, c, system) := finding("partner", partner.id, attr(c, "max_age_days"), sprintf(
+lifetime_finding(partner, c, system) := finding("partner", partner.id, attr(c, "max_age_days"), msg(
 	"audience-measurement cookie %s of %s fires before consent on %s and lives %d days (CNIL exemption: at most 395)",
 	[c.name, partner.id, system.id, c.max_age_days],
 )) if c.max_age_days
 
 lifetime_finding(partner, c, system) := object.union(
-	finding("partner", partner.id, attr(c, "name"), sprintf(
+	finding("partner", partner.id, attr(c, "name"), msg(
 		"audience-measurement cookie %s of %s fires before consent on %s but states no max_age_days",
 		[c.name, partner.id, system.id],
 	)),
@@ -244,7 +251,7 @@ consented_cookie_lifetime(inp) := [f |
 	stored(c)
 	c.max_age_days > max_exempt_days
 	f := with_system(
-		finding("partner", pc.partner.id, attr(c, "max_age_days"), sprintf(
+		finding("partner", pc.partner.id, attr(c, "max_age_days"), msg(
 			"%s %s %s of %s lives %d days on %s, beyond the 13 months (395 days) the CNIL recommends",
 			[c.type, what(c), c.name, pc.partner.id, c.max_age_days, system.id],
 		)),
@@ -271,12 +278,12 @@ choice_memory(inp) := [f |
 	f := ttl_finding(system, banner)
 ]
 
-ttl_finding(system, banner) := finding("system", system.id, "consent_banner.choice_ttl_days", sprintf(
+ttl_finding(system, banner) := finding("system", system.id, "consent_banner.choice_ttl_days", msg(
 	"system %s keeps the consent choice %d days (CNIL: about 183)",
 	[system.id, banner.choice_ttl_days],
 )) if banner.choice_ttl_days
 
 ttl_finding(system, banner) := object.union(
-	finding("system", system.id, "consent_banner", sprintf("system %s does not state how long the consent choice is kept (consent_banner.choice_ttl_days)", [system.id])),
+	finding("system", system.id, "consent_banner", msg("system %s does not state how long the consent choice is kept (consent_banner.choice_ttl_days)", [system.id])),
 	{"verdict": "gap"},
 ) if not "choice_ttl_days" in object.keys(banner)

@@ -13,6 +13,8 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.joined
+import data.lib.findings.msg
 
 # A partner the cookie clauses concern (vocab.cookie_partner: advertisers, analytics, and social/other partners that
 # place trackers).
@@ -39,7 +41,7 @@ unregistered_tracker(inp) := [f |
 	web_or_app(flow.from_node)
 	flow.to_node.type == "partner"
 	not flow.from in object.get(flow.to_node, "embedded_in", [])
-	f := finding("flow", flow.id, "to", sprintf(
+	f := finding("flow", flow.id, "to", msg(
 		"flow %s runs %s's SDK/pixel in %s, but the partner does not list %s in embedded_in",
 		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.from), vocab.t(flow.from)]))
 ]
@@ -60,7 +62,7 @@ embedded_without_flow(inp) := [f |
 	some i
 	sid := object.get(p, "embedded_in", [])[i]
 	not sid in p.sources
-	f := finding("partner", p.id, sprintf("embedded_in.%d", [i]), sprintf(
+	f := finding("partner", p.id, sprintf("embedded_in.%d", [i]), msg(
 		"partner %s is embedded in %s, but no flow says what it collects there", [vocab.t(p.id), vocab.t(sid)]))
 ]
 
@@ -79,7 +81,7 @@ cookie_without_purpose(inp) := [f |
 	some p in inp.partners
 	some c in object.get(p, "cookies_info", [])
 	c.purpose_info == null
-	f := finding("partner", p.id, c.path, sprintf(
+	f := finding("partner", p.id, c.path, msg(
 		"cookie %s of %s has no purpose", [vocab.t(c.name), vocab.t(p.id)]))
 ]
 
@@ -104,7 +106,7 @@ tracking_without_cookies(inp) := [f |
 	count(object.get(p, "embedded_in", [])) > 0
 	controllable := [c | some c in object.get(p, "cookies_info", []); technology(c) in controllable_technologies]
 	count(controllable) == 0
-	f := finding("partner", p.id, "embedded_in", sprintf(
+	f := finding("partner", p.id, "embedded_in", msg(
 		"tracking partner %s (%s) is embedded in %s but declares no cookie the user could refuse in the browser",
 		[vocab.t(p.id), vocab.t(p.role), vocab.t(concat(", ", p.embedded_in))]))
 ]
@@ -134,7 +136,7 @@ fingerprinting_tracker(inp) := [f |
 	some c in object.get(p, "cookies_info", [])
 	technology(c) == "fingerprinting"
 	c.type != "strictly_necessary"
-	f := finding("partner", p.id, concat(".", [c.path, "technology"]), sprintf(
+	f := finding("partner", p.id, concat(".", [c.path, "technology"]), msg(
 		"%s tracker %s of %s is a fingerprinting script: the user cannot refuse or clear it in the browser",
 		[vocab.t(c.type), vocab.t(c.name), vocab.t(p.id)]))
 ]
@@ -156,7 +158,7 @@ trackers_not_embedded(inp) := [f |
 	trackers := object.get(p, "cookies_info", [])
 	count(trackers) > 0
 	count(object.get(p, "embedded_in", [])) == 0
-	f := finding("partner", p.id, split(trackers[0].path, ".")[0], sprintf(
+	f := finding("partner", p.id, split(trackers[0].path, ".")[0], msg(
 		"partner %s declares trackers (%s) but embedded_in names no site or app that loads them",
 		[vocab.t(p.id), vocab.t(concat(", ", [c.name | some c in trackers]))]))
 ]
@@ -178,7 +180,7 @@ identity_cookie_typed_as_tracker(inp) := [f |
 	some c in object.get(p, "cookies_info", [])
 	c.purpose_info.policy_purpose in {"COOKIE.IDENTITY", "COOKIE.PREFS"}
 	c.type in {"analytics", "advertising"}
-	f := finding("partner", p.id, concat(".", [c.path, "type"]), sprintf(
+	f := finding("partner", p.id, concat(".", [c.path, "type"]), msg(
 		"cookie %s of %s serves %s (remember identity/preferences) but is typed %s",
 		[vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(c.type)]))
 ]
@@ -189,7 +191,7 @@ cookie_purpose_findings(inp, type, allowed, clause_text) := [f |
 	c.type == type
 	c.purpose_info != null
 	not c.purpose_info.policy_purpose in allowed
-	f := finding("partner", p.id, concat(".", [c.path, "purpose"]), sprintf(
+	f := finding("partner", p.id, concat(".", [c.path, "purpose"]), msg(
 		"%s cookie %s of %s serves %s (policy purpose %s), not a purpose %s declares for such cookies",
 		[vocab.t(type), vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(object.get(c.purpose_info, "policy_purpose", "none")), vocab.t(clause_text)]))
 ]
@@ -213,7 +215,7 @@ tracker_typed_as_necessary(inp) := [f |
 	some c in object.get(p, "cookies_info", [])
 	c.type in {"strictly_necessary", "preferences"}
 	c.purpose_info.policy_purpose in tracking_cookie_purposes
-	f := finding("partner", p.id, concat(".", [c.path, "type"]), sprintf(
+	f := finding("partner", p.id, concat(".", [c.path, "type"]), msg(
 		"%s %s of %s is typed %s but serves %s (%s): analytics or advertising, not remembering identity or preferences",
 		[vocab.t(technology(c)), vocab.t(c.name), vocab.t(p.id), vocab.t(c.type), vocab.t(c.purpose_info.id), vocab.t(c.purpose_info.policy_purpose)]))
 ]
@@ -274,7 +276,7 @@ direct_id_to_partner(inp) := [f |
 	vocab.direct_ids[fi.category]
 	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
 	object.get(fi, "origin", flow.from) == flow.from
-	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s sends %s (%s, %s) to %s partner %s; partners may collect only non-personally-identifiable information",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(flow.to_node.role), vocab.t(flow.to)]))
 ]
@@ -300,7 +302,7 @@ pseudonymous_id_to_partner(inp) := [f |
 	fi := flow.fields_info[i]
 	fi.category in vocab.pseudonymous_ids
 	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
-	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s sends %s (%s) of EU subjects to %s partner %s: personal data in EU law, not 'non-identifiable'",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to_node.role), vocab.t(flow.to)]))
 ]
@@ -326,7 +328,7 @@ partner_flow_purpose(inp) := [f |
 	not flow.purpose_info.policy_purpose in vocab.partner_purposes
 	some fi in flow.fields_info
 	linkable(fi)
-	f := finding("flow", flow.id, "purpose", sprintf(
+	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s sends data to %s partner %s for purpose %s, not one II.III.a declares for partners",
 		[vocab.t(flow.id), vocab.t(flow.to_node.role), vocab.t(flow.to), vocab.t(flow.purpose)]))
 ]
@@ -352,7 +354,7 @@ partner_without_own_policy(inp) := [f |
 	trackers := object.get(p, "cookies_info", [])
 	count(trackers) > 0
 	object.get(p, "own_policy_url", "") == ""
-	f := finding("partner", p.id, split(trackers[0].path, ".")[0], sprintf(
+	f := finding("partner", p.id, split(trackers[0].path, ".")[0], msg(
 		"partner %s sets cookies but its own privacy policy (own_policy_url) is not recorded", [vocab.t(p.id)]))
 ]
 
@@ -378,7 +380,7 @@ no_choice_mechanism(inp) := [f |
 		c.type != "strictly_necessary"
 	]
 	count(names) > 0
-	f := finding("system", s.id, "id", sprintf(
+	f := finding("system", s.id, "id", msg(
 		"%s embeds non-essential cookies %s but has no consent banner to refuse them",
 		[vocab.t(s.id), vocab.t(concat(", ", names))]))
 ]
@@ -401,9 +403,9 @@ counterparty_beyond_contact(inp) := array.concat(
 		some flow in inp.flows
 		flow.to_node.role == "counterparty"
 		object.get(flow, "trigger", "") != "user_action"
-		f := trigger_gap(flow, finding("flow", flow.id, trigger_attr(flow), sprintf(
+		f := trigger_gap(flow, finding("flow", flow.id, trigger_attr(flow), msg(
 			"flow %s sends data to counterparty %s %s",
-			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(trigger_text(flow))])))
+			[vocab.t(flow.id), vocab.t(flow.to), trigger_text(flow)])))
 	],
 	[f |
 		some flow in inp.flows
@@ -413,7 +415,7 @@ counterparty_beyond_contact(inp) := array.concat(
 		startswith(fi.category, "user.")
 		not vocab.in_any(fi.category, vocab.counterparty_allowed)
 		not shared_by_the_user(flow, fi)
-		f := transaction_vague(fi, finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		f := transaction_vague(fi, finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 			"flow %s gives counterparty %s %s (%s); III.VII.1 covers contact details and postal address only",
 			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category)])))
 	],
@@ -428,9 +430,9 @@ trigger_attr(flow) := "trigger" if flow.trigger
 
 else := "to"
 
-trigger_text(flow) := sprintf("without a user action (trigger %s)", [vocab.t(flow.trigger)]) if flow.trigger
+trigger_text(flow) := msg("without a user action (trigger %s)", [vocab.t(flow.trigger)]) if flow.trigger
 
-else := "but does not state what triggers it (trigger): III.VII.1 covers exchanges the user starts"
+else := msg("but does not state what triggers it (trigger): III.VII.1 covers exchanges the user starts", [])
 
 # II.I.2 discloses "les informations partagées que vous fournissez à d'autres parties par le biais des services de
 # Creality": content the user provided or stored, sent to the counterparty they chose by their own action (a model
@@ -467,7 +469,7 @@ cloud_storage_beyond_allowed(inp) := [f |
 	fi := flow.fields_info[i]
 	startswith(fi.category, "user.")
 	not vocab.in_any(fi.category, vocab.cloud_storage_allowed)
-	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s stores %s (%s) at cloud provider %s; III.VII.3 discloses only media and device/network/carrier data",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to)]))
 ]
@@ -494,20 +496,20 @@ content_not_uploaded_by_user(inp) := [f |
 	object.get(u, "collection", "") != "derived"
 	problem := upload_problem(u)
 	f := object.union(
-		finding("flow", flow.id, sprintf("fields.%d", [u.index]), sprintf(
+		finding("flow", flow.id, sprintf("fields.%d", [u.index]), msg(
 			"flow %s stores %s in the cloud, but %s: III.VII.3 covers content the user uploads",
-			[vocab.t(flow.id), vocab.t(u.id), vocab.t(problem.text)])),
+			[vocab.t(flow.id), vocab.t(u.id), problem.phrase])),
 		problem.override,
 	)
 ]
 
 # upload_problem(u): why a content field is not "que vous téléchargez", or a gap when the fact is missing.
-upload_problem(u) := {"text": "it is captured automatically (collection observed)", "override": {}} if {
+upload_problem(u) := {"phrase": msg("it is captured automatically (collection observed)", []), "override": {}} if {
 	u.collection == "observed"
-} else := {"text": sprintf("it reaches Creality without a user action (%s)", [vocab.t(concat(", ", pushed))]), "override": {}} if {
-	pushed := [concat("", [x.flow, ": trigger ", x.trigger]) | some x in u.uploads; x.trigger != ""; x.trigger != "user_action"]
+} else := {"phrase": msg("it reaches Creality without a user action (%s)", [joined(", ", pushed)]), "override": {}} if {
+	pushed := [msg("%s: trigger %s", [x.flow, x.trigger]) | some x in u.uploads; x.trigger != ""; x.trigger != "user_action"]
 	count(pushed) > 0
-} else := {"text": sprintf("what triggers its upload is not stated (%s)", [vocab.t(concat(", ", unstated))]), "override": {"severity": "warning", "verdict": "gap"}} if {
+} else := {"phrase": msg("what triggers its upload is not stated (%s)", [vocab.t(concat(", ", unstated))]), "override": {"severity": "warning", "verdict": "gap"}} if {
 	unstated := [x.flow | some x in u.uploads; x.trigger == ""]
 	count(unstated) > 0
 }

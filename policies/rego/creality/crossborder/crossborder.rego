@@ -14,6 +14,7 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 personal_transfer(flow) if {
 	flow.crosses_border == true
@@ -48,12 +49,12 @@ transfer_undeclared(inp) := [f |
 	some flow in candidates.border_flows(inp)
 	personal_transfer(flow)
 	not flow.transfer
-	f := finding("flow", flow.id, "to", sprintf(
-		"flow %s takes personal data across a border, %s%s, but declares no transfer ground", [vocab.t(flow.id), vocab.t(where(flow)), vocab.t(subjects_note(flow))]))
+	f := finding("flow", flow.id, "to", msg(
+		"flow %s takes personal data across a border, %s%s, but declares no transfer ground", [vocab.t(flow.id), vocab.t(where(flow)), subjects_note(flow)]))
 ]
 
 # The people whose border it is, when the source and destination are in the same legal area.
-subjects_note(flow) := concat("", [" for its subjects in ", concat(", ", others)]) if {
+subjects_note(flow) := msg(" for its subjects in %s", [concat(", ", others)]) if {
 	vocab.area(flow.from_node.jurisdiction) == vocab.area(flow.to_node.jurisdiction)
 	others := [j |
 		some j in object.get(flow.from_node, "subject_jurisdictions", [])
@@ -79,8 +80,8 @@ transfer_without_ground(inp) := [f |
 	personal_transfer(flow)
 	flow.transfer
 	mechanism(flow) == "none"
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
-		"flow %s takes personal data across a border, %s%s, with transfer mechanism none", [vocab.t(flow.id), vocab.t(where(flow)), vocab.t(subjects_note(flow))]))
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
+		"flow %s takes personal data across a border, %s%s, with transfer mechanism none", [vocab.t(flow.id), vocab.t(where(flow)), subjects_note(flow)]))
 ]
 
 # METADATA
@@ -99,7 +100,7 @@ cross_border_act_not_creality_cloud(inp) := [f |
 	personal_transfer(flow)
 	mechanism(flow) == "contract_necessity"
 	not contains(lower(object.get(flow, "from_name", "")), "creality cloud")
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
 		"flow %s relies on a cross-border act, which III.3 grants Creality Cloud; %s is another system",
 		[vocab.t(flow.id), vocab.t(flow.from)]))
 ]
@@ -135,7 +136,7 @@ destination_weaker(inp) := [f |
 	flow.to_security != null
 	ws := weaker(flow)
 	count(ws) > 0
-	f := finding("flow", flow.id, "to", sprintf(
+	f := finding("flow", flow.id, "to", msg(
 		"flow %s sends personal data abroad to %s, which is weaker than %s on %s",
 		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.from), vocab.t(concat(", ", ws))]))
 ]
@@ -155,7 +156,7 @@ legal_mandate_without_ref(inp) := [f |
 	some flow in candidates.flows_where(inp, "mechanism", ["legal_mandate"])
 	mechanism(flow) == "legal_mandate"
 	object.get(transfer(flow), "ref", "") == ""
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
 		"flow %s goes abroad on a legal mandate but cites no provision (transfer.ref)", [vocab.t(flow.id)]))
 ]
 
@@ -176,18 +177,18 @@ consent_transfer_without_consent(inp) := [f |
 	some flow in candidates.flows_where(inp, "mechanism", ["consent", "art49_consent"])
 	mechanism(flow) in {"consent", "art49_consent"}
 	problem := consent_problem(flow.separate_consent_info)
-	f := finding("flow", flow.id, consent_attr(flow), sprintf(
-		"flow %s goes abroad on the user's consent, but %s", [vocab.t(flow.id), vocab.t(problem)]))
+	f := finding("flow", flow.id, consent_attr(flow), msg(
+		"flow %s goes abroad on the user's consent, but %s", [vocab.t(flow.id), problem]))
 ]
 
-consent_problem(null) := "cites no consent (transfer.separate_consent)"
+consent_problem(null) := msg("cites no consent (transfer.separate_consent)", [])
 
-consent_problem(c) := sprintf("consent %s does not cover transfers abroad (scope %s)", [vocab.t(c.id), vocab.t(concat(", ", c.scope))]) if {
+consent_problem(c) := msg("consent %s does not cover transfers abroad (scope %s)", [vocab.t(c.id), vocab.t(concat(", ", c.scope))]) if {
 	c != null
 	not "cross_border" in c.scope
 }
 
-consent_problem(c) := sprintf("consent %s was obtained by %s, which is not consent", [vocab.t(c.id), vocab.t(c.mechanism)]) if {
+consent_problem(c) := msg("consent %s was obtained by %s, which is not consent", [vocab.t(c.id), vocab.t(c.mechanism)]) if {
 	c != null
 	"cross_border" in c.scope
 	not vocab.real_consent(c)

@@ -8,6 +8,7 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 # METADATA
 # title: Personal data collected that the policy never discloses
@@ -27,7 +28,7 @@ undisclosed_category(inp) := [f |
 	vocab.personal(group[0])
 	vocab.cat(group[0]).coverage.level == "omitted"
 	some field in group
-	f := finding("field", field.id, "category", sprintf(
+	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, a category the privacy policy does not disclose",
 		[vocab.t(field.id), vocab.t(field.category)]))
 ]
@@ -50,7 +51,7 @@ vague_log_data(inp) := [f |
 	cov.level == "vague"
 	cov.clause == "I.II.1"
 	some field in group
-	f := finding("field", field.id, "category", sprintf(
+	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the catch-all \"et autres\" of I.II.1",
 		[vocab.t(field.id), vocab.t(field.category)]))
 ]
@@ -72,7 +73,7 @@ vague_device_data(inp) := [f |
 	cov.level == "vague"
 	cov.clause == "I.II.2"
 	some field in group
-	f := finding("field", field.id, "category", sprintf(
+	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the device catch-all of I.II.2",
 		[vocab.t(field.id), vocab.t(field.category)]))
 ]
@@ -94,7 +95,7 @@ vague_other(inp) := [f |
 	cov.level == "vague"
 	not cov.clause in {"I.II.1", "I.II.2", "I.II.b"}
 	some field in group
-	f := finding("field", field.id, "category", sprintf(
+	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the broader term of %s",
 		[vocab.t(field.id), vocab.t(field.category), vocab.t(cov.clause)]))
 ]
@@ -117,7 +118,7 @@ vague_identity_data(inp) := [f |
 	cov.level == "vague"
 	cov.clause == "I.II.b"
 	some field in group
-	f := finding("field", field.id, "category", sprintf(
+	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the open list (\"entre autres\") of I.II.b",
 		[vocab.t(field.id), vocab.t(field.category)]))
 ]
@@ -139,18 +140,18 @@ identified_access_data(inp) := [f |
 	some field in candidates.fields_where(inp, "category", vocab.access_terms)
 	field.category in vocab.access_terms
 	linked(field)
-	f := finding("field", field.id, "identifiability", sprintf(
+	f := finding("field", field.id, "identifiability", msg(
 		"field %s (%s) is presented by I.I as non-identity information but is %s",
-		[vocab.t(field.id), vocab.t(field.category), vocab.t(linkage(field))]))
+		[vocab.t(field.id), vocab.t(field.category), linkage(field)]))
 ]
 
 linked(field) if not object.get(field, "identifiability", "identified") in vocab.deidentified_levels
 
 linked(field) if object.get(field, "join_key", false) == true
 
-linkage(field) := "a join key" if object.get(field, "join_key", false) == true
+linkage(field) := msg("a join key", []) if object.get(field, "join_key", false) == true
 
-else := object.get(field, "identifiability", "identified (no identifiability stated)")
+else := object.get(field, "identifiability", msg("identified (no identifiability stated)", []))
 
 # METADATA
 # title: Phone number that is not the user's own, given by the user
@@ -169,7 +170,7 @@ phone_not_from_user(inp) := [f |
 	field.category == "user.contact.phone_number"
 	c := object.get(field, "collection", "user_provided")
 	not c in {"user_provided", "derived"}
-	f := finding("field", field.id, "collection", sprintf(
+	f := finding("field", field.id, "collection", msg(
 		"field %s holds a phone number obtained by collection '%s'; the policy discloses only the user's own number, given by the user",
 		[vocab.t(field.id), vocab.t(c)]))
 ]
@@ -191,7 +192,7 @@ undeclared_channel(inp) := [f |
 	some field in candidates.fields_where(inp, "collection", ["third_party"])
 	vocab.personal(field)
 	object.get(field, "collection", "") == "third_party"
-	f := finding("field", field.id, "collection", sprintf(
+	f := finding("field", field.id, "collection", msg(
 		"field %s (%s) is obtained from a third party, a collection channel II.I does not list",
 		[vocab.t(field.id), vocab.t(field.category)]))
 ]
@@ -213,7 +214,7 @@ content_channel_mismatch(inp) := [f |
 	some field in candidates.fields_where(inp, "collection", ["user_shared", "user_stored"])
 	object.get(field, "collection", "") in {"user_shared", "user_stored"}
 	not vocab.in_any(field.category, ["user.content", "user.social"])
-	f := finding("field", field.id, "category", sprintf(
+	f := finding("field", field.id, "category", msg(
 		"field %s is collected as %s content but categorised %s",
 		[vocab.t(field.id), vocab.t(field.collection), vocab.t(field.category)]))
 ]
@@ -237,7 +238,7 @@ observed_undisclosed(inp) := [f |
 	vocab.cat(group[0]).coverage.level == "omitted"
 	some field in group
 	object.get(field, "collection", "") == "observed"
-	f := finding("field", field.id, "collection", sprintf(
+	f := finding("field", field.id, "collection", msg(
 		"field %s (%s) is observed automatically, and nothing the policy says Creality obtains about users covers it",
 		[vocab.t(field.id), vocab.t(field.category)]))
 ]
@@ -263,7 +264,7 @@ observed_non_log(inp) := [f |
 	cov.level != "omitted"
 	not cov.clause in {"I.I", "I.II.1", "I.II.2", "II.II.a", "III.VII.3"}
 	not field.category in vocab.disclosed_observed
-	f := finding("field", field.id, "collection", sprintf(
+	f := finding("field", field.id, "collection", msg(
 		"field %s (%s) is observed automatically; the policy discloses it (%s) as information the user provides",
 		[vocab.t(field.id), vocab.t(field.category), vocab.t(cov.clause)]))
 ]

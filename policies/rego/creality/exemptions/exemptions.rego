@@ -13,6 +13,8 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.and_join
+import data.lib.findings.msg
 
 exempt(flow) if flow.legal_basis.kind == "exemption"
 
@@ -44,7 +46,7 @@ exemption_unnamed(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	exempt(flow)
 	not item(flow) in valid_items
-	f := finding("flow", flow.id, "legal_basis", sprintf(
+	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s relies on an exemption from consent but names no circumstance of II.IV.3 (exemption: '%s')",
 		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
@@ -68,7 +70,7 @@ exemption_without_evidence(inp) := [f |
 	item(flow) in valid_items
 	not item(flow) in {"II.IV.3(2)", "II.IV.3(11)"}
 	evidence(flow) == ""
-	f := finding("flow", flow.id, "legal_basis", sprintf(
+	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s relies on exemption %s without evidence (legal_basis.evidence_ref)",
 		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
@@ -89,22 +91,22 @@ exemption_for_marketing(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	exempt(flow)
 	vocab.no_exemption_use(flow.purpose_info)
-	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+	f := finding("flow", flow.id, "legal_basis.exemption", msg(
 		"flow %s cites exemption %s for purpose %s, %s; exemptions cover collection only",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), vocab.t(no_exemption_reason(flow.purpose_info))]))
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), no_exemption_reason(flow.purpose_info)]))
 ]
 
-no_exemption_reason(p) := sprintf("%s purpose (%s)", [vocab.t(use_kind(p.policy_purpose)), vocab.t(p.policy_purpose)]) if {
+no_exemption_reason(p) := msg("%s purpose (%s)", [use_kind(p.policy_purpose), vocab.t(p.policy_purpose)]) if {
 	vocab.no_exemption_use({"policy_purpose": p.policy_purpose})
-} else := sprintf("whose data use %s is marketing or sales", [vocab.t(vocab.data_use(p))])
+} else := msg("whose data use %s is marketing or sales", [vocab.t(vocab.data_use(p))])
 
-use_kind("PARTNER.ANALYTICS") := "a partner analytics"
+use_kind("PARTNER.ANALYTICS") := msg("a partner analytics", [])
 
-use_kind("MKT.MESSAGES") := "a marketing"
+use_kind("MKT.MESSAGES") := msg("a marketing", [])
 
-use_kind("DEID.COMMERCIAL") := "a commercial"
+use_kind("DEID.COMMERCIAL") := msg("a commercial", [])
 
-use_kind(x) := "an advertising" if x in {"COOKIE.ADS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
+use_kind(x) := msg("an advertising", []) if x in {"COOKIE.ADS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
 
 # METADATA
 # title: Collection exemption used to disclose data to an outside recipient
@@ -123,7 +125,7 @@ exemption_disclosed_outside(inp) := [f |
 	some n in numbers.range(4, 9)
 	cites(flow, n)
 	not first_party_or_processor(flow)
-	f := finding("flow", flow.id, "to", sprintf(
+	f := finding("flow", flow.id, "to", msg(
 		"flow %s discloses data to %s (%s) under %s, which waives consent for collection only: needs review",
 		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.to_node.operator), vocab.t(item(flow))]))
 ]
@@ -131,10 +133,10 @@ exemption_disclosed_outside(inp) := [f |
 # authority items (1) and (3): an authority recipient, on request.
 authority_problems(flow) := [p |
 	some p in [
-		sprintf("the recipient %s is not an authority (role %s)", [vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]),
-		sprintf("it is not made on request (trigger %s, expected legal_request)", [vocab.t(object.get(flow, "trigger", "none"))]),
+		msg("the recipient %s is not an authority (role %s)", [vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]),
+		msg("it is not made on request (trigger %s, expected legal_request)", [vocab.t(object.get(flow, "trigger", "none"))]),
 	]
-	problem_applies(flow, p)
+	problem_applies(flow, p.fmt)
 ]
 
 problem_applies(flow, p) if {
@@ -152,8 +154,8 @@ authority_findings(inp, n) := [f |
 	cites(flow, n)
 	probs := authority_problems(flow)
 	count(probs) > 0
-	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
-		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), vocab.t(concat(" and ", probs))]))
+	f := finding("flow", flow.id, "legal_basis.exemption", msg(
+		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), and_join(probs)]))
 ]
 
 # METADATA
@@ -186,7 +188,7 @@ public_interest_exemption(inp) := [f |
 	cites(flow, 2)
 	flow.to_node.role != "authority"
 	not first_party_or_processor(flow)
-	f := finding("flow", flow.id, "to", sprintf(
+	f := finding("flow", flow.id, "to", msg(
 		"flow %s cites %s but sends data to %s (role %s), not an authority: needs review",
 		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
 ]
@@ -206,7 +208,7 @@ public_interest_without_evidence(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 2)
 	evidence(flow) == ""
-	f := finding("flow", flow.id, "legal_basis", sprintf(
+	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s relies on exemption %s (public interest) without naming the legal provision or authority request (legal_basis.evidence_ref)",
 		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
@@ -241,19 +243,19 @@ vital_interest_exemption(inp) := [f |
 	cites(flow, 4)
 	probs := vital_problems(flow)
 	count(probs) > 0
-	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
-		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), vocab.t(concat(" and ", probs))]))
+	f := finding("flow", flow.id, "legal_basis.exemption", msg(
+		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), and_join(probs)]))
 ]
 
 # vital_problems(flow): the conditions of II.IV.3(4) that fail, each named (never one that holds).
 vital_problems(flow) := array.concat(
 	[p |
 		not object.get(flow.legal_basis, "consent_impracticable", false) == true
-		p := sprintf("does not state that consent could not be obtained (consent_impracticable: %s)", [vocab.t(object.get(flow.legal_basis, "consent_impracticable", null))])
+		p := msg("does not state that consent could not be obtained (consent_impracticable: %s)", [vocab.t(object.get(flow.legal_basis, "consent_impracticable", null))])
 	],
 	[p |
 		not object.get(flow, "trigger", "") in {"incident", "user_action"}
-		p := sprintf("is not one-off (trigger %s; incident or user_action expected)", [vocab.t(object.get(flow, "trigger", null))])
+		p := msg("is not one-off (trigger %s; incident or user_action expected)", [vocab.t(object.get(flow, "trigger", null))])
 	],
 )
 
@@ -265,7 +267,7 @@ collection_findings(inp, n, wanted) := [f |
 	some i
 	fi := flow.fields_info[i]
 	object.get(fi, "collection", "") != wanted
-	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s cites %s but carries %s, collected as %s, not %s",
 		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(object.get(fi, "collection", "(unknown)")), vocab.t(wanted)]))
 ]
@@ -312,18 +314,18 @@ contract_exemption(inp) := [f |
 	cites(flow, 7)
 	probs := contract_problems(flow.purpose_info)
 	count(probs) > 0
-	f := finding("flow", flow.id, "purpose", sprintf(
+	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s cites %s for purpose %s, which is not needed to perform a contract the user asked for: %s",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), vocab.t(concat(" and ", probs))]))
+		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), and_join(probs)]))
 ]
 
 # contract_problems(p): why a purpose is not one a requested contract needs, each reason named.
 contract_problems(p) := array.concat(
 	array.concat(
-		[x | not object.get(p, "core", null) == true; x := sprintf("it is not core (purpose.core: %s)", [vocab.t(object.get(p, "core", null))])],
-		[x | vocab.marketing_use(p); x := "it is a marketing purpose"],
+		[x | not object.get(p, "core", null) == true; x := msg("it is not core (purpose.core: %s)", [vocab.t(object.get(p, "core", null))])],
+		[x | vocab.marketing_use(p); x := msg("it is a marketing purpose", [])],
 	),
-	[x | vocab.analytics_use(p); x := "it is an analytics purpose"],
+	[x | vocab.analytics_use(p); x := msg("it is an analytics purpose", [])],
 )
 
 contract_purpose(p) if count(contract_problems(p)) == 0
@@ -346,7 +348,7 @@ security_exemption(inp) := array.concat(
 		some flow in candidates.flows_where(inp, "basis", ["exemption"])
 		cites(flow, 8)
 		not flow.purpose_info.policy_purpose in vocab.fault_purposes
-		f := finding("flow", flow.id, "purpose", sprintf(
+		f := finding("flow", flow.id, "purpose", msg(
 			"flow %s cites %s for purpose %s, whose policy purpose is %s, not security or fault handling (SECURITY, FAULT)",
 			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), vocab.t(object.get(flow.purpose_info, "policy_purpose", null))]))
 	],
@@ -356,7 +358,7 @@ security_exemption(inp) := array.concat(
 		some i
 		fi := flow.fields_info[i]
 		not vocab.cat(fi).fault_allowed # not vocab.in_any(fi.category, vocab.fault_allowed), tabulated
-		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 			"flow %s cites %s but carries %s (%s), not device, log or network data",
 			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(fi.category)]))
 	],
@@ -377,7 +379,7 @@ security_exemption_cn_subjects(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 8)
 	"CN" in object.get(flow, "data_subject_jurisdictions", [])
-	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+	f := finding("flow", flow.id, "legal_basis.exemption", msg(
 		"flow %s carries data of people in China under %s, which PIPL Art. 13 does not provide for: needs review",
 		[vocab.t(flow.id), vocab.t(item(flow))]))
 ]
@@ -397,7 +399,7 @@ security_exemption_cn_subjects(inp) := [f |
 news_exemption(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 9)
-	f := finding("flow", flow.id, "legal_basis.exemption", sprintf(
+	f := finding("flow", flow.id, "legal_basis.exemption", msg(
 		"flow %s cites %s (news reporting), which does not apply to Creality: needs review", [vocab.t(flow.id), vocab.t(item(flow))]))
 ]
 
@@ -419,7 +421,7 @@ research_exemption(inp) := array.concat(
 		some flow in candidates.flows_where(inp, "basis", ["exemption"])
 		cites(flow, 10)
 		flow.to_node.role != "research_institute"
-		f := finding("flow", flow.id, "to", sprintf(
+		f := finding("flow", flow.id, "to", msg(
 			"flow %s cites %s but %s is not a research institute (role %s)",
 			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
 	],
@@ -430,9 +432,9 @@ research_exemption(inp) := array.concat(
 		flow.fields_info[i]
 		fi := vocab.carried(flow, i)
 		not research_output(fi)
-		f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+		f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 			"flow %s cites %s but carries %s, %s",
-			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(not_research_output_reason(fi))]))
+			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), not_research_output_reason(fi)]))
 	],
 )
 
@@ -443,11 +445,11 @@ research_output(fi) if {
 	not vocab.identifying_direct_id(fi)
 }
 
-not_research_output_reason(fi) := sprintf("a direct identifier (%s, %s) whatever its stated identifiability (%s)", [
+not_research_output_reason(fi) := msg("a direct identifier (%s, %s) whatever its stated identifiability (%s)", [
 	vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(fi.identifiability),
 ]) if {
 	object.get(fi, "identifiability", "identified") in vocab.deidentified_levels
-} else := sprintf("which is %s, not de-identified", [vocab.t(object.get(fi, "identifiability", "identified (not stated)"))])
+} else := msg("which is %s, not de-identified", [object.get(fi, "identifiability", msg("identified (not stated)", []))])
 
 # METADATA
 # title: Exemption for other legal circumstances without the statute
@@ -464,6 +466,6 @@ other_legal_exemption(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 11)
 	evidence(flow) == ""
-	f := finding("flow", flow.id, "legal_basis", sprintf(
+	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s cites %s without the statute it relies on (legal_basis.evidence_ref)", [vocab.t(flow.id), vocab.t(item(flow))]))
 ]

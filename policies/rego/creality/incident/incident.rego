@@ -7,6 +7,7 @@ import rego.v1
 
 import data.creality.vocab
 import data.lib.findings.finding
+import data.lib.findings.msg
 import data.lib.findings.with_key
 
 ir(org) := object.get(org, "incident_response", {})
@@ -30,14 +31,14 @@ response_readiness(inp) := array.concat(
 		org != null
 		some k in ["plan_ref", "team"]
 		count(object.get(ir(org), k, [])) == 0
-		f := with_key(finding("organization", "organization", ir_attr(org), sprintf("the incident response %s is missing", [vocab.t(k)])), k)
+		f := with_key(finding("organization", "organization", ir_attr(org), msg("the incident response %s is missing", [vocab.t(k)])), k)
 	],
 	[f |
 		some s in inp.systems
 		s.personal_data == true
 		object.get(s, "owner_team", "") == ""
 		f := object.union(
-			finding("system", s.id, "id", sprintf("%s holds personal data but names no owner_team to respond to its incidents", [vocab.t(s.id)])),
+			finding("system", s.id, "id", msg("%s holds personal data but names no owner_team to respond to its incidents", [vocab.t(s.id)])),
 			{"verdict": "gap", "severity": "warning"},
 		)
 	],
@@ -65,7 +66,7 @@ notice_incomplete(inp) := [f |
 	have := object.get(ir(org), "notify_template_fields", [])
 	missing := [c | some c in vocab.notice_contents; not c in have]
 	count(missing) > 0
-	f := finding("organization", "organization", ir_attr(org), sprintf(
+	f := finding("organization", "organization", ir_attr(org), msg(
 		"the incident notice template lacks %s", [vocab.t(concat(", ", missing))]))
 ]
 
@@ -86,16 +87,16 @@ notification_readiness(inp) := [f |
 	org := inp.organization
 	org != null
 	some problem in notification_problems(ir(org))
-	f := with_key(finding("organization", "organization", ir_attr(org), vocab.t(problem)), problem)
+	f := with_key(finding("organization", "organization", ir_attr(org), problem), problem.text)
 ]
 
 notification_problems(i) := [p |
 	some p in [
-		"no notification deadline is set (notify_sla_hours)",
-		"no individual notification channel (email, sms, phone, letter, push) is declared",
-		"no public-notice fallback is declared (notify_channels: public_notice)",
+		msg("no notification deadline is set (notify_sla_hours)", []),
+		msg("no individual notification channel (email, sms, phone, letter, push) is declared", []),
+		msg("no public-notice fallback is declared (notify_channels: public_notice)", []),
 	]
-	lacks(i, p)
+	lacks(i, p.fmt)
 ]
 
 lacks(i, p) if {
@@ -130,7 +131,7 @@ regulator_procedure_missing(inp) := [f |
 	covered := [vocab.area(p.jurisdiction) | some p in object.get(ir(org), "regulator_procedures", [])]
 	some j in inp.subject_jurisdictions
 	not vocab.area(j) in covered
-	f := with_key(finding("organization", "organization", procedures_attr(org), sprintf(
+	f := with_key(finding("organization", "organization", procedures_attr(org), msg(
 		"data of people in %s is processed, but no procedure says how incidents are reported to its regulator", [vocab.t(j)])), j)
 ]
 

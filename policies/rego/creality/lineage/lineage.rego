@@ -15,6 +15,7 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 import data.lib.findings.with_evidence
 import data.lib.findings.with_key
 
@@ -61,15 +62,15 @@ multi_hop_direct_identifier(inp) := [f |
 	not object.get(r, "declared_here", false)
 	vocab.direct_ids[r.category]
 	not r.identifiability in unlinkable
-	msg := concat("", [
-		r.field, " (", r.category, ", ", object.get(r, "protection", "plain"), ") reaches ", flow.to_node.role, " partner ", flow.to,
-		" through ", format_int(r.hops, 10), " hops: ", concat(" -> ", r.path), implied_note(r),
+	m := msg("%s (%s, %s) reaches %s partner %s through %s hops: %s%s", [
+		r.field, r.category, object.get(r, "protection", "plain"), flow.to_node.role, flow.to,
+		format_int(r.hops, 10), concat(" -> ", r.path), implied_note(r),
 	])
-	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), msg), r.field), r.path)
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), m), r.field), r.path)
 ]
 
 # implied_note(r): the hop of a path that no flow declares (the field's source neither declares nor receives it).
-implied_note(r) := concat("", [" (no flow declares ", r.implied[0], " -> ", r.implied[1], ")"]) if {
+implied_note(r) := msg(" (no flow declares %s -> %s)", [r.implied[0], r.implied[1]]) if {
 	count(object.get(r, "implied", [])) == 2
 } else := ""
 
@@ -94,17 +95,16 @@ transitive_undeclared_recipient(inp) := [f |
 	vocab.declared(flow.purpose_info)
 	some r in object.get(flow, "lineage_reach", [])
 	r.covered_by == "none"
-	msg := concat("", [
-		r.field, reach_words(r, flow), " for purpose ", flow.purpose,
-		", which no declared purpose of the field, no matching consent and no exemption covers: ",
-		concat(" -> ", r.path), implied_note(r),
-	])
-	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), msg), r.field), r.path)
+	m := msg(
+		"%s%s for purpose %s, which no declared purpose of the field, no matching consent and no exemption covers: %s%s",
+		[r.field, reach_words(r, flow), flow.purpose, concat(" -> ", r.path), implied_note(r)],
+	)
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [r.index]), m), r.field), r.path)
 ]
 
-reach_words(r, flow) := concat("", [" is sent to ", flow.to_node.role, " ", flow.to]) if r.hops == 1
+reach_words(r, flow) := msg(" is sent to %s %s", [flow.to_node.role, flow.to]) if r.hops == 1
 
-else := concat("", [" reaches ", flow.to_node.role, " ", flow.to, " through ", format_int(r.hops, 10), " hops"])
+else := msg(" reaches %s %s through %s hops", [flow.to_node.role, flow.to, format_int(r.hops, 10)])
 
 # METADATA
 # title: Flow carrying a field its source neither holds nor receives
@@ -123,19 +123,19 @@ else := concat("", [" reaches ", flow.to_node.role, " ", flow.to, " through ", f
 implied_source(inp) := [f |
 	some flow in inp.flows
 	some x in object.get(flow, "lineage_implied", [])
-	msg := concat("", [
-		"flow ", flow.id, " carries field ", x.field, " that its source ", flow.from, " neither holds nor receives",
-		implied_detail(x, flow),
-	])
-	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [x.index]), msg), x.field), [x.origin, flow.from])
+	m := msg(
+		"flow %s carries field %s that its source %s neither holds nor receives%s",
+		[flow.id, x.field, flow.from, implied_detail(x, flow)],
+	)
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [x.index]), m), x.field), [x.origin, flow.from])
 ]
 
-implied_detail(x, flow) := concat("", [
-	" from where it is declared (", x.origin, "): the flows that bring it to ", flow.from,
-	" come from systems that never receive it either",
-]) if {
+implied_detail(x, flow) := msg(
+	" from where it is declared (%s): the flows that bring it to %s come from systems that never receive it either",
+	[x.origin, flow.from],
+) if {
 	x.fed_by_others == true
-} else := concat("", [" (declared in ", x.origin, ", and no flow brings it to ", flow.from, ")"])
+} else := msg(" (declared in %s, and no flow brings it to %s)", [x.origin, flow.from])
 
 # METADATA
 # title: Onward transfer abroad without a mechanism valid for the data subjects
@@ -156,16 +156,15 @@ onward_transfer_without_mechanism(inp) := [f |
 	some flow in inp.flows
 	some b in object.get(flow, "lineage_borders", [])
 	not mechanism_applies(b)
-	msg := concat("", [
-		"data of ", b.subject, " subjects (", concat(", ", b.fields), ") goes ", b.from, " -> ", b.to,
-		" with transfer mechanism ", mechanism_name(b), ", which is not valid for them: ", concat(" -> ", b.path),
+	m := msg("data of %s subjects (%s) goes %s -> %s with transfer mechanism %s, which is not valid for them: %s", [
+		b.subject, concat(", ", b.fields), b.from, b.to, mechanism_name(b), concat(" -> ", b.path),
 	])
-	f := with_evidence(with_key(finding("flow", flow.id, "transfer.mechanism", msg), b.subject), b.path)
+	f := with_evidence(with_key(finding("flow", flow.id, "transfer.mechanism", m), b.subject), b.path)
 ]
 
 mechanism_name(b) := b.mechanism if b.mechanism != null
 
-mechanism_name(b) := "(none declared)" if b.mechanism == null
+mechanism_name(b) := msg("(none declared)", []) if b.mechanism == null
 
 mechanism_applies(b) if {
 	b.mechanism in regimes[b.subject]
@@ -201,17 +200,16 @@ mechanism_applies(b) if {
 reidentification_join(inp) := [f |
 	some flow in inp.flows
 	some j in object.get(flow, "lineage_rejoins", [])
-	msg := concat("", [
-		"de-identified ", concat(", ", j.fields), " (from ", j.deidentified_by, ") reaches ", j.node,
-		", which also holds ", concat(", ", j.identifiers), identifier_source(j),
-		": re-identified there; path ", concat(" -> ", j.path),
+	m := msg("de-identified %s (from %s) reaches %s, which also holds %s%s: re-identified there; path %s", [
+		concat(", ", j.fields), j.deidentified_by, j.node, concat(", ", j.identifiers), identifier_source(j),
+		concat(" -> ", j.path),
 	])
-	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [j.index]), msg), j.node), j.path)
+	f := with_evidence(with_key(finding("flow", flow.id, sprintf("fields.%d", [j.index]), m), j.node), j.path)
 ]
 
 identifier_source(j) := concat("", [" (", concat(", ", j.identifier_flows), ")"]) if count(j.identifier_flows) > 0
 
-else := " (declared or sent on there)"
+else := msg(" (declared or sent on there)", [])
 
 # METADATA
 # title: Sync loop between systems
@@ -228,8 +226,6 @@ else := " (declared or sent on there)"
 sync_loop(inp) := [f |
 	some flow in inp.flows
 	c := flow.lineage_cycle
-	msg := concat("", [
-		"flow ", flow.id, " closes a sync loop of ", format_int(c.members, 10), " systems: ", concat(" -> ", c.path),
-	])
-	f := with_evidence(finding("flow", flow.id, "to", msg), c.path)
+	m := msg("flow %s closes a sync loop of %s systems: %s", [flow.id, format_int(c.members, 10), concat(" -> ", c.path)])
+	f := with_evidence(finding("flow", flow.id, "to", m), c.path)
 ]

@@ -8,6 +8,7 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 # METADATA
 # title: Personal data collected for no purpose
@@ -23,7 +24,7 @@ import data.lib.findings.finding
 field_without_purpose(inp) := [f |
 	some field in inp.fields
 	count(object.get(field, "purposes", [])) == 0
-	f := finding("field", field.id, "id", sprintf("field %s is collected for no purpose", [vocab.t(field.id)]))
+	f := finding("field", field.id, "id", msg("field %s is collected for no purpose", [vocab.t(field.id)]))
 ]
 
 # METADATA
@@ -46,7 +47,7 @@ undeclared_purpose_flow(inp) := [f |
 	not flow_consented(flow)
 	not exempted(flow)
 	carries_personal(flow)
-	f := finding("flow", flow.id, "purpose", sprintf(
+	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s sends data to %s for purpose %s, which the policy does not declare, without prior consent",
 		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.purpose)]))
 ]
@@ -74,7 +75,7 @@ undeclared_purpose_field(inp) := [f |
 	exempted_purposes := object.get(field, "exempted_purposes", [])
 	not vocab.consented(p.consents, p.id)
 	not p.id in exempted_purposes
-	f := finding("field", field.id, sprintf("purposes.%d", [i]), sprintf(
+	f := finding("field", field.id, sprintf("purposes.%d", [i]), msg(
 		"field %s is collected for purpose %s, which the policy does not declare, without prior consent",
 		[vocab.t(field.id), vocab.t(p.id)]))
 ]
@@ -121,7 +122,7 @@ marketing_without_consent(inp) := [f |
 	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
 	mkt(flow)
 	not consent_for_purpose(flow)
-	f := finding("flow", flow.id, "legal_basis", sprintf(
+	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s sends data for marketing purpose %s without citing a consent for that purpose (legal basis: %s)",
 		[vocab.t(flow.id), vocab.t(flow.purpose), vocab.t(object.get(basis(flow), "kind", "none"))]))
 ]
@@ -149,7 +150,7 @@ marketing_bundled_consent(inp) := [f |
 	mkt(flow)
 	consent_for_purpose(flow)
 	not flow.consent_info.mechanism in {"opt_in", "separate"}
-	f := finding("flow", flow.id, "legal_basis.consent", sprintf(
+	f := finding("flow", flow.id, "legal_basis.consent", msg(
 		"flow %s relies on consent %s, obtained by %s: not a consent to marketing messages",
 		[vocab.t(flow.id), vocab.t(flow.consent_info.id), vocab.t(flow.consent_info.mechanism)]))
 ]
@@ -176,7 +177,7 @@ marketing_channel_not_consented(inp) := [f |
 	chans := object.get(flow.consent_info, "channels", [])
 	not ch in chans
 	not "any" in chans
-	f := finding("flow", flow.id, "channel", sprintf(
+	f := finding("flow", flow.id, "channel", msg(
 		"flow %s sends marketing by %s, but consent %s covers only %s",
 		[vocab.t(flow.id), vocab.t(ch), vocab.t(flow.consent_info.id), vocab.t(concat(", ", chans))]))
 ]
@@ -204,10 +205,10 @@ marketing_consent_not_withdrawable(inp) := [f |
 	f := withdrawal_verdict(base, wd)
 ]
 
-withdrawal_message(flow, false) := sprintf(
+withdrawal_message(flow, false) := msg(
 	"flow %s relies on consent %s, which cannot be withdrawn (withdrawal: false)", [vocab.t(flow.id), vocab.t(flow.consent_info.id)])
 
-withdrawal_message(flow, null) := sprintf(
+withdrawal_message(flow, null) := msg(
 	"flow %s relies on consent %s; whether it can be withdrawn is not recorded (consent.withdrawal)",
 	[vocab.t(flow.id), vocab.t(flow.consent_info.id)])
 
@@ -243,7 +244,7 @@ suppression_unknown(inp) := [f |
 	message_flow(flow)
 	some key in ["list_ref", "checked_before_send", "propagation_hours"]
 	not key in object.keys(suppression(flow))
-	f := object.union(finding("flow", flow.id, suppression_attr(flow), sprintf(
+	f := object.union(finding("flow", flow.id, suppression_attr(flow), msg(
 		"flow %s sends marketing by %s but does not state suppression.%s: whether people who withdrew are still messaged is unknown",
 		[vocab.t(flow.id), vocab.t(flow.channel), vocab.t(key)])), {"key": key})
 ]
@@ -269,7 +270,7 @@ suppression_not_checked(inp) := [f |
 	some flow in candidates.flows_where(inp, "policy_purpose", ["MKT.MESSAGES"])
 	message_flow(flow)
 	suppression(flow).checked_before_send == false
-	f := finding("flow", flow.id, "suppression.checked_before_send", sprintf(
+	f := finding("flow", flow.id, "suppression.checked_before_send", msg(
 		"flow %s sends marketing by %s without checking the withdrawal list (checked_before_send: false): people who withdrew are still messaged",
 		[vocab.t(flow.id), vocab.t(flow.channel)]))
 ]
@@ -292,7 +293,7 @@ withdrawal_propagation_slow(inp) := [f |
 	message_flow(flow)
 	hours := suppression(flow).propagation_hours
 	hours > vocab.max_withdrawal_propagation_hours
-	f := finding("flow", flow.id, "suppression.propagation_hours", sprintf(
+	f := finding("flow", flow.id, "suppression.propagation_hours", msg(
 		"flow %s sends marketing by %s, but a withdrawal takes up to %v hours to reach its suppression list (at most %d)",
 		[vocab.t(flow.id), vocab.t(flow.channel), hours, vocab.max_withdrawal_propagation_hours]))
 ]
@@ -317,7 +318,7 @@ marketing_relabelled(inp) := [f |
 	not mkt(flow)
 	object.get(flow, "channel", "") in vocab.message_channels
 	not real_marketing_consent(flow)
-	f := finding("flow", flow.id, "purpose", sprintf(
+	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s sends %s messages whose purpose %s is marketing (data_use %s) but is declared as %s, without a marketing consent",
 		[vocab.t(flow.id), vocab.t(flow.channel), vocab.t(flow.purpose), vocab.t(vocab.data_use(flow.purpose_info)), vocab.t(object.get(flow.purpose_info, "policy_purpose", "an undeclared purpose"))]))
 ]
@@ -347,7 +348,7 @@ marketing_contact_to_third_party(inp) := [f |
 	some i
 	fi := flow.fields_info[i]
 	vocab.in_tree(fi.category, "user.contact")
-	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s gives %s (%s) to third party %s for marketing purpose %s",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to), vocab.t(flow.purpose)]))
 ]
@@ -370,7 +371,7 @@ personalisation_to_third_party(inp) := [f |
 	flow.purpose_info.policy_purpose == "PERSONALIZE.XSERVICE"
 	flow.to_node.operator == "third_party"
 	not flow_consented(flow)
-	f := finding("flow", flow.id, "to", sprintf(
+	f := finding("flow", flow.id, "to", msg(
 		"flow %s uses data for cross-service personalisation at %s, which is run by a third party, not a Creality service",
 		[vocab.t(flow.id), vocab.t(flow.to)]))
 ]
@@ -391,7 +392,7 @@ survey_by_third_party(inp) := [f |
 	some flow in candidates.flows_where(inp, "policy_purpose", ["SURVEY"])
 	flow.purpose_info.policy_purpose == "SURVEY"
 	flow.to_node.operator == "third_party"
-	f := finding("flow", flow.id, "to", sprintf(
+	f := finding("flow", flow.id, "to", msg(
 		"flow %s sends survey data to third party %s; II.IV.2.b covers surveys by Creality",
 		[vocab.t(flow.id), vocab.t(flow.to)]))
 ]
@@ -414,7 +415,7 @@ update_beyond_device_data(inp) := [f |
 	fi := flow.fields_info[i]
 	startswith(fi.category, "user.")
 	not vocab.in_any(fi.category, ["user.device", "user.telemetry"])
-	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"update flow %s carries %s (%s), which a software update does not need",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category)]))
 ]

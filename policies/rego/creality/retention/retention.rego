@@ -8,6 +8,8 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.joined
+import data.lib.findings.msg
 
 # METADATA
 # title: Personal data kept indefinitely
@@ -26,7 +28,7 @@ indefinite_retention(inp) := [f |
 	s.personal_data == true
 	object.get(object.get(s, "retention", {}), "indefinite", false) == true
 	object.get(s.retention, "legal_ref", "") == ""
-	f := finding("system", s.id, "retention.indefinite", sprintf("%s keeps personal data indefinitely", [vocab.t(s.id)]))
+	f := finding("system", s.id, "retention.indefinite", msg("%s keeps personal data indefinitely", [vocab.t(s.id)]))
 ]
 
 # METADATA
@@ -51,14 +53,14 @@ retention_unknown(inp) := [f |
 	object.get(r, "indefinite", false) != true
 	object.get(r, "days", null) == null
 	object.get(r, "legal_ref", "") == ""
-	f := finding("system", s.id, retention_attr(s), sprintf("%s holds personal data but states no retention period%s", [vocab.t(s.id), vocab.t(declared_note(s))]))
+	f := finding("system", s.id, retention_attr(s), msg("%s holds personal data but states no retention period%s", [vocab.t(s.id), declared_note(s)]))
 ]
 
 retention_attr(s) := "retention" if s.retention
 
 else := "id"
 
-declared_note(s) := " (it is declared processes_personal_data: false, yet holds personal data)" if {
+declared_note(s) := msg(" (it is declared processes_personal_data: false, yet holds personal data)", []) if {
 	object.get(s, "processes_personal_data", null) == false
 }
 
@@ -119,19 +121,19 @@ retention_beyond_purposes(inp) := [f |
 	j := retention_judgement(s)
 	limit := bound(j)
 	j.days > limit
-	f := finding("system", s.id, "retention.days", sprintf(
+	f := finding("system", s.id, "retention.days", msg(
 		"%s keeps personal data %d days without a legal reference (retention.legal_ref), beyond the %d days its data allows: %s%s",
-		[vocab.t(s.id), j.days, limit, vocab.t(describe_limits(j)), vocab.t(describe_caps(j, limit))]))
+		[vocab.t(s.id), j.days, limit, describe_limits(j), describe_caps(j, limit)]))
 ]
 
-describe_limits(j) := sprintf("its purposes need at most %d days (%s)", [
+describe_limits(j) := msg("its purposes need at most %d days (%s)", [
 	max([l.days | some l in j.limits]),
-	vocab.t(concat(", ", [sprintf("%s: %s %d days", [vocab.t(l.id), vocab.t(l.policy_purpose), l.days]) | some l in j.limits])),
+	joined(", ", [msg("%s: %s %d days", [vocab.t(l.id), vocab.t(l.policy_purpose), l.days]) | some l in j.limits]),
 ]) if {
 	count(j.limits) > 0
-} else := "none of its purposes is one the policy declares"
+} else := msg("none of its purposes is one the policy declares", [])
 
-describe_caps(j, limit) := concat("", ["; ", concat("; ", [sprintf("it holds %s, kept at most %d days (%s)", [vocab.t(c.category), c.days, vocab.t(c.anchor)]) |
+describe_caps(j, limit) := msg("; %s", [joined("; ", [msg("it holds %s, kept at most %d days (%s)", [vocab.t(c.category), c.days, vocab.t(c.anchor)]) |
 	some c in j.caps
 	c.days == limit
 ])]) if {
@@ -157,7 +159,7 @@ retention_unjudgeable(inp) := [f |
 	j := retention_judgement(s)
 	count(j.limits) == 0
 	count(j.caps) == 0
-	f := finding("system", s.id, "retention.days", sprintf(
+	f := finding("system", s.id, "retention.days", msg(
 		"%s keeps personal data %d days, but none of its purposes is one the policy declares: III.0 cannot judge the period",
 		[vocab.t(s.id), j.days]))
 ]
@@ -178,13 +180,13 @@ dead_field(inp) := [f |
 	some field in inp.fields
 	vocab.personal(field)
 	count(object.get(field, "purposes", [])) == 0
-	f := finding("field", field.id, "id", sprintf(
-		"field %s is collected for no purpose%s", [vocab.t(field.id), vocab.t(flow_note(field))]))
+	f := finding("field", field.id, "id", msg(
+		"field %s is collected for no purpose%s", [vocab.t(field.id), flow_note(field)]))
 ]
 
-flow_note(field) := " and no flow carries it" if object.get(field, "flow_count", 0) == 0
+flow_note(field) := msg(" and no flow carries it", []) if object.get(field, "flow_count", 0) == 0
 
-else := sprintf(" although %d flow(s) carry it", [field.flow_count])
+else := msg(" although %d flow(s) carry it", [field.flow_count])
 
 # METADATA
 # title: Flow carrying data its purpose does not need
@@ -210,7 +212,7 @@ excess_on_flow(inp) := [f |
 	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
 	not pp in vocab.cat(fi).needed_for # not vocab.in_any(fi.category, vocab.purpose_needs[pp]), tabulated
 	not ii_iii_a_identifier(flow, fi)
-	f := finding("flow", flow.id, sprintf("fields.%d", [i]), sprintf(
+	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s carries %s (%s) for %s (%s), which does not need that category",
 		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.purpose), vocab.t(pp)]))
 ]
@@ -238,6 +240,6 @@ unused_client_field(inp) := [f |
 	vocab.personal(field)
 	count(object.get(field, "purposes", [])) > 0
 	object.get(field, "flow_count", 0) == 0
-	f := finding("field", field.id, "id", sprintf(
+	f := finding("field", field.id, "id", msg(
 		"field %s is collected by %s for %s, but no flow uses it", [vocab.t(field.id), vocab.t(field.system.id), vocab.t(concat(", ", field.purposes))]))
 ]

@@ -7,6 +7,7 @@ import rego.v1
 
 import data.creality.vocab
 import data.lib.findings.finding
+import data.lib.findings.msg
 import data.lib.findings.with_key
 
 contact := "cs@creality.com"
@@ -39,7 +40,7 @@ dsr_unknown(inp) := [f |
 	some s in inp.systems
 	s.personal_data == true
 	not s.dsr
-	f := finding("system", s.id, "id", sprintf("%s holds personal data but does not state its data-subject request support (dsr)", [vocab.t(s.id)]))
+	f := finding("system", s.id, "id", msg("%s holds personal data but does not state its data-subject request support (dsr)", [vocab.t(s.id)]))
 ]
 
 # METADATA
@@ -62,11 +63,15 @@ dsr_incomplete(inp) := [f |
 	s.personal_data == true
 	s.dsr
 	some right in missing_rights(s)
-	f := with_key(finding("system", s.id, concat(".", ["dsr", right]), sprintf(
-		"%s does not support %s (dsr.%s is not true)", [vocab.t(s.id), vocab.t(right_name[right]), vocab.t(right)])), right)
+	f := with_key(finding("system", s.id, concat(".", ["dsr", right]), msg(
+		"%s does not support %s (dsr.%s is not true)", [vocab.t(s.id), right_name[right], vocab.t(right)])), right)
 ]
 
-right_name := {"access": "access requests", "rectify": "correction of user-provided data", "propagates": "propagation of deletions downstream"}
+right_name := {
+	"access": msg("access requests", []),
+	"rectify": msg("correction of user-provided data", []),
+	"propagates": msg("propagation of deletions downstream", []),
+}
 
 missing_rights(s) := [r |
 	some r in ["access", "rectify", "propagates"]
@@ -100,7 +105,7 @@ delete_without_exception(inp) := [f |
 	s.dsr
 	object.get(dsr(s), "delete", null) != true
 	object.get(dsr(s), "delete_exception_ref", "") == ""
-	f := finding("system", s.id, "dsr", sprintf(
+	f := finding("system", s.id, "dsr", msg(
 		"%s does not delete personal data on request and cites no legal exception (dsr.delete_exception_ref)", [vocab.t(s.id)]))
 ]
 
@@ -123,7 +128,7 @@ partner_without_access_path(inp) := [f |
 	object.get(p, "dpa_ref", "") == ""
 	personal := [r.id | some r in p.received_fields; startswith(r.category, "user."); not object.get(r, "identifiability", "identified") in vocab.unlinkable]
 	count(personal) > 0
-	f := finding("partner", p.id, "role", sprintf(
+	f := finding("partner", p.id, "role", msg(
 		"partner %s holds personal data (%s) but users' requests cannot reach it (no dsr_api, no dpa_ref)",
 		[vocab.t(p.id), vocab.t(concat(", ", personal))]))
 ]
@@ -142,7 +147,7 @@ partner_without_access_path(inp) := [f |
 contact_mismatch(inp) := [f |
 	inp.organization != null
 	lower(object.get(inp.organization, "contact_email", "")) != contact
-	f := finding("organization", "organization", "contact_email", sprintf(
+	f := finding("organization", "organization", "contact_email", msg(
 		"the contact address is '%s', the policy promises %s", [vocab.t(object.get(inp.organization, "contact_email", "")), vocab.t(contact)]))
 ]
 
@@ -160,7 +165,7 @@ intake_missing(inp) := [f |
 	inp.organization != null
 	intake := [lower(x) | some x in object.get(inp.organization, "dsr_intake", [])]
 	not contact in intake
-	f := finding("organization", "organization", dsr_attr(inp.organization), sprintf(
+	f := finding("organization", "organization", dsr_attr(inp.organization), msg(
 		"requests sent to %s are not part of the request intake (dsr_intake)", [vocab.t(contact)]))
 ]
 

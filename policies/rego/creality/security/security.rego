@@ -13,6 +13,7 @@ import rego.v1
 import data.creality.vocab
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 import data.lib.findings.with_key
 
 personal_store(s) if {
@@ -39,12 +40,12 @@ measure_findings(inp, key, what) := [f |
 	f := measure_finding(s, key, what, st)
 ]
 
-measure_finding(s, key, what, "off") := finding("system", s.id, concat(".", ["security", key]), sprintf(
-	"%s holds personal data without %s (security.%s: false)", [vocab.t(s.id), vocab.t(what), vocab.t(key)]))
+measure_finding(s, key, what, "off") := finding("system", s.id, concat(".", ["security", key]), msg(
+	"%s holds personal data without %s (security.%s: false)", [vocab.t(s.id), what, vocab.t(key)]))
 
 measure_finding(s, key, what, "missing") := object.union(
-	finding("system", s.id, "security", sprintf(
-		"%s holds personal data but does not state whether it has %s (security.%s)", [vocab.t(s.id), vocab.t(what), vocab.t(key)])),
+	finding("system", s.id, "security", msg(
+		"%s holds personal data but does not state whether it has %s (security.%s)", [vocab.t(s.id), what, vocab.t(key)])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
@@ -65,7 +66,7 @@ baseline_missing(inp) := array.concat(
 		some s in inp.systems
 		personal_store(s)
 		object.get(sec(s), "baseline_ref", "") == ""
-		f := with_key(finding("system", s.id, "security", sprintf(
+		f := with_key(finding("system", s.id, "security", msg(
 			"%s holds personal data but references no security baseline (security.baseline_ref)", [vocab.t(s.id)])), "baseline")
 	],
 	[f |
@@ -78,11 +79,11 @@ baseline_missing(inp) := array.concat(
 	],
 )
 
-backup_finding(s, false) := finding("system", s.id, "security.backup.enabled", sprintf(
+backup_finding(s, false) := finding("system", s.id, "security.backup.enabled", msg(
 	"%s holds personal data without backups (security.backup.enabled: false)", [vocab.t(s.id)]))
 
 backup_finding(s, null) := object.union(
-	finding("system", s.id, "security", sprintf(
+	finding("system", s.id, "security", msg(
 		"%s holds personal data but does not state whether it is backed up (security.backup)", [vocab.t(s.id)])),
 	{"verdict": "gap", "severity": "warning"},
 )
@@ -105,14 +106,14 @@ weak_transport(inp) := array.concat(
 		tls := object.get(sec(s), "tls_min", null)
 		tls != null
 		not tls in vocab.tls_ok
-		f := finding("system", s.id, "security.tls_min", sprintf(
+		f := finding("system", s.id, "security.tls_min", msg(
 			"%s accepts TLS %s, below 1.2, for personal data", [vocab.t(s.id), vocab.t(tls)]))
 	],
 	[f |
 		some flow in inp.flows
 		object.get(flow, "tls", null) == false
 		carries_personal(flow)
-		f := finding("flow", flow.id, "tls", sprintf("flow %s carries personal data without TLS", [vocab.t(flow.id)]))
+		f := finding("flow", flow.id, "tls", msg("flow %s carries personal data without TLS", [vocab.t(flow.id)]))
 	],
 )
 
@@ -130,7 +131,7 @@ tls_unknown(inp) := [f |
 	some s in inp.systems
 	s.personal_data == true
 	object.get(sec(s), "tls_min", null) == null
-	f := finding("system", s.id, "security", sprintf("%s does not state its lowest TLS version (security.tls_min)", [vocab.t(s.id)]))
+	f := finding("system", s.id, "security", msg("%s does not state its lowest TLS version (security.tls_min)", [vocab.t(s.id)]))
 ]
 
 # METADATA
@@ -149,7 +150,7 @@ weak_credentials(inp) := [f |
 	field.category in vocab.credentials
 	p := object.get(field, "protection", "plain")
 	p in {"plain", "hashed_weak"}
-	f := finding("field", field.id, "protection", sprintf(
+	f := finding("field", field.id, "protection", msg(
 		"credential field %s is stored %s; credentials need a salted slow hash", [vocab.t(field.id), vocab.t(p)]))
 ]
 
@@ -171,7 +172,7 @@ unencrypted_at_rest(inp) := array.concat(
 		vocab.cat(field).sensitive
 		object.get(field.system, "kind", "") in vocab.store_kinds
 		object.get(field, "protection", "plain") in {"plain", "masked"}
-		f := finding("field", field.id, "category", sprintf(
+		f := finding("field", field.id, "category", msg(
 			"sensitive field %s (%s) is stored in clear in %s", [vocab.t(field.id), vocab.t(field.category), vocab.t(field.system.id)]))
 		not encrypted_system(inp, field.system.id)
 	],
@@ -181,7 +182,7 @@ unencrypted_at_rest(inp) := array.concat(
 		b := object.get(sec(s), "backup", {})
 		b.enabled == true
 		object.get(b, "encrypted", null) == false
-		f := finding("system", s.id, "security.backup.encrypted", sprintf("%s keeps unencrypted backups of personal data", [vocab.t(s.id)]))
+		f := finding("system", s.id, "security.backup.encrypted", msg("%s keeps unencrypted backups of personal data", [vocab.t(s.id)]))
 	],
 )
 
@@ -210,11 +211,11 @@ not_isolated(inp) := [f |
 	f := isolation_finding(s, iso)
 ]
 
-isolation_finding(s, "none") := finding("system", s.id, "security.isolation", sprintf(
+isolation_finding(s, "none") := finding("system", s.id, "security.isolation", msg(
 	"%s holds personal data with no isolation (security.isolation: none)", [vocab.t(s.id)]))
 
 isolation_finding(s, null) := object.union(
-	finding("system", s.id, "security", sprintf("%s holds personal data but states no isolation (security.isolation)", [vocab.t(s.id)])),
+	finding("system", s.id, "security", msg("%s holds personal data but states no isolation (security.isolation)", [vocab.t(s.id)])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
@@ -240,15 +241,15 @@ mixed_deidentified_store(inp) := [f |
 	m := s.lineage_mixed
 	m.deidentified_count > 0
 	m.identified_count > 0
-	f := finding("system", s.id, "fields", sprintf(
+	f := finding("system", s.id, "fields", msg(
 		"%s keeps de-identified data (%s) next to identified data (%s)",
-		[vocab.t(s.id), vocab.t(sample(m.deidentified, m.deidentified_count)), vocab.t(sample(m.identified, m.identified_count))]))
+		[vocab.t(s.id), sample(m.deidentified, m.deidentified_count), sample(m.identified, m.identified_count)]))
 ]
 
 # sample(ids, n): the ids shown, and how many more there are.
 sample(ids, n) := concat(", ", ids) if n <= count(ids)
 
-else := concat("", [concat(", ", ids), " and ", format_int(n - count(ids), 10), " more"])
+else := msg("%s and %s more", [concat(", ", ids), format_int(n - count(ids), 10)])
 
 # METADATA
 # title: Direct identifier or credential shown or logged unmasked
@@ -266,7 +267,7 @@ unmasked_identifier(inp) := [f |
 	masked_candidate(field)
 	some k in ["masked_in_display", "masked_in_logs"]
 	object.get(field, k, null) == false
-	f := with_key(finding("field", field.id, k, sprintf("field %s (%s) is not masked (%s: false)", [vocab.t(field.id), vocab.t(field.category), vocab.t(k)])), k)
+	f := with_key(finding("field", field.id, k, msg("field %s (%s) is not masked (%s: false)", [vocab.t(field.id), vocab.t(field.category), vocab.t(k)])), k)
 ]
 
 masked_candidate(field) if {
@@ -294,7 +295,7 @@ raw_join_key(inp) := [f |
 	vocab.direct_ids[field.category]
 	not field.category in {"user.unique_id", "user.account.username"}
 	object.get(field, "protection", "plain") in {"plain", "hashed_weak"}
-	f := finding("field", field.id, "join_key", sprintf(
+	f := finding("field", field.id, "join_key", msg(
 		"field %s joins datasets on a raw %s (%s)", [vocab.t(field.id), vocab.t(field.category), vocab.t(object.get(field, "protection", "plain"))]))
 ]
 
@@ -310,8 +311,8 @@ raw_join_key(inp) := [f |
 #   remediation: >-
 #     Enable role-based need-to-know access and enforce MFA for administrative access.
 access_control(inp) := array.concat(
-	measure_findings(inp, "need_to_know", "need-to-know access control"),
-	measure_findings(inp, "mfa_admin", "multi-factor authentication for administrators"),
+	measure_findings(inp, "need_to_know", msg("need-to-know access control", [])),
+	measure_findings(inp, "mfa_admin", msg("multi-factor authentication for administrators", [])),
 )
 
 # METADATA
@@ -332,7 +333,7 @@ classification(inp) := array.concat(
 		inp.organization != null
 		some k in ["classification_scheme", "secure_sdlc_ref"]
 		count(object.get(inp.organization, k, [])) == 0
-		f := with_key(finding("organization", "organization", "name", sprintf("the organization declares no %s", [vocab.t(k)])), k)
+		f := with_key(finding("organization", "organization", "name", msg("the organization declares no %s", [vocab.t(k)])), k)
 	],
 	[f |
 		scheme := scheme_of(inp)
@@ -359,11 +360,11 @@ scheme_of(inp) := s if {
 } else := null
 
 classification_finding(field, null, _) := object.union(
-	finding("field", field.id, "category", sprintf("personal-data field %s has no classification", [vocab.t(field.id)])),
+	finding("field", field.id, "category", msg("personal-data field %s has no classification", [vocab.t(field.id)])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
-classification_finding(field, c, scheme) := finding("field", field.id, "classification", sprintf(
+classification_finding(field, c, scheme) := finding("field", field.id, "classification", msg(
 	"field %s is classified '%s', not a level of the scheme (%s)", [vocab.t(field.id), vocab.t(c), vocab.t(concat(", ", scheme))])) if c != null
 
 # METADATA
@@ -383,7 +384,7 @@ confidentiality_and_audit(inp) := array.concat(
 		object.get(inp.organization, "confidentiality_agreement_ref", "") == ""
 		f := finding("organization", "organization", "name", "the organization references no staff confidentiality agreement (confidentiality_agreement_ref)")
 	],
-	measure_findings(inp, "audit_log", "an audit log of access"),
+	measure_findings(inp, "audit_log", msg("an audit log of access", [])),
 )
 
 # METADATA
@@ -404,10 +405,10 @@ broad_access(inp) := array.concat(
 		some i
 		g := object.get(sec(s), "access_groups", [])[i]
 		lower(g) in vocab.broad_groups
-		f := finding("system", s.id, sprintf("security.access_groups.%d", [i]), sprintf(
+		f := finding("system", s.id, sprintf("security.access_groups.%d", [i]), msg(
 			"%s grants access to personal data to the broad group '%s'", [vocab.t(s.id), vocab.t(g)]))
 	],
-	measure_findings(inp, "monitoring", "access monitoring"),
+	measure_findings(inp, "monitoring", msg("access monitoring", [])),
 )
 
 # METADATA
@@ -434,7 +435,7 @@ partner_without_agreement(inp) := [f |
 		not object.get(r, "identifiability", "identified") in vocab.unlinkable
 	]
 	count(personal) > 0
-	f := finding("partner", p.id, "role", sprintf(
+	f := finding("partner", p.id, "role", msg(
 		"partner %s receives personal data (%s) without a confidentiality or processing agreement (dpa_ref)",
 		[vocab.t(p.id), vocab.t(concat(", ", personal))]))
 ]
@@ -458,12 +459,19 @@ system_without_agreement(inp) := [f |
 	s.operator in {"processor", "third_party"}
 	s.personal_data == true
 	object.get(s, "dpa_ref", "") == ""
-	f := finding("system", s.id, "operator", sprintf(
+	f := finding("system", s.id, "operator", msg(
 		"system %s is run by a %s and holds personal data, but records no processing or confidentiality agreement (dpa_ref)%s",
-		[vocab.t(s.id), vocab.t(replace(s.operator, "_", " ")), vocab.t(declared_note(s))]))
+		[vocab.t(s.id), operator_name(s.operator), declared_note(s)]))
 ]
 
-declared_note(s) := " (it is declared processes_personal_data: false, yet holds personal data)" if {
+# Who runs the system, a phrase of the catalogue ("a processor", "a third party" in the message).
+operator_name(op) := msg("processor", []) if op == "processor"
+
+else := msg("third party", []) if op == "third_party"
+
+else := replace(op, "_", " ")
+
+declared_note(s) := msg(" (it is declared processes_personal_data: false, yet holds personal data)", []) if {
 	object.get(s, "processes_personal_data", null) == false
 }
 

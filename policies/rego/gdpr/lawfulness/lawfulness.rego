@@ -8,6 +8,7 @@ import rego.v1
 import data.gdpr.jurisdictions as j
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 gdpr_bases := {"consent", "contract", "legal_obligation", "vital_interest", "public_interest", "legitimate_interest"}
 
@@ -18,17 +19,17 @@ valid_consent := {"opt_in", "separate", "banner"}
 # The GDPR basis each consent exemption of the policy (II.IV.3) most plausibly maps to — for the
 # reviewer; the mapping is an interpretation (docs/interpretation.md), not a conclusion.
 exemption_basis := {
-	"II.IV.3(1)": "legal_obligation or public_interest (national security is largely outside the GDPR, Art. 2(2))",
-	"II.IV.3(2)": "public_interest or vital_interest",
-	"II.IV.3(3)": "legal_obligation (Art. 6(1)(c)), for a request binding under EU or member-state law",
-	"II.IV.3(4)": "vital_interest",
-	"II.IV.3(5)": "legitimate_interest (data made public by the user, Art. 9(2)(e) for special categories)",
-	"II.IV.3(6)": "legitimate_interest",
-	"II.IV.3(7)": "contract",
-	"II.IV.3(8)": "legitimate_interest (with a legitimate-interest assessment)",
-	"II.IV.3(9)": "legitimate_interest",
-	"II.IV.3(10)": "public_interest or legitimate_interest with Art. 89 safeguards",
-	"II.IV.3(11)": "legal_obligation",
+	"II.IV.3(1)": msg("legal_obligation or public_interest (national security is largely outside the GDPR, Art. 2(2))", []),
+	"II.IV.3(2)": msg("public_interest or vital_interest", []),
+	"II.IV.3(3)": msg("legal_obligation (Art. 6(1)(c)), for a request binding under EU or member-state law", []),
+	"II.IV.3(4)": msg("vital_interest", []),
+	"II.IV.3(5)": msg("legitimate_interest (data made public by the user, Art. 9(2)(e) for special categories)", []),
+	"II.IV.3(6)": msg("legitimate_interest", []),
+	"II.IV.3(7)": msg("contract", []),
+	"II.IV.3(8)": msg("legitimate_interest (with a legitimate-interest assessment)", []),
+	"II.IV.3(9)": msg("legitimate_interest", []),
+	"II.IV.3(10)": msg("public_interest or legitimate_interest with Art. 89 safeguards", []),
+	"II.IV.3(11)": msg("legal_obligation", []),
 }
 
 basis_kind(flow) := object.get(object.get(flow, "legal_basis", {}), "kind", "")
@@ -56,11 +57,11 @@ flow_without_legal_basis(inp) := [f |
 ]
 
 missing_basis(flow, "") := object.union(
-	finding("flow", flow.id, "id", concat("", ["flow ", flow.id, " carries EU subjects' data (", concat(", ", j.eu_fields(flow)), ") with no legal_basis"])),
+	finding("flow", flow.id, "id", msg("flow %s carries EU subjects' data (%s) with no legal_basis", [flow.id, concat(", ", j.eu_fields(flow))])),
 	{"verdict": "gap"},
 )
 
-missing_basis(flow, kind) := finding("flow", flow.id, "legal_basis.kind", sprintf(
+missing_basis(flow, kind) := finding("flow", flow.id, "legal_basis.kind", msg(
 	"flow %s carries EU subjects' data under '%s', which is not one of the six legal bases of GDPR Art. 6(1)",
 	[flow.id, kind],
 )) if kind != ""
@@ -83,10 +84,10 @@ exemption_without_gdpr_basis(inp) := [f |
 	basis_kind(flow) == "exemption"
 	j.carries_eu_data(flow)
 	ex := object.get(flow.legal_basis, "exemption", "")
-	f := finding("flow", flow.id, "legal_basis.kind", concat("", [
-		"flow ", flow.id, " carries EU subjects' data under the policy exemption ", ex, "; its GDPR basis is probably ",
-		object.get(exemption_basis, ex, "to be decided"), ": confirm and record it",
-	]))
+	f := finding("flow", flow.id, "legal_basis.kind", msg(
+		"flow %s carries EU subjects' data under the policy exemption %s; its GDPR basis is probably %s: confirm and record it",
+		[flow.id, ex, object.get(exemption_basis, ex, msg("to be decided", []))],
+	))
 ]
 
 # METADATA
@@ -106,11 +107,11 @@ invalid_consent_basis(inp) := [f |
 	basis_kind(flow) == "consent"
 	j.carries_eu_data(flow)
 	not valid_consent_cited(flow)
-	f := finding("flow", flow.id, "legal_basis", concat("", ["flow ", flow.id, " relies on consent, but ", consent_problem(flow)]))
+	f := finding("flow", flow.id, "legal_basis", msg("flow %s relies on consent, but %s", [flow.id, consent_problem(flow)]))
 ]
 
 valid_consent_cited(flow) if flow.consent_info.mechanism in valid_consent
 
-consent_problem(flow) := concat("", ["consent ", flow.consent_info.id, " is obtained by ", flow.consent_info.mechanism, ", not a GDPR consent"]) if {
+consent_problem(flow) := msg("consent %s is obtained by %s, not a GDPR consent", [flow.consent_info.id, flow.consent_info.mechanism]) if {
 	flow.consent_info != null
-} else := "it cites no consent (legal_basis.consent)"
+} else := msg("it cites no consent (legal_basis.consent)", [])

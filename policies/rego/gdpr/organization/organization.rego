@@ -7,6 +7,7 @@ import rego.v1
 
 import data.gdpr.jurisdictions as j
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 eu_subjects(inp) if "EU" in inp.subject_areas
 
@@ -29,10 +30,10 @@ no_eu_representative(inp) := [f |
 	not j.in_eea(object.get(org, "jurisdiction", ""))
 	eu_subjects(inp)
 	not reachable_representative(org)
-	f := finding("organization", "organization", "jurisdiction", concat("", [
-		"the controller is established in ", object.get(org, "jurisdiction", "an unstated jurisdiction"),
-		" and collects data from people in the EU, but names no EU representative (organization.eu_representative)",
-	]))
+	f := finding("organization", "organization", "jurisdiction", msg(
+		"the controller is established in %s and collects data from people in the EU, but names no EU representative (organization.eu_representative)",
+		[object.get(org, "jurisdiction", msg("an unstated jurisdiction", []))],
+	))
 ]
 
 reachable_representative(org) if {

@@ -7,6 +7,7 @@ import rego.v1
 
 import data.gdpr.jurisdictions as j
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 processor_roles := {"processor", "cloud_storage", "payment"}
 
@@ -37,9 +38,9 @@ processor_without_dpa(inp) := [f |
 	not partner.dpa_ref
 	eu := [rf.id | some rf in partner.received_fields; j.eu_field(rf)]
 	count(eu) > 0
-	f := finding("partner", partner.id, "id", concat("", [
-		"processor ", partner.id, " receives EU subjects' data (", concat(", ", eu), ") with no data processing agreement (dpa_ref)",
-	]))
+	f := finding("partner", partner.id, "id", msg(
+		"processor %s receives EU subjects' data (%s) with no data processing agreement (dpa_ref)", [partner.id, concat(", ", eu)],
+	))
 ]
 
 # METADATA
@@ -61,7 +62,7 @@ processor_system_without_dpa(inp) := [f |
 	s.personal_data == true
 	"EU" in object.get(s, "data_subject_areas", [])
 	not s.dpa_ref
-	f := finding("system", s.id, "operator", concat("", [
-		"system ", s.id, " is run by a processor and holds EU subjects' data with no data processing agreement (dpa_ref)",
-	]))
+	f := finding("system", s.id, "operator", msg(
+		"system %s is run by a processor and holds EU subjects' data with no data processing agreement (dpa_ref)", [s.id],
+	))
 ]

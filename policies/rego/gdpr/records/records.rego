@@ -11,6 +11,7 @@ import rego.v1
 
 import data.gdpr.jurisdictions as j
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 eu_system(system) if {
 	"EU" in system.data_subject_areas
@@ -33,7 +34,7 @@ controller_details_missing(inp) := [f |
 	some key in ["address", "dpo"]
 	not org[key]
 	f := object.union(
-		finding("organization", "organization", "name", concat("", ["organization.", key, " is missing: RoPA column (a) cannot be filled"])),
+		finding("organization", "organization", "name", msg("organization.%s is missing: RoPA column (a) cannot be filled", [key])),
 		{"key": key},
 	)
 ]
@@ -55,7 +56,7 @@ field_record_incomplete(inp) := [f |
 	some key in ["purposes", "subjects"]
 	count(object.get(field, key, [])) == 0
 	f := object.union(
-		finding("field", field.id, "id", concat("", ["field ", field.id, " (EU subjects) has no ", key, ": RoPA column ", column[key], " cannot be filled"])),
+		finding("field", field.id, "id", msg("field %s (EU subjects) has no %s: RoPA column %s cannot be filled", [field.id, key, column[key]])),
 		{"key": key},
 	)
 ]
@@ -80,7 +81,7 @@ system_record_incomplete(inp) := [f |
 	some key in ["retention", "security"]
 	not described(system, key)
 	f := object.union(
-		finding("system", system.id, "id", concat("", ["system ", system.id, " holds EU subjects' data but its ", key, " is not described: RoPA column ", sys_column[key]])),
+		finding("system", system.id, "id", msg("system %s holds EU subjects' data but its %s is not described: RoPA column %s", [system.id, key, sys_column[key]])),
 		{"key": key},
 	)
 ]

@@ -8,6 +8,7 @@ import rego.v1
 import data.gdpr.jurisdictions as j
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 
 safeguards := {"scc", "bcr", "certification", "code_of_conduct"}
 
@@ -34,10 +35,10 @@ transfer_without_safeguard(inp) := [f |
 	not mech in safeguards
 	not mech in derogations
 	mech != "adequacy"
-	f := finding("flow", flow.id, j.transfer_attr(flow), concat("", [
-		"flow ", flow.id, " transfers EU subjects' data (", concat(", ", j.eu_fields(flow)), ") to ", flow.to,
-		" (", flow.to_node.jurisdiction, ") with transfer mechanism '", mech, "', not a GDPR ground",
-	]))
+	f := finding("flow", flow.id, j.transfer_attr(flow), msg(
+		"flow %s transfers EU subjects' data (%s) to %s (%s) with transfer mechanism '%s', not a GDPR ground",
+		[flow.id, concat(", ", j.eu_fields(flow)), flow.to, flow.to_node.jurisdiction, mech],
+	))
 ]
 
 # METADATA
@@ -58,7 +59,7 @@ adequacy_without_decision(inp) := [f |
 	dest := flow.to_node.jurisdiction
 	not dest in j.adequate
 	dest != j.dpf_country
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
 		"flow %s relies on adequacy for %s, which has no Commission adequacy decision",
 		[flow.id, dest],
 	))
@@ -83,7 +84,7 @@ us_adequacy_without_dpf(inp) := [f |
 	j.mechanism(flow) == "adequacy"
 	flow.to_node.jurisdiction == j.dpf_country
 	not j.transfer_of(flow).ref
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
 		"flow %s relies on US adequacy but does not reference %s's Data Privacy Framework certification (transfer.ref)",
 		[flow.id, flow.to],
 	))
@@ -106,7 +107,7 @@ safeguard_without_tia(inp) := [f |
 	j.eu_transfer(flow)
 	j.mechanism(flow) in safeguards
 	not j.transfer_of(flow).tia_ref
-	f := finding("flow", flow.id, "transfer", sprintf(
+	f := finding("flow", flow.id, "transfer", msg(
 		"flow %s transfers EU subjects' data to %s (%s) under %s without a transfer impact assessment (transfer.tia_ref)",
 		[flow.id, flow.to, flow.to_node.jurisdiction, j.mechanism(flow)],
 	))
@@ -126,7 +127,7 @@ safeguard_without_ref(inp) := [f |
 	j.eu_transfer(flow)
 	j.mechanism(flow) in safeguards
 	not j.transfer_of(flow).ref
-	f := finding("flow", flow.id, "transfer", sprintf(
+	f := finding("flow", flow.id, "transfer", msg(
 		"flow %s relies on %s but references no instrument (transfer.ref)",
 		[flow.id, j.mechanism(flow)],
 	))
@@ -149,10 +150,13 @@ derogation_for_regular_transfer(inp) := [f |
 	j.eu_transfer(flow)
 	j.mechanism(flow) in derogations
 	not occasional(flow)
-	f := finding("flow", flow.id, "transfer.mechanism", concat("", [
-		"flow ", flow.id, " relies on the derogation ", j.mechanism(flow), " for a transfer that is not occasional (frequency ",
-		object.get(j.transfer_of(flow), "frequency", "not stated"), ", trigger ", object.get(flow, "trigger", "not stated"), ")",
-	]))
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
+		"flow %s relies on the derogation %s for a transfer that is not occasional (frequency %s, trigger %s)",
+		[
+			flow.id, j.mechanism(flow), object.get(j.transfer_of(flow), "frequency", msg("not stated", [])),
+			object.get(flow, "trigger", msg("not stated", [])),
+		],
+	))
 ]
 
 occasional(flow) if {
@@ -178,7 +182,7 @@ derogation_consent_not_explicit(inp) := [f |
 	j.eu_transfer(flow)
 	j.mechanism(flow) == "art49_consent"
 	not explicit_transfer_consent(flow)
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
 		"flow %s relies on Art. 49(1)(a) consent but cites no explicit consent to the transfer (opt_in or separate, scope cross_border)",
 		[flow.id],
 	))

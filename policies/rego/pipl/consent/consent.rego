@@ -6,6 +6,7 @@ package pipl.consent
 import rego.v1
 
 import data.lib.findings.finding
+import data.lib.findings.msg
 import data.pipl.scope
 
 # Total (never undefined): real OPA turns `not f(g(x))` into false when g(x) is undefined.
@@ -34,10 +35,10 @@ sharing_without_separate_consent(inp) := [f |
 	scope.basis_kind(flow) != "legal_obligation"
 	scope.carries_cn_data(flow)
 	not scope.separate(consent_of(flow), "sharing")
-	f := finding("flow", flow.id, "legal_basis", concat("", [
-		"flow ", flow.id, " gives Chinese residents' data (", concat(", ", scope.cn_fields(flow)), ") to the independent handler ",
-		flow.to, " without a separate consent (mechanism separate, scope sharing)",
-	]))
+	f := finding("flow", flow.id, "legal_basis", msg(
+		"flow %s gives Chinese residents' data (%s) to the independent handler %s without a separate consent (mechanism separate, scope sharing)",
+		[flow.id, concat(", ", scope.cn_fields(flow)), flow.to],
+	))
 ]
 
 # The ids of the fields of Chinese residents a flow carries whose category has the PIPL category fact `fact`
@@ -66,9 +67,10 @@ sensitive_without_separate_consent(inp) := [f |
 	ids := sensitive_fields(flow, "sensitive")
 	count(ids) > 0
 	not scope.separate(consent_of(flow), "sensitive")
-	f := finding("flow", flow.id, "fields", concat("", [
-		"flow ", flow.id, " carries Chinese residents' sensitive personal information (", concat(", ", ids), ") without a separate consent (scope sensitive)",
-	]))
+	f := finding("flow", flow.id, "fields", msg(
+		"flow %s carries Chinese residents' sensitive personal information (%s) without a separate consent (scope sensitive)",
+		[flow.id, concat(", ", ids)],
+	))
 ]
 
 # METADATA
@@ -88,7 +90,8 @@ standard_sensitive_without_separate_consent(inp) := [f |
 	ids := sensitive_fields(flow, "standard_only")
 	count(ids) > 0
 	not scope.separate(consent_of(flow), "sensitive")
-	f := finding("flow", flow.id, "fields", concat("", [
-		"flow ", flow.id, " carries Chinese residents' data GB/T 35273 treats as sensitive (", concat(", ", ids), ") without a separate consent",
-	]))
+	f := finding("flow", flow.id, "fields", msg(
+		"flow %s carries Chinese residents' data GB/T 35273 treats as sensitive (%s) without a separate consent",
+		[flow.id, concat(", ", ids)],
+	))
 ]

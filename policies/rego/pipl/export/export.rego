@@ -7,6 +7,7 @@ import rego.v1
 
 import data.lib.candidates
 import data.lib.findings.finding
+import data.lib.findings.msg
 import data.pipl.scope
 
 pipl_mechanisms := {"cac_assessment", "pipl_standard_contract", "pipl_certification"}
@@ -34,10 +35,10 @@ export_without_mechanism(inp) := [f |
 	mech := scope.mechanism(flow)
 	not mech in pipl_mechanisms
 	mech != "contract_necessity"
-	f := finding("flow", flow.id, export_attr(flow), concat("", [
-		"flow ", flow.id, " exports Chinese residents' data (", concat(", ", scope.cn_fields(flow)), ") to ", flow.to,
-		" (", flow.to_node.jurisdiction, ") with transfer mechanism '", mech, "', not a PIPL Art. 38 mechanism",
-	]))
+	f := finding("flow", flow.id, export_attr(flow), msg(
+		"flow %s exports Chinese residents' data (%s) to %s (%s) with transfer mechanism '%s', not a PIPL Art. 38 mechanism",
+		[flow.id, concat(", ", scope.cn_fields(flow)), flow.to, flow.to_node.jurisdiction, mech],
+	))
 ]
 
 # METADATA
@@ -53,7 +54,7 @@ export_mechanism_without_ref(inp) := [f |
 	scope.export(flow)
 	scope.mechanism(flow) in pipl_mechanisms
 	not scope.transfer_of(flow).ref
-	f := finding("flow", flow.id, "transfer", sprintf(
+	f := finding("flow", flow.id, "transfer", msg(
 		"flow %s relies on %s but references no filing (transfer.ref)", [flow.id, scope.mechanism(flow)],
 	))
 ]
@@ -74,7 +75,7 @@ export_on_contract_necessity(inp) := [f |
 	some flow in candidates.border_flows(inp)
 	scope.export(flow)
 	scope.mechanism(flow) == "contract_necessity"
-	f := finding("flow", flow.id, "transfer.mechanism", sprintf(
+	f := finding("flow", flow.id, "transfer.mechanism", msg(
 		"flow %s exports Chinese residents' data relying on contract necessity: check the 2024 CAC exemption conditions", [flow.id],
 	))
 ]
@@ -102,13 +103,13 @@ export_without_separate_consent(inp) := [f |
 
 non_consent_bases := {"contract", "legal_obligation"}
 
-consent_finding(flow) := finding("flow", flow.id, export_attr(flow), sprintf(
+consent_finding(flow) := finding("flow", flow.id, export_attr(flow), msg(
 	"flow %s exports Chinese residents' data to %s without a separate consent to the export (transfer.separate_consent)",
 	[flow.id, flow.to],
 )) if not scope.basis_kind(flow) in non_consent_bases
 
 consent_finding(flow) := object.union(
-	finding("flow", flow.id, export_attr(flow), sprintf(
+	finding("flow", flow.id, export_attr(flow), msg(
 		"flow %s exports Chinese residents' data under %s without a separate consent: review whether Art. 39 notice and consent are still needed",
 		[flow.id, scope.basis_kind(flow)],
 	)),
@@ -131,7 +132,7 @@ export_without_impact_assessment(inp) := [f |
 	some flow in candidates.border_flows(inp)
 	scope.export(flow)
 	not scope.transfer_of(flow).tia_ref
-	f := finding("flow", flow.id, export_attr(flow), sprintf(
+	f := finding("flow", flow.id, export_attr(flow), msg(
 		"flow %s exports Chinese residents' data to %s without a PI protection impact assessment (transfer.tia_ref)",
 		[flow.id, flow.to],
 	))

@@ -1,0 +1,223 @@
+"""Findings in the DPO's language: every text of the policy pack has a French translation in policies/locale/fr.po,
+translations keep their placeholders, and `--lang fr` shows no English finding message, title or remediation on the
+sample and on a generated inventory, while JSON and SARIF keep the English `message` byte for byte."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from tests.conftest import POLICIES, SAMPLE, generate_inventory, run_auditor
+
+from auditor import pipeline
+from auditor.findings import Finding
+from auditor.i18n import Translator
+from auditor.localize import Localizer
+from auditor.policy import load_pack, make_engine, messages
+from auditor.policy.catalogue import Clause, PolicyPack
+from auditor.report import facts
+
+PO = messages.catalogue_path(POLICIES, "fr")
+HINT = (
+    "Rules build their messages with lib.findings.msg(fmt, args) (README, 'Writing rules'); every message format, "
+    "rule title and remediation needs a French entry in policies/locale/fr.po. Add the entries below (msgstr in "
+    "French, same placeholders; %[n]s picks the n-th argument if French needs another order):\n\n"
+)
+
+
+@pytest.fixture(scope="module")
+def pack() -> PolicyPack:
+    return load_pack(POLICIES)
+
+
+@pytest.fixture(scope="module")
+def audits(pack: PolicyPack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding]]:
+    """Findings of the sample and of a generated inventory, one embedded engine for both."""
+    generated = generate_inventory(tmp_path_factory.mktemp("gen") / "S", "S", 7)
+    engine = make_engine("embedded")
+    return {
+        name: pipeline.audit(pipeline.load([path]), pack, engine, cache=None).findings
+        for name, path in (("sample", SAMPLE), ("generated S", generated))
+    }
+
+
+def test_no_text_of_the_pack_lacks_a_french_translation(pack: PolicyPack) -> None:
+    missing = messages.missing(pack, "fr")
+    assert not missing, (
+        f"{len(missing)} text(s) of the policy pack have no French translation:\n"
+        + "".join(f"  {s.kind} of {s.owner} ({s.where}): {s.msgid!r}\n" for s in missing)
+        + "\n"
+        + HINT
+        + "\n\n".join(messages.po_entry(s) for s in missing)
+    )
+
+
+def test_every_message_of_the_sources_is_found(pack: PolicyPack) -> None:
+    # The extraction reads msg(...) formats and literal finding(...) messages: a sanity floor, so that a broken
+    # extractor cannot make the test above pass by finding nothing.
+    found = [s for s in messages.sources(pack) if s.kind == "message"]
+    assert len(found) > 150
+    assert any(s.msgid == "flow %s carries personal data without TLS" for s in found)
+    assert len([s for s in messages.sources(pack) if s.kind == "remediation"]) == len(
+        [r for r in pack.rules if r.remediation]
+    )
+
+
+def _entries() -> list[tuple[str | None, str, str]]:
+    with PO.open("rb") as handle:
+        catalogue = read_po(handle, locale="fr")
+    return [(m.context, str(m.id), str(m.string)) for m in catalogue if m.id]
+
+
+def test_translations_keep_the_placeholders_of_their_msgid() -> None:
+    wrong = []
+    for context, msgid, msgstr in _entries():
+        if Counter(messages.verbs(msgid)) != Counter(messages.verbs(msgstr)):
+            wrong.append(f"{context or ''} {msgid!r}: {messages.verbs(msgid)} vs {msgstr!r}: {messages.verbs(msgstr)}")
+    assert not wrong, "placeholders differ between msgid and msgstr:\n" + "\n".join(wrong)
+
+
+def test_the_catalogue_has_no_fuzzy_empty_or_stale_entry(pack: PolicyPack) -> None:
+    with PO.open("rb") as handle:
+        catalogue = read_po(handle, locale="fr")
+    fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
+    empty = [m.id for m in catalogue if m.id and not m.string]
+    used = {s.msgid for s in messages.sources(pack)}
+    stale = [m.id for m in catalogue if m.id and m.context is None and m.id not in used]
+    assert not fuzzy and not empty, f"fuzzy: {fuzzy}, untranslated: {empty}"
+    assert not stale, f"entries no rule uses any more (remove them from {PO.name}): {stale}"
+
+
+def test_go_verbs_render_like_rego_sprintf() -> None:
+    assert messages.sprintf("%s has %d (%v) %%", ["a", 3, True]) == "a has 3 (true) %"
+    assert messages.sprintf("%[2]s then %[1]s, %s", ["x", "y"]) == "y then x, y"
+    assert messages.verbs("%[2]s %s %d") == [(2, "s"), (3, "s"), (4, "d")]
+    with pytest.raises(messages.FormatError):
+        messages.sprintf("%x", [1])
+    with pytest.raises(messages.FormatError):
+        messages.sprintf("%s %s", ["only one"])
+
+
+def test_the_english_text_is_what_the_format_and_arguments_give(audits: dict[str, list[Finding]]) -> None:
+    """The renderer used for French prints the English format exactly as the rules' sprintf did, on every finding
+    of real inventories: arguments reach the translation intact."""
+    checked = 0
+    for name, findings in audits.items():
+        for f in findings:
+            if f.message_fmt:
+                args = json.loads(f.message_args) if f.message_args else []
+                assert messages.english(f.message_fmt, args) == f.message, f"{name}: {f.rule_id}: {f.message}"
+                checked += 1
+    assert checked > 500
+
+
+def test_french_findings_have_no_english_message_title_or_remediation(
+    pack: PolicyPack, audits: dict[str, list[Finding]]
+) -> None:
+    loc = Localizer(pack, "fr")
+    english = []
+    rules = set()
+    for name, findings in audits.items():
+        assert findings
+        for f in findings:
+            rules.add(f.rule_id)
+            for what, fr, en in (
+                ("message", loc.message(f), f.message),
+                ("title", loc.title(f), f.title),
+                ("remediation", loc.remediation(f), f.remediation),
+            ):
+                if fr == en or "(not stated)" in fr:
+                    english.append(f"{name}: {f.rule_id} {what}: {en!r}")
+    assert len(rules) > 40  # the two inventories exercise most areas of the pack
+    assert not english, "English left in French output:\n" + "\n".join(sorted(set(english)))
+
+
+def test_a_localized_finding_written_directly_equals_its_generic_dump(
+    pack: PolicyPack, audits: dict[str, list[Finding]]
+) -> None:
+    from auditor.formats import jsonstream
+    from auditor.formats.json_format import finding_dict, finding_json
+
+    loc = Localizer(pack, "fr")
+    for f in audits["sample"]:
+        assert finding_json(f, "  ", loc) == jsonstream.dumps_indented(finding_dict(f, loc), "  ")
+
+
+def test_english_stays_the_default(pack: PolicyPack, audits: dict[str, list[Finding]]) -> None:
+    loc = Localizer(pack)
+    for f in audits["sample"]:
+        assert loc.message(f) == f.message and loc.remediation(f) == f.remediation and loc.title(f) == f.title
+
+
+def test_check_lang_fr_text_and_junit_are_french() -> None:
+    text = run_auditor("check", str(SAMPLE), "--lang", "fr")
+    assert text.code == 1, text.err
+    assert "le flux " in text.out and "correction: " in text.out
+    english = run_auditor("check", str(SAMPLE), "--format", "json")
+    for f in json.loads(english.out)["findings"]:
+        assert f"{f['message']}\n" not in text.out and f"{f['message']} [" not in text.out
+        assert f"correction: {f['remediation']}\n" not in text.out
+    junit = run_auditor("check", str(SAMPLE), "--format", "junit", "--lang", "fr")
+    assert junit.code == 1 and "le flux " in junit.out and "fix: Ajouter" in junit.out
+
+
+def test_json_and_sarif_keep_english_and_add_the_translation(tmp_path: Path) -> None:
+    plain = run_auditor("check", str(SAMPLE), "--format", "json")
+    french = run_auditor("check", str(SAMPLE), "--format", "json", "--lang", "fr")
+    again = run_auditor("check", str(SAMPLE), "--format", "json", "--lang", "fr")
+    assert french.out == again.out  # deterministic
+    en = json.loads(plain.out)["findings"]
+    fr = json.loads(french.out)["findings"]
+    assert [{k: v for k, v in f.items() if k != "localized"} for f in fr] == en  # English untouched
+    assert all(f["localized"]["lang"] == "fr" and f["localized"]["message"] != f["message"] for f in fr)
+    assert all("localized" not in f for f in en)
+    sarif = json.loads(run_auditor("check", str(SAMPLE), "--format", "sarif", "--lang", "fr").out)
+    results = sarif["runs"][0]["results"]
+    assert results and all(r["properties"]["localized"]["message"] for r in results)
+    assert all(not r["message"]["text"].startswith(r["properties"]["localized"]["message"]) for r in results)
+
+
+def test_report_lang_fr_has_no_english_finding_text(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    run = run_auditor("report", str(SAMPLE), "--format", "html", "--lang", "fr", "-o", str(out))
+    assert run.code == 0, run.err
+    page = html.unescape(out.read_text(encoding="utf-8"))
+    findings = json.loads(run_auditor("check", str(SAMPLE), "--format", "json", "--lang", "fr").out)["findings"]
+    for f in findings:
+        assert f["message"] not in page, f["message"]
+        assert f["localized"]["message"] in page
+        assert f["remediation"] not in page, f["remediation"]
+        assert f["localized"]["remediation"] in page
+        assert f["title"] not in page, f["title"]
+
+
+def _coverage(*statuses: str) -> list[facts.ClauseCoverage]:
+    out = []
+    for i, status in enumerate(statuses):
+        checkability = "not_checkable" if status == "not_checkable" else "machine"
+        clause = Clause(id=f"X.{i}", kind="security", checkability=checkability, summary_en="s")
+        out.append(facts.ClauseCoverage(clause, status, (), (), ()))
+    return out
+
+
+def test_an_area_is_compliant_only_when_every_clause_was_checked_and_passed() -> None:
+    def verdict(*statuses: str) -> str:
+        return facts.area_summaries(_coverage(*statuses))[0].verdict
+
+    assert verdict("not_checkable", "not_checkable") == "not_checkable"
+    assert verdict("compliant", "not_checkable") == "compliant_checkable"
+    assert verdict("compliant", "compliant") == "compliant"
+    assert verdict("findings", "not_checkable") == "to_review"
+    assert Translator("fr")("area_verdict.not_checkable") == "non vérifiable automatiquement"
+    assert "conforme" not in Translator("fr")("area_verdict.not_checkable")
+
+
+def test_the_french_report_does_not_call_the_unverifiable_area_compliant(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    assert run_auditor("report", str(SAMPLE), "--format", "markdown", "--lang", "fr", "-o", str(out)).code == 0
+    row = next(line for line in out.read_text(encoding="utf-8").splitlines() if line.startswith("| Non vérifiable"))
+    assert row.rstrip(" |").endswith("aucun constat (vérification partielle)"), row
