@@ -116,7 +116,7 @@ def dumps(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-_ITEM_TEXT_KEYS = ("attribute", "key", "severity", "verdict", "remediation")
+_ITEM_TEXT_KEYS = ("attribute", "key", "severity", "verdict", "remediation", "fmt")
 
 
 def _scalar(x: Any) -> bool:
@@ -126,8 +126,8 @@ def _scalar(x: Any) -> bool:
 def valid_results(pack: PolicyPack, value: Any) -> RuleResults | None:
     """``value`` when it has exactly the shape :func:`check_results` gives and findings are built from (one array
     per rule of the pack, each finding an object with a ``subject`` of string ``kind`` and ``id``, a string
-    ``message``, optional string ``attribute``/``key``/``severity``/``verdict``/``remediation`` and an array of
-    scalars as ``evidence``), else None. For values read back from a cache: one of another shape is a miss, never
+    ``message``, optional string ``attribute``/``key``/``severity``/``verdict``/``remediation``/``fmt``, an array
+    ``args`` and an array of scalars as ``evidence``), else None. For values read back from a cache: one of another shape is a miss, never
     an error."""
     if not isinstance(value, dict) or len(value) != len(pack.rules):
         return None
@@ -149,5 +149,7 @@ def valid_results(pack: PolicyPack, value: Any) -> RuleResults | None:
                 return None
             evidence = item.get("evidence")
             if evidence is not None and not (isinstance(evidence, list) and all(_scalar(x) for x in evidence)):
+                return None
+            if "args" in item and not isinstance(item["args"], list):  # lib.findings.msg arguments
                 return None
     return value
