@@ -127,8 +127,8 @@ def valid_results(pack: PolicyPack, value: Any) -> RuleResults | None:
     """``value`` when it has exactly the shape :func:`check_results` gives and findings are built from (one array
     per rule of the pack, each finding an object with a ``subject`` of string ``kind`` and ``id``, a string
     ``message``, optional string ``attribute``/``key``/``severity``/``verdict``/``remediation``/``fmt``, an array
-    ``args`` and an array of scalars as ``evidence``), else None. For values read back from a cache: one of another shape is a miss, never
-    an error."""
+    ``args`` and an array of scalars as ``evidence``), else None. For values read back from a cache: one of another
+    shape is a miss, never an error."""
     if not isinstance(value, dict) or len(value) != len(pack.rules):
         return None
     for rule in pack.rules:
