@@ -550,7 +550,12 @@ def check(
         prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
         timings = pipeline.Timings()
         inv = pipeline.load(targets, timings)
-        result = _audit_with_progress(inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings)
+        # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and with --cache,
+        # whose stored audits a later --diff-base run in any language may read back.
+        message_args = lang != "en" or cache_dir is not None
+        result = _audit_with_progress(
+            inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings, message_args=message_args
+        )
         started = time.perf_counter()
         if diff_base is None:  # with --cache: the base revision of a later --diff-base run (the default branch's job)
             pipeline.SHARED.keep_audit(pack, chosen, inv, result.findings)

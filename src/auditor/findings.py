@@ -68,9 +68,12 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> list[Finding]:
-    """Turn raw rule results of every partition into sorted, de-duplicated findings. More than MAX_FINDINGS is an
-    input error (exit 2): never a partial report."""
+def build(
+    pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults], *, message_args: bool = True
+) -> list[Finding]:
+    """Turn raw rule results of every partition into sorted, de-duplicated findings (without what rendering their
+    message in another language needs when ``message_args`` is false). More than MAX_FINDINGS is an input error
+    (exit 2): never a partial report."""
     found: dict[str, Finding] = {}
     for partition in results:
         for rule_id, items in partition.items():
@@ -106,7 +109,7 @@ def build(pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults]) -> l
                             )
                         ]
                     )
-                fmt = item.get("fmt")
+                fmt = item.get("fmt") if message_args else None
                 args = item.get("args")
                 found[fp] = Finding(
                     fingerprint=fp,
