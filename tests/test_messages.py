@@ -102,6 +102,19 @@ def test_go_verbs_render_like_rego_sprintf() -> None:
         messages.sprintf("%s %s", ["only one"])
 
 
+def test_a_joined_list_is_translated_item_by_item_with_its_separator() -> None:
+    # lib.findings.joined(sep, items): a list of any length, each item a phrase (or a value) of its own.
+    item = {"text": "f1: trigger scheduled", "fmt": "%s: trigger %s", "args": ["f1", "scheduled"]}
+    listed = {"text": "f1: trigger scheduled; id-2", "join": "; ", "items": [item, "id-2"]}
+    fr = messages.Catalogue(
+        "fr", {"pushed (%s)": "poussé (%s)", "%s: trigger %s": "%s : déclencheur %s"}, {"; ": " ; "}
+    )
+    assert messages.english("pushed (%s)", [listed]) == "pushed (f1: trigger scheduled; id-2)"
+    assert fr.render("pushed (%s)", [listed]) == "poussé (f1 : déclencheur scheduled ; id-2)"
+    untranslated = {**listed, "items": [{**item, "fmt": "%s: sent %s"}]}
+    assert fr.render("pushed (%s)", [untranslated]) is None  # the whole message stays English, never half
+
+
 def test_the_english_text_is_what_the_format_and_arguments_give(audits: dict[str, list[Finding]]) -> None:
     """The renderer used for French prints the English format exactly as the rules' sprintf did, on every finding
     of real inventories: arguments reach the translation intact."""

@@ -5,11 +5,10 @@ and every fingerprint use, unchanged) and the format and arguments it was built 
 language, ``<pack>/locale/<lang>.po`` (gettext PO, read with Babel): the msgid of a message is its English format
 (``"flow %s sends %s to %s"``), the msgid of a rule title or remediation is the English text of its METADATA. A
 company writing its own pack ships its own catalogue beside its rules. Entries with the context ``value`` translate
-argument values that are English words rather than inventory ids (``(not stated)``), and the separators of lists
-built with ``lib.findings.joined``. Formats use Rego's ``sprintf``
-verbs: ``%s``, ``%d``, ``%v``, ``%%``, and ``%[n]s`` to take the n-th argument when the translation needs another
-word order. A message, title or remediation without a translation stays English (tests/test_messages.py fails on
-any).
+argument values that are English words rather than inventory ids (``(not stated)``) and the separators of lists
+built with ``lib.findings.joined`` (each item translated on its own). Formats use Rego's ``sprintf`` verbs: ``%s``,
+``%d``, ``%v``, ``%%``, and ``%[n]s`` to take the n-th argument when the translation needs another word order. A
+message, title or remediation without a translation stays English (tests/test_messages.py fails on any).
 """
 
 from __future__ import annotations

@@ -104,7 +104,8 @@ def render(r: Report) -> str:
     out += [f"## 2. {t('section.coverage')}", "", t("coverage.intro"), ""]
     rows: list[list[object]] = []
     for cv in r.coverage:
-        detail = _t(r.clause_reason(cv.clause)) if cv.status == "not_checkable" else t("coverage.rules", n=len(cv.rules))
+        checkable = cv.status != "not_checkable"
+        detail = t("coverage.rules", n=len(cv.rules)) if checkable else _t(r.clause_reason(cv.clause))
         if cv.open:
             detail += "; " + t("coverage.open", n=len(cv.open))
         excerpt = f"« {_t(cv.clause.excerpt_fr)} » — " if cv.clause.excerpt_fr else ""
@@ -131,7 +132,8 @@ def render(r: Report) -> str:
             out += [f"> « {_t(cv.clause.excerpt_fr)} »", ""]
         for f in facts.sort_findings(cv.open):
             out.append(f"- **{t('severity.' + f.severity)}** ({t('verdict.' + f.verdict)}) — {_t(r.message(f))}")
-            out.append(f"  - {t('findings.subject')}: {t.get('kind.' + f.subject_kind, f.subject_kind)} {md_code(f.subject_id)}")
+            kind = t.get("kind." + f.subject_kind, f.subject_kind)
+            out.append(f"  - {t('findings.subject')}: {kind} {md_code(f.subject_id)}")
             out.append(f"  - {t('findings.location')}: {md_code(str(f.location))}")
             out.append(f"  - {t('findings.explanation')}: {_t(r.title(f))}")
             if f.evidence:
