@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import html
 import json
+import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from babel.messages.pofile import read_po
-from tests.conftest import POLICIES, SAMPLE, generate_inventory, run_auditor
+from tests.conftest import MINIMAL, POLICIES, SAMPLE, generate_inventory, run_auditor
 
 from auditor import pipeline
 from auditor.findings import Finding
-from auditor.i18n import Translator
+from auditor.i18n import Translator, catalogue
 from auditor.localize import Localizer
 from auditor.policy import load_pack, make_engine, messages
 from auditor.policy.catalogue import Clause, PolicyPack
@@ -90,6 +93,26 @@ def test_the_catalogue_has_no_fuzzy_empty_or_stale_entry(pack: PolicyPack) -> No
     stale = [m.id for m in catalogue if m.id and m.context is None and m.id not in used]
     assert not fuzzy and not empty, f"fuzzy: {fuzzy}, untranslated: {empty}"
     assert not stale, f"entries no rule uses any more (remove them from {PO.name}): {stale}"
+
+
+NBSP = "\u00a0"
+LOOSE = re.compile(r" [:;?!](?=\s|$)|« | »")
+
+
+def test_french_typography_is_consistent() -> None:
+    """French texts put a no-break space before : ; ? ! and inside « » (so that a line never starts with the colon):
+    the catalogue, the fixed strings and the clauses' French summaries, remediations and reasons (excerpts are quoted
+    verbatim from the policy)."""
+    loose = [f"fr.po: {msgstr!r}" for _, _, msgstr in _entries() if LOOSE.search(msgstr)]
+    loose += [f"fr.json {k}: {v!r}" for k, v in catalogue("fr").items() if LOOSE.search(v)]
+    for name in ("clauses.yaml", "overlays.yaml"):
+        for clause in yaml.safe_load((POLICIES / name).read_text(encoding="utf-8")).get("clauses", []):
+            for key in ("summary_fr", "remediation_fr", "reason_fr"):
+                if LOOSE.search(str(clause.get(key, ""))):
+                    loose.append(f"{name} {clause.get('id')} {key}: {clause[key]!r}")
+    assert not loose, "use a no-break space (U+00A0) before : ; ? ! and inside « »:\n" + "\n".join(loose)
+    assert not [v for v in catalogue("en").values() if NBSP in v]  # English keeps its own typography
+    assert Translator("fr")("punct.colon") == NBSP + ":" and Translator("en")("punct.colon") == ":"
 
 
 def test_go_verbs_render_like_rego_sprintf() -> None:
@@ -169,13 +192,48 @@ def test_english_stays_the_default(pack: PolicyPack, audits: dict[str, list[Find
 def test_check_lang_fr_text_and_junit_are_french() -> None:
     text = run_auditor("check", str(SAMPLE), "--lang", "fr")
     assert text.code == 1, text.err
-    assert "le flux " in text.out and "correction: " in text.out
+    assert "le flux " in text.out and "correction\u00a0: " in text.out
     english = run_auditor("check", str(SAMPLE), "--format", "json")
     for f in json.loads(english.out)["findings"]:
         assert f"{f['message']}\n" not in text.out and f"{f['message']} [" not in text.out
-        assert f"correction: {f['remediation']}\n" not in text.out
+        assert f"correction\u00a0: {f['remediation']}\n" not in text.out
     junit = run_auditor("check", str(SAMPLE), "--format", "junit", "--lang", "fr")
     assert junit.code == 1 and "le flux " in junit.out and "fix: Ajouter" in junit.out
+
+
+def test_diff_mode_names_new_and_fixed_findings_in_french(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "inventory").mkdir(parents=True)
+    app = root / "inventory" / "app.yaml"
+    added = "      - id: app.home_gps\n        category: user.location.precise\n        purposes: [support]\n"
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.email=ci@example.com", "-c", "user.name=CI", *args], cwd=root, check=True)
+
+    app.write_text(MINIMAL, encoding="utf-8")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    app.write_text(MINIMAL + added, encoding="utf-8")
+
+    def french_text() -> str:
+        return run_auditor("check", "inventory", "--diff-base", "HEAD", "--lang", "fr", "--no-color", cwd=root).out
+
+    doc = json.loads(run_auditor("check", "inventory", "--format", "json", "--lang", "fr", cwd=root).out)
+    added_findings = [f for f in doc["findings"] if f["subject"]["id"] == "app.home_gps"]
+    out = french_text()
+    new = [line for line in out.splitlines() if line.startswith("  nouveau ")]
+    assert added_findings and len(new) == len(added_findings)
+    for f in added_findings:
+        assert any(f["localized"]["message"] in line and "[ouvert]" in line for line in new), f["message"]
+        assert f["message"] not in out
+    git("commit", "-qam", "add the field")
+    app.write_text(MINIMAL, encoding="utf-8")
+    out = french_text()
+    fixed = [line for line in out.splitlines() if line.startswith("  corrigé ")]
+    assert len(fixed) == len(added_findings)
+    for f in added_findings:
+        assert any(line.endswith(f["localized"]["message"]) for line in fixed) and f["message"] not in out
 
 
 def test_json_and_sarif_keep_english_and_add_the_translation(tmp_path: Path) -> None:

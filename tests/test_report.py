@@ -297,9 +297,10 @@ def test_check_text_output_in_french(auditor: Callable[..., Run], audited: pipel
 
     fr = auditor("check", "inventory", "--lang", "fr", "--no-color", "--fail-on", "never")
     assert fr.code == 0, fr.err
-    assert "; correction: " in fr.out and "règle " in fr.out and "constat" in fr.out
-    assert "; fix: " not in fr.out
-    assert "contrôle : réussi (--fail-on never)" in fr.out
+    # French typography: a no-break space before the colon and the semicolon.
+    assert "\u00a0; correction\u00a0: " in fr.out and "règle " in fr.out and "constat" in fr.out
+    assert "; fix: " not in fr.out and "; correction: " not in fr.out
+    assert "contrôle\u00a0: réussi (--fail-on never)" in fr.out
     en = text_format.render(audited.findings, audited.pack, files=len(audited.inventory.files))
     assert "; fix: " in en and "erreur" not in en and " files checked" in en
     # Clause excerpts stay in French in both languages.

@@ -140,10 +140,12 @@ def build(
     return run(recorded | (inputs.baseline or frozenset()), options.write_baseline), text
 
 
-def _text_footer(report: GateReport, lang: str = "en") -> str:
+def _text_footer(report: GateReport, pack: PolicyPack, lang: str = "en") -> str:
     from auditor.i18n import Translator
+    from auditor.localize import Localizer
 
     t = Translator(lang)
+    loc = Localizer(pack, lang)
     lines: list[str] = []
     for note in report.notes:
         lines.append(safe_line(f"{note.waiver.location}: warning: {note.message}"))
@@ -159,11 +161,14 @@ def _text_footer(report: GateReport, lang: str = "en") -> str:
             )
         )
         lines += [
-            safe_line(f"  {t('gate.new')} {f.location}: {t('severity.' + f.severity)} {f.message} [{f.status}]")
+            safe_line(
+                f"  {t('gate.new')} {f.location}: {t('severity.' + f.severity)} {loc.message(f)} "
+                f"[{t('status.' + f.status)}]"
+            )
             for f in new
         ]
         lines += [
-            safe_line(f"  {t('gate.fixed')} {f.location}: {t('severity.' + f.severity)} {f.message}")
+            safe_line(f"  {t('gate.fixed')} {f.location}: {t('severity.' + f.severity)} {loc.message(f)}")
             for f in report.fixed
         ]
     failing = report.failing()
@@ -215,7 +220,7 @@ def render_chunks(
         from auditor.formats import text as text_format
 
         body = text_format.render_chunks(list(report.findings), pack, color=color, files=len(inv.files), lang=lang)
-        return itertools.chain(body, (_text_footer(report, lang),))
+        return itertools.chain(body, (_text_footer(report, pack, lang),))
     return (_render_whole(fmt, report, pack, lang),)
 
 

@@ -29,6 +29,7 @@ def render_chunks(
     """:func:`render` in pieces, one per finding: at XL the text of ~700k findings is several hundred MB."""
     t = Translator(lang)
     loc = Localizer(pack, lang)
+    colon, semi = t("punct.colon"), t("punct.semicolon")  # French puts a no-break space before them
 
     def style(text: str, **kw: object) -> str:
         return click.style(text, **kw) if color else text  # type: ignore[arg-type]
@@ -48,7 +49,7 @@ def render_chunks(
         yield style(head, bold=True) + "\n"
         if clause is not None and clause.excerpt_fr:
             excerpt = clause.excerpt_fr if len(clause.excerpt_fr) <= 160 else clause.excerpt_fr[:157] + "..."
-            yield style(f"  « {excerpt} »", dim=True) + "\n"
+            yield style(f"  «\u00a0{excerpt}\u00a0»", dim=True) + "\n"
         for f in by_clause[cid]:
             sev = t(f"severity.{f.severity}")
             tag = style(f"{sev:<{width}}", fg=_COLOURS[f.severity], bold=True)
@@ -57,12 +58,15 @@ def render_chunks(
             lines = [no_command(f"  {printable(str(f.location))}: {tag} {printable(loc.message(f))}{status}")]
             if f.evidence:
                 path = printable(" -> ".join(f.evidence))
-                lines.append(style(f"      {t('check.path')}: {path}", dim=True))
+                lines.append(style(f"      {t('check.path')}{colon} {path}", dim=True))
             fix = loc.remediation(f)
             verdict = t(f"verdict.{f.verdict}")
             rule = printable(f.rule_id)
             lines.append(
-                style(f"      {t('check.rule')} {rule} ({verdict}); {t('check.fix')}: {printable(fix)}", dim=True)
+                style(
+                    f"      {t('check.rule')} {rule} ({verdict}){semi} {t('check.fix')}{colon} {printable(fix)}",
+                    dim=True,
+                )
             )
             yield "\n".join(lines) + "\n"
         yield "\n"

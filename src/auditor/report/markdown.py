@@ -107,8 +107,8 @@ def render(r: Report) -> str:
         checkable = cv.status != "not_checkable"
         detail = t("coverage.rules", n=len(cv.rules)) if checkable else _t(r.clause_reason(cv.clause))
         if cv.open:
-            detail += "; " + t("coverage.open", n=len(cv.open))
-        excerpt = f"« {_t(cv.clause.excerpt_fr)} » — " if cv.clause.excerpt_fr else ""
+            detail += t("punct.semicolon") + " " + t("coverage.open", n=len(cv.open))
+        excerpt = f"«\u00a0{_t(cv.clause.excerpt_fr)}\u00a0» — " if cv.clause.excerpt_fr else ""
         summary = _t(r.clause_summary(cv.clause))
         rows.append(
             [
@@ -129,17 +129,18 @@ def render(r: Report) -> str:
         src = "" if cv.clause.source == "policy" else f" [{t('coverage.source.' + cv.clause.source)}]"
         out += [f"### {md_code(cv.clause.id)}{src} — {_t(r.clause_summary(cv.clause))}", ""]
         if cv.clause.excerpt_fr:
-            out += [f"> « {_t(cv.clause.excerpt_fr)} »", ""]
+            out += [f"> «\u00a0{_t(cv.clause.excerpt_fr)}\u00a0»", ""]
+        colon = t("punct.colon")
         for f in facts.sort_findings(cv.open):
             out.append(f"- **{t('severity.' + f.severity)}** ({t('verdict.' + f.verdict)}) — {_t(r.message(f))}")
             kind = t.get("kind." + f.subject_kind, f.subject_kind)
-            out.append(f"  - {t('findings.subject')}: {kind} {md_code(f.subject_id)}")
-            out.append(f"  - {t('findings.location')}: {md_code(str(f.location))}")
-            out.append(f"  - {t('findings.explanation')}: {_t(r.title(f))}")
+            out.append(f"  - {t('findings.subject')}{colon} {kind} {md_code(f.subject_id)}")
+            out.append(f"  - {t('findings.location')}{colon} {md_code(str(f.location))}")
+            out.append(f"  - {t('findings.explanation')}{colon} {_t(r.title(f))}")
             if f.evidence:
-                out.append(f"  - {t('findings.path')}: {' → '.join(_t(e) for e in f.evidence)}")
-            out.append(f"  - {t('findings.remediation')}: {_t(r.remediation(f))}")
-            out.append(f"  - {t('findings.rule')}: {md_code(f.rule_id)}")
+                out.append(f"  - {t('findings.path')}{colon} {' → '.join(_t(e) for e in f.evidence)}")
+            out.append(f"  - {t('findings.remediation')}{colon} {_t(r.remediation(f))}")
+            out.append(f"  - {t('findings.rule')}{colon} {md_code(f.rule_id)}")
         out.append("")
     if not anything:
         out += [t("findings.none"), ""]

@@ -136,7 +136,7 @@ def render(picture: FlowPicture, t: Callable[..., str], jurisdiction_names: Mapp
             w = 2.4 if red else 1.3
             tip = f"{e.source} → {e.target}: {', '.join(e.flows)}"
             if e.violating:
-                tip += f" ({t('flows.violating')}: {', '.join(e.violating)})"
+                tip += f" ({t('flows.violating')}{t('punct.colon')} {', '.join(e.violating)})"
             out.append(
                 f'<path d="{_edge_path(pos[e.source], pos[e.target], bend)}" fill="none" stroke="{colour}" '
                 f'stroke-width="{w}"{dash} marker-end="url(#{marker})"><title>{escape(tip)}</title></path>'
