@@ -183,6 +183,17 @@ def test_a_localized_finding_written_directly_equals_its_generic_dump(
         assert finding_json(f, "  ", loc) == jsonstream.dumps_indented(finding_dict(f, loc), "  ")
 
 
+def test_a_stored_audit_keeps_what_renders_its_messages_in_french(audits: dict[str, list[Finding]]) -> None:
+    # check --cache keeps whole audits that a later --diff-base run reads back for the base revision, in any language.
+    from auditor.findings import from_table, to_table
+
+    found = audits["sample"]
+    files = sorted({f.location.file for f in found})
+    table = json.loads(json.dumps(to_table(found, files)))
+    assert from_table(table, files) == found
+    assert all(f.message_fmt for f in found if f.message_args)
+
+
 def test_english_stays_the_default(pack: PolicyPack, audits: dict[str, list[Finding]]) -> None:
     loc = Localizer(pack)
     for f in audits["sample"]:

@@ -150,7 +150,7 @@ def counts(findings: Sequence[Finding]) -> dict[str, int]:
 
 # --- findings as plain data (``check --cache`` keeps whole audits: auditor.pipeline.PartitionCache) ----------------
 
-_TABLE = 1
+_TABLE = 2  # 2: with the message's format and arguments (a base audit read back renders in any language)
 _TEXT_FIELDS = (
     "fingerprint",
     "rule_id",
@@ -164,6 +164,8 @@ _TEXT_FIELDS = (
     "subject_id",
     "attribute",
     "remediation",
+    "message_fmt",
+    "message_args",
 )
 
 
