@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +119,17 @@ def run_auditor_process(*args: str, cwd: Path | None = None, timeout: float = 30
         stdin=subprocess.DEVNULL,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def opa_url() -> Iterator[str]:
+    """One OPA test server (tests/opa_server.py) per test process, for the tests that need a working server: the
+    auditor keeps its modules under a digest of the pack and replaces whatever it finds stale, as against a
+    long-running real server. Tests that control the server (token, delay, misbehaviour, tampering) start their own."""
+    from tests.opa_server import OpaTestServer
+
+    with OpaTestServer() as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -84,17 +84,18 @@ class _State:
         judged is answered from it, the engine being rebuilt once at the next evaluation. Test runs upload the same
         pack again and again (each server, each ``--policy`` copy), and each compile of it costs ~0.3 s of CPU."""
         policies = {**self.policies, pid: text}
-        key = _digest(policies, self.data)
+        key, prefix = _digest(policies, self.data)
         verdict = _VERDICTS.get(key)
         if verdict is not None:
             if verdict:
-                raise opa_bindings.OpaError(*verdict)
+                code, message = verdict
+                raise opa_bindings.OpaError(code, message.replace(_PREFIX_MARK, prefix))
             self.policies, self.dirty = policies, True
             return
         try:
             self._put_now(pid, text)
         except opa_bindings.OpaError as exc:
-            _VERDICTS[key] = (exc.code, exc.message)
+            _VERDICTS[key] = (exc.code, exc.message.replace(prefix, _PREFIX_MARK) if prefix else exc.message)
             raise
         _VERDICTS[key] = ()
 
@@ -115,12 +116,21 @@ class _State:
 # Digest of (modules, data) -> () when they compile, else the OpaError's (code, message). Compiling is deterministic.
 _VERDICTS: dict[str, tuple[str, ...]] = {}
 
+# The auditor uploads a pack under ids "auditor/<16 hex digits of the pack>/<module>": the same modules under another
+# pack's prefix (a test's copy of the pack with one module added) compile the same way, with that prefix in the
+# messages. Sets whose ids all share one such prefix are judged without it.
+_PACK_PREFIX = re.compile(r"auditor/[0-9a-f]{16}/")
+_PREFIX_MARK = "\x00pack\x00/"
 
-def _digest(policies: dict[str, str], data: dict[str, Any]) -> str:
-    h = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+
+def _digest(policies: dict[str, str], data: dict[str, Any]) -> tuple[str, str]:
+    """The key of a set of modules and data, and the pack prefix taken out of it ("" when ids do not share one)."""
+    prefixes = {m.group(0) if (m := _PACK_PREFIX.match(pid)) else "" for pid in policies}
+    prefix = prefixes.pop() if len(prefixes) == 1 else ""
+    h = hashlib.sha256((b"pack:" if prefix else b"ids:") + json.dumps(data, sort_keys=True).encode())
     for pid in sorted(policies):
-        h.update(b"\0" + pid.encode() + b"\0" + policies[pid].encode())
-    return h.hexdigest()
+        h.update(b"\0" + pid.removeprefix(prefix).encode() + b"\0" + policies[pid].encode())
+    return h.hexdigest(), prefix
 
 
 def _errors(text: str) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ means regorus and real OPA disagree, or real OPA rejects a module: fix the modul
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,14 +34,6 @@ def inventory_dirs() -> list[Path]:
         if any(d.glob("*.yaml")) and not any(parent in found for parent in d.parents):
             found.append(d)
     return found
-
-
-@pytest.fixture(scope="module")
-def opa_url() -> Iterator[str]:
-    from tests.opa_server import OpaTestServer
-
-    with OpaTestServer() as server:
-        yield server.url
 
 
 def test_every_module_compiles_on_real_opa() -> None:

@@ -7,7 +7,6 @@ it): an input error, located, before any engine runs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +48,6 @@ SPECIAL = [
 ]
 
 names = st.one_of(st.sampled_from(SPECIAL), st.text(min_size=1, max_size=40))
-
-
-@pytest.fixture(scope="module")
-def opa_url() -> Iterator[str]:
-    from tests.opa_server import OpaTestServer
-
-    with OpaTestServer() as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -82,11 +82,8 @@ def test_without_regorus_the_embedded_engine_says_what_to_install_and_the_altern
     assert summary == "auditor: 1 policy/engine error; exit 3"
 
 
-def test_without_regorus_the_opa_server_engine_still_works() -> None:
-    from tests.opa_server import OpaTestServer
-
-    with OpaTestServer() as server:
-        proc = _without_regorus("check", str(SAMPLE), "--format", "json", "--engine", "opa", "--opa-url", server.url)
+def test_without_regorus_the_opa_server_engine_still_works(opa_url: str) -> None:
+    proc = _without_regorus("check", str(SAMPLE), "--format", "json", "--engine", "opa", "--opa-url", opa_url)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert proc.stdout == run_auditor("check", str(SAMPLE), "--format", "json").out
 

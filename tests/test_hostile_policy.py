@@ -6,7 +6,6 @@ every engine, the OPA server harness included, loads it in a moment."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -108,14 +107,6 @@ def documents() -> tuple[list[str], list[str]]:
     with tempfile.TemporaryDirectory() as d:
         inv = pipeline.load([write(Path(d), {"a.yaml": MINIMAL})])
     return pipeline.partition_documents(inv, analyse(inv))
-
-
-@pytest.fixture(scope="module")
-def opa_url() -> Iterator[str]:
-    from tests.opa_server import OpaTestServer
-
-    with OpaTestServer() as server:
-        yield server.url
 
 
 def _located(exc: PolicyError) -> list[int]:

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,9 @@ if not available():
 NOT_CLEAN = MINIMAL.replace("user.contact.email", "user.location.precise")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    from tests.opa_server import OpaTestServer
-
-    with OpaTestServer() as s:
-        yield s.url
+@pytest.fixture
+def server(opa_url: str) -> str:
+    return opa_url
 
 
 @pytest.fixture
