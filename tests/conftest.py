@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +92,20 @@ def md_unescape(text: str) -> str:
     """Markdown with its backslash escapes removed: the text a reader sees once it is rendered (the formats escape
     every character of inventory text that could open markup, see auditor.escape.md_text)."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's directory for the OPA test harness's compile verdicts, shared by the xdist workers (which
+    inherit the environment): tests/opa_server.py."""
+    if not hasattr(config, "workerinput") and "AUDITOR_TEST_OPA_VERDICTS" not in os.environ:
+        os.environ["AUDITOR_TEST_OPA_VERDICTS"] = config._auditor_verdicts = tempfile.mkdtemp(prefix="opa-verdicts-")  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    made = getattr(config, "_auditor_verdicts", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+        os.environ.pop("AUDITOR_TEST_OPA_VERDICTS", None)
 
 
 @dataclass

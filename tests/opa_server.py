@@ -26,11 +26,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
+import tempfile
 import threading
 import time
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -85,7 +89,7 @@ class _State:
         pack again and again (each server, each ``--policy`` copy), and each compile of it costs ~0.3 s of CPU."""
         policies = {**self.policies, pid: text}
         key, prefix = _digest(policies, self.data)
-        verdict = _VERDICTS.get(key)
+        verdict = _recall(key)
         if verdict is not None:
             if verdict:
                 code, message = verdict
@@ -95,9 +99,9 @@ class _State:
         try:
             self._put_now(pid, text)
         except opa_bindings.OpaError as exc:
-            _VERDICTS[key] = (exc.code, exc.message.replace(prefix, _PREFIX_MARK) if prefix else exc.message)
+            _remember(key, (exc.code, exc.message.replace(prefix, _PREFIX_MARK) if prefix else exc.message))
             raise
-        _VERDICTS[key] = ()
+        _remember(key, ())
 
     def _put_now(self, pid: str, text: str) -> None:
         self.ready()
@@ -115,6 +119,36 @@ class _State:
 
 # Digest of (modules, data) -> () when they compile, else the OpaError's (code, message). Compiling is deterministic.
 _VERDICTS: dict[str, tuple[str, ...]] = {}
+
+# With AUDITOR_TEST_OPA_VERDICTS naming a directory (tests/conftest.py makes one per test session), the verdicts are
+# shared by the session's processes (the pytest-xdist workers), one small JSON file each.
+SHARED_VERDICTS = "AUDITOR_TEST_OPA_VERDICTS"
+
+
+def _recall(key: str) -> tuple[str, ...] | None:
+    if key in _VERDICTS:
+        return _VERDICTS[key]
+    shared = os.environ.get(SHARED_VERDICTS)
+    if not shared:
+        return None
+    try:
+        verdict = tuple(str(part) for part in json.loads((Path(shared) / key).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+    _VERDICTS[key] = verdict
+    return verdict
+
+
+def _remember(key: str, verdict: tuple[str, ...]) -> None:
+    _VERDICTS[key] = verdict
+    shared = os.environ.get(SHARED_VERDICTS)
+    if shared:
+        with suppress(OSError):
+            fd, tmp = tempfile.mkstemp(dir=shared)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(verdict, f)
+            os.replace(tmp, Path(shared) / key)
+
 
 # The auditor uploads a pack under ids "auditor/<16 hex digits of the pack>/<module>": the same modules under another
 # pack's prefix (a test's copy of the pack with one module added) compile the same way, with that prefix in the
