@@ -178,8 +178,8 @@ retention_unjudgeable(inp) := [f |
 #     Stop collecting the field, or document the purpose that uses it.
 dead_field(inp) := [f |
 	some field in inp.fields
-	vocab.personal(field)
 	count(object.get(field, "purposes", [])) == 0
+	vocab.personal(field)
 	f := finding("field", field.id, "id", msg(
 		"field %s is collected for no purpose%s", [vocab.t(field.id), flow_note(field)]))
 ]

@@ -172,9 +172,9 @@ unencrypted_at_rest(inp) := array.concat(
 		vocab.cat(field).sensitive
 		object.get(field.system, "kind", "") in vocab.store_kinds
 		object.get(field, "protection", "plain") in {"plain", "masked"}
+		not encrypted_system(inp, field.system.id)
 		f := finding("field", field.id, "category", msg(
 			"sensitive field %s (%s) is stored in clear in %s", [vocab.t(field.id), vocab.t(field.category), vocab.t(field.system.id)]))
-		not encrypted_system(inp, field.system.id)
 	],
 	[f |
 		some s in inp.systems
@@ -340,9 +340,9 @@ classification(inp) := array.concat(
 		scheme != null
 		count(scheme) > 0
 		some field in inp.fields
-		vocab.personal(field)
 		c := object.get(field, "classification", null)
 		not c in scheme
+		vocab.personal(field)
 		f := classification_finding(field, c, scheme)
 	],
 )

@@ -51,8 +51,8 @@ controller_details_missing(inp) := [f |
 #   remediation: List the field's purposes and the categories of data subjects (customer, visitor...) it concerns.
 field_record_incomplete(inp) := [f |
 	some field in inp.fields
-	j.personal(field)
 	"EU" in field.data_subject_areas
+	j.personal(field)
 	some key in ["purposes", "subjects"]
 	count(object.get(field, key, [])) == 0
 	f := object.union(
