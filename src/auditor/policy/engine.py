@@ -70,6 +70,13 @@ def display(module: Module) -> str:
 
 def normalise(value: Any) -> Any:
     """Engine-independent values: integral floats become ints (engines differ on whether ``1.0`` stays a float)."""
+    kind = type(value)
+    if kind is str:  # most of a result: tested first, by exact type (XL: ~30 million values)
+        return value
+    if kind is dict:
+        return {k: v if type(v) is str else normalise(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) is str else normalise(v) for v in value]
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, list):
@@ -121,7 +128,6 @@ def dumps(document: Any) -> str:
         return orjson.dumps(document).decode("utf-8")
     except TypeError:  # orjson.JSONEncodeError
         return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-
 
 
 _ITEM_TEXT_KEYS = ("attribute", "key", "severity", "verdict", "remediation", "fmt")
