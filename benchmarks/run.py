@@ -93,17 +93,32 @@ def run_in_fresh_process(
     argv: list[str], cwd: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
     """Run ``argv`` in a fresh interpreter that reports its own children's peak RSS (MiB) and CPU time (user +
-    system, s: the CLI and its engine workers), so sizes do not mix."""
+    system, s: the CLI and its engine workers), so sizes do not mix.
+
+    The CPU time comes from ``perf stat -e task-clock`` when perf works here: above 500 partitions the engine's
+    workers are started by a fork server, which the CLI does not wait for, so ``getrusage(RUSAGE_CHILDREN)`` misses
+    their time (L and XL: most of it); perf counts every process the run starts. Without perf, getrusage's figure
+    is printed (an undercount at L and XL)."""
     wrapper = (
-        "import resource, subprocess, sys, time, json\n"
+        "import json, os, resource, shutil, subprocess, sys, tempfile, time\n"
+        "argv = sys.argv[1:]\n"
+        "fd, out = tempfile.mkstemp(suffix='.perf'); os.close(fd)\n"
+        "perf = shutil.which('perf')\n"
+        "if perf: argv = [perf, 'stat', '-e', 'task-clock', '-x', ',', '-o', out, '--', *argv]\n"
         "t = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "p = subprocess.run(argv, capture_output=True, text=True)\n"
         "wall = time.perf_counter() - t\n"
         "sys.stdout.write(p.stdout)\n"
         "sys.stderr.write(p.stderr)\n"
         "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "sys.stderr.write('\\n@@' + json.dumps([p.returncode, wall, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime])"
-        " + '\\n')\n"
+        "cpu = u.ru_utime + u.ru_stime\n"
+        "for line in open(out, encoding='utf-8').read().splitlines():\n"
+        "    parts = line.split(',')\n"
+        "    if len(parts) > 2 and parts[2] == 'task-clock' and parts[1] == 'msec':\n"
+        "        try: cpu = float(parts[0]) / 1000\n"
+        "        except ValueError: pass\n"
+        "os.unlink(out)\n"
+        "sys.stderr.write('\\n@@' + json.dumps([p.returncode, wall, u.ru_maxrss / 1024, cpu]) + '\\n')\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, cwd=cwd)
     err, _, tail = proc.stderr.rpartition("\n@@")
