@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No property test may fail because the machine is busy: no per-example deadline, and no "data generation is slow"
+# health check (wall-clock based) unless a test asks for it. A failure prints the blob that reproduces it.
+settings.register_profile("auditor", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.load_profile("auditor")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "inventory"

@@ -30,7 +30,7 @@ def inventory(inventory_dir) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _held(url: str) -> dict[str, str]:
-    return {p["id"]: p["raw"] for p in requests.get(f"{url}/v1/policies", timeout=30).json()["result"]}
+    return {p["id"]: p["raw"] for p in requests.get(f"{url}/v1/policies", timeout=120).json()["result"]}
 
 
 def _aggregator(url: str) -> tuple[str, str]:
@@ -49,7 +49,7 @@ def test_a_rewritten_aggregator_under_the_auditors_id_is_replaced(inventory: Pat
         first = run_auditor("check", str(inventory), *ARGS, "--opa-url", s.url)
         assert first.code == 1 and '"findings": [' in first.out, first.err
         pid, raw = _aggregator(s.url)
-        requests.put(f"{s.url}/v1/policies/{pid}", data=_emptied(raw).encode(), timeout=60).raise_for_status()
+        requests.put(f"{s.url}/v1/policies/{pid}", data=_emptied(raw).encode(), timeout=120).raise_for_status()
         again = run_auditor("check", str(inventory), *ARGS, "--opa-url", s.url)
         assert again.code == 1, again.err
         assert again.out == first.out  # the same findings: the tampered module was detected and re-uploaded
@@ -83,7 +83,7 @@ def test_a_server_that_keeps_a_tampered_module_is_refused(inventory: Path) -> No
 def test_foreign_rules_in_the_packs_packages_are_refused(inventory: Path) -> None:
     with OpaTestServer() as s:
         extra = "package auditor.generated\n\nimport rego.v1\n\nextra := 1\n"
-        requests.put(f"{s.url}/v1/policies/team/extra.rego", data=extra.encode(), timeout=60).raise_for_status()
+        requests.put(f"{s.url}/v1/policies/team/extra.rego", data=extra.encode(), timeout=120).raise_for_status()
         r = run_auditor("check", str(inventory), *ARGS, "--opa-url", s.url)
     assert r.code == 3 and r.out == "", (r.code, r.err)
     assert "holds policy 'team/extra.rego' in package auditor.generated" in r.err

@@ -120,14 +120,14 @@ def test_ctrl_c_during_evaluation_exits_130_cleanly(tmp_path: Path) -> None:
         start_new_session=True,  # its own process group, like a shell job: Ctrl-C reaches the CLI and its workers
     )
     workers: list[int] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a hang guard for a busy machine, not a timing
     while not workers and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
         workers = _children(proc.pid)
     assert workers, "the engine never started its worker processes"
     time.sleep(0.5)  # let the workers start evaluating
     os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
     assert "interrupted" in err
@@ -156,7 +156,7 @@ def test_output_to_a_named_pipe_writes_into_it_and_keeps_it_a_pipe(tmp_path: Pat
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
     r = run_auditor("check", str(SAMPLE), "--format", "json", "-o", str(fifo))
-    reader.join(timeout=30)
+    reader.join(timeout=300)
     assert r.code == 1, r.err[-500:]
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert received and received[0].startswith(b"{") and b'"findings"' in received[0]
