@@ -9,13 +9,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import pytest
 from tests.conftest import MINIMAL, POLICIES, SAMPLE, md_unescape, run_auditor
+from tests.launcher import run_fresh
 
 from auditor.errors import Location
 from auditor.filters import GateReport, gate
@@ -404,25 +404,18 @@ def test_tool_errors_exit_2_in_every_format(inventory_dir) -> None:
 def test_step_summary_written_when_github_env_is_set(repo: Path, tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     summary.write_text("previous step\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "auditor",
-            "check",
-            "inventory",
-            "--law",
-            "none",
-            "--policy",
-            str(tmp_path / "policy"),
-            "--diff-base",
-            "HEAD",
-            "--format",
-            "github",
-        ],
+    proc = run_fresh(
+        "check",
+        "inventory",
+        "--law",
+        "none",
+        "--policy",
+        str(tmp_path / "policy"),
+        "--diff-base",
+        "HEAD",
+        "--format",
+        "github",
         cwd=repo,
-        capture_output=True,
-        text=True,
         env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
     )
     assert proc.returncode == 1, proc.stderr

@@ -4,16 +4,15 @@ memory, never a traceback and never exit 0; the loader never raises anything but
 from __future__ import annotations
 
 import re
-import resource
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import MINIMAL, POLICIES, ROOT, SAMPLE
+from tests.launcher import run_fresh
 
 from auditor.errors import InputError
 from auditor.inventory import loader
@@ -22,37 +21,16 @@ MEMORY_LIMIT = 3 * 1024**3  # address space of the CLI process: Python + the eng
 LOCATED = re.compile(r"^[^\s:][^:]*:\d+(:\d+)?: \S", re.M)
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
 def run_bounded(
     *args: str, cwd: Path | None = None, timeout: float = 300, rlimit: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI in a subprocess with a timeout and bounded memory (a hang or a blow-up fails the test). Runs that
-    start the embedded engine cannot take an address-space rlimit (its allocator reserves address space up front):
-    their peak RSS is checked afterwards instead."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-m", "auditor", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd or ROOT,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_limits if rlimit else None,
-    )
-    err, _, peak = proc.stderr.rpartition("\n@@peak-kib ")
-    assert int(peak) * 1024 < MEMORY_LIMIT, f"peak RSS {int(peak) // 1024} MiB"
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err)
-
-
-# Runs the CLI and reports the peak RSS of its own process tree (the largest process), so runs do not mix.
-_PEAK_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL)\n"
-    "sys.stderr.write('\\n@@peak-kib %d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-    "sys.exit(p.returncode)\n"
-)
+    """The CLI in a process of its own with a timeout and bounded memory (a hang or a blow-up fails the test): a new
+    process forked by this test process's launcher (tests/launcher.py: the interpreter and the imports are paid
+    once). Runs that start the embedded engine cannot take an address-space rlimit (its allocator reserves address
+    space up front): their peak RSS (the CLI's or its largest worker's) is checked afterwards instead."""
+    ran = run_fresh(*args, cwd=cwd or ROOT, timeout=timeout, rlimits={"RLIMIT_AS": MEMORY_LIMIT} if rlimit else {})
+    assert ran.peak_kib * 1024 < MEMORY_LIMIT, f"peak RSS {ran.peak_kib // 1024} MiB"
+    return subprocess.CompletedProcess(["auditor", *args], ran.returncode, ran.stdout, ran.stderr)
 
 
 def assert_tool_error(proc: subprocess.CompletedProcess[str], code: int, needle: str = "") -> str:

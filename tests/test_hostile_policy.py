@@ -178,19 +178,20 @@ def test_a_runtime_error_is_one_located_line_even_with_rust_backtrace_set(tmp_pa
     """regorus appends a Rust backtrace to its errors when RUST_BACKTRACE is set (CI images often set it): the
     message must still be one located line, and nothing may reach stdout."""
     import os
-    import subprocess
-    import sys
+
+    from tests.launcher import run_fresh
 
     pack = tiny_pack(tmp_path, "flagged(x) if to_number(x.id) > 0\n")
     inv = write(tmp_path / "inv", {"a.yaml": MINIMAL})
-    proc = subprocess.run(
-        [sys.executable, "-m", "auditor", "check", str(inv), "--policy", str(pack), "--format", "json"],
-        capture_output=True,
-        text=True,
+    proc = run_fresh(
+        "check",
+        str(inv),
+        "--policy",
+        str(pack),
+        "--format",
+        "json",
         cwd=tmp_path,
         env={**os.environ, "RUST_BACKTRACE": "full", "RUST_LIB_BACKTRACE": "1"},
-        timeout=300,
-        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 3 and proc.stdout == "", proc.stderr
     first, summary = proc.stderr.strip().splitlines()

@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from tests.conftest import MINIMAL, POLICIES, ROOT, Run, run_auditor
+from tests.launcher import run_fresh
 
 from auditor.policy.reference_engine import available
 
@@ -57,14 +56,7 @@ def test_opa_engine_matches_embedded_and_uses_namespaced_policy_ids(server: str,
 
 def test_env_vars_select_the_server(server: str, inventory: Path) -> None:
     env = {**os.environ, "AUDITOR_ENGINE": "opa", "AUDITOR_OPA_URL": server}
-    proc = subprocess.run(
-        [sys.executable, "-m", "auditor", "check", str(inventory), "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=300,
-    )
+    proc = run_fresh("check", str(inventory), "--format", "json", env=env)  # a new process, started with them
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == run_auditor("check", str(inventory), "--format", "json").out
 
