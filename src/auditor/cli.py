@@ -548,6 +548,10 @@ def check(
         pack = _load_pack(policy_dir, law, cfg)
         chosen = _make_engine(engine)
         prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
+        if prepared.base_findings is not None:
+            # The base revision's findings were read back: no second audit will reuse this one's partition results,
+            # so none are kept in memory (XL: ~1 GiB).
+            pipeline.SHARED.keep_in_memory = False
         timings = pipeline.Timings()
         inv = pipeline.load(targets, timings)
         # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and with --cache,
