@@ -176,6 +176,13 @@ def inventory_dir(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture(scope="session")
+def large_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated M (seed 3): a run is still evaluating seconds after its engine workers start, however fast the
+    machine (the signal tests interrupt it there)."""
+    return generate_inventory(tmp_path_factory.mktemp("large") / "M", "M", 3)
+
+
 def generate_inventory(out: Path, size: str = "S", seed: int = 7) -> Path:
     """A synthetic inventory from benchmarks/generate.py (deterministic for a size and seed)."""
     subprocess.run(

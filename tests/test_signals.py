@@ -43,13 +43,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.fixture(scope="module")
-def large_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import generate_inventory
-
-    return generate_inventory(tmp_path_factory.mktemp("signals") / "M", "M", 3)
-
-
 def _interrupt(inventory: Path, tmp_path: Path, signum: int, group: bool) -> tuple[int, str, set[int]]:
     """Start ``check -o``, wait until its engine workers run, send ``signum`` (to the whole process group, as a
     terminal's Ctrl-C does, or to the CLI alone, as ``docker stop`` does); return the exit code, stderr and the
