@@ -196,24 +196,33 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     return sorted(unique.values(), key=lambda p: p.as_posix()), problems
 
 
-def parse_file(path: Path, shown: str) -> tuple[Any, list[Problem]]:
+def _read(path: Path, shown: str) -> bytes | Problem:
+    """The bytes of the regular file ``path`` (at most the YAML size limit), or the located problem refusing it."""
     try:
-        data = safeio.read_regular(path, yamlsafe.MAX_FILE_BYTES)
+        return safeio.read_regular(path, yamlsafe.MAX_FILE_BYTES)
     except safeio.FileRefused as exc:
-        return None, [Problem(Location(*exc.location(shown)), str(exc))]
-    return parse_bytes(data, shown)
+        return Problem(Location(*exc.location(shown)), str(exc))
 
 
-def parse_bytes(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
-    """Parse one file's content (from disk or from a git revision) with the safe YAML parser."""
+def parse_file(path: Path, shown: str) -> tuple[Any, list[Problem]]:
+    """One YAML file read and parsed safely, without the inventory's list limit (the importers' files)."""
+    data = _read(path, shown)
+    if isinstance(data, Problem):
+        return None, [data]
+    doc, problems, _nodes = _parsed(data, shown)
+    return doc, problems
+
+
+def _parsed(data: bytes, shown: str, max_items: int | None = None) -> tuple[Any, list[Problem], int]:
+    """The document in ``data``, its problems (located) and its alias-expanded node count."""
     try:
-        doc = yamlsafe.parse(yamlsafe.decode(data))
+        doc, nodes = yamlsafe.parse_counted(yamlsafe.decode(data), max_items=max_items)
     except yamlsafe.YamlError as exc:
         p = exc.problem
-        return None, [Problem(Location(shown, p.line, p.column), p.message)]
+        return None, [Problem(Location(shown, p.line, p.column), p.message)], 0
     except RecursionError:
-        return None, [Problem(Location(shown), "YAML nesting too deep")]
-    return doc, []
+        return None, [Problem(Location(shown), "YAML nesting too deep")], 0
+    return doc, [], nodes
 
 
 MAX_EXACT = 2**53 - 1  # the bound of every number in the schema (``$defs/count`` and ``$defs/hours``)
@@ -549,25 +558,15 @@ def _documents(paths: Sequence[Path]) -> Iterator[_Document]:
         yield p.location.file, None, [p], 0
     for path in files:
         shown = display_path(path)
-        try:
-            data = safeio.read_regular(path, yamlsafe.MAX_FILE_BYTES)
-        except safeio.FileRefused as exc:
-            yield shown, None, [Problem(Location(*exc.location(shown)), str(exc))], 0
-            continue
-        yield _REUSE.checked(shown, data)
+        data = _read(path, shown)
+        yield (shown, None, [data], 0) if isinstance(data, Problem) else _REUSE.checked(shown, data)
 
 
 def _checked(shown: str, data: bytes) -> _Document:
     """Parse (lists inside entities bounded by MAX_LIST_ITEMS) and validate one inventory file."""
-    try:
-        doc, nodes = yamlsafe.parse_counted(yamlsafe.decode(data), max_items=MAX_LIST_ITEMS)
-    except yamlsafe.YamlError as exc:
-        p = exc.problem
-        return shown, None, [Problem(Location(shown, p.line, p.column), p.message)], 0
-    except RecursionError:
-        return shown, None, [Problem(Location(shown), "YAML nesting too deep")], 0
+    doc, problems, nodes = _parsed(data, shown, MAX_LIST_ITEMS)
     if doc is None:
-        return shown, None, [], 0  # an empty file is allowed
+        return shown, None, problems, 0  # an empty file is allowed: no problem
     return shown, doc, _schema_problems(doc, shown), nodes
 
 
