@@ -33,7 +33,7 @@ from auditor import safeio
 from auditor.errors import InputError, Location, Problem
 from auditor.findings import Finding
 from auditor.inventory import yamlsafe
-from auditor.inventory.loader import display_path, validator_for
+from auditor.inventory.loader import checked_against, compile_fast, display_path, validator_for
 from auditor.model import ENTITY_KINDS
 
 _NON_BLANK = r"\S"
@@ -88,9 +88,7 @@ SCHEMA: dict[str, Any] = {
 
 @functools.cache
 def _fast_validator() -> Callable[[Any], Any]:
-    import fastjsonschema
-
-    return fastjsonschema.compile(SCHEMA, use_default=False, use_formats=False)
+    return compile_fast(SCHEMA)  # 100,000 waivers: ~20x faster than jsonschema
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,19 +173,14 @@ def parse(text: str, shown: str) -> list[Waiver]:
         raise _yaml_error(exc, shown) from None
     if doc is None:
         doc = {"waivers": []}
-    problems: list[Problem] = []
-    try:
-        _fast_validator()(doc)  # the fast path (100,000 waivers: ~20x faster than jsonschema); it only decides
-        valid = True
-    except Exception as exc:  # invalid, or a fast-path surprise: jsonschema locates every problem
-        valid = False
-        refused = " ".join(str(exc).split())[:200] or type(exc).__name__
-    if not valid:
-        for err in sorted(validator_for(SCHEMA).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
-            line, col = yamlsafe.position(doc, err.absolute_path)
-            problems.append(Problem(Location(shown, line, col), _problem_text(err)))
-        if not problems:  # the validators disagree: refuse (fail closed)
-            problems.append(Problem(Location(shown), f"waivers file failed validation: {refused}"))
+
+    def located() -> list[Problem]:
+        errors = sorted(validator_for(SCHEMA).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+        return [Problem(Location(shown, *yamlsafe.position(doc, e.absolute_path)), _problem_text(e)) for e in errors]
+
+    refusal = Problem(Location(shown), "waivers file failed validation")
+    problems = checked_against(_fast_validator(), doc, located, refusal)
+    if problems:
         raise InputError(problems)
     waivers: list[Waiver] = []
     items = doc["waivers"]
