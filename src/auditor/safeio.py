@@ -46,6 +46,16 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def _regular_size(st: os.stat_result, limit: int) -> int:
+    """The size of the file ``st`` describes if it is a regular file of at most ``limit`` bytes; else
+    :class:`FileRefused`."""
+    if not stat.S_ISREG(st.st_mode):
+        raise FileRefused(f"{kind_of(st.st_mode)}, not a regular file; refused")
+    if st.st_size > limit:
+        raise FileRefused(f"file of {st.st_size} bytes exceeds the {limit}-byte limit; not read", 1)
+    return st.st_size
+
+
 def check_regular(path: Path, limit: int) -> int:
     """The size of ``path`` (symlinks followed) if it is a regular file of at most ``limit`` bytes; else
     :class:`FileRefused`. Nothing is opened."""
@@ -53,11 +63,7 @@ def check_regular(path: Path, limit: int) -> int:
         st = os.stat(path)
     except OSError as exc:
         raise FileRefused(f"cannot read file: {_reason(exc)}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise FileRefused(f"{kind_of(st.st_mode)}, not a regular file; refused")
-    if st.st_size > limit:
-        raise FileRefused(f"file of {st.st_size} bytes exceeds the {limit}-byte limit; not read", 1)
-    return st.st_size
+    return _regular_size(st, limit)
 
 
 def read_regular(path: Path, limit: int) -> bytes:
@@ -69,11 +75,7 @@ def read_regular(path: Path, limit: int) -> bytes:
     except OSError as exc:
         raise FileRefused(f"cannot read file: {_reason(exc)}") from None
     try:
-        st = os.fstat(fd)  # the file actually opened: the path may have been replaced since the stat above
-        if not stat.S_ISREG(st.st_mode):
-            raise FileRefused(f"{kind_of(st.st_mode)}, not a regular file; refused")
-        if st.st_size > limit:
-            raise FileRefused(f"file of {st.st_size} bytes exceeds the {limit}-byte limit; not read", 1)
+        _regular_size(os.fstat(fd), limit)  # the file actually opened: the path may have been replaced meanwhile
         chunks: list[bytes] = []
         size = 0
         while True:
