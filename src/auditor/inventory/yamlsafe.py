@@ -17,7 +17,7 @@ import math
 import re
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +138,15 @@ def _number(value: float) -> int | float:
     return value
 
 
+# The core schema's number forms, in the order they are tried, each with its conversion.
+_NUMBER_FORMS: tuple[tuple[re.Pattern[str], Callable[[str], int | float]], ...] = (
+    (_INT, int),
+    (_FLOAT, lambda v: _number(float(v))),
+    (_INT_OCT, lambda v: int(v[2:], 8)),
+    (_INT_HEX, lambda v: int(v[2:], 16)),
+)
+
+
 def _plain_scalar(value: str) -> Any:
     if value and value[0] not in _MAYBE_NOT_STR:
         return value  # fast path: most scalars are words, which no core-schema rule below can match
@@ -145,25 +154,20 @@ def _plain_scalar(value: str) -> Any:
         return None
     if value in _BOOL:
         return _BOOL[value]
-    numeric = _INT.match(value) or _FLOAT.match(value) or _INT_OCT.match(value) or _INT_HEX.match(value)
-    if numeric and len(value) > MAX_NUMBER_CHARS:
-        raise _BadNumber(f"is a number of {len(value)} characters, beyond any engine's exact range")
-    if _INT.match(value):
-        return int(value)
-    if _FLOAT.match(value):
-        return _number(float(value))
-    if _INT_OCT.match(value):
-        return int(value[2:], 8)
-    if _INT_HEX.match(value):
-        return int(value[2:], 16)
+    for form, convert in _NUMBER_FORMS:
+        if form.match(value):
+            if len(value) > MAX_NUMBER_CHARS:
+                raise _BadNumber(f"is a number of {len(value)} characters, beyond any engine's exact range")
+            return convert(value)
     if _INF.match(value) or _NAN.match(value):
         raise _BadNumber("is not a finite number: NaN and infinities are refused")
     return value
 
 
-def _scalar(value: str, pos: Pos, resolve: Any) -> Any:
+def _scalar(value: str, pos: Pos) -> Any:
+    """:func:`_plain_scalar`, a refused number located at ``pos``."""
     try:
-        return resolve(value)
+        return _plain_scalar(value)
     except _BadNumber as exc:
         shown = repr(value) if len(value) <= 40 else repr(value[:20] + "...")
         raise YamlError(YamlProblem(pos[0], pos[1], f"{shown} {exc} (quote it for text)")) from None
@@ -173,7 +177,7 @@ def _tagged_scalar(tag: str, value: str, pos: Pos) -> Any:
     kind = tag[len(_CORE) :]
     if kind == "str":
         return value
-    resolved = _scalar(value, pos, _plain_scalar)
+    resolved = _scalar(value, pos)
     expected: Any = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
     if expected is None or not isinstance(resolved, expected) or (kind == "int" and isinstance(resolved, bool)):
         raise YamlError(YamlProblem(pos[0], pos[1], f"value {value[:40]!r} is not a valid !!{kind}"))
@@ -264,7 +268,7 @@ def parse_counted(text: str, *, max_items: int | None = None, free_depth: int = 
                     if value_text and value_text[0] not in _MAYBE_NOT_STR:
                         value = value_text  # a word: the hot path, no core-schema rule can match it
                     else:
-                        value = _scalar(value_text, pos, _plain_scalar)
+                        value = _scalar(value_text, pos)
                 else:
                     value = value_text
                 if type(value) is str and len(value) <= _SHARED_CHARS:
