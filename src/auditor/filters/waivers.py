@@ -25,9 +25,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from auditor import safeio
 from auditor.errors import InputError, Location, Problem
@@ -35,6 +33,9 @@ from auditor.findings import Finding
 from auditor.inventory import yamlsafe
 from auditor.inventory.loader import checked_against, compile_fast, display_path, validator_for
 from auditor.model import ENTITY_KINDS
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _NON_BLANK = r"\S"
 _SUBJECT = r"^(" + "|".join(ENTITY_KINDS) + r")/\S+$"
