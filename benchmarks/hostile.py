@@ -4,9 +4,10 @@
     python benchmarks/hostile.py [--workdir DIR] [--cases a,b,...] [--engine embedded]
 
 Each case writes a small hostile inventory (deterministic), runs ``auditor check <inv> --format json -o /dev/null``
-in a fresh process and prints its exit code, the first line it printed on stderr, its CPU time and the peak RSS of
-its process tree (the largest process: ``getrusage(RUSAGE_CHILDREN)`` of a wrapper). It asserts nothing: the unit
-tests assert the located refusals, this script measures what they cost, and what the accepted worst cases cost.
+in a fresh process (``run_in_fresh_process`` of benchmarks/run.py) and prints its exit code, the first line it printed
+on stderr, its CPU time (every process of the run) and the peak RSS of its process tree (the largest process). It
+asserts nothing: the unit tests assert the located refusals, this script measures what they cost, and what the
+accepted worst cases cost.
 
 Cases (the limits are in src/auditor/inventory/loader.py and yamlsafe.py, documented in docs/security.md):
 
@@ -25,14 +26,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT / "src"), str(HERE)]
+
+from run import run_in_fresh_process  # noqa: E402
 
 from auditor.inventory.loader import MAX_LIST_ITEMS, MAX_PARTITION_ITEMS  # noqa: E402
 
@@ -144,15 +146,6 @@ CASES: dict[str, Callable[[Path], None]] = {
 # Cases whose inventory is a subdirectory, with extra arguments (relative to the case directory).
 EXTRA_ARGS: dict[str, tuple[str, list[str]]] = {"waivers-100k": ("inv", ["--waivers", "waivers.yaml"])}
 
-# Runs the CLI and prints its CPU time and the peak RSS of its process tree on stderr's last line.
-_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL)\n"
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "sys.stderr.write('\\n@@ %d %.2f' % (u.ru_maxrss, u.ru_utime + u.ru_stime))\n"
-    "sys.exit(p.returncode)\n"
-)
-
 
 def run(case: str, workdir: Path, engine: str) -> tuple[int, str, float, float, float, int]:
     d = workdir / case
@@ -161,35 +154,10 @@ def run(case: str, workdir: Path, engine: str) -> tuple[int, str, float, float, 
         CASES[case](d)
     size = sum(f.stat().st_blocks * 512 for f in d.rglob("*") if f.is_file())
     inventory, extra = EXTRA_ARGS.get(case, ("", []))
-    started = time.monotonic()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _WRAPPER,
-            sys.executable,
-            "-m",
-            "auditor",
-            "check",
-            str(d / inventory),
-            "--format",
-            "json",
-            "-o",
-            os.devnull,
-            "--engine",
-            engine,
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        cwd=d,
-    )
-    wall = time.monotonic() - started
-    err, _, tail = proc.stderr.rpartition("\n@@ ")
-    peak_kib, cpu = tail.split()
-    first = next((line for line in err.splitlines() if line.strip()), "")
-    return proc.returncode, first, float(cpu), wall, int(peak_kib) / 1024, size
+    argv = [sys.executable, "-m", "auditor", "check", str(d / inventory), "--format", "json", "-o", os.devnull]
+    proc, wall, peak_mib, cpu = run_in_fresh_process([*argv, "--engine", engine, *extra], cwd=d)
+    first = next((line for line in proc.stderr.splitlines() if line.strip()), "")
+    return proc.returncode, first, cpu, wall, peak_mib, size
 
 
 def main() -> int:
@@ -198,6 +166,7 @@ def main() -> int:
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--engine", default="embedded")
     args = ap.parse_args()
+    os.environ["PYTHONPATH"] = str(ROOT / "src")  # the runs measure this checkout, installed or not
     print(f"engine {args.engine}; limits: list {MAX_LIST_ITEMS:,} items, policy input {MAX_PARTITION_ITEMS:,} items")
     print("| case | on-disk MB | exit | first line of stderr | CPU s | wall s | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|")
