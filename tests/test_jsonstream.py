@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -75,8 +76,8 @@ _text = st.text(max_size=12)
 def test_a_finding_written_directly_equals_its_generic_dump(
     texts: list[str], evidence: list[str], waiver: dict[str, str], line: int, pad: str
 ) -> None:
-    """The JSON report writes each finding without the generic (pure-Python, indenting) encoder: same bytes, for any
-    strings (quotes, backslashes, control characters, non-ASCII), evidence and waiver."""
+    """The JSON report writes each finding with orjson, not ``json``'s pure-Python indenting encoder: same bytes as
+    ``json.dumps``, for any strings (quotes, backslashes, control characters, non-ASCII), evidence and waiver."""
     from auditor.errors import Location
     from auditor.findings import Finding
     from auditor.formats.json_format import finding_dict, finding_json
@@ -91,4 +92,17 @@ def test_a_finding_written_directly_equals_its_generic_dump(
         remediation=texts[1],
         waiver=waiver,
     )
-    assert finding_json(f, pad) == jsonstream.dumps_indented(finding_dict(f), pad)
+    assert finding_json(f, pad) == _whole(finding_dict(f))[:-1].replace("\n", "\n" + pad)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"text": "lone \ud800 surrogate"},  # orjson refuses it (not UTF-8)
+        {"big": 2**64, "small": -(2**63) - 1},  # beyond orjson's 64 bits
+        {"deep": functools.reduce(lambda inner, _: [inner], range(300), [])},  # beyond orjson's 255 levels
+        {10: "non-string keys", 9: "sorted as numbers"},
+    ],
+)
+def test_what_orjson_refuses_is_written_by_json_with_the_same_text(value: dict[Any, Any]) -> None:
+    assert jsonstream.dumps_indented(value, "  ") == _whole(value)[:-1].replace("\n", "\n  ")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -38,71 +37,11 @@ def finding_dict(f: Finding, loc: Localizer | None = None) -> dict[str, Any]:
     return out
 
 
-_str: Any = json.encoder.encode_basestring  # the C encoder json.dumps uses
-
-
-def _strings(values: Iterator[str] | Sequence[str], pad: str) -> str:
-    if not values:
-        return "[]"
-    inner = ",\n" + pad + "  "
-    return "[\n" + pad + "  " + inner.join(_str(v) for v in values) + "\n" + pad + "]"
-
-
-def _localized(f: Finding, loc: Localizer | None, p: str) -> list[str]:
-    if loc is None or not loc.active:
-        return []
-    q = p + "  "
-    texts = loc.localized(f)
-    items = [q + _str(k) + ": " + _str(v) for k, v in sorted(texts.items())]
-    return [p, '"localized": {\n', ",\n".join(items), "\n", p, "},\n"]
-
-
 def finding_json(f: Finding, pad: str, loc: Localizer | None = None) -> str:
-    """``json.dumps(finding_dict(f), ensure_ascii=False, indent=2, sort_keys=True)`` with every line after the first
-    indented by ``pad``, written directly (the pure-Python indenting encoder was the largest cost of formatting a
-    large report). ``tests/test_jsonstream.py`` compares the two on every finding of the sample and on hostile
-    strings; a finding of unexpected types takes the generic path. With a non-English ``loc``, its texts in that
-    language under ``localized``, as :func:`finding_dict` puts them."""
-    if not (
-        type(f.location.line) is int
-        and type(f.location.column) is int
-        and all(type(e) is str for e in f.evidence)
-        and all(type(k) is str and type(v) is str for k, v in f.waiver.items())
-    ):
-        return jsonstream.dumps_indented(finding_dict(f, loc), pad)
-    p = pad + "  "
-    q = p + "  "
-    at = f.location
-    parts = [
-        "{\n",
-        p, '"attribute": ', _str(f.attribute), ",\n",
-        p, '"clause": ', _str(f.clause_id), ",\n",
-        p, '"evidence": ', _strings(f.evidence, p), ",\n",
-        p, '"fingerprint": ', _str(f.fingerprint), ",\n",
-        *_localized(f, loc, p),
-        p, '"location": {\n',
-        q, '"column": ', str(at.column), ",\n",
-        q, '"file": ', _str(at.file), ",\n",
-        q, '"line": ', str(at.line), "\n",
-        p, "},\n",
-        p, '"message": ', _str(f.message), ",\n",
-        p, '"remediation": ', _str(f.remediation), ",\n",
-        p, '"rule": ', _str(f.rule_id), ",\n",
-        p, '"severity": ', _str(f.severity), ",\n",
-        p, '"source": ', _str(f.source), ",\n",
-        p, '"status": ', _str(f.status), ",\n",
-        p, '"subject": {\n',
-        q, '"id": ', _str(f.subject_id), ",\n",
-        q, '"kind": ', _str(f.subject_kind), "\n",
-        p, "},\n",
-        p, '"title": ', _str(f.title), ",\n",
-        p, '"verdict": ', _str(f.verdict),
-    ]  # fmt: skip
-    if f.waiver:
-        items = [q + _str(k) + ": " + _str(v) for k, v in sorted(f.waiver.items())]
-        parts += [",\n", p, '"waiver": {\n', ",\n".join(items), "\n", p, "}"]
-    parts += ["\n", pad, "}"]
-    return "".join(parts)
+    """One finding as the report writes it: ``json.dumps(finding_dict(f, loc), ensure_ascii=False, indent=2,
+    sort_keys=True)`` with every line after the first indented by ``pad`` (written by orjson:
+    :func:`jsonstream.dumps_indented`)."""
+    return jsonstream.dumps_indented(finding_dict(f, loc), pad)
 
 
 def render_chunks(

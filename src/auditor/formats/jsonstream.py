@@ -1,5 +1,5 @@
 """Pretty JSON written piece by piece, byte-identical to ``json.dumps(doc, ensure_ascii=False, indent=2,
-sort_keys=True)``.
+sort_keys=True)`` for documents without floats (no report holds one: see :func:`dumps_indented`).
 
 At XL a report holds ~750,000 findings: building every finding's dict and then one string of ~600 MB (and its
 UTF-8 copy when written) tripled the peak memory of a run. Here the document is dumped with its one long list
@@ -14,7 +14,10 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+import orjson
+
 T = TypeVar("T")
+_PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 
 def _dumps(value: Any) -> str:
@@ -22,8 +25,20 @@ def _dumps(value: Any) -> str:
 
 
 def dumps_indented(value: Any, pad: str) -> str:
-    """``value`` as :func:`chunks` writes a list item: pretty JSON whose lines after the first start with ``pad``."""
-    return _dumps(value).replace("\n", "\n" + pad)
+    """``value`` as :func:`chunks` writes a list item: pretty JSON whose lines after the first start with ``pad``.
+
+    Written by orjson: for strings, integers, booleans, None, lists and dicts with string keys its text is
+    ``json.dumps``'s byte for byte (same escapes with non-ASCII kept, same separators and indentation, keys in code
+    point order), ~20x faster than ``json``'s pure-Python indenting encoder, which was the largest cost of writing
+    a large JSON or SARIF report. What orjson refuses (an integer beyond 64 bits, a non-string key, a lone
+    surrogate, another type) is written by ``json``. Floats are the one difference (orjson spells ``1e16`` and
+    ``NaN`` as ``1e16`` and ``null``, ``json`` as ``1e+16`` and ``NaN``): report items hold none (findings are
+    strings, locations integers)."""
+    try:
+        text = orjson.dumps(value, option=_PRETTY).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError
+        text = _dumps(value)
+    return text.replace("\n", "\n" + pad) if pad else text
 
 
 def chunks(
@@ -31,8 +46,7 @@ def chunks(
 ) -> Iterator[str]:
     """The JSON text of ``doc`` (with a final newline) in pieces, with the list at ``path`` (keys and indexes from the
     root) taken lazily from ``items``. ``doc`` must hold a placeholder at ``path`` (its value is ignored). ``dump``
-    writes one item as :func:`dumps_indented` does (given the indentation of its lines after the first), faster
-    when it knows the item's shape."""
+    writes one item as :func:`dumps_indented` does (given the indentation of its lines after the first)."""
     node = doc
     for step in path[:-1]:
         node = node[step]
