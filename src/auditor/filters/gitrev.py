@@ -120,6 +120,7 @@ class RepoPaths:
     def __init__(self, cwd: Path | None = None) -> None:
         self._cwd = Path(os.path.realpath(cwd if cwd is not None else Path.cwd()))
         self._tops: dict[Path, Path | None] = {}
+        self._mapped: dict[str, str | None] = {}  # per file: a report asks once per finding, hundreds per file
 
     def _top(self, directory: Path) -> Path | None:
         seen: list[Path] = []
@@ -141,6 +142,11 @@ class RepoPaths:
         return top
 
     def __call__(self, shown: str) -> str | None:
+        if shown not in self._mapped:
+            self._mapped[shown] = self._map(shown)
+        return self._mapped[shown]
+
+    def _map(self, shown: str) -> str | None:
         if not shown:
             return None
         full = Path(os.path.realpath(self._cwd / shown))
