@@ -130,24 +130,18 @@ exemption_disclosed_outside(inp) := [f |
 		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.to_node.operator), vocab.t(item(flow))]))
 ]
 
-# authority items (1) and (3): an authority recipient, on request.
-authority_problems(flow) := [p |
-	some p in [
-		msg("the recipient %s is not an authority (role %s)", [vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]),
-		msg("it is not made on request (trigger %s, expected legal_request)", [vocab.t(object.get(flow, "trigger", "none"))]),
-	]
-	problem_applies(flow, p.fmt)
-]
-
-problem_applies(flow, p) if {
-	startswith(p, "the recipient")
-	flow.to_node.role != "authority"
-}
-
-problem_applies(flow, p) if {
-	startswith(p, "it is not")
-	object.get(flow, "trigger", "") != "legal_request"
-}
+# authority_problems(flow): the conditions of items (1) and (3) that fail (an authority recipient, on request),
+# each named, as vital_problems does.
+authority_problems(flow) := array.concat(
+	[p |
+		flow.to_node.role != "authority"
+		p := msg("the recipient %s is not an authority (role %s)", [vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))])
+	],
+	[p |
+		object.get(flow, "trigger", "") != "legal_request"
+		p := msg("it is not made on request (trigger %s, expected legal_request)", [vocab.t(object.get(flow, "trigger", "none"))])
+	],
+)
 
 authority_findings(inp, n) := [f |
 	some flow in inp.flows
@@ -259,8 +253,6 @@ vital_problems(flow) := array.concat(
 	],
 )
 
-vital_ok(flow) if count(vital_problems(flow)) == 0
-
 collection_findings(inp, n, wanted) := [f |
 	some flow in inp.flows
 	cites(flow, n)
@@ -327,8 +319,6 @@ contract_problems(p) := array.concat(
 	),
 	[x | vocab.analytics_use(p); x := msg("it is an analytics purpose", [])],
 )
-
-contract_purpose(p) if count(contract_problems(p)) == 0
 
 # METADATA
 # title: Security-and-faults exemption used beyond security and fault handling
