@@ -37,12 +37,15 @@ else := trim(a, "") if is_string(a)
 
 else := a
 
-# and_join(phrases): one to three msg(...) phrases joined by "and", as concat(" and ", texts) would.
+# and_join(phrases): msg(...) phrases joined by "and", as concat(" and ", texts) would: one to three as a phrase
+# of their own (French words three as "a, b et c"), more as a joined list (never one dropped).
 and_join(ps) := ps[0] if count(ps) == 1
 
 else := msg("%s and %s", [ps[0], ps[1]]) if count(ps) == 2
 
-else := msg("%s and %s and %s", [ps[0], ps[1], ps[2]])
+else := msg("%s and %s and %s", [ps[0], ps[1], ps[2]]) if count(ps) == 3
+
+else := joined(" and ", ps)
 
 # joined(sep, items): msg(...) phrases (or plain values) joined by sep, as concat(sep, texts) would print them; each
 # item is translated on its own and the separator as a value (msgctxt "value"), for lists of any length.
