@@ -42,18 +42,16 @@ class Localizer:
             out = cat.text(f.message)
         return out if out is not None else f.message
 
-    def rule_title(self, rule: Rule) -> str:
-        cat = self.catalogue
-        return rule.title if cat is None else (cat.text(rule.title) or rule.title)
-
-    def title(self, f: Finding) -> str:
-        cat = self.catalogue
-        return f.title if cat is None else (cat.text(f.title) or f.title)
-
-    def text(self, english: str) -> str:
-        """Any text of the pack (a rule's remediation or title) in this language, if the catalogue has it."""
+    def _text(self, english: str) -> str:
+        """A text of the pack (a rule's title or remediation) in this language, if the catalogue has it."""
         cat = self.catalogue
         return english if cat is None or not english else (cat.text(english) or english)
+
+    def rule_title(self, rule: Rule) -> str:
+        return self._text(rule.title)
+
+    def title(self, f: Finding) -> str:
+        return self._text(f.title)
 
     def remediation(self, f: Finding) -> str:
         cat = self.catalogue
