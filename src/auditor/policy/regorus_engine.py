@@ -18,9 +18,9 @@ Facts about regorus 0.13.0 this module is built around (measured, docs/engines.m
   (``AUDITOR_DEBUG=1``: stderr, with the prints);
 - an ``Engine`` holds the GIL while it evaluates and can be used only by the thread that made it: evaluation runs in
   worker processes, one engine each, and a dead worker becomes a located exit 3 (:meth:`RegorusEngine._crashed`);
-- it does not memoise function calls: the per-category facts rules read are tabulated once per worker and kept as
-  engine data the pack's ``cat(x)`` reads (``PolicyPack.category_facts_packages``; measured on M: 8.3 CPU-s with,
-  13.8 without);
+- it does not memoise function calls: the per-category facts rules read are tabulated once per worker and added to
+  each partition's document, where the pack's ``cat(x)`` reads them (:func:`_set_document`,
+  ``PolicyPack.category_facts_packages``; measured on M: 8.3 CPU-s with, 13.8 without);
 - a document handed over as JSON text (``set_input_json``) is parsed in Rust: no Python object is built for it
   (on M: ~0.3 CPU-s against ~1.2 for ``json.loads``, attaching facts and ``set_input``).
 
