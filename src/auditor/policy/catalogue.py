@@ -21,6 +21,7 @@ evaluation time) and the rule id is ``<package>.<rule name>``. Every module's te
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -104,6 +105,15 @@ class Module:
     text: str
     package: str
     is_test: bool
+
+
+def modules_digest(modules: Iterable[Module]) -> str:
+    """SHA-256 of a set of modules (names and texts, in order): what the engines key a compiled or checked pack by,
+    and the OPA server engine's content-addressed policy ids."""
+    h = hashlib.sha256()
+    for m in modules:
+        h.update(m.name.encode() + b"\0" + m.text.encode() + b"\0")
+    return h.hexdigest()
 
 
 CATEGORY_FACTS = "auditor/generated/category_facts"

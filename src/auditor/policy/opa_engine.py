@@ -23,7 +23,6 @@ What it does, and why (facts from ENGINES.md):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -40,7 +39,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from auditor.errors import Location, PolicyError, Problem, UsageError
-from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack
+from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack, modules_digest
 from auditor.policy.engine import RuleResults, TestResult, as_test_result, check_results, display
 
 NAMESPACE = "auditor"
@@ -332,10 +331,7 @@ class OpaServerEngine:
         is compared with the module's text, re-uploaded when it differs, and compared again after the uploads; a
         server that still holds something else, or that holds other modules declaring the pack's packages (their
         rules would join the audit), is refused (exit 3)."""
-        digest = hashlib.sha256()
-        for m in modules:
-            digest.update(m.name.encode() + b"\0" + m.text.encode() + b"\0")
-        prefix = f"{NAMESPACE}/{digest.hexdigest()[:16]}/"
+        prefix = f"{NAMESPACE}/{modules_digest(modules)[:16]}/"
         self._names = {prefix + m.name: m for m in modules}
         client = self._client()
         held = self._held("listing policies")

@@ -17,7 +17,6 @@ Facts this module is built around (measured):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.errors import Location, PolicyError, Problem
-from auditor.policy.catalogue import Module, PolicyPack, test_rules
+from auditor.policy.catalogue import Module, PolicyPack, modules_digest, test_rules
 from auditor.policy.engine import RuleResults, TestResult, as_test_result, check_results, display
 
 AGGREGATE_DOC = "auditor.generated.findings"
@@ -72,13 +71,6 @@ def opa_problems(text: str, names: dict[str, Module], fallback: Location) -> lis
 # The compiled pack of the last evaluation, kept for the next one in this process (``check --diff-base`` audits twice,
 # the test suite many times): compiling the pack costs ~1 s, each evaluation much less.
 _COMPILED: dict[str, Any] = {}
-
-
-def _digest(modules: Sequence[Module]) -> str:
-    h = hashlib.sha256()
-    for m in modules:
-        h.update(b"\0" + m.name.encode() + b"\0" + m.text.encode())
-    return h.hexdigest()
 
 
 def available() -> bool:
@@ -149,7 +141,7 @@ class ReferenceEngine:
     def _compiled(self, pack: PolicyPack, modules: Sequence[Module]) -> Any:
         """The pack compiled (:meth:`_load`), or the one the previous evaluation in this process compiled for the
         same modules."""
-        key = _digest(modules)
+        key = modules_digest(modules)
         engine = _COMPILED.get(key)
         if engine is None:
             for old in _COMPILED.values():

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import faulthandler
 import gc
-import hashlib
 import itertools
 import json
 import os
@@ -51,7 +50,14 @@ from typing import Any
 
 from auditor.errors import Location, PolicyError, Problem
 from auditor.policy import guard
-from auditor.policy.catalogue import CATEGORY_FACTS, TABULATED_CATEGORY_FACTS, Module, PolicyPack, test_rules
+from auditor.policy.catalogue import (
+    CATEGORY_FACTS,
+    TABULATED_CATEGORY_FACTS,
+    Module,
+    PolicyPack,
+    modules_digest,
+    test_rules,
+)
 from auditor.policy.engine import AGGREGATE, RuleResults, TestResult, as_test_result, check_results, display
 
 DISTRIBUTION = "gordon-to-regorus"
@@ -72,13 +78,6 @@ KILL_WAIT = 30.0
 # Digests of the module sets :func:`guard.check_ast` passed in this process (``check --diff-base`` audits twice, the
 # test suite many times): the walk costs ~0.3 s of CPU, and the same modules give the same verdict.
 _CHECKED: set[str] = set()
-
-
-def _digest(modules: Sequence[Module]) -> str:
-    h = hashlib.sha256(VERSION.encode())
-    for m in modules:
-        h.update(b"\0" + m.name.encode() + b"\0" + m.text.encode())
-    return h.hexdigest()
 
 
 MISSING = (
@@ -588,7 +587,7 @@ class RegorusEngine:
         start = index = 0
         in_flight: dict[Future[list[Any]], tuple[int, list[str]]] = {}
         try:
-            digest = _digest(modules)
+            digest = modules_digest(modules)
             with _pool(modules, facts, "data", workers, fresh=count > FORK_LIMIT) as pool:
                 checked: Future[list[Raw]] | None = None if digest in _CHECKED else pool.submit(_prepare)
                 pending: deque[Future[list[Any]]] = deque()
