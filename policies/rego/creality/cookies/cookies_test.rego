@@ -150,6 +150,9 @@ test_partner_of_role_other_without_trackers_is_not_a_cookie_partner if {
 	count(cookies.partner_flow_purpose({"flows": [to_partner({"role": "other"}, [agg], licensing, ["EU"])]})) == 0
 	count(cookies.direct_id_to_partner({"flows": [to_partner({"role": "other"}, [email], licensing, ["EU"])]})) == 0
 	count(cookies.partner_flow_purpose({"flows": [to_partner({"role": "data_licensee"}, [agg], licensing, ["EU"])]})) == 0
+	# aggregate data is never a partner-purpose breach (test below): a pseudonymous id shows the role decides
+	count(cookies.partner_flow_purpose({"flows": [to_partner({"role": "other"}, [cookie_id], licensing, ["EU"])]})) == 0
+	count(cookies.partner_flow_purpose({"flows": [to_partner({"role": "data_licensee"}, [cookie_id], licensing, ["EU"])]})) == 0
 }
 
 test_partner_of_role_other_placing_trackers_is_a_cookie_partner if {
