@@ -178,10 +178,6 @@ def held_identifiers(inv: Inventory, g: LineageGraph, node: str) -> tuple[list[s
     return sorted(held), sorted(via)
 
 
-def _lowerable(inv: Inventory, field_id: str) -> bool:
-    return RANK.get(inv.fields[field_id].get("identifiability") or "identified", 4) > RANK["deidentified"]
-
-
 def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable: bool) -> FieldLineage:
     adj: dict[str, list[Edge]] = defaultdict(list)
     for e in carriers:
