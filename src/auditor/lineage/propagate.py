@@ -228,9 +228,6 @@ def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = No
         data = inv.fields[fid].data
         rank[fid] = RANK.get(data.get("identifiability") or "identified", 4)
         ident[fid] = identifies(data)
-    # Identifiers each node holds through flows: those it receives, and those it sends on (it holds them, declared
-    # path or not). Identifiers a node declares are added where a re-join is possible (_rejoin).
-    identifiers_into: dict[str, set[str]] = defaultdict(set)
     deid_input_rank: dict[str, int] = {}
     # Fields that key records, so that a store holding an identifier can join on them: join keys, per-record tokens
     # (protection tokenized) and identifiers. De-identified data without one (statistics) cannot be re-joined.
@@ -240,21 +237,16 @@ def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = No
         if ident[fid] or inv.fields[fid].data.get("join_key") or inv.fields[fid].data.get("protection") == "tokenized"
     }
     for e in g.edges.values():
-        idents = [x for x in e.fields if ident[x]]
-        if idents:
-            identifiers_into[e.target].update(idents)
-            identifiers_into[e.source].update(idents)
         if g.nodes[e.target].deidentifies:
             top = max(rank[x] for x in e.fields)
             deid_input_rank[e.target] = max(deid_input_rank.get(e.target, 0), top)
-    declared: dict[str, set[str]] = {}
+    # The identifiers a node holds, asked only where de-identified data arrives (_rejoin), once per node.
+    holds: dict[str, set[str]] = {}
 
     def held(node: str) -> set[str]:
-        found = declared.get(node)
+        found = holds.get(node)
         if found is None:
-            system = inv.systems.get(node)
-            own = {f["id"] for f in (system.get("fields") or ()) if identifies(f)} if system is not None else set()
-            found = declared[node] = own | identifiers_into.get(node, set())
+            found = holds[node] = set(held_identifiers(inv, g, node)[0])
         return found
 
     result: dict[str, FieldLineage] = {}
