@@ -240,7 +240,7 @@ def _flow_facts(lin: Lineage) -> None:
     for edge in g.edges.values():
         target = g.nodes[edge.target]
         reach: list[dict[str, Any]] = []
-        rejoins: dict[str, dict[str, Any]] = {}
+        rejoin: dict[str, Any] | None = None  # the re-identification at edge.target this flow completes
         implied: list[dict[str, Any]] = []
         lowered: list[int] = []  # positions of fields a de-identification step upstream lowered
         travelled: list[str] = []  # fields that reached the source from elsewhere (an implied hop included)
@@ -275,13 +275,12 @@ def _flow_facts(lin: Lineage) -> None:
                 if len(path) > 2 and path[1] in fl.implied:
                     entry["implied"] = [path[0], path[1]]
                 reach.append(entry)
-            if edge.target in fl.rejoined_at and fl.leaves_deidentified(edge.source, g.nodes[edge.source].deidentifies):
-                rejoin = rejoins.get(edge.target)
+            if edge.target in fl.rejoined_at and fl.leaves_deidentified(edge.source, source_deidentifies):
                 if rejoin is None:
                     idents, via = held_identifiers(inv, g, edge.target)
                     path = lin.path_via(edge, fid)
                     deid = [n for n in path if g.nodes[n].deidentifies]
-                    rejoin = rejoins[edge.target] = {
+                    rejoin = {
                         "node": edge.target,
                         "index": i,
                         "deidentified_by": deid[-1] if deid else fl.origin,
@@ -291,13 +290,13 @@ def _flow_facts(lin: Lineage) -> None:
                         "path": list(path),
                     }
                 rejoin["fields"].append(fid)
-        for rejoin in rejoins.values():
+        if rejoin is not None:
             rejoin["identifiers"] = [x for x in rejoin["identifiers"] if x not in rejoin["fields"]][:10]
         facts: dict[str, Any] = {}
         if reach:
             facts["lineage_reach"] = reach
-        if rejoins:
-            facts["lineage_rejoins"] = [rejoins[k] for k in sorted(rejoins)]
+        if rejoin is not None:
+            facts["lineage_rejoins"] = [rejoin]
         if implied:
             facts["lineage_implied"] = implied
         if lowered:
