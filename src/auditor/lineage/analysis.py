@@ -171,13 +171,11 @@ def consent_channel_covers(channels: set[str], channel: str | None, collected_on
     return True
 
 
-def _subjects(g: LineageGraph) -> dict[str, tuple[str, ...]]:
-    """Subject jurisdictions of the data each node holds: its own (collection points) plus those of every node
-    it receives data from. A worklist fixpoint: a node's set only grows, at most once per jurisdiction, so the
+def _subjects(g: LineageGraph, own: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Subject jurisdictions of the data each node holds: its own (``own``: collection points) plus those of every
+    node it receives data from. A worklist fixpoint: a node's set only grows, at most once per jurisdiction, so the
     cost is linear in flows times the (small) number of jurisdictions, cycles included."""
-    held: dict[str, set[str]] = {
-        nid: {r for r in (region(j) for j in n.subject_jurisdictions) if r} for nid, n in g.nodes.items()
-    }
+    held: dict[str, set[str]] = {nid: set(regions) for nid, regions in own.items()}
     queue = deque(nid for nid in sorted(held) if held[nid])
     queued = set(queue)
     while queue:
@@ -414,10 +412,10 @@ def analyse(inv: Inventory) -> Lineage:
 
 def _analyse(inv: Inventory) -> Lineage:
     g = build(inv)
-    held = _subjects(g)
     own = {
         nid: tuple(sorted({r for r in (region(j) for j in n.subject_jurisdictions) if r})) for nid, n in g.nodes.items()
     }
+    held = _subjects(g, own)
     origin_subjects = {nid: own[nid] or held[nid] for nid in g.nodes}
     lin = Lineage(inv, g, propagate(inv, g), held, _cycles(g), origin_subjects)
     _flow_facts(lin)
