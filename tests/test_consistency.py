@@ -8,7 +8,7 @@ expectations below were written from the policy text before the tool was run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,10 +19,8 @@ Scenario = Callable[[bool], dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def audit() -> Iterator[InProcessAuditor]:
-    auditor = InProcessAuditor()
-    yield auditor
-    auditor.close()
+def audit() -> InProcessAuditor:
+    return InProcessAuditor()
 
 
 def errors(audit: InProcessAuditor, inv: dict[str, Any]) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,10 +26,8 @@ from auditor.lineage.propagate import identifies
 
 
 @pytest.fixture(scope="module")
-def audit() -> Iterator[InProcessAuditor]:
-    auditor = InProcessAuditor()
-    yield auditor
-    auditor.close()
+def audit() -> InProcessAuditor:
+    return InProcessAuditor()
 
 
 def hits(found: list[Finding], rule: str) -> list[tuple[str, str]]:
