@@ -60,8 +60,9 @@ def _fds_to_files() -> Iterator[tuple[Any, Any]]:
             os.close(null)
 
 
-def _stdio() -> tuple[Any, Any, Any]:
-    """Python's own stdio objects for descriptors 0, 1, 2 when they are not terminals (PEP 528/538/540 aside)."""
+def stdio() -> tuple[Any, Any, Any]:
+    """Python's own stdio objects for descriptors 0, 1, 2 when they are not terminals (PEP 528/538/540 aside).
+    Shared with the forked runs of tests/launcher.py."""
     stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
     stdout = io.TextIOWrapper(
         io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="strict", newline="\n"
@@ -89,6 +90,17 @@ def _as_in_a_new_process() -> None:
     pipeline.SHARED.__init__(keep_in_memory=False)  # the object the CLI and audit()'s default share
 
 
+def as_python_m(args: list[str]) -> None:
+    """``sys.argv`` and ``__main__`` as ``python -m auditor ARGS`` sets them (click names the program from them in
+    usage lines). Shared with the forked runs of tests/launcher.py."""
+    from auditor import cli
+
+    sys.argv = [str(Path(cli.__file__).with_name("__main__.py")), *args]
+    main_module = types.ModuleType("__main__")
+    main_module.__package__ = "auditor"
+    sys.modules["__main__"] = main_module
+
+
 def run_main(args: list[str], cwd: Path, timeout: float) -> tuple[int, str, str]:
     """``auditor <args>`` in this process, from ``cwd``: (exit code, stdout, stderr)."""
     from auditor import cli
@@ -103,22 +115,18 @@ def run_main(args: list[str], cwd: Path, timeout: float) -> tuple[int, str, str]
     saved_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
     code: int
     with _fds_to_files() as (out, err):
-        streams = _stdio()
+        streams = stdio()
         sys.stdin, sys.stdout, sys.stderr = streams
         try:
             os.chdir(cwd)
-            # What `python -m auditor` has: click names the program from them in usage lines.
-            sys.argv = [str(Path(cli.__file__).with_name("__main__.py")), *args]
-            main_module = types.ModuleType("__main__")
-            main_module.__package__ = "auditor"
-            sys.modules["__main__"] = main_module
+            as_python_m(args)
             signal.signal(signal.SIGALRM, _alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 cli.main()
                 code = 0
             except SystemExit as exc:
-                code = _exit_code(exc.code)
+                code = exit_code(exc.code)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except Hung:
@@ -144,8 +152,9 @@ def run_main(args: list[str], cwd: Path, timeout: float) -> tuple[int, str, str]
         return code, out.read().decode("utf-8"), err.read().decode("utf-8")
 
 
-def _exit_code(value: object) -> int:
-    """What the interpreter exits with for ``sys.exit(value)`` (a message is printed to stderr, exit 1)."""
+def exit_code(value: object) -> int:
+    """What the interpreter exits with for ``sys.exit(value)`` (a message is printed to stderr, exit 1). Shared with
+    the forked runs of tests/launcher.py."""
     if value is None:
         return 0
     if isinstance(value, int):

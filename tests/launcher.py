@@ -4,7 +4,9 @@ The hostile-input tests run the CLI in its own process on purpose: an address-sp
 peak memory is measured, a hang is killed, a crash cannot take the test run with it. Starting Python and importing
 auditor costs ~0.5 s of CPU per run, several times what a refused input costs. So one launcher process per test
 process imports ``auditor.cli`` once (what ``python -m auditor`` imports before it reads its arguments) and forks a
-child per run. The child is a new process in every way a test observes:
+child per run. The child sets up its stdio, ``sys.argv`` and exit code with the helpers of tests/clirun.py (the
+in-process runs), so both ways of running the CLI give what ``python -m auditor`` gives in the same way. The child
+is a new process in every way a test observes:
 
 - it starts from the launcher's state right after the imports, the state a new interpreter reaches, and never from
   an earlier run's (the launcher itself runs nothing);
@@ -39,29 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 _LAUNCHER = r"""
-import io, json, os, resource, sys, traceback, types
+import json, os, resource, sys, traceback
 
 import auditor.cli
-
-MAIN = os.path.join(os.path.dirname(auditor.cli.__file__), "__main__.py")
-
-
-def stdio():
-    def writer(fd, errors, line_buffering):
-        raw = io.BufferedWriter(io.FileIO(fd, "w", closefd=False))
-        return io.TextIOWrapper(raw, encoding="utf-8", errors=errors, newline="\n", line_buffering=line_buffering)
-
-    stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-    return stdin, writer(1, "strict", False), writer(2, "backslashreplace", True)
-
-
-def exit_code(value):
-    if value is None:
-        return 0
-    if isinstance(value, int):
-        return value & 0xFF
-    print(value, file=sys.stderr)
-    return 1
+from tests.clirun import as_python_m, exit_code, stdio
 
 
 def child(request):
@@ -101,10 +84,7 @@ def prepare(request):
         os.dup2(target, fd)
         os.close(target)
     sys.stdin, sys.stdout, sys.stderr = stdio()
-    sys.argv = [MAIN, *request["args"]]
-    main = types.ModuleType("__main__")
-    main.__package__ = "auditor"
-    sys.modules["__main__"] = main
+    as_python_m(request["args"])
 
 
 for line in sys.stdin:
