@@ -377,19 +377,13 @@ def test_weakly_hashed_email_sold_as_deidentified_is_named_a_direct_identifier(a
 
 DIRECT = ["user.contact.email", "user.contact.phone_number", "user.unique_id", "user.contact.address", "user.name"]
 OTHER = ["user.device", "user.telemetry", "user.device.cookie_id", "user.behavior", "system.operations"]
-LEVELS = ["identified", "pseudonymous", "deidentified", "anonymous", "aggregate"]
-PROTECTIONS = ["plain", "hashed_weak", "hashed_salted", "tokenized", "encrypted"]
 SHARING = {"advertiser", "analytics"}
-ROLES = [
-    *sorted(SHARING),
-    "other",
-    "cloud_storage",
-    "processor",
-    "payment",
-    "counterparty",
-    "authority",
-    "research_institute",
-]
+# The generator's domain is every value the inventory format allows (its schema), not the oracle's judgement: a value
+# added to the format is generated without touching this test.
+FORMAT = inventory.schema()["$defs"]
+LEVELS = FORMAT["field"]["properties"]["identifiability"]["enum"]
+PROTECTIONS = FORMAT["field"]["properties"]["protection"]["enum"]
+ROLES = FORMAT["partner"]["properties"]["role"]["enum"]
 PURPOSES = {
     "svc": "FACILITATE",
     "mkt": "MKT.MESSAGES",
@@ -400,9 +394,9 @@ PURPOSES = {
     "legal": "LEGAL.OBLIGATION",
     "train": None,  # a purpose the policy does not declare
 }
-MECHANISMS = ["opt_in", "separate", "banner", "policy_acceptance", "pre_ticked"]
-CHANNELS = ["email", "sms", "push", "web", "app", "api", "batch", "sdk"]
-CONSENT_CHANNELS = ["email", "sms", "push", "web", "app", "api", "any"]
+MECHANISMS = FORMAT["consent"]["properties"]["mechanism"]["enum"]
+CHANNELS = FORMAT["flow"]["properties"]["channel"]["enum"]
+CONSENT_CHANNELS = FORMAT["consent"]["properties"]["channels"]["items"]["enum"]
 MESSAGE = {"email", "sms", "push", "phone"}
 # Where a rule that judges the whole flow (its purpose, basis, consent, channel, recipient) locates its finding.
 FLOW_WIDE = {"purpose", "legal_basis", "legal_basis.consent", "legal_basis.exemption", "channel", "to"}
