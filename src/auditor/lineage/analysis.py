@@ -235,6 +235,9 @@ def _cycles(g: LineageGraph) -> list[Cycle]:
 
 def _flow_facts(lin: Lineage) -> None:
     inv, g = lin.inv, lin.graph
+    # The identifiers a re-joining node holds, and the flows bringing them: once per node, however many flows
+    # complete a re-identification there (a research partner fed by a hundred de-identified exports).
+    holding: dict[str, tuple[list[str], list[str]]] = {}
     for edge in g.edges.values():
         target = g.nodes[edge.target]
         reach: list[dict[str, Any]] = []
@@ -275,7 +278,9 @@ def _flow_facts(lin: Lineage) -> None:
                 reach.append(entry)
             if edge.target in fl.rejoined_at and fl.leaves_deidentified(edge.source, source_deidentifies):
                 if rejoin is None:
-                    idents, via = held_identifiers(inv, g, edge.target)
+                    if edge.target not in holding:
+                        holding[edge.target] = held_identifiers(inv, g, edge.target)
+                    idents, via = holding[edge.target]
                     path = lin.path_via(edge, fid)
                     deid = [n for n in path if g.nodes[n].deidentifies]
                     rejoin = {
