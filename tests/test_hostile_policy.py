@@ -198,3 +198,34 @@ def test_a_runtime_error_is_one_located_line_even_with_rust_backtrace_set(tmp_pa
     assert "hostile.rego:14:" in first and "could not parse string as number" in first, first
     assert "(while evaluating system 'app')" in first
     assert summary == "auditor: 1 policy/engine error; exit 3"
+
+
+UNPRINTABLE = {
+    "a verb the renderer does not know": 'f := finding("field", x.id, "", msg("field %x of %s", [1, x.id]))',
+    "more verbs than arguments": 'f := finding("field", x.id, "", msg("field %s of %s", [x.id]))',
+    "neither a message nor a format": 'f := {"subject": {"kind": "field", "id": x.id}, "attribute": ""}',
+}
+
+
+@pytest.mark.parametrize("case", list(UNPRINTABLE))
+def test_a_finding_whose_message_cannot_be_printed_is_a_located_policy_error(
+    case: str, tmp_path: Path, documents: tuple[list[str], list[str]], opa_url: str
+) -> None:
+    """auditor prints a finding's message from the format and arguments the rule gives (lib.findings.msg): one it
+    cannot print is the rule's error (exit 3, at the rule), on every engine — never a finding with no message."""
+    pack_dir = tiny_pack(tmp_path, "")
+    rule = RULE.replace(
+        "import data.lib.findings.finding\n", "import data.lib.findings.finding\nimport data.lib.findings.msg\n"
+    )
+    rule = rule.replace('flagged(x); f := finding("field", x.id, "", "flagged")', UNPRINTABLE[case].join(["", ""]))
+    assert UNPRINTABLE[case] in rule
+    (pack_dir / "rego/creality/hostile/hostile.rego").write_text(rule, encoding="utf-8")
+    pack = load_pack(pack_dir)
+    docs, labels = documents
+    for name in ("embedded", "reference", "opa"):
+        with pytest.raises(PolicyError) as raised:
+            make_engine(name, opa_url=opa_url).evaluate(pack, docs, labels)
+        assert _located(raised.value) == [13], name  # the rule's head
+        assert "creality.hostile.check" in str(raised.value.problems[0]), name
+    inv = write(tmp_path / "inv", {"a.yaml": MINIMAL})
+    assert_tool_error(run_bounded("check", str(inv), "--policy", str(pack_dir), cwd=tmp_path, rlimit=False), 3, "check")

@@ -18,24 +18,63 @@ finding(kind, id, attribute, message) := {
 } else := {
 	"subject": {"kind": kind, "id": id},
 	"attribute": attribute,
-	"message": message.text,
 	"fmt": message.fmt,
 	"args": message.args,
 }
 
-# msg(fmt, args): a message as sprintf(fmt, args) prints it in English ("text"), with the format and
-# the arguments kept, so that reports render it in another language from the pack's catalogue
-# (policies/locale/<lang>.po, msgid = fmt; docs: README "Writing rules"). Verbs: %s, %d, %v.
-# An argument may itself be a msg(...), a phrase translated on its own. Use msg, never sprintf or
-# concat, for any English text a finding shows (lists of phrases: joined below). String arguments are
-# copied (trim) before sprintf, as vocab.t does.
-msg(fmt, args) := {"text": sprintf(fmt, [text_of(a) | some a in args]), "fmt": fmt, "args": args}
+# msg(fmt, args): a message as its English format and arguments (verbs %s, %d, %v; an argument may itself
+# be a msg(...), a phrase translated on its own, or a joined(...) list). auditor renders it: in English as
+# sprintf(fmt, args) prints it, in another language from the pack's catalogue (policies/locale/<lang>.po,
+# msgid = fmt; docs: README "Writing rules"). Nothing is printed here: rendering a message in Rego cost the
+# embedded engine more than the rest of a finding (docs/performance.md, session 7). Use msg, never sprintf
+# or concat, for any English text a finding shows; text(m) below is what auditor prints.
+msg(fmt, args) := {"fmt": fmt, "args": args}
 
-text_of(a) := a.text if is_object(a)
+# text(m): the English text of a msg(...), a joined(...) list or a finding, as auditor prints it
+# (sprintf of the format with each argument's own text), for tests and for keys made of a message.
+# Phrases nest up to four levels deep (Rego has no recursion).
+text(m) := m if is_string(m)
 
-else := trim(a, "") if is_string(a)
+else := m.message if {
+	is_object(m)
+	is_string(object.get(m, "message", null))
+}
+
+else := _text3(m)
+
+_text3(a) := sprintf(a.fmt, [_text2(x) | some x in a.args]) if _is_msg(a)
+
+else := concat(a.join, [_text2(x) | some x in a.items]) if _is_list(a)
 
 else := a
+
+_text2(a) := sprintf(a.fmt, [_text1(x) | some x in a.args]) if _is_msg(a)
+
+else := concat(a.join, [_text1(x) | some x in a.items]) if _is_list(a)
+
+else := a
+
+_text1(a) := sprintf(a.fmt, [_text0(x) | some x in a.args]) if _is_msg(a)
+
+else := concat(a.join, [_text0(x) | some x in a.items]) if _is_list(a)
+
+else := a
+
+_text0(a) := sprintf(a.fmt, a.args) if _is_msg(a)
+
+else := concat(a.join, a.items) if _is_list(a)
+
+else := a
+
+_is_msg(a) if {
+	is_object(a)
+	is_string(a.fmt)
+}
+
+_is_list(a) if {
+	is_object(a)
+	is_string(a.join)
+}
 
 # and_join(phrases): msg(...) phrases joined by "and", as concat(" and ", texts) would: one to three as a phrase
 # of their own (French words three as "a, b et c"), more as a joined list (never one dropped).
@@ -49,7 +88,8 @@ else := joined(" and ", ps)
 
 # joined(sep, items): msg(...) phrases (or plain values) joined by sep, as concat(sep, texts) would print them; each
 # item is translated on its own and the separator as a value (msgctxt "value"), for lists of any length.
-joined(sep, items) := {"text": concat(sep, [text_of(i) | some i in items]), "join": sep, "items": items}
+# Like msg, it is rendered by auditor (text(j) here).
+joined(sep, items) := {"join": sep, "items": items}
 
 # with_key adds a disambiguation key (e.g. the recipient of a lineage finding) to the fingerprint.
 with_key(f, key) := object.union(f, {"key": key})

@@ -2,6 +2,8 @@ package cnil.audience_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.cnil.audience
 
 exempt_cookie := {"name": "_pk_id", "type": "analytics", "index": 0, "path": "cookies.0", "first_party": true, "fires_before_consent": true, "max_age_days": 390, "purpose_info": {"policy_purpose": "COOKIE.ANALYTICS"}}
@@ -16,7 +18,7 @@ test_exempt_data_kept_three_years_is_flagged if {
 	r := audience.audience_data_retention({"systems": [audience_site(exempt_cookie)], "flows": [audience_flow({"days": 1095})]})
 	count(r) == 1
 	r[0].subject.id == "stats"
-	contains(r[0].message, "1095 days")
+	contains(text(r[0]), "1095 days")
 }
 
 test_indefinite_retention_is_flagged if {

@@ -2,6 +2,8 @@ package cnil.trackers_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.cnil.trackers
 
 ads := {"name": "_adp", "type": "advertising", "index": 0, "path": "cookies.0", "first_party": true, "fires_before_consent": true, "max_age_days": 90, "purpose_info": {"policy_purpose": "PARTNER.ADS"}}
@@ -148,7 +150,7 @@ test_every_non_cookie_technology_is_flagged if {
 
 test_message_names_the_technology if {
 	r := trackers.tracker_before_consent({"systems": [site("app", ["EU"], third_party, [mk_tracker("idfv", "analytics", "sdk_identifier")], banner_ok)]})
-	contains(r[0].message, "analytics SDK identifier idfv of p fires before consent")
+	contains(text(r[0]), "analytics SDK identifier idfv of p fires before consent")
 }
 
 test_fingerprinting_is_never_exempt_audience_measurement if {

@@ -2,6 +2,8 @@ package creality.cookies_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.cookies
 
 ads_purpose := {"id": "ad_targeting", "policy_purpose": "PARTNER.ADS"}
@@ -271,7 +273,7 @@ test_unstated_protection_is_shown_not_an_error if {
 	fi := {"id": "web.email", "category": "user.contact.email", "origin": "web", "protection": null, "identifiability": null}
 	r := cookies.direct_id_to_partner({"flows": [pflow([fi], ads_purpose, ["EU"])]})
 	count(r) == 1
-	contains(r[0].message, "(not stated)")
+	contains(text(r[0]), "(not stated)")
 }
 
 # ---- Class 6 (issue 13): "que vous téléchargez" (III.VII.3). Expected before running the tool: a printer camera's
@@ -289,7 +291,7 @@ test_scheduled_camera_frames_in_cloud_storage_are_not_uploads if {
 	r := cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("user_stored", "scheduled")])]})
 	count(r) == 1
 	r[0].attribute == "fields.0"
-	contains(r[0].message, "fw-timelapse: trigger scheduled")
+	contains(text(r[0]), "fw-timelapse: trigger scheduled")
 	count(cookies.content_not_uploaded_by_user({"flows": [storage_flow([upload("user_stored", "continuous")])]})) == 1
 }
 

@@ -2,6 +2,8 @@ package creality.crossborder_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.crossborder as cb
 
 email := {"id": "app.email", "category": "user.contact.email", "identifiability": "identified"}
@@ -50,8 +52,8 @@ test_weaker_destination_is_flagged if {
 	fl := xflow(true, [email], {"transfer": {"mechanism": "scc"}, "to_security": weak})
 	r := cb.destination_weaker({"flows": [fl]})
 	count(r) == 1
-	contains(r[0].message, "encryption_at_rest, need_to_know")
-	not contains(r[0].message, "tls")
+	contains(text(r[0]), "encryption_at_rest, need_to_know")
+	not contains(text(r[0]), "tls")
 }
 
 test_equal_destination_passes if {
@@ -77,5 +79,5 @@ test_consent_transfer_needs_cross_border_consent if {
 test_message_names_the_subjects_whose_border_is_crossed if {
 	fl := xflow(true, [email], {"from_node": {"jurisdiction": "EU", "subject_jurisdictions": ["EU", "US"]}, "to_node": {"jurisdiction": "FR"}})
 	r := cb.transfer_undeclared({"flows": [fl]})
-	contains(r[0].message, "for its subjects in US")
+	contains(text(r[0]), "for its subjects in US")
 }

@@ -2,6 +2,8 @@ package creality.deidentification_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.deidentification as deid
 
 analytics := {"id": "user_base_analytics", "policy_purpose": "DEID.ANALYTICS"}
@@ -29,14 +31,14 @@ test_identified_email_in_analysis_is_incorrect if {
 	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [counts, email])]})
 	count(r) == 1
 	r[0].attribute == "fields.1"
-	endswith(r[0].message, "which allows de-identified data only: it is a direct identifier (user.contact.email, plain)")
+	endswith(text(r[0]), "which allows de-identified data only: it is a direct identifier (user.contact.email, plain)")
 }
 
 test_pseudonymous_profile_in_analysis_names_its_identifiability if {
 	profile := {"id": "app.profile", "category": "user.behavior", "identifiability": "pseudonymous"}
 	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [profile])]})
 	count(r) == 1
-	endswith(r[0].message, "it is pseudonymous (user.behavior), not de-identified")
+	endswith(text(r[0]), "it is pseudonymous (user.behavior), not de-identified")
 }
 
 test_flow_into_the_deidentification_step_is_not_judged if {
@@ -49,7 +51,7 @@ hashed_email := {"id": "x.email_hash", "category": "user.contact.email", "identi
 test_weakly_hashed_email_labelled_deidentified_is_named_a_direct_identifier if {
 	r := deid.identified_data_in_deid_use({"flows": [dflow(analytics, store, [hashed_email])]})
 	count(r) == 1
-	contains(r[0].message, "it is a direct identifier (user.contact.email, hashed_weak), whatever its stated identifiability (deidentified)")
+	contains(text(r[0]), "it is a direct identifier (user.contact.email, hashed_weak), whatever its stated identifiability (deidentified)")
 	# ... and the commercial warning does not call it "only de-identified"
 	count(deid.deidentified_commercial_outside({"flows": [dflow(commercial, {"operator": "third_party"}, [hashed_email])]})) == 0
 	tokenised := object.union(hashed_email, {"protection": "tokenized"})

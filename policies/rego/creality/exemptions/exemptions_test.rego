@@ -2,6 +2,8 @@ package creality.exemptions_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.exemptions
 
 core := {"id": "order_fulfilment", "policy_purpose": "COUNTERPARTY", "core": true}
@@ -59,7 +61,7 @@ test_exemption_without_evidence_is_flagged if {
 test_exemption_never_covers_advertising if {
 	r := exemptions.exemption_for_marketing({"flows": [ex(8, "lia", ads, internal, "continuous", dev)]})
 	count(r) == 1
-	contains(r[0].message, "for purpose ad_measurement, an advertising purpose (PARTNER.AD_MEASURE)")
+	contains(text(r[0]), "for purpose ad_measurement, an advertising purpose (PARTNER.AD_MEASURE)")
 }
 
 # One definition with the lineage's coverage: partners' own analytics is a disclosure, never an exempt collection.
@@ -67,10 +69,10 @@ test_exemption_never_covers_partner_analytics if {
 	partner := {"id": "partner_analytics", "policy_purpose": "PARTNER.ANALYTICS"}
 	r := exemptions.exemption_for_marketing({"flows": [ex(11, "Law 1", partner, {"operator": "processor", "role": "analytics"}, "continuous", dev)]})
 	count(r) == 1
-	contains(r[0].message, "a partner analytics purpose (PARTNER.ANALYTICS)")
+	contains(text(r[0]), "a partner analytics purpose (PARTNER.ANALYTICS)")
 	sales := {"id": "list_rental", "policy_purpose": null, "data_use": "sales.list_rental"}
 	r2 := exemptions.exemption_for_marketing({"flows": [ex(11, "Law 1", sales, internal, "continuous", dev)]})
-	contains(r2[0].message, "whose data use sales.list_rental is marketing or sales")
+	contains(text(r2[0]), "whose data use sales.list_rental is marketing or sales")
 }
 
 test_collection_exemption_disclosed_to_third_party_needs_review if {
@@ -101,8 +103,8 @@ test_judicial_requisition_passes if {
 test_criminal_exemption_for_scheduled_export_to_non_authority if {
 	r := exemptions.criminal_investigation_exemption({"flows": [ex(3, "x", legal, {"operator": "third_party", "role": "other"}, "scheduled", acct)]})
 	count(r) == 1
-	contains(r[0].message, "not an authority")
-	contains(r[0].message, "not made on request")
+	contains(text(r[0]), "not an authority")
+	contains(text(r[0]), "not made on request")
 }
 
 test_national_security_on_request_passes if {
@@ -124,7 +126,7 @@ test_public_interest_to_other_party_needs_review if {
 test_vital_interest_needs_impracticable_consent if {
 	r := exemptions.vital_interest_exemption({"flows": [ex(4, "note", legal, internal, "incident", acct)]})
 	count(r) == 1
-	endswith(r[0].message, "does not state that consent could not be obtained (consent_impracticable: (not stated))")
+	endswith(text(r[0]), "does not state that consent could not be obtained (consent_impracticable: (not stated))")
 	fl := ex(4, "note", legal, internal, "incident", acct)
 	ok := object.union(fl, {"legal_basis": object.union(fl.legal_basis, {"consent_impracticable": true})})
 	count(exemptions.vital_interest_exemption({"flows": [ok]})) == 0
@@ -136,8 +138,8 @@ test_vital_interest_names_only_the_failing_condition if {
 	routine := object.union(fl, {"legal_basis": object.union(fl.legal_basis, {"consent_impracticable": true})})
 	r := exemptions.vital_interest_exemption({"flows": [routine]})
 	count(r) == 1
-	endswith(r[0].message, "cites II.IV.3(4) but is not one-off (trigger scheduled; incident or user_action expected)")
-	not contains(r[0].message, "consent_impracticable")
+	endswith(text(r[0]), "cites II.IV.3(4) but is not one-off (trigger scheduled; incident or user_action expected)")
+	not contains(text(r[0]), "consent_impracticable")
 }
 
 test_made_public_exemption_only_for_public_fields if {
@@ -156,10 +158,10 @@ test_contract_exemption_needs_core_purpose if {
 	count(exemptions.contract_exemption({"flows": [ex(7, "tos", core, internal, "user_action", acct)]})) == 0
 	r := exemptions.contract_exemption({"flows": [ex(7, "tos", ads, internal, "user_action", acct)]})
 	count(r) == 1
-	endswith(r[0].message, "it is not core (purpose.core: (not stated)) and it is a marketing purpose")
+	endswith(text(r[0]), "it is not core (purpose.core: (not stated)) and it is a marketing purpose")
 	stats := {"id": "usage_stats", "policy_purpose": "IMPROVE", "core": true}
 	r2 := exemptions.contract_exemption({"flows": [ex(7, "tos", stats, internal, "user_action", acct)]})
-	endswith(r2[0].message, ": it is an analytics purpose")
+	endswith(text(r2[0]), ": it is an analytics purpose")
 }
 
 test_news_exemption_always_needs_review if {
@@ -182,7 +184,7 @@ test_research_exemption_with_a_weakly_hashed_email_names_a_direct_identifier if 
 	hashed := [{"id": "app.email_hash", "category": "user.contact.email", "identifiability": "deidentified", "protection": "hashed_weak"}]
 	r := exemptions.research_exemption({"flows": [ex(10, "dua", research, institute, "scheduled", hashed)]})
 	count(r) == 1
-	endswith(r[0].message, "carries app.email_hash, a direct identifier (user.contact.email, hashed_weak) whatever its stated identifiability (deidentified)")
+	endswith(text(r[0]), "carries app.email_hash, a direct identifier (user.contact.email, hashed_weak) whatever its stated identifiability (deidentified)")
 }
 
 test_other_legal_exemption_needs_statute if {

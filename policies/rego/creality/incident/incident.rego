@@ -8,6 +8,7 @@ import rego.v1
 import data.creality.vocab
 import data.lib.findings.finding
 import data.lib.findings.msg
+import data.lib.findings.text
 import data.lib.findings.with_key
 
 ir(org) := object.get(org, "incident_response", {})
@@ -87,7 +88,7 @@ notification_readiness(inp) := [f |
 	org := inp.organization
 	org != null
 	some problem in notification_problems(ir(org))
-	f := with_key(finding("organization", "organization", ir_attr(org), problem), problem.text)
+	f := with_key(finding("organization", "organization", ir_attr(org), problem), text(problem))
 ]
 
 notification_problems(i) := [p |

@@ -2,6 +2,8 @@ package creality.incident_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.incident
 
 ir := {
@@ -32,7 +34,7 @@ test_no_plan_no_team_no_owner if {
 test_notice_without_advice_and_remedies if {
 	r := incident.notice_incomplete({"organization": org(object.union(ir, {"notify_template_fields": ["situation", "impact", "measures"]}))})
 	count(r) == 1
-	contains(r[0].message, "advice, remedies")
+	contains(text(r[0]), "advice, remedies")
 }
 
 test_no_sla_no_public_notice if {

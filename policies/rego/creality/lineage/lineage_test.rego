@@ -2,6 +2,8 @@ package creality.lineage_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.lineage
 
 lin_adpixel := {"id": "adpixel", "role": "advertiser"}
@@ -26,7 +28,7 @@ test_hashed_email_reaching_advertiser_through_warehouse_is_flagged_at_last_hop i
 	r1[0].attribute == "fields.0"
 	r1[0].key == "app.email_hash"
 	r1[0].evidence == ["app", "account", "warehouse", "reverse-etl", "adpixel"]
-	contains(r1[0].message, "app -> account -> warehouse -> reverse-etl -> adpixel")
+	contains(text(r1[0]), "app -> account -> warehouse -> reverse-etl -> adpixel")
 }
 
 test_aggregate_identifier_category_does_not_reach_advertiser if {
@@ -58,7 +60,7 @@ test_uncovered_transitive_recipient_is_flagged if {
 	r5 := lineage.transitive_undeclared_recipient({"flows": [lin_flow_to(lin_adpixel, [lin_reach("user.contact.email", "pseudonymous", "none")])]})
 	count(r5) == 1
 	r5[0].key == "app.email_hash"
-	contains(r5[0].message, "reaches advertiser adpixel through 4 hops for purpose ad_measurement")
+	contains(text(r5[0]), "reaches advertiser adpixel through 4 hops for purpose ad_measurement")
 }
 
 # Issue 13 class 1: the first hop, from the system that declares the field, is judged the same way.
@@ -66,7 +68,7 @@ test_uncovered_first_hop_from_the_declaring_system_is_flagged if {
 	hop := object.union(lin_reach("user.contact.email", "identified", "none"), {"hops": 1, "path": ["app", "adpixel"], "declared_here": true})
 	r := lineage.transitive_undeclared_recipient({"flows": [lin_flow_to(lin_adpixel, [hop])]})
 	count(r) == 1
-	contains(r[0].message, "app.email_hash is sent to advertiser adpixel for purpose ad_measurement")
+	contains(text(r[0]), "app.email_hash is sent to advertiser adpixel for purpose ad_measurement")
 	# ... while the II.III.a identifier at the first hop is the direct rule's (creality.cookies.direct_id_to_partner)
 	count(lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_adpixel, [hop])]})) == 0
 }
@@ -85,7 +87,7 @@ test_identifier_through_an_implied_hop_is_flagged_and_the_hop_named if {
 	})
 	r := lineage.multi_hop_direct_identifier({"flows": [lin_flow_to(lin_adpixel, [implied])]})
 	count(r) == 1
-	endswith(r[0].message, "account -> app -> adpixel (no flow declares account -> app)")
+	endswith(text(r[0]), "account -> app -> adpixel (no flow declares account -> app)")
 }
 
 test_flow_carrying_a_field_its_source_neither_holds_nor_receives_is_a_gap if {
@@ -96,11 +98,11 @@ test_flow_carrying_a_field_its_source_neither_holds_nor_receives_is_a_gap if {
 	r[0].attribute == "fields.2"
 	r[0].key == "account.user_id"
 	r[0].evidence == ["account", "app"]
-	r[0].message == "flow app-sdk carries field account.user_id that its source app neither holds nor receives (declared in account, and no flow brings it to app)"
+	text(r[0]) == "flow app-sdk carries field account.user_id that its source app neither holds nor receives (declared in account, and no flow brings it to app)"
 	count(lineage.implied_source({"flows": [{"id": "app-sdk", "from": "app", "to": "adpixel"}]})) == 0
 	looped := {"id": "crm-to-sync", "from": "crm", "to": "sync", "lineage_implied": [object.union(x, {"fed_by_others": true})]}
 	r2 := lineage.implied_source({"flows": [looped]})
-	endswith(r2[0].message, "from where it is declared (account): the flows that bring it to crm come from systems that never receive it either")
+	endswith(text(r2[0]), "from where it is declared (account): the flows that bring it to crm come from systems that never receive it either")
 }
 
 test_transitive_recipient_covered_by_consent_or_exemption_passes if {
@@ -127,7 +129,7 @@ test_onward_transfer_of_cn_subjects_under_scc_is_flagged if {
 test_onward_transfer_without_any_mechanism_is_flagged if {
 	r8 := lineage.onward_transfer_without_mechanism({"flows": [lin_transfer_flow([lin_border("US", null, false), lin_border("EU", "none", false)])]})
 	count(r8) == 2
-	contains(r8[0].message, "(none declared)")
+	contains(text(r8[0]), "(none declared)")
 }
 
 test_onward_transfer_with_mechanism_of_the_subjects_regime_passes if {
@@ -154,7 +156,7 @@ test_reidentification_join_is_flagged_at_the_flow_bringing_the_deidentified_data
 	count(r12) == 1
 	r12[0].attribute == "fields.1"
 	r12[0].key == "recsys"
-	contains(r12[0].message, "which also holds account.user_id (account-to-recsys)")
+	contains(text(r12[0]), "which also holds account.user_id (account-to-recsys)")
 }
 
 # Issue 13 class 1: the join at the first system after the de-identification step.
@@ -162,7 +164,7 @@ test_reidentification_at_the_first_system_after_the_step_names_a_declared_identi
 	j := object.union(lin_rejoin, {"node": "stats", "identifiers": ["stats.user_id"], "identifier_flows": [], "path": ["deid-pipeline", "stats"]})
 	r := lineage.reidentification_join({"flows": [{"id": "deid-to-stats", "to": "stats", "lineage_rejoins": [j]}]})
 	count(r) == 1
-	contains(r[0].message, "which also holds stats.user_id (declared or sent on there)")
+	contains(text(r[0]), "which also holds stats.user_id (declared or sent on there)")
 }
 
 test_deidentified_flow_without_rejoin_passes if {

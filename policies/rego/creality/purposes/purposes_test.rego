@@ -2,6 +2,8 @@ package creality.purposes_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.purposes
 
 declared := {"id": "support", "policy_purpose": "FACILITATE", "consents": []}
@@ -239,7 +241,7 @@ test_slow_withdrawal_is_a_warning_with_the_figure if {
 	slow := {"suppression": object.union(checked.suppression, {"propagation_hours": 72})}
 	r := purposes.withdrawal_propagation_slow({"flows": [newsletter(slow)]})
 	count(r) == 1
-	contains(r[0].message, "72 hours")
+	contains(text(r[0]), "72 hours")
 	edge := {"suppression": object.union(checked.suppression, {"propagation_hours": 48})}
 	count(purposes.withdrawal_propagation_slow({"flows": [newsletter(edge)]})) == 0
 }

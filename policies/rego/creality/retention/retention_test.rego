@@ -2,6 +2,8 @@ package creality.retention_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.retention
 
 sys(ret, extra) := object.union({"id": "s", "kind": "warehouse", "personal_data": true, "retention": ret}, extra)
@@ -27,7 +29,7 @@ test_missing_retention_is_a_gap if {
 	r := retention.retention_unknown({"systems": [s]})
 	count(r) == 1
 	r[0].attribute == "id"
-	contains(r[0].message, "processes_personal_data: false")
+	contains(text(r[0]), "processes_personal_data: false")
 }
 
 test_system_without_personal_data_needs_no_retention if {
@@ -66,8 +68,8 @@ test_ten_years_of_clickstream_is_a_warning_with_the_figures if {
 	r := retention.retention_beyond_purposes({"systems": [store(3650, {}, [improve], ["user.behavior.clickstream"])]})
 	count(r) == 1
 	r[0].attribute == "retention.days"
-	contains(r[0].message, "3650 days")
-	contains(r[0].message, "at most 760 days")
+	contains(text(r[0]), "3650 days")
+	contains(text(r[0]), "at most 760 days")
 }
 
 test_a_legal_reference_allows_longer_retention if {
@@ -84,7 +86,7 @@ test_the_longest_purpose_sets_the_limit if {
 test_a_sensitive_category_cap_lowers_the_limit if {
 	r := retention.retention_beyond_purposes({"systems": [store(90, {}, [account], ["user.sensor"])]})
 	count(r) == 1
-	contains(r[0].message, "user.sensor, kept at most 30 days")
+	contains(text(r[0]), "user.sensor, kept at most 30 days")
 	count(retention.retention_beyond_purposes({"systems": [store(30, {}, [account], ["user.sensor"])]})) == 0
 }
 
@@ -126,7 +128,7 @@ test_marketing_flow_carrying_print_statistics_is_excess_collection if {
 	r := retention.excess_on_flow({"flows": [mflow("MKT.MESSAGES", fields, crm)]})
 	count(r) == 1
 	r[0].attribute == "fields.1"
-	contains(r[0].message, "fw.print_stats")
+	contains(text(r[0]), "fw.print_stats")
 }
 
 test_anonymous_fields_and_generic_purposes_are_not_judged if {

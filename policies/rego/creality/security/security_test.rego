@@ -2,6 +2,8 @@ package creality.security_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.creality.security
 
 full := {
@@ -88,7 +90,7 @@ test_mixed_deidentified_store if {
 	mixed := {"deidentified": ["t"], "deidentified_count": 1, "identified": ["u", "v"], "identified_count": 12}
 	r := security.mixed_deidentified_store({"systems": [object.union(store(full), {"lineage_mixed": mixed})]})
 	count(r) == 1
-	contains(r[0].message, "(t) next to identified data (u, v and 10 more)")
+	contains(text(r[0]), "(t) next to identified data (u, v and 10 more)")
 	count(security.mixed_deidentified_store({"systems": [store(full)]})) == 0
 	# a client collection point holds the user's own data on the device
 	count(security.mixed_deidentified_store({"systems": [object.union(app(full), {"lineage_mixed": mixed})]})) == 0

@@ -2,6 +2,8 @@ package gdpr.lawfulness_test
 
 import rego.v1
 
+import data.lib.findings.text
+
 import data.gdpr.lawfulness
 
 eu := {"id": "app.email", "identifiability": "identified", "subject_areas": ["EU"]}
@@ -35,7 +37,7 @@ test_non_eu_data_is_out_of_scope if {
 test_exemption_is_reported_for_review_with_its_mapping if {
 	r := lawfulness.exemption_without_gdpr_basis({"flows": [lflow({"kind": "exemption", "exemption": "II.IV.3(8)"}, null, [eu])]})
 	count(r) == 1
-	contains(r[0].message, "legitimate_interest")
+	contains(text(r[0]), "legitimate_interest")
 	r2 := lawfulness.flow_without_legal_basis({"flows": [lflow({"kind": "exemption", "exemption": "II.IV.3(8)"}, null, [eu])]})
 	count(r2) == 0
 }
