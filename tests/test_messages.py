@@ -125,6 +125,16 @@ def test_go_verbs_render_like_rego_sprintf() -> None:
         messages.sprintf("%s %s", ["only one"])
 
 
+def test_a_fact_absent_from_the_inventory_prints_as_not_stated_in_either_language() -> None:
+    # Rules pass a fact as it is; a null one (absent from the inventory) is "(not stated)", translated as a value.
+    fr = messages.Catalogue(
+        "fr", {"flow %s: trigger %s": "flux %s : déclencheur %s"}, {"(not stated)": "(non indiqué)"}
+    )
+    assert messages.english("flow %s: trigger %s", ["f", None]) == "flow f: trigger (not stated)"
+    assert fr.render("flow %s: trigger %s", ["f", None]) == "flux f : déclencheur (non indiqué)"
+    assert messages.english("%s / %s", [["a", 1], {"b": True, "a": None}]) == '["a",1] / {"a":null,"b":true}'
+
+
 def test_a_joined_list_is_translated_item_by_item_with_its_separator() -> None:
     # lib.findings.joined(sep, items): a list of any length, each item a phrase (or a value) of its own.
     item = {"text": "f1: trigger scheduled", "fmt": "%s: trigger %s", "args": ["f1", "scheduled"]}

@@ -23,7 +23,8 @@ finding(kind, id, attribute, message) := {
 }
 
 # msg(fmt, args): a message as its English format and arguments (verbs %s, %d, %v; an argument may itself
-# be a msg(...), a phrase translated on its own, or a joined(...) list). auditor renders it: in English as
+# be a msg(...), a phrase translated on its own, or a joined(...) list; a null argument, a fact absent from
+# the inventory, prints as "(not stated)", an object or an array as compact JSON). auditor renders it: in English as
 # sprintf(fmt, args) prints it, in another language from the pack's catalogue (policies/locale/<lang>.po,
 # msgid = fmt; docs: README "Writing rules"). Nothing is printed here: rendering a message in Rego cost the
 # embedded engine more than the rest of a finding (docs/performance.md, session 7). Use msg, never sprintf
@@ -46,23 +47,33 @@ _text3(a) := sprintf(a.fmt, [_text2(x) | some x in a.args]) if _is_msg(a)
 
 else := concat(a.join, [_text2(x) | some x in a.items]) if _is_list(a)
 
-else := a
+else := _value(a)
 
 _text2(a) := sprintf(a.fmt, [_text1(x) | some x in a.args]) if _is_msg(a)
 
 else := concat(a.join, [_text1(x) | some x in a.items]) if _is_list(a)
 
-else := a
+else := _value(a)
 
 _text1(a) := sprintf(a.fmt, [_text0(x) | some x in a.args]) if _is_msg(a)
 
 else := concat(a.join, [_text0(x) | some x in a.items]) if _is_list(a)
 
-else := a
+else := _value(a)
 
-_text0(a) := sprintf(a.fmt, a.args) if _is_msg(a)
+_text0(a) := sprintf(a.fmt, [_value(x) | some x in a.args]) if _is_msg(a)
 
-else := concat(a.join, a.items) if _is_list(a)
+else := concat(a.join, [_value(x) | some x in a.items]) if _is_list(a)
+
+else := _value(a)
+
+# An argument that is a plain value: null (a fact absent from the inventory) prints as "(not stated)", an
+# object or an array as compact JSON.
+_value(a) := "(not stated)" if a == null
+
+else := json.marshal(a) if is_object(a)
+
+else := json.marshal(a) if is_array(a)
 
 else := a
 

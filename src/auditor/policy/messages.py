@@ -154,10 +154,18 @@ class Catalogue:
             return self.value(a["join"]).join(_value(i, "s") for i in items)
         if isinstance(a, str):
             return self.value(a)
+        if a is None:
+            return self.value(NOT_STATED)
         return a
 
 
+# What a message shows for a fact absent from the inventory (a null argument), in English; translated as a value.
+NOT_STATED = "(not stated)"
+
+
 def _english_argument(a: Any) -> Any:
+    if a is None:
+        return NOT_STATED
     if isinstance(a, dict) and isinstance(a.get("fmt"), str):
         return english(a["fmt"], a.get("args") or [])
     if isinstance(a, dict) and isinstance(a.get("join"), str) and isinstance(a.get("items"), list):

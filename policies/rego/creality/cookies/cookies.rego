@@ -43,7 +43,7 @@ unregistered_tracker(inp) := [f |
 	not flow.from in object.get(flow.to_node, "embedded_in", [])
 	f := finding("flow", flow.id, "to", msg(
 		"flow %s runs %s's SDK/pixel in %s, but the partner does not list %s in embedded_in",
-		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.from), vocab.t(flow.from)]))
+		[flow.id, flow.to, flow.from, flow.from]))
 ]
 
 # METADATA
@@ -63,7 +63,7 @@ embedded_without_flow(inp) := [f |
 	sid := object.get(p, "embedded_in", [])[i]
 	not sid in p.sources
 	f := finding("partner", p.id, sprintf("embedded_in.%d", [i]), msg(
-		"partner %s is embedded in %s, but no flow says what it collects there", [vocab.t(p.id), vocab.t(sid)]))
+		"partner %s is embedded in %s, but no flow says what it collects there", [p.id, sid]))
 ]
 
 # METADATA
@@ -82,7 +82,7 @@ cookie_without_purpose(inp) := [f |
 	some c in object.get(p, "cookies_info", [])
 	c.purpose_info == null
 	f := finding("partner", p.id, c.path, msg(
-		"cookie %s of %s has no purpose", [vocab.t(c.name), vocab.t(p.id)]))
+		"cookie %s of %s has no purpose", [c.name, p.id]))
 ]
 
 # METADATA
@@ -108,7 +108,7 @@ tracking_without_cookies(inp) := [f |
 	count(controllable) == 0
 	f := finding("partner", p.id, "embedded_in", msg(
 		"tracking partner %s (%s) is embedded in %s but declares no cookie the user could refuse in the browser",
-		[vocab.t(p.id), vocab.t(p.role), vocab.t(concat(", ", p.embedded_in))]))
+		[p.id, p.role, concat(", ", p.embedded_in)]))
 ]
 
 # Trackers the browser's (or the app's and OS's) settings let the user clear or refuse.
@@ -138,7 +138,7 @@ fingerprinting_tracker(inp) := [f |
 	c.type != "strictly_necessary"
 	f := finding("partner", p.id, concat(".", [c.path, "technology"]), msg(
 		"%s tracker %s of %s is a fingerprinting script: the user cannot refuse or clear it in the browser",
-		[vocab.t(c.type), vocab.t(c.name), vocab.t(p.id)]))
+		[c.type, c.name, p.id]))
 ]
 
 # METADATA
@@ -160,7 +160,7 @@ trackers_not_embedded(inp) := [f |
 	count(object.get(p, "embedded_in", [])) == 0
 	f := finding("partner", p.id, split(trackers[0].path, ".")[0], msg(
 		"partner %s declares trackers (%s) but embedded_in names no site or app that loads them",
-		[vocab.t(p.id), vocab.t(concat(", ", [c.name | some c in trackers]))]))
+		[p.id, concat(", ", [c.name | some c in trackers])]))
 ]
 
 # METADATA
@@ -182,7 +182,7 @@ identity_cookie_typed_as_tracker(inp) := [f |
 	c.type in {"analytics", "advertising"}
 	f := finding("partner", p.id, concat(".", [c.path, "type"]), msg(
 		"cookie %s of %s serves %s (remember identity/preferences) but is typed %s",
-		[vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(c.type)]))
+		[c.name, p.id, c.purpose_info.id, c.type]))
 ]
 
 cookie_purpose_findings(inp, type, allowed, clause_text) := [f |
@@ -193,7 +193,7 @@ cookie_purpose_findings(inp, type, allowed, clause_text) := [f |
 	not c.purpose_info.policy_purpose in allowed
 	f := finding("partner", p.id, concat(".", [c.path, "purpose"]), msg(
 		"%s cookie %s of %s serves %s (policy purpose %s), not a purpose %s declares for such cookies",
-		[vocab.t(type), vocab.t(c.name), vocab.t(p.id), vocab.t(c.purpose_info.id), vocab.t(object.get(c.purpose_info, "policy_purpose", "none")), vocab.t(clause_text)]))
+		[type, c.name, p.id, c.purpose_info.id, object.get(c.purpose_info, "policy_purpose", "none"), clause_text]))
 ]
 
 # METADATA
@@ -217,7 +217,7 @@ tracker_typed_as_necessary(inp) := [f |
 	c.purpose_info.policy_purpose in tracking_cookie_purposes
 	f := finding("partner", p.id, concat(".", [c.path, "type"]), msg(
 		"%s %s of %s is typed %s but serves %s (%s): analytics or advertising, not remembering identity or preferences",
-		[vocab.t(technology(c)), vocab.t(c.name), vocab.t(p.id), vocab.t(c.type), vocab.t(c.purpose_info.id), vocab.t(c.purpose_info.policy_purpose)]))
+		[technology(c), c.name, p.id, c.type, c.purpose_info.id, c.purpose_info.policy_purpose]))
 ]
 
 tracking_cookie_purposes := {"COOKIE.ANALYTICS", "COOKIE.ADS", "PARTNER.ANALYTICS", "PARTNER.ADS", "PARTNER.AD_MEASURE"}
@@ -278,7 +278,7 @@ direct_id_to_partner(inp) := [f |
 	object.get(fi, "origin", flow.from) == flow.from
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s sends %s (%s, %s) to %s partner %s; partners may collect only non-personally-identifiable information",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(flow.to_node.role), vocab.t(flow.to)]))
+		[flow.id, fi.id, fi.category, object.get(fi, "protection", "plain"), flow.to_node.role, flow.to]))
 ]
 
 # METADATA
@@ -304,7 +304,7 @@ pseudonymous_id_to_partner(inp) := [f |
 	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s sends %s (%s) of EU subjects to %s partner %s: personal data in EU law, not 'non-identifiable'",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to_node.role), vocab.t(flow.to)]))
+		[flow.id, fi.id, fi.category, flow.to_node.role, flow.to]))
 ]
 
 # METADATA
@@ -330,7 +330,7 @@ partner_flow_purpose(inp) := [f |
 	linkable(fi)
 	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s sends data to %s partner %s for purpose %s, not one II.III.a declares for partners",
-		[vocab.t(flow.id), vocab.t(flow.to_node.role), vocab.t(flow.to), vocab.t(flow.purpose)]))
+		[flow.id, flow.to_node.role, flow.to, flow.purpose]))
 ]
 
 linkable(fi) if {
@@ -355,7 +355,7 @@ partner_without_own_policy(inp) := [f |
 	count(trackers) > 0
 	object.get(p, "own_policy_url", "") == ""
 	f := finding("partner", p.id, split(trackers[0].path, ".")[0], msg(
-		"partner %s sets cookies but its own privacy policy (own_policy_url) is not recorded", [vocab.t(p.id)]))
+		"partner %s sets cookies but its own privacy policy (own_policy_url) is not recorded", [p.id]))
 ]
 
 # METADATA
@@ -374,7 +374,7 @@ no_choice_mechanism(inp) := [f |
 	some s in inp.systems
 	web_or_app(s)
 	object.get(s, "consent_banner", null) == null
-	names := [sprintf("%s (%s)", [vocab.t(p.id), vocab.t(c.name)]) |
+	names := [sprintf("%s (%s)", [p.id, c.name]) |
 		some p in object.get(s, "embedded_partners", [])
 		some c in p.cookies
 		c.type != "strictly_necessary"
@@ -382,7 +382,7 @@ no_choice_mechanism(inp) := [f |
 	count(names) > 0
 	f := finding("system", s.id, "id", msg(
 		"%s embeds non-essential cookies %s but has no consent banner to refuse them",
-		[vocab.t(s.id), vocab.t(concat(", ", names))]))
+		[s.id, concat(", ", names)]))
 ]
 
 # METADATA
@@ -405,7 +405,7 @@ counterparty_beyond_contact(inp) := array.concat(
 		object.get(flow, "trigger", "") != "user_action"
 		f := trigger_gap(flow, finding("flow", flow.id, trigger_attr(flow), msg(
 			"flow %s sends data to counterparty %s %s",
-			[vocab.t(flow.id), vocab.t(flow.to), trigger_text(flow)])))
+			[flow.id, flow.to, trigger_text(flow)])))
 	],
 	[f |
 		some flow in inp.flows
@@ -417,7 +417,7 @@ counterparty_beyond_contact(inp) := array.concat(
 		not shared_by_the_user(flow, fi)
 		f := transaction_vague(fi, finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 			"flow %s gives counterparty %s %s (%s); III.VII.1 covers contact details and postal address only",
-			[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category)])))
+			[flow.id, flow.to, fi.id, fi.category])))
 	],
 )
 
@@ -430,7 +430,7 @@ trigger_attr(flow) := "trigger" if flow.trigger
 
 else := "to"
 
-trigger_text(flow) := msg("without a user action (trigger %s)", [vocab.t(flow.trigger)]) if flow.trigger
+trigger_text(flow) := msg("without a user action (trigger %s)", [flow.trigger]) if flow.trigger
 
 else := msg("but does not state what triggers it (trigger): III.VII.1 covers exchanges the user starts", [])
 
@@ -471,7 +471,7 @@ cloud_storage_beyond_allowed(inp) := [f |
 	not vocab.in_any(fi.category, vocab.cloud_storage_allowed)
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s stores %s (%s) at cloud provider %s; III.VII.3 discloses only media and device/network/carrier data",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to)]))
+		[flow.id, fi.id, fi.category, flow.to]))
 ]
 
 # METADATA
@@ -498,7 +498,7 @@ content_not_uploaded_by_user(inp) := [f |
 	f := object.union(
 		finding("flow", flow.id, sprintf("fields.%d", [u.index]), msg(
 			"flow %s stores %s in the cloud, but %s: III.VII.3 covers content the user uploads",
-			[vocab.t(flow.id), vocab.t(u.id), problem.phrase])),
+			[flow.id, u.id, problem.phrase])),
 		problem.override,
 	)
 ]
@@ -509,7 +509,7 @@ upload_problem(u) := {"phrase": msg("it is captured automatically (collection ob
 } else := {"phrase": msg("it reaches Creality without a user action (%s)", [joined(", ", pushed)]), "override": {}} if {
 	pushed := [msg("%s: trigger %s", [x.flow, x.trigger]) | some x in u.uploads; x.trigger != ""; x.trigger != "user_action"]
 	count(pushed) > 0
-} else := {"phrase": msg("what triggers its upload is not stated (%s)", [vocab.t(concat(", ", unstated))]), "override": {"severity": "warning", "verdict": "gap"}} if {
+} else := {"phrase": msg("what triggers its upload is not stated (%s)", [concat(", ", unstated)]), "override": {"severity": "warning", "verdict": "gap"}} if {
 	unstated := [x.flow | some x in u.uploads; x.trigger == ""]
 	count(unstated) > 0
 }

@@ -28,8 +28,8 @@ transfer(flow) := object.get(flow, "transfer", {})
 mechanism(flow) := object.get(transfer(flow), "mechanism", "none")
 
 where(flow) := sprintf("%s (%s) -> %s (%s)", [
-	vocab.t(flow.from), vocab.t(object.get(flow.from_node, "jurisdiction", "?")),
-	vocab.t(flow.to), vocab.t(object.get(flow.to_node, "jurisdiction", "?"))])
+	flow.from, object.get(flow.from_node, "jurisdiction", "?"),
+	flow.to, object.get(flow.to_node, "jurisdiction", "?")])
 
 # METADATA
 # title: Cross-border flow of personal data without a transfer block
@@ -50,7 +50,7 @@ transfer_undeclared(inp) := [f |
 	personal_transfer(flow)
 	not flow.transfer
 	f := finding("flow", flow.id, "to", msg(
-		"flow %s takes personal data across a border, %s%s, but declares no transfer ground", [vocab.t(flow.id), vocab.t(where(flow)), subjects_note(flow)]))
+		"flow %s takes personal data across a border, %s%s, but declares no transfer ground", [flow.id, where(flow), subjects_note(flow)]))
 ]
 
 # The people whose border it is, when the source and destination are in the same legal area.
@@ -81,7 +81,7 @@ transfer_without_ground(inp) := [f |
 	flow.transfer
 	mechanism(flow) == "none"
 	f := finding("flow", flow.id, "transfer.mechanism", msg(
-		"flow %s takes personal data across a border, %s%s, with transfer mechanism none", [vocab.t(flow.id), vocab.t(where(flow)), subjects_note(flow)]))
+		"flow %s takes personal data across a border, %s%s, with transfer mechanism none", [flow.id, where(flow), subjects_note(flow)]))
 ]
 
 # METADATA
@@ -102,7 +102,7 @@ cross_border_act_not_creality_cloud(inp) := [f |
 	not contains(lower(object.get(flow, "from_name", "")), "creality cloud")
 	f := finding("flow", flow.id, "transfer.mechanism", msg(
 		"flow %s relies on a cross-border act, which III.3 grants Creality Cloud; %s is another system",
-		[vocab.t(flow.id), vocab.t(flow.from)]))
+		[flow.id, flow.from]))
 ]
 
 weaker(flow) := [w |
@@ -138,7 +138,7 @@ destination_weaker(inp) := [f |
 	count(ws) > 0
 	f := finding("flow", flow.id, "to", msg(
 		"flow %s sends personal data abroad to %s, which is weaker than %s on %s",
-		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.from), vocab.t(concat(", ", ws))]))
+		[flow.id, flow.to, flow.from, concat(", ", ws)]))
 ]
 
 # METADATA
@@ -157,7 +157,7 @@ legal_mandate_without_ref(inp) := [f |
 	mechanism(flow) == "legal_mandate"
 	object.get(transfer(flow), "ref", "") == ""
 	f := finding("flow", flow.id, "transfer.mechanism", msg(
-		"flow %s goes abroad on a legal mandate but cites no provision (transfer.ref)", [vocab.t(flow.id)]))
+		"flow %s goes abroad on a legal mandate but cites no provision (transfer.ref)", [flow.id]))
 ]
 
 # METADATA
@@ -178,17 +178,17 @@ consent_transfer_without_consent(inp) := [f |
 	mechanism(flow) in {"consent", "art49_consent"}
 	problem := consent_problem(flow.separate_consent_info)
 	f := finding("flow", flow.id, consent_attr(flow), msg(
-		"flow %s goes abroad on the user's consent, but %s", [vocab.t(flow.id), problem]))
+		"flow %s goes abroad on the user's consent, but %s", [flow.id, problem]))
 ]
 
 consent_problem(null) := msg("cites no consent (transfer.separate_consent)", [])
 
-consent_problem(c) := msg("consent %s does not cover transfers abroad (scope %s)", [vocab.t(c.id), vocab.t(concat(", ", c.scope))]) if {
+consent_problem(c) := msg("consent %s does not cover transfers abroad (scope %s)", [c.id, concat(", ", c.scope)]) if {
 	c != null
 	not "cross_border" in c.scope
 }
 
-consent_problem(c) := msg("consent %s was obtained by %s, which is not consent", [vocab.t(c.id), vocab.t(c.mechanism)]) if {
+consent_problem(c) := msg("consent %s was obtained by %s, which is not consent", [c.id, c.mechanism]) if {
 	c != null
 	"cross_border" in c.scope
 	not vocab.real_consent(c)

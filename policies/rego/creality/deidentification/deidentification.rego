@@ -49,7 +49,7 @@ identified_data_in_deid_use(inp) := [f |
 	not deidentified(fi)
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s uses %s for %s, which allows de-identified data only: %s",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.purpose_info.policy_purpose), not_deidentified_reason(fi)]))
+		[flow.id, fi.id, flow.purpose_info.policy_purpose, not_deidentified_reason(fi)]))
 ]
 
 deidentified(fi) if {
@@ -63,13 +63,13 @@ direct_plain(fi) if vocab.identifying_direct_id(fi)
 # not_deidentified_reason(fi): the real reason, not an identifiability mismatch when the field is a direct
 # identifier it claims is de-identified (a weakly hashed e-mail is still the e-mail: docs/inventory.md).
 not_deidentified_reason(fi) := msg("it is a direct identifier (%s, %s), whatever its stated identifiability (%s)", [
-	vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(fi.identifiability),
+	fi.category, object.get(fi, "protection", "plain"), fi.identifiability,
 ]) if {
 	direct_plain(fi)
 	fi.identifiability in vocab.deidentified_levels
-} else := msg("it is a direct identifier (%s, %s)", [vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain"))]) if {
+} else := msg("it is a direct identifier (%s, %s)", [fi.category, object.get(fi, "protection", "plain")]) if {
 	direct_plain(fi)
-} else := msg("it is %s (%s), not de-identified", [vocab.t(fi.identifiability), vocab.t(fi.category)])
+} else := msg("it is %s (%s), not de-identified", [fi.identifiability, fi.category])
 
 # METADATA
 # title: De-identified data without a stated identifiability
@@ -91,7 +91,7 @@ deid_identifiability_unknown(inp) := [f |
 	fi.identifiability == null
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s uses %s for %s, but its identifiability is not stated",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.purpose_info.policy_purpose)]))
+		[flow.id, fi.id, flow.purpose_info.policy_purpose]))
 ]
 
 # METADATA
@@ -117,7 +117,7 @@ deidentified_commercial_outside(inp) := [f |
 	not direct_plain(fi) # not de-identified at all: identified_data_in_deid_use says so
 	f := with_key(finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s sells or shares %s, only de-identified (still personal data), with %s",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(flow.to)])), "commercial")
+		[flow.id, fi.id, flow.to])), "commercial")
 ]
 
 # METADATA
@@ -146,7 +146,7 @@ identified_data_to_licensee(inp) := [f |
 	not deidentified(fi)
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s gives data licensee %s %s (%s, %s) for %s: II.IV.2.d allows commercial use of de-identified data only",
-		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(fi.id), vocab.t(fi.category), object.get(fi, "identifiability", msg("identifiability not stated", [])), vocab.t(flow.purpose)]))
+		[flow.id, flow.to, fi.id, fi.category, object.get(fi, "identifiability", msg("identifiability not stated", [])), flow.purpose]))
 ]
 
 licensee_consented(flow) if {

@@ -30,7 +30,7 @@ undisclosed_category(inp) := [f |
 	some field in group
 	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, a category the privacy policy does not disclose",
-		[vocab.t(field.id), vocab.t(field.category)]))
+		[field.id, field.category]))
 ]
 
 # METADATA
@@ -53,7 +53,7 @@ vague_log_data(inp) := [f |
 	some field in group
 	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the catch-all \"et autres\" of I.II.1",
-		[vocab.t(field.id), vocab.t(field.category)]))
+		[field.id, field.category]))
 ]
 
 # METADATA
@@ -75,7 +75,7 @@ vague_device_data(inp) := [f |
 	some field in group
 	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the device catch-all of I.II.2",
-		[vocab.t(field.id), vocab.t(field.category)]))
+		[field.id, field.category]))
 ]
 
 # METADATA
@@ -97,7 +97,7 @@ vague_other(inp) := [f |
 	some field in group
 	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the broader term of %s",
-		[vocab.t(field.id), vocab.t(field.category), vocab.t(cov.clause)]))
+		[field.id, field.category, cov.clause]))
 ]
 
 # METADATA
@@ -120,7 +120,7 @@ vague_identity_data(inp) := [f |
 	some field in group
 	f := finding("field", field.id, "category", msg(
 		"field %s collects %s, disclosed only by the open list (\"entre autres\") of I.II.b",
-		[vocab.t(field.id), vocab.t(field.category)]))
+		[field.id, field.category]))
 ]
 
 # METADATA
@@ -142,7 +142,7 @@ identified_access_data(inp) := [f |
 	linked(field)
 	f := finding("field", field.id, "identifiability", msg(
 		"field %s (%s) is presented by I.I as non-identity information but is %s",
-		[vocab.t(field.id), vocab.t(field.category), linkage(field)]))
+		[field.id, field.category, linkage(field)]))
 ]
 
 linked(field) if not object.get(field, "identifiability", "identified") in vocab.deidentified_levels
@@ -172,7 +172,7 @@ phone_not_from_user(inp) := [f |
 	not c in {"user_provided", "derived"}
 	f := finding("field", field.id, "collection", msg(
 		"field %s holds a phone number obtained by collection '%s'; the policy discloses only the user's own number, given by the user",
-		[vocab.t(field.id), vocab.t(c)]))
+		[field.id, c]))
 ]
 
 # METADATA
@@ -194,7 +194,7 @@ undeclared_channel(inp) := [f |
 	object.get(field, "collection", "") == "third_party"
 	f := finding("field", field.id, "collection", msg(
 		"field %s (%s) is obtained from a third party, a collection channel II.I does not list",
-		[vocab.t(field.id), vocab.t(field.category)]))
+		[field.id, field.category]))
 ]
 
 # METADATA
@@ -216,7 +216,7 @@ content_channel_mismatch(inp) := [f |
 	not vocab.in_any(field.category, ["user.content", "user.social"])
 	f := finding("field", field.id, "category", msg(
 		"field %s is collected as %s content but categorised %s",
-		[vocab.t(field.id), vocab.t(field.collection), vocab.t(field.category)]))
+		[field.id, field.collection, field.category]))
 ]
 
 # METADATA
@@ -240,7 +240,7 @@ observed_undisclosed(inp) := [f |
 	object.get(field, "collection", "") == "observed"
 	f := finding("field", field.id, "collection", msg(
 		"field %s (%s) is observed automatically, and nothing the policy says Creality obtains about users covers it",
-		[vocab.t(field.id), vocab.t(field.category)]))
+		[field.id, field.category]))
 ]
 
 # METADATA
@@ -266,5 +266,5 @@ observed_non_log(inp) := [f |
 	not field.category in vocab.disclosed_observed
 	f := finding("field", field.id, "collection", msg(
 		"field %s (%s) is observed automatically; the policy discloses it (%s) as information the user provides",
-		[vocab.t(field.id), vocab.t(field.category), vocab.t(cov.clause)]))
+		[field.id, field.category, cov.clause]))
 ]

@@ -48,7 +48,7 @@ exemption_unnamed(inp) := [f |
 	not item(flow) in valid_items
 	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s relies on an exemption from consent but names no circumstance of II.IV.3 (exemption: '%s')",
-		[vocab.t(flow.id), vocab.t(item(flow))]))
+		[flow.id, item(flow)]))
 ]
 
 # METADATA
@@ -72,7 +72,7 @@ exemption_without_evidence(inp) := [f |
 	evidence(flow) == ""
 	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s relies on exemption %s without evidence (legal_basis.evidence_ref)",
-		[vocab.t(flow.id), vocab.t(item(flow))]))
+		[flow.id, item(flow)]))
 ]
 
 # METADATA
@@ -93,12 +93,12 @@ exemption_for_marketing(inp) := [f |
 	vocab.no_exemption_use(flow.purpose_info)
 	f := finding("flow", flow.id, "legal_basis.exemption", msg(
 		"flow %s cites exemption %s for purpose %s, %s; exemptions cover collection only",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), no_exemption_reason(flow.purpose_info)]))
+		[flow.id, item(flow), flow.purpose, no_exemption_reason(flow.purpose_info)]))
 ]
 
-no_exemption_reason(p) := msg("%s purpose (%s)", [use_kind(p.policy_purpose), vocab.t(p.policy_purpose)]) if {
+no_exemption_reason(p) := msg("%s purpose (%s)", [use_kind(p.policy_purpose), p.policy_purpose]) if {
 	vocab.no_exemption_use({"policy_purpose": p.policy_purpose})
-} else := msg("whose data use %s is marketing or sales", [vocab.t(vocab.data_use(p))])
+} else := msg("whose data use %s is marketing or sales", [vocab.data_use(p)])
 
 use_kind("PARTNER.ANALYTICS") := msg("a partner analytics", [])
 
@@ -127,7 +127,7 @@ exemption_disclosed_outside(inp) := [f |
 	not first_party_or_processor(flow)
 	f := finding("flow", flow.id, "to", msg(
 		"flow %s discloses data to %s (%s) under %s, which waives consent for collection only: needs review",
-		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.to_node.operator), vocab.t(item(flow))]))
+		[flow.id, flow.to, flow.to_node.operator, item(flow)]))
 ]
 
 # authority_problems(flow): the conditions of items (1) and (3) that fail (an authority recipient, on request),
@@ -135,11 +135,11 @@ exemption_disclosed_outside(inp) := [f |
 authority_problems(flow) := array.concat(
 	[p |
 		flow.to_node.role != "authority"
-		p := msg("the recipient %s is not an authority (role %s)", [vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))])
+		p := msg("the recipient %s is not an authority (role %s)", [flow.to, object.get(flow.to_node, "role", "none")])
 	],
 	[p |
 		object.get(flow, "trigger", "") != "legal_request"
-		p := msg("it is not made on request (trigger %s, expected legal_request)", [vocab.t(object.get(flow, "trigger", "none"))])
+		p := msg("it is not made on request (trigger %s, expected legal_request)", [object.get(flow, "trigger", "none")])
 	],
 )
 
@@ -149,7 +149,7 @@ authority_findings(inp, n) := [f |
 	probs := authority_problems(flow)
 	count(probs) > 0
 	f := finding("flow", flow.id, "legal_basis.exemption", msg(
-		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), and_join(probs)]))
+		"flow %s cites %s but %s", [flow.id, item(flow), and_join(probs)]))
 ]
 
 # METADATA
@@ -184,7 +184,7 @@ public_interest_exemption(inp) := [f |
 	not first_party_or_processor(flow)
 	f := finding("flow", flow.id, "to", msg(
 		"flow %s cites %s but sends data to %s (role %s), not an authority: needs review",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
+		[flow.id, item(flow), flow.to, object.get(flow.to_node, "role", "none")]))
 ]
 
 # METADATA
@@ -204,7 +204,7 @@ public_interest_without_evidence(inp) := [f |
 	evidence(flow) == ""
 	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s relies on exemption %s (public interest) without naming the legal provision or authority request (legal_basis.evidence_ref)",
-		[vocab.t(flow.id), vocab.t(item(flow))]))
+		[flow.id, item(flow)]))
 ]
 
 # METADATA
@@ -238,18 +238,18 @@ vital_interest_exemption(inp) := [f |
 	probs := vital_problems(flow)
 	count(probs) > 0
 	f := finding("flow", flow.id, "legal_basis.exemption", msg(
-		"flow %s cites %s but %s", [vocab.t(flow.id), vocab.t(item(flow)), and_join(probs)]))
+		"flow %s cites %s but %s", [flow.id, item(flow), and_join(probs)]))
 ]
 
 # vital_problems(flow): the conditions of II.IV.3(4) that fail, each named (never one that holds).
 vital_problems(flow) := array.concat(
 	[p |
 		not object.get(flow.legal_basis, "consent_impracticable", false) == true
-		p := msg("does not state that consent could not be obtained (consent_impracticable: %s)", [vocab.t(object.get(flow.legal_basis, "consent_impracticable", null))])
+		p := msg("does not state that consent could not be obtained (consent_impracticable: %s)", [object.get(flow.legal_basis, "consent_impracticable", null)])
 	],
 	[p |
 		not object.get(flow, "trigger", "") in {"incident", "user_action"}
-		p := msg("is not one-off (trigger %s; incident or user_action expected)", [vocab.t(object.get(flow, "trigger", null))])
+		p := msg("is not one-off (trigger %s; incident or user_action expected)", [object.get(flow, "trigger", null)])
 	],
 )
 
@@ -261,7 +261,7 @@ collection_findings(inp, n, wanted) := [f |
 	object.get(fi, "collection", "") != wanted
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s cites %s but carries %s, collected as %s, not %s",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(object.get(fi, "collection", "(unknown)")), vocab.t(wanted)]))
+		[flow.id, item(flow), fi.id, object.get(fi, "collection", "(unknown)"), wanted]))
 ]
 
 # METADATA
@@ -308,13 +308,13 @@ contract_exemption(inp) := [f |
 	count(probs) > 0
 	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s cites %s for purpose %s, which is not needed to perform a contract the user asked for: %s",
-		[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), and_join(probs)]))
+		[flow.id, item(flow), flow.purpose, and_join(probs)]))
 ]
 
 # contract_problems(p): why a purpose is not one a requested contract needs, each reason named.
 contract_problems(p) := array.concat(
 	array.concat(
-		[x | not object.get(p, "core", null) == true; x := msg("it is not core (purpose.core: %s)", [vocab.t(object.get(p, "core", null))])],
+		[x | not object.get(p, "core", null) == true; x := msg("it is not core (purpose.core: %s)", [object.get(p, "core", null)])],
 		[x | vocab.marketing_use(p); x := msg("it is a marketing purpose", [])],
 	),
 	[x | vocab.analytics_use(p); x := msg("it is an analytics purpose", [])],
@@ -340,7 +340,7 @@ security_exemption(inp) := array.concat(
 		not flow.purpose_info.policy_purpose in vocab.fault_purposes
 		f := finding("flow", flow.id, "purpose", msg(
 			"flow %s cites %s for purpose %s, whose policy purpose is %s, not security or fault handling (SECURITY, FAULT)",
-			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.purpose), vocab.t(object.get(flow.purpose_info, "policy_purpose", null))]))
+			[flow.id, item(flow), flow.purpose, object.get(flow.purpose_info, "policy_purpose", null)]))
 	],
 	[f |
 		some flow in candidates.flows_where(inp, "basis", ["exemption"])
@@ -350,7 +350,7 @@ security_exemption(inp) := array.concat(
 		not vocab.cat(fi).fault_allowed # not vocab.in_any(fi.category, vocab.fault_allowed), tabulated
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 			"flow %s cites %s but carries %s (%s), not device, log or network data",
-			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), vocab.t(fi.category)]))
+			[flow.id, item(flow), fi.id, fi.category]))
 	],
 )
 
@@ -371,7 +371,7 @@ security_exemption_cn_subjects(inp) := [f |
 	"CN" in object.get(flow, "data_subject_jurisdictions", [])
 	f := finding("flow", flow.id, "legal_basis.exemption", msg(
 		"flow %s carries data of people in China under %s, which PIPL Art. 13 does not provide for: needs review",
-		[vocab.t(flow.id), vocab.t(item(flow))]))
+		[flow.id, item(flow)]))
 ]
 
 # METADATA
@@ -390,7 +390,7 @@ news_exemption(inp) := [f |
 	some flow in candidates.flows_where(inp, "basis", ["exemption"])
 	cites(flow, 9)
 	f := finding("flow", flow.id, "legal_basis.exemption", msg(
-		"flow %s cites %s (news reporting), which does not apply to Creality: needs review", [vocab.t(flow.id), vocab.t(item(flow))]))
+		"flow %s cites %s (news reporting), which does not apply to Creality: needs review", [flow.id, item(flow)]))
 ]
 
 # METADATA
@@ -413,7 +413,7 @@ research_exemption(inp) := array.concat(
 		flow.to_node.role != "research_institute"
 		f := finding("flow", flow.id, "to", msg(
 			"flow %s cites %s but %s is not a research institute (role %s)",
-			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(flow.to), vocab.t(object.get(flow.to_node, "role", "none"))]))
+			[flow.id, item(flow), flow.to, object.get(flow.to_node, "role", "none")]))
 	],
 	[f |
 		some flow in candidates.flows_where(inp, "basis", ["exemption"])
@@ -424,7 +424,7 @@ research_exemption(inp) := array.concat(
 		not research_output(fi)
 		f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 			"flow %s cites %s but carries %s, %s",
-			[vocab.t(flow.id), vocab.t(item(flow)), vocab.t(fi.id), not_research_output_reason(fi)]))
+			[flow.id, item(flow), fi.id, not_research_output_reason(fi)]))
 	],
 )
 
@@ -436,7 +436,7 @@ research_output(fi) if {
 }
 
 not_research_output_reason(fi) := msg("a direct identifier (%s, %s) whatever its stated identifiability (%s)", [
-	vocab.t(fi.category), vocab.t(object.get(fi, "protection", "plain")), vocab.t(fi.identifiability),
+	fi.category, object.get(fi, "protection", "plain"), fi.identifiability,
 ]) if {
 	object.get(fi, "identifiability", "identified") in vocab.deidentified_levels
 } else := msg("which is %s, not de-identified", [object.get(fi, "identifiability", msg("identified (not stated)", []))])
@@ -457,5 +457,5 @@ other_legal_exemption(inp) := [f |
 	cites(flow, 11)
 	evidence(flow) == ""
 	f := finding("flow", flow.id, "legal_basis", msg(
-		"flow %s cites %s without the statute it relies on (legal_basis.evidence_ref)", [vocab.t(flow.id), vocab.t(item(flow))]))
+		"flow %s cites %s without the statute it relies on (legal_basis.evidence_ref)", [flow.id, item(flow)]))
 ]

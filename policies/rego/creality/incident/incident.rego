@@ -32,14 +32,14 @@ response_readiness(inp) := array.concat(
 		org != null
 		some k in ["plan_ref", "team"]
 		count(object.get(ir(org), k, [])) == 0
-		f := with_key(finding("organization", "organization", ir_attr(org), msg("the incident response %s is missing", [vocab.t(k)])), k)
+		f := with_key(finding("organization", "organization", ir_attr(org), msg("the incident response %s is missing", [k])), k)
 	],
 	[f |
 		some s in inp.systems
 		s.personal_data == true
 		object.get(s, "owner_team", "") == ""
 		f := object.union(
-			finding("system", s.id, "id", msg("%s holds personal data but names no owner_team to respond to its incidents", [vocab.t(s.id)])),
+			finding("system", s.id, "id", msg("%s holds personal data but names no owner_team to respond to its incidents", [s.id])),
 			{"verdict": "gap", "severity": "warning"},
 		)
 	],
@@ -68,7 +68,7 @@ notice_incomplete(inp) := [f |
 	missing := [c | some c in vocab.notice_contents; not c in have]
 	count(missing) > 0
 	f := finding("organization", "organization", ir_attr(org), msg(
-		"the incident notice template lacks %s", [vocab.t(concat(", ", missing))]))
+		"the incident notice template lacks %s", [concat(", ", missing)]))
 ]
 
 # METADATA
@@ -133,7 +133,7 @@ regulator_procedure_missing(inp) := [f |
 	some j in inp.subject_jurisdictions
 	not vocab.area(j) in covered
 	f := with_key(finding("organization", "organization", procedures_attr(org), msg(
-		"data of people in %s is processed, but no procedure says how incidents are reported to its regulator", [vocab.t(j)])), j)
+		"data of people in %s is processed, but no procedure says how incidents are reported to its regulator", [j])), j)
 ]
 
 procedures_attr(org) := "incident_response.regulator_procedures" if org.incident_response.regulator_procedures

@@ -24,7 +24,7 @@ import data.lib.findings.msg
 field_without_purpose(inp) := [f |
 	some field in inp.fields
 	count(object.get(field, "purposes", [])) == 0
-	f := finding("field", field.id, "id", msg("field %s is collected for no purpose", [vocab.t(field.id)]))
+	f := finding("field", field.id, "id", msg("field %s is collected for no purpose", [field.id]))
 ]
 
 # METADATA
@@ -49,7 +49,7 @@ undeclared_purpose_flow(inp) := [f |
 	carries_personal(flow)
 	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s sends data to %s for purpose %s, which the policy does not declare, without prior consent",
-		[vocab.t(flow.id), vocab.t(flow.to), vocab.t(flow.purpose)]))
+		[flow.id, flow.to, flow.purpose]))
 ]
 
 # METADATA
@@ -77,7 +77,7 @@ undeclared_purpose_field(inp) := [f |
 	not p.id in exempted_purposes
 	f := finding("field", field.id, sprintf("purposes.%d", [i]), msg(
 		"field %s is collected for purpose %s, which the policy does not declare, without prior consent",
-		[vocab.t(field.id), vocab.t(p.id)]))
+		[field.id, p.id]))
 ]
 
 # linkable_personal(x): personal data that still singles a person out (II.IV.2.e "vos informations"; anonymous and
@@ -124,7 +124,7 @@ marketing_without_consent(inp) := [f |
 	not consent_for_purpose(flow)
 	f := finding("flow", flow.id, "legal_basis", msg(
 		"flow %s sends data for marketing purpose %s without citing a consent for that purpose (legal basis: %s)",
-		[vocab.t(flow.id), vocab.t(flow.purpose), vocab.t(object.get(basis(flow), "kind", "none"))]))
+		[flow.id, flow.purpose, object.get(basis(flow), "kind", "none")]))
 ]
 
 consent_for_purpose(flow) if {
@@ -152,7 +152,7 @@ marketing_bundled_consent(inp) := [f |
 	not flow.consent_info.mechanism in {"opt_in", "separate"}
 	f := finding("flow", flow.id, "legal_basis.consent", msg(
 		"flow %s relies on consent %s, obtained by %s: not a consent to marketing messages",
-		[vocab.t(flow.id), vocab.t(flow.consent_info.id), vocab.t(flow.consent_info.mechanism)]))
+		[flow.id, flow.consent_info.id, flow.consent_info.mechanism]))
 ]
 
 # METADATA
@@ -179,7 +179,7 @@ marketing_channel_not_consented(inp) := [f |
 	not "any" in chans
 	f := finding("flow", flow.id, "channel", msg(
 		"flow %s sends marketing by %s, but consent %s covers only %s",
-		[vocab.t(flow.id), vocab.t(ch), vocab.t(flow.consent_info.id), vocab.t(concat(", ", chans))]))
+		[flow.id, ch, flow.consent_info.id, concat(", ", chans)]))
 ]
 
 # METADATA
@@ -206,11 +206,11 @@ marketing_consent_not_withdrawable(inp) := [f |
 ]
 
 withdrawal_message(flow, false) := msg(
-	"flow %s relies on consent %s, which cannot be withdrawn (withdrawal: false)", [vocab.t(flow.id), vocab.t(flow.consent_info.id)])
+	"flow %s relies on consent %s, which cannot be withdrawn (withdrawal: false)", [flow.id, flow.consent_info.id])
 
 withdrawal_message(flow, null) := msg(
 	"flow %s relies on consent %s; whether it can be withdrawn is not recorded (consent.withdrawal)",
-	[vocab.t(flow.id), vocab.t(flow.consent_info.id)])
+	[flow.id, flow.consent_info.id])
 
 withdrawal_verdict(f, false) := f
 
@@ -246,7 +246,7 @@ suppression_unknown(inp) := [f |
 	not key in object.keys(suppression(flow))
 	f := object.union(finding("flow", flow.id, suppression_attr(flow), msg(
 		"flow %s sends marketing by %s but does not state suppression.%s: whether people who withdrew are still messaged is unknown",
-		[vocab.t(flow.id), vocab.t(flow.channel), vocab.t(key)])), {"key": key})
+		[flow.id, flow.channel, key])), {"key": key})
 ]
 
 suppression_attr(flow) := "suppression" if flow.suppression
@@ -272,7 +272,7 @@ suppression_not_checked(inp) := [f |
 	suppression(flow).checked_before_send == false
 	f := finding("flow", flow.id, "suppression.checked_before_send", msg(
 		"flow %s sends marketing by %s without checking the withdrawal list (checked_before_send: false): people who withdrew are still messaged",
-		[vocab.t(flow.id), vocab.t(flow.channel)]))
+		[flow.id, flow.channel]))
 ]
 
 # METADATA
@@ -295,7 +295,7 @@ withdrawal_propagation_slow(inp) := [f |
 	hours > vocab.max_withdrawal_propagation_hours
 	f := finding("flow", flow.id, "suppression.propagation_hours", msg(
 		"flow %s sends marketing by %s, but a withdrawal takes up to %v hours to reach its suppression list (at most %d)",
-		[vocab.t(flow.id), vocab.t(flow.channel), hours, vocab.max_withdrawal_propagation_hours]))
+		[flow.id, flow.channel, hours, vocab.max_withdrawal_propagation_hours]))
 ]
 
 # METADATA
@@ -320,7 +320,7 @@ marketing_relabelled(inp) := [f |
 	not real_marketing_consent(flow)
 	f := finding("flow", flow.id, "purpose", msg(
 		"flow %s sends %s messages whose purpose %s is marketing (data_use %s) but is declared as %s, without a marketing consent",
-		[vocab.t(flow.id), vocab.t(flow.channel), vocab.t(flow.purpose), vocab.t(vocab.data_use(flow.purpose_info)), vocab.t(object.get(flow.purpose_info, "policy_purpose", "an undeclared purpose"))]))
+		[flow.id, flow.channel, flow.purpose, vocab.data_use(flow.purpose_info), object.get(flow.purpose_info, "policy_purpose", "an undeclared purpose")]))
 ]
 
 real_marketing_consent(flow) if {
@@ -350,7 +350,7 @@ marketing_contact_to_third_party(inp) := [f |
 	vocab.in_tree(fi.category, "user.contact")
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s gives %s (%s) to third party %s for marketing purpose %s",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.to), vocab.t(flow.purpose)]))
+		[flow.id, fi.id, fi.category, flow.to, flow.purpose]))
 ]
 
 # METADATA
@@ -373,7 +373,7 @@ personalisation_to_third_party(inp) := [f |
 	not flow_consented(flow)
 	f := finding("flow", flow.id, "to", msg(
 		"flow %s uses data for cross-service personalisation at %s, which is run by a third party, not a Creality service",
-		[vocab.t(flow.id), vocab.t(flow.to)]))
+		[flow.id, flow.to]))
 ]
 
 # METADATA
@@ -394,7 +394,7 @@ survey_by_third_party(inp) := [f |
 	flow.to_node.operator == "third_party"
 	f := finding("flow", flow.id, "to", msg(
 		"flow %s sends survey data to third party %s; II.IV.2.b covers surveys by Creality",
-		[vocab.t(flow.id), vocab.t(flow.to)]))
+		[flow.id, flow.to]))
 ]
 
 # METADATA
@@ -417,5 +417,5 @@ update_beyond_device_data(inp) := [f |
 	not vocab.in_any(fi.category, ["user.device", "user.telemetry"])
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"update flow %s carries %s (%s), which a software update does not need",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category)]))
+		[flow.id, fi.id, fi.category]))
 ]

@@ -28,7 +28,7 @@ indefinite_retention(inp) := [f |
 	s.personal_data == true
 	object.get(object.get(s, "retention", {}), "indefinite", false) == true
 	object.get(s.retention, "legal_ref", "") == ""
-	f := finding("system", s.id, "retention.indefinite", msg("%s keeps personal data indefinitely", [vocab.t(s.id)]))
+	f := finding("system", s.id, "retention.indefinite", msg("%s keeps personal data indefinitely", [s.id]))
 ]
 
 # METADATA
@@ -53,7 +53,7 @@ retention_unknown(inp) := [f |
 	object.get(r, "indefinite", false) != true
 	object.get(r, "days", null) == null
 	object.get(r, "legal_ref", "") == ""
-	f := finding("system", s.id, retention_attr(s), msg("%s holds personal data but states no retention period%s", [vocab.t(s.id), declared_note(s)]))
+	f := finding("system", s.id, retention_attr(s), msg("%s holds personal data but states no retention period%s", [s.id, declared_note(s)]))
 ]
 
 retention_attr(s) := "retention" if s.retention
@@ -123,17 +123,17 @@ retention_beyond_purposes(inp) := [f |
 	j.days > limit
 	f := finding("system", s.id, "retention.days", msg(
 		"%s keeps personal data %d days without a legal reference (retention.legal_ref), beyond the %d days its data allows: %s%s",
-		[vocab.t(s.id), j.days, limit, describe_limits(j), describe_caps(j, limit)]))
+		[s.id, j.days, limit, describe_limits(j), describe_caps(j, limit)]))
 ]
 
 describe_limits(j) := msg("its purposes need at most %d days (%s)", [
 	max([l.days | some l in j.limits]),
-	joined(", ", [msg("%s: %s %d days", [vocab.t(l.id), vocab.t(l.policy_purpose), l.days]) | some l in j.limits]),
+	joined(", ", [msg("%s: %s %d days", [l.id, l.policy_purpose, l.days]) | some l in j.limits]),
 ]) if {
 	count(j.limits) > 0
 } else := msg("none of its purposes is one the policy declares", [])
 
-describe_caps(j, limit) := msg("; %s", [joined("; ", [msg("it holds %s, kept at most %d days (%s)", [vocab.t(c.category), c.days, vocab.t(c.anchor)]) |
+describe_caps(j, limit) := msg("; %s", [joined("; ", [msg("it holds %s, kept at most %d days (%s)", [c.category, c.days, c.anchor]) |
 	some c in j.caps
 	c.days == limit
 ])]) if {
@@ -161,7 +161,7 @@ retention_unjudgeable(inp) := [f |
 	count(j.caps) == 0
 	f := finding("system", s.id, "retention.days", msg(
 		"%s keeps personal data %d days, but none of its purposes is one the policy declares: III.0 cannot judge the period",
-		[vocab.t(s.id), j.days]))
+		[s.id, j.days]))
 ]
 
 # METADATA
@@ -181,7 +181,7 @@ dead_field(inp) := [f |
 	count(object.get(field, "purposes", [])) == 0
 	vocab.personal(field)
 	f := finding("field", field.id, "id", msg(
-		"field %s is collected for no purpose%s", [vocab.t(field.id), flow_note(field)]))
+		"field %s is collected for no purpose%s", [field.id, flow_note(field)]))
 ]
 
 flow_note(field) := msg(" and no flow carries it", []) if object.get(field, "flow_count", 0) == 0
@@ -212,9 +212,11 @@ excess_on_flow(inp) := [f |
 	not object.get(fi, "identifiability", "identified") in vocab.unlinkable
 	not pp in vocab.cat(fi).needed_for # not vocab.in_any(fi.category, vocab.purpose_needs[pp]), tabulated
 	not ii_iii_a_identifier(flow, fi)
+	# Every argument is a string here (ids, a category startswith() accepted, the purpose purpose_info resolved,
+	# a key of purpose_needs): vocab.t, a call per argument (~6 µs each in regorus), would print them unchanged.
 	f := finding("flow", flow.id, sprintf("fields.%d", [i]), msg(
 		"flow %s carries %s (%s) for %s (%s), which does not need that category",
-		[vocab.t(flow.id), vocab.t(fi.id), vocab.t(fi.category), vocab.t(flow.purpose), vocab.t(pp)]))
+		[flow.id, fi.id, fi.category, flow.purpose, pp]))
 ]
 
 ii_iii_a_identifier(flow, fi) if {
@@ -241,5 +243,5 @@ unused_client_field(inp) := [f |
 	count(object.get(field, "purposes", [])) > 0
 	object.get(field, "flow_count", 0) == 0
 	f := finding("field", field.id, "id", msg(
-		"field %s is collected by %s for %s, but no flow uses it", [vocab.t(field.id), vocab.t(field.system.id), vocab.t(concat(", ", field.purposes))]))
+		"field %s is collected by %s for %s, but no flow uses it", [field.id, field.system.id, concat(", ", field.purposes)]))
 ]

@@ -40,7 +40,7 @@ dsr_unknown(inp) := [f |
 	some s in inp.systems
 	s.personal_data == true
 	not s.dsr
-	f := finding("system", s.id, "id", msg("%s holds personal data but does not state its data-subject request support (dsr)", [vocab.t(s.id)]))
+	f := finding("system", s.id, "id", msg("%s holds personal data but does not state its data-subject request support (dsr)", [s.id]))
 ]
 
 # METADATA
@@ -64,7 +64,7 @@ dsr_incomplete(inp) := [f |
 	s.dsr
 	some right in missing_rights(s)
 	f := with_key(finding("system", s.id, concat(".", ["dsr", right]), msg(
-		"%s does not support %s (dsr.%s is not true)", [vocab.t(s.id), right_name[right], vocab.t(right)])), right)
+		"%s does not support %s (dsr.%s is not true)", [s.id, right_name[right], right])), right)
 ]
 
 right_name := {
@@ -106,7 +106,7 @@ delete_without_exception(inp) := [f |
 	object.get(dsr(s), "delete", null) != true
 	object.get(dsr(s), "delete_exception_ref", "") == ""
 	f := finding("system", s.id, "dsr", msg(
-		"%s does not delete personal data on request and cites no legal exception (dsr.delete_exception_ref)", [vocab.t(s.id)]))
+		"%s does not delete personal data on request and cites no legal exception (dsr.delete_exception_ref)", [s.id]))
 ]
 
 # METADATA
@@ -130,7 +130,7 @@ partner_without_access_path(inp) := [f |
 	count(personal) > 0
 	f := finding("partner", p.id, "role", msg(
 		"partner %s holds personal data (%s) but users' requests cannot reach it (no dsr_api, no dpa_ref)",
-		[vocab.t(p.id), vocab.t(concat(", ", personal))]))
+		[p.id, concat(", ", personal)]))
 ]
 
 # METADATA
@@ -148,7 +148,7 @@ contact_mismatch(inp) := [f |
 	inp.organization != null
 	lower(object.get(inp.organization, "contact_email", "")) != contact
 	f := finding("organization", "organization", "contact_email", msg(
-		"the contact address is '%s', the policy promises %s", [vocab.t(object.get(inp.organization, "contact_email", "")), vocab.t(contact)]))
+		"the contact address is '%s', the policy promises %s", [object.get(inp.organization, "contact_email", ""), contact]))
 ]
 
 # METADATA
@@ -166,7 +166,7 @@ intake_missing(inp) := [f |
 	intake := [lower(x) | some x in object.get(inp.organization, "dsr_intake", [])]
 	not contact in intake
 	f := finding("organization", "organization", dsr_attr(inp.organization), msg(
-		"requests sent to %s are not part of the request intake (dsr_intake)", [vocab.t(contact)]))
+		"requests sent to %s are not part of the request intake (dsr_intake)", [contact]))
 ]
 
 dsr_attr(org) := "dsr_intake" if org.dsr_intake

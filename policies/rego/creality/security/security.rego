@@ -26,7 +26,11 @@ sec(s) := object.get(s, "security", {})
 # flag(s, key): "missing" when the fact is absent, "off" when it is false.
 state(s, key) := "missing" if not has_key(sec(s), key)
 
-else := "off" if sec(s)[key] == false
+# The facts are bound before they are indexed by `key` (see pipl.consent.sensitive_fields).
+else := "off" if {
+	facts := sec(s)
+	facts[key] == false
+}
 
 else := "on"
 
@@ -41,11 +45,11 @@ measure_findings(inp, key, what) := [f |
 ]
 
 measure_finding(s, key, what, "off") := finding("system", s.id, concat(".", ["security", key]), msg(
-	"%s holds personal data without %s (security.%s: false)", [vocab.t(s.id), what, vocab.t(key)]))
+	"%s holds personal data without %s (security.%s: false)", [s.id, what, key]))
 
 measure_finding(s, key, what, "missing") := object.union(
 	finding("system", s.id, "security", msg(
-		"%s holds personal data but does not state whether it has %s (security.%s)", [vocab.t(s.id), what, vocab.t(key)])),
+		"%s holds personal data but does not state whether it has %s (security.%s)", [s.id, what, key])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
@@ -67,7 +71,7 @@ baseline_missing(inp) := array.concat(
 		personal_store(s)
 		object.get(sec(s), "baseline_ref", "") == ""
 		f := with_key(finding("system", s.id, "security", msg(
-			"%s holds personal data but references no security baseline (security.baseline_ref)", [vocab.t(s.id)])), "baseline")
+			"%s holds personal data but references no security baseline (security.baseline_ref)", [s.id])), "baseline")
 	],
 	[f |
 		some s in inp.systems
@@ -80,11 +84,11 @@ baseline_missing(inp) := array.concat(
 )
 
 backup_finding(s, false) := finding("system", s.id, "security.backup.enabled", msg(
-	"%s holds personal data without backups (security.backup.enabled: false)", [vocab.t(s.id)]))
+	"%s holds personal data without backups (security.backup.enabled: false)", [s.id]))
 
 backup_finding(s, null) := object.union(
 	finding("system", s.id, "security", msg(
-		"%s holds personal data but does not state whether it is backed up (security.backup)", [vocab.t(s.id)])),
+		"%s holds personal data but does not state whether it is backed up (security.backup)", [s.id])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
@@ -107,13 +111,13 @@ weak_transport(inp) := array.concat(
 		tls != null
 		not tls in vocab.tls_ok
 		f := finding("system", s.id, "security.tls_min", msg(
-			"%s accepts TLS %s, below 1.2, for personal data", [vocab.t(s.id), vocab.t(tls)]))
+			"%s accepts TLS %s, below 1.2, for personal data", [s.id, tls]))
 	],
 	[f |
 		some flow in inp.flows
 		object.get(flow, "tls", null) == false
 		carries_personal(flow)
-		f := finding("flow", flow.id, "tls", msg("flow %s carries personal data without TLS", [vocab.t(flow.id)]))
+		f := finding("flow", flow.id, "tls", msg("flow %s carries personal data without TLS", [flow.id]))
 	],
 )
 
@@ -131,7 +135,7 @@ tls_unknown(inp) := [f |
 	some s in inp.systems
 	s.personal_data == true
 	object.get(sec(s), "tls_min", null) == null
-	f := finding("system", s.id, "security", msg("%s does not state its lowest TLS version (security.tls_min)", [vocab.t(s.id)]))
+	f := finding("system", s.id, "security", msg("%s does not state its lowest TLS version (security.tls_min)", [s.id]))
 ]
 
 # METADATA
@@ -151,7 +155,7 @@ weak_credentials(inp) := [f |
 	p := object.get(field, "protection", "plain")
 	p in {"plain", "hashed_weak"}
 	f := finding("field", field.id, "protection", msg(
-		"credential field %s is stored %s; credentials need a salted slow hash", [vocab.t(field.id), vocab.t(p)]))
+		"credential field %s is stored %s; credentials need a salted slow hash", [field.id, p]))
 ]
 
 # METADATA
@@ -174,7 +178,7 @@ unencrypted_at_rest(inp) := array.concat(
 		object.get(field, "protection", "plain") in {"plain", "masked"}
 		not encrypted_system(inp, field.system.id)
 		f := finding("field", field.id, "category", msg(
-			"sensitive field %s (%s) is stored in clear in %s", [vocab.t(field.id), vocab.t(field.category), vocab.t(field.system.id)]))
+			"sensitive field %s (%s) is stored in clear in %s", [field.id, field.category, field.system.id]))
 	],
 	[f |
 		some s in inp.systems
@@ -182,7 +186,7 @@ unencrypted_at_rest(inp) := array.concat(
 		b := object.get(sec(s), "backup", {})
 		b.enabled == true
 		object.get(b, "encrypted", null) == false
-		f := finding("system", s.id, "security.backup.encrypted", msg("%s keeps unencrypted backups of personal data", [vocab.t(s.id)]))
+		f := finding("system", s.id, "security.backup.encrypted", msg("%s keeps unencrypted backups of personal data", [s.id]))
 	],
 )
 
@@ -212,10 +216,10 @@ not_isolated(inp) := [f |
 ]
 
 isolation_finding(s, "none") := finding("system", s.id, "security.isolation", msg(
-	"%s holds personal data with no isolation (security.isolation: none)", [vocab.t(s.id)]))
+	"%s holds personal data with no isolation (security.isolation: none)", [s.id]))
 
 isolation_finding(s, null) := object.union(
-	finding("system", s.id, "security", msg("%s holds personal data but states no isolation (security.isolation)", [vocab.t(s.id)])),
+	finding("system", s.id, "security", msg("%s holds personal data but states no isolation (security.isolation)", [s.id])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
@@ -243,7 +247,7 @@ mixed_deidentified_store(inp) := [f |
 	m.identified_count > 0
 	f := finding("system", s.id, "fields", msg(
 		"%s keeps de-identified data (%s) next to identified data (%s)",
-		[vocab.t(s.id), sample(m.deidentified, m.deidentified_count), sample(m.identified, m.identified_count)]))
+		[s.id, sample(m.deidentified, m.deidentified_count), sample(m.identified, m.identified_count)]))
 ]
 
 # sample(ids, n): the ids shown, and how many more there are.
@@ -267,7 +271,7 @@ unmasked_identifier(inp) := [f |
 	masked_candidate(field)
 	some k in ["masked_in_display", "masked_in_logs"]
 	object.get(field, k, null) == false
-	f := with_key(finding("field", field.id, k, msg("field %s (%s) is not masked (%s: false)", [vocab.t(field.id), vocab.t(field.category), vocab.t(k)])), k)
+	f := with_key(finding("field", field.id, k, msg("field %s (%s) is not masked (%s: false)", [field.id, field.category, k])), k)
 ]
 
 masked_candidate(field) if {
@@ -296,7 +300,7 @@ raw_join_key(inp) := [f |
 	not field.category in {"user.unique_id", "user.account.username"}
 	object.get(field, "protection", "plain") in {"plain", "hashed_weak"}
 	f := finding("field", field.id, "join_key", msg(
-		"field %s joins datasets on a raw %s (%s)", [vocab.t(field.id), vocab.t(field.category), vocab.t(object.get(field, "protection", "plain"))]))
+		"field %s joins datasets on a raw %s (%s)", [field.id, field.category, object.get(field, "protection", "plain")]))
 ]
 
 # METADATA
@@ -333,7 +337,7 @@ classification(inp) := array.concat(
 		inp.organization != null
 		some k in ["classification_scheme", "secure_sdlc_ref"]
 		count(object.get(inp.organization, k, [])) == 0
-		f := with_key(finding("organization", "organization", "name", msg("the organization declares no %s", [vocab.t(k)])), k)
+		f := with_key(finding("organization", "organization", "name", msg("the organization declares no %s", [k])), k)
 	],
 	[f |
 		scheme := scheme_of(inp)
@@ -360,12 +364,12 @@ scheme_of(inp) := s if {
 } else := null
 
 classification_finding(field, null, _) := object.union(
-	finding("field", field.id, "category", msg("personal-data field %s has no classification", [vocab.t(field.id)])),
+	finding("field", field.id, "category", msg("personal-data field %s has no classification", [field.id])),
 	{"verdict": "gap", "severity": "warning"},
 )
 
 classification_finding(field, c, scheme) := finding("field", field.id, "classification", msg(
-	"field %s is classified '%s', not a level of the scheme (%s)", [vocab.t(field.id), vocab.t(c), vocab.t(concat(", ", scheme))])) if c != null
+	"field %s is classified '%s', not a level of the scheme (%s)", [field.id, c, concat(", ", scheme)])) if c != null
 
 # METADATA
 # title: No staff confidentiality agreement or no audit log on a personal-data store
@@ -406,7 +410,7 @@ broad_access(inp) := array.concat(
 		g := object.get(sec(s), "access_groups", [])[i]
 		lower(g) in vocab.broad_groups
 		f := finding("system", s.id, sprintf("security.access_groups.%d", [i]), msg(
-			"%s grants access to personal data to the broad group '%s'", [vocab.t(s.id), vocab.t(g)]))
+			"%s grants access to personal data to the broad group '%s'", [s.id, g]))
 	],
 	measure_findings(inp, "monitoring", msg("access monitoring", [])),
 )
@@ -437,7 +441,7 @@ partner_without_agreement(inp) := [f |
 	count(personal) > 0
 	f := finding("partner", p.id, "role", msg(
 		"partner %s receives personal data (%s) without a confidentiality or processing agreement (dpa_ref)",
-		[vocab.t(p.id), vocab.t(concat(", ", personal))]))
+		[p.id, concat(", ", personal)]))
 ]
 
 # METADATA
@@ -461,7 +465,7 @@ system_without_agreement(inp) := [f |
 	object.get(s, "dpa_ref", "") == ""
 	f := finding("system", s.id, "operator", msg(
 		"system %s is run by a %s and holds personal data, but records no processing or confidentiality agreement (dpa_ref)%s",
-		[vocab.t(s.id), operator_name(s.operator), declared_note(s)]))
+		[s.id, operator_name(s.operator), declared_note(s)]))
 ]
 
 # Who runs the system, a phrase of the catalogue ("a processor", "a third party" in the message).

@@ -421,16 +421,3 @@ real_consent(c) if c.mechanism in valid_mechanisms
 # network-identity data of I.II.b that is necessarily observed).
 disclosed_observed := {"user.device.ip_address"}
 
-# t(x): x as a fresh string. regopy 1.5.2's sprintf emits a "%s" argument that is a string literal (a function
-# argument, an object.get default, an element of a literal array, or a concat of those) with raw quotes, which
-# makes the whole result unparsable; trimming nothing builds a clean string. Wrap every "%s" argument with it.
-# Facts absent from the inventory arrive as null (object.get returns it when the key is present): shown as
-# "(not stated)", never a builtin type error.
-t(x) := trim(x, "") if is_string(x)
-
-t(x) := "(not stated)" if x == null
-
-t(x) := json.marshal(x) if {
-	not is_string(x)
-	x != null
-}

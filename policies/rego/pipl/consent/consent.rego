@@ -43,10 +43,13 @@ sharing_without_separate_consent(inp) := [f |
 
 # The ids of the fields of Chinese residents a flow carries whose category has the PIPL category fact `fact`
 # ("sensitive" or "standard_only": scope.category_facts).
+# The facts are bound before they are indexed by `fact`: regorus evaluates a call indexed by a variable,
+# `scope.cat(fi)[fact]`, ~25 µs slower per item (docs/performance.md, session 7).
 sensitive_fields(flow, fact) := [fi.id |
 	some fi in flow.fields_info
 	scope.cn_field(fi)
-	scope.cat(fi)[fact]
+	facts := scope.cat(fi)
+	facts[fact]
 ]
 
 # METADATA
