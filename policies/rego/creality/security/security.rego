@@ -173,9 +173,9 @@ weak_credentials(inp) := [f |
 unencrypted_at_rest(inp) := array.concat(
 	[f |
 		some field in inp.fields
-		vocab.cat(field).sensitive
-		object.get(field.system, "kind", "") in vocab.store_kinds
 		object.get(field, "protection", "plain") in {"plain", "masked"}
+		object.get(field.system, "kind", "") in vocab.store_kinds
+		vocab.cat(field).sensitive
 		not encrypted_system(inp, field.system.id)
 		f := finding("field", field.id, "category", msg(
 			"sensitive field %s (%s) is stored in clear in %s", [field.id, field.category, field.system.id]))
@@ -268,9 +268,9 @@ else := msg("%s and %s more", [concat(", ", ids), format_int(n - count(ids), 10)
 #     Mask the field in back-office screens and logs, and record masked_in_display / masked_in_logs true.
 unmasked_identifier(inp) := [f |
 	some field in inp.fields
-	masked_candidate(field)
 	some k in ["masked_in_display", "masked_in_logs"]
-	object.get(field, k, null) == false
+	object.get(field, k, null) == false # the item's own fact before the call (~6 µs a call in regorus)
+	masked_candidate(field)
 	f := with_key(finding("field", field.id, k, msg("field %s (%s) is not masked (%s: false)", [field.id, field.category, k])), k)
 ]
 

@@ -210,9 +210,8 @@ sensitive(cat) if {
 }
 
 # in_tree(cat, root): cat is root or below it.
-in_tree(cat, root) if cat == root
-
-in_tree(cat, root) if startswith(cat, concat("", [root, "."]))
+# One body, not two (cat == root; below root): regorus evaluates every body of a function on each call.
+in_tree(cat, root) if startswith(concat("", [cat, "."]), concat("", [root, "."]))
 
 # Pseudonymous identifiers: not direct identifiers, but personal data in EU law (pseudonymous_ids_are_pii,
 # interpretation.md 2.11).

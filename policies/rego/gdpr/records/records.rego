@@ -52,9 +52,9 @@ controller_details_missing(inp) := [f |
 field_record_incomplete(inp) := [f |
 	some field in inp.fields
 	"EU" in field.data_subject_areas
-	j.personal(field)
 	some key in ["purposes", "subjects"]
 	count(object.get(field, key, [])) == 0
+	j.personal(field)
 	f := object.union(
 		finding("field", field.id, "id", msg("field %s (EU subjects) has no %s: RoPA column %s cannot be filled", [field.id, key, column[key]])),
 		{"key": key},
