@@ -105,7 +105,16 @@ def test_a_crashed_worker_is_a_policy_error_naming_the_rule_and_partition(monkey
             os.kill(os.getpid(), signal.SIGSEGV)
         return value
 
+    real_text = engine_mod._eval_text
+
+    def crashing_text(engine: object, rule: str) -> object:  # the aggregate, as JSON text
+        value = real_text(engine, rule)
+        if isinstance(value, str) and f'"{culprit.id}": [\n    {{' in value:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return value
+
     monkeypatch.setattr(engine_mod, "_eval", crashing)
+    monkeypatch.setattr(engine_mod, "_eval_text", crashing_text)
     with pytest.raises(PolicyError) as caught:
         engine_mod.RegorusEngine().evaluate(pack, docs, labels)
     (problem,) = caught.value.problems
