@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import SAMPLE, Run, run_auditor
+from tests.conftest import SAMPLE, Run, commit_all, run_auditor
 
 from auditor.cache import FILE_NAME
 
@@ -66,12 +65,7 @@ def test_a_changed_system_reevaluates_only_what_it_affects(sample: Path, tmp_pat
 
 def test_diff_base_with_a_warm_cache_matches_a_full_run(sample: Path, tmp_path: Path) -> None:
     repo = sample.parent
-    for args in (
-        ["init", "-q"],
-        ["add", "inventory"],
-        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "base"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    commit_all(repo, "inventory")
     cache = tmp_path / "cache"
     check(Path("inventory"), "--cache", str(cache), cwd=repo)  # the main branch's run
     change_one_system(sample)

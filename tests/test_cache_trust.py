@@ -10,12 +10,11 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
-from tests.conftest import SAMPLE, Run, run_auditor
+from tests.conftest import SAMPLE, Run, commit_all, run_auditor
 
 from auditor.cache import FILE_NAME, SECRET_NAME, Store
 
@@ -270,12 +269,7 @@ def pull_request_template(sample: Path, tmp_path_factory: pytest.TempPathFactory
     tmp_path = tmp_path_factory.mktemp("pr")
     repo = tmp_path / "repo"
     shutil.copytree(sample, repo / "inventory")
-    for args in (
-        ["init", "-q"],
-        ["add", "inventory"],
-        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "b"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    commit_all(repo, "inventory")
     cache = tmp_path / "cache"
     main_run = run_auditor("check", "inventory", "--format", "json", "--cache", str(cache), cwd=repo)
     assert main_run.code == 1 and "warning" not in main_run.err

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from tests.conftest import MINIMAL, POLICIES, SAMPLE, md_unescape, run_auditor
+from tests.conftest import MINIMAL, POLICIES, SAMPLE, commit_all, md_unescape, run_auditor
 from tests.launcher import run_fresh
 
 from auditor.errors import Location
@@ -524,9 +524,7 @@ def test_diff_base_on_the_sample_reports_only_what_the_added_field_introduces(tm
     new findings are exactly those of the added field, as two ordinary audits would tell; waiving them passes."""
     root = tmp_path / "sample"
     shutil.copytree(SAMPLE, root / "inventory")
-    git(root, "init", "-q")
-    git(root, "add", ".")
-    git(root, "-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-qm", "base")
+    commit_all(root)
 
     def audit(*args: str) -> dict:
         r = run_auditor("check", "inventory", "--format", "json", *args, cwd=root)

@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from tests.conftest import CLEAN, MINIMAL, ROOT
+from tests.conftest import CLEAN, MINIMAL, ROOT, commit_all
 from tests.test_ci_gate import SARIF_SCHEMA, VIOLATING, git, repo  # noqa: F401  (repo is a fixture)
 
 BIN = Path(sys.executable).parent
@@ -218,8 +218,7 @@ def user_repo(tmp_path: Path) -> Path:
     (user / "inventory" / "app.yaml").write_text(CLEAN, encoding="utf-8")
     (user / "auditor.toml").write_text('law = "none"\n', encoding="utf-8")
     env = clean_env(tmp_path)
-    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "inventory"]):
-        subprocess.run(["git", *args], cwd=user, env=env, check=True, capture_output=True)
+    commit_all(user, env=env)
     return user
 
 

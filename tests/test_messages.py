@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from babel.messages.pofile import read_po
-from tests.conftest import MINIMAL, POLICIES, SAMPLE, generate_inventory, run_auditor
+from tests.conftest import MINIMAL, POLICIES, SAMPLE, commit_all, generate_inventory, run_auditor
 
 from auditor import pipeline
 from auditor.findings import Finding
@@ -243,9 +243,7 @@ def test_diff_mode_names_new_and_fixed_findings_in_french(tmp_path: Path) -> Non
         subprocess.run(["git", "-c", "user.email=ci@example.com", "-c", "user.name=CI", *args], cwd=root, check=True)
 
     app.write_text(MINIMAL, encoding="utf-8")
-    git("init", "-q")
-    git("add", ".")
-    git("commit", "-qm", "base")
+    commit_all(root)
     app.write_text(MINIMAL + added, encoding="utf-8")
 
     def french_text() -> str:
