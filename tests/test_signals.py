@@ -43,10 +43,13 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _interrupt(inventory: Path, tmp_path: Path, signum: int, group: bool) -> tuple[int, str, set[int]]:
-    """Start ``check -o``, wait until its engine workers run, send ``signum`` (to the whole process group, as a
-    terminal's Ctrl-C does, or to the CLI alone, as ``docker stop`` does); return the exit code, stderr and the
-    workers seen."""
+def _interrupt(
+    inventory: Path, tmp_path: Path, signum: int, group: bool, children: int = 2
+) -> tuple[int, str, set[int]]:
+    """Start ``check -o``, wait until it has ``children`` child processes (2: its two engine workers run; 1: the
+    helper that parses half of a large inventory while the CLI loads it), send ``signum`` (to the whole process
+    group, as a terminal's Ctrl-C does, or to the CLI alone, as ``docker stop`` does); return the exit code, stderr
+    and the children seen."""
     out = tmp_path / "report.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "auditor", "check", str(inventory), "--format", "json", "-o", str(out)],
@@ -61,12 +64,13 @@ def _interrupt(inventory: Path, tmp_path: Path, signum: int, group: bool) -> tup
     try:
         deadline = time.monotonic() + PATIENCE
         workers: set[int] = set()
-        while not workers and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while len(workers) < children and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02 if children == 1 else 0.1)
             workers = _children(proc.pid)
-        assert workers, f"no engine worker appeared (exit {proc.poll()})"
-        time.sleep(0.5)  # let them start evaluating
-        workers |= _children(proc.pid)
+        assert len(workers) >= children, f"{children} child processes never ran (exit {proc.poll()})"
+        if children > 1:
+            time.sleep(0.5)  # let them start evaluating
+            workers |= _children(proc.pid)
         if group:
             os.killpg(proc.pid, signum)
         else:
@@ -94,6 +98,23 @@ def test_sigterm_stops_the_workers_and_exits_143(large_inventory: Path, tmp_path
     assert code == 143, err[-2000:]
     assert err.strip().splitlines() == ["auditor: terminated (SIGTERM); exit 143"], err[-2000:]
     _assert_stopped(out_dir, workers)
+
+
+@pytest.mark.parametrize(
+    ("signum", "group", "code", "name"),
+    [(signal.SIGTERM, False, 143, "terminated (SIGTERM)"), (signal.SIGINT, True, 130, "interrupted (SIGINT)")],
+)
+def test_a_signal_while_loading_stops_the_parsing_helper(
+    large_inventory: Path, tmp_path: Path, signum: int, group: bool, code: int, name: str
+) -> None:
+    """Generated M (304 files) is parsed by the CLI and one helper process: a signal then stops both, as it stops
+    the engine workers later (the helper ignores Ctrl-C: the CLI stops it)."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    got, err, helper = _interrupt(large_inventory, out_dir, signum, group=group, children=1)
+    assert got == code, err[-2000:]
+    assert err.strip().splitlines() == [f"auditor: {name}; exit {code}"], err[-2000:]
+    _assert_stopped(out_dir, helper)
 
 
 def test_ctrl_c_stops_the_workers_and_exits_130(large_inventory: Path, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import orjson
 
-from auditor import safeio
+from auditor import safeio, workers
 from auditor.errors import InputError, Location, Problem
 from auditor.inventory import stored, yamlsafe
 from auditor.model import Entity, EntityKind, Inventory
@@ -653,7 +653,8 @@ def _helper_init() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the CLI stops the helper
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked helper inherits the CLI's handler: stop means die
+    workers.die_with_parent()
 
 
 def _documents_in_two(named: Sequence[tuple[Path, str]]) -> Iterator[_Document]:
@@ -684,12 +685,10 @@ def _documents_in_two(named: Sequence[tuple[Path, str]]) -> Iterator[_Document]:
                 adopted = _REUSE.adopt(shown, result) if result[0] == shown else None
                 yield adopted if adopted is not None else _document(path, shown)
     finally:
-        for future in remote.values():
-            future.cancel()
+        # Idle by now when all went well; stopped mid-file when the load was abandoned (an input error ending it
+        # early, a signal): never a wait on the executor, which a signal may have interrupted inside its own locks.
         if pool is not None:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()  # idle by now when all went well; stopped mid-file when the load was abandoned
-            pool.shutdown(wait=True, cancel_futures=True)
+            workers.stop(pool)
 
 
 def _from_helper(future: Any) -> list[_Parsed] | None:
