@@ -1,14 +1,14 @@
 """Finding messages, titles and remediations in the reader's language, from gettext catalogues shipped with the pack.
 
-Rules build their messages with ``lib.findings.msg(fmt, args)``: a finding carries its English text (what JSON, SARIF
-and every fingerprint use, unchanged) and the format and arguments it was built from. A pack ships one catalogue per
-language, ``<pack>/locale/<lang>.po`` (gettext PO, read with Babel): the msgid of a message is its English format
-(``"flow %s sends %s to %s"``), the msgid of a rule title or remediation is the English text of its METADATA. A
-company writing its own pack ships its own catalogue beside its rules. Entries with the context ``value`` translate
-argument values that are English words rather than inventory ids (``(not stated)``) and the separators of lists
-built with ``lib.findings.joined`` (each item translated on its own). Formats use Rego's ``sprintf`` verbs: ``%s``,
-``%d``, ``%v``, ``%%``, and ``%[n]s`` to take the n-th argument when the translation needs another word order. A
-message, title or remediation without a translation stays English (tests/test_messages.py fails on any).
+Rules build their messages with ``lib.findings.msg(fmt, args)``: a finding carries the format and the arguments, and
+:func:`english` prints its English text (what JSON and SARIF show) as Rego's ``sprintf`` would. A pack ships one
+catalogue per language, ``<pack>/locale/<lang>.po`` (gettext PO, read with Babel): the msgid of a message is its
+English format (``"flow %s sends %s to %s"``), the msgid of a rule title or remediation is the English text of its
+METADATA. A company writing its own pack ships its own catalogue beside its rules. Entries with the context ``value``
+translate argument values that are English words rather than inventory ids (``(not stated)``) and the separators of
+lists built with ``lib.findings.joined`` (each item translated on its own). Formats use Rego's ``sprintf`` verbs:
+``%s``, ``%d``, ``%v``, ``%%``, and ``%[n]s`` to take the n-th argument when the translation needs another word order.
+A message, title or remediation without a translation stays English (tests/test_messages.py fails on any).
 """
 
 from __future__ import annotations
@@ -32,18 +32,7 @@ class FormatError(ValueError):
 
 def verbs(fmt: str) -> list[tuple[int, str]]:
     """The placeholders of ``fmt`` as (argument index from 1, verb), in order; ``%%`` is not one."""
-    out: list[tuple[int, str]] = []
-    nxt = 1
-    for m in _ANY_VERB.finditer(fmt):
-        if m.group(0) == "%%":
-            continue
-        v = _VERB.fullmatch(m.group(0))
-        if v is None:
-            raise FormatError(f"unsupported verb {m.group(0)!r} in {fmt!r}")
-        index = int(v.group(1)) if v.group(1) else nxt
-        out.append((index, v.group(2)))
-        nxt = index + 1
-    return out
+    return [(index + 1, verb) for index, verb in _compiled(fmt)[1]]
 
 
 def _value(v: Any, verb: str) -> str:
