@@ -23,6 +23,24 @@ STOP_GRACE = 2.0
 KILL_WAIT = 30.0
 
 
+def requested() -> int | None:
+    """How many worker processes the user asked for (``AUDITOR_WORKERS``, a positive integer), or None."""
+    env = os.environ.get("AUDITOR_WORKERS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
+def cores() -> int:
+    return os.cpu_count() or 1
+
+
+def init_child() -> None:
+    """What every worker process does first: ignore Ctrl-C (it reaches the whole process group: the CLI stops its
+    workers), die on SIGTERM (a forked worker inherits the CLI's handler) and die with the CLI."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent()
+
+
 def die_with_parent() -> None:
     """Ask Linux to kill this worker if the process that started it dies (SIGKILL on the CLI leaves no orphan)."""
     if not sys.platform.startswith("linux"):

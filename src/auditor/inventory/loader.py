@@ -624,10 +624,7 @@ PARALLEL_AHEAD = 4  # tasks the helper may be given ahead of the CLI (what waits
 
 
 def _helpers() -> int:
-    env = os.environ.get("AUDITOR_WORKERS")
-    if env and env.isdigit():
-        return min(1, int(env) - 1)
-    return min(1, (os.cpu_count() or 1) - 1)
+    return min(1, (workers.requested() or workers.cores()) - 1)
 
 
 _Parsed = tuple[str, Any, list[Problem], int, bytes]  # _Document, but the document as its stored form; and the digest
@@ -649,14 +646,6 @@ def _parse_in_helper(items: Sequence[tuple[str, str]]) -> list[_Parsed]:
     return out
 
 
-def _helper_init() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the CLI stops the helper
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked helper inherits the CLI's handler: stop means die
-    workers.die_with_parent()
-
-
 def _documents_in_two(named: Sequence[tuple[Path, str]]) -> Iterator[_Document]:
     """:func:`_document` of every file, in order, every other chunk of files parsed by a helper process. If the
     helper cannot start or dies, the CLI parses its files itself: the result never depends on it."""
@@ -665,7 +654,7 @@ def _documents_in_two(named: Sequence[tuple[Path, str]]) -> Iterator[_Document]:
 
     chunks = [named[i : i + PARALLEL_CHUNK] for i in range(0, len(named), PARALLEL_CHUNK)]
     try:
-        pool: ProcessPoolExecutor | None = ProcessPoolExecutor(1, get_context("fork"), initializer=_helper_init)
+        pool: ProcessPoolExecutor | None = ProcessPoolExecutor(1, get_context("fork"), initializer=workers.init_child)
     except (ValueError, OSError):  # no fork on this platform, or no process to spare
         pool = None
     remote: dict[int, Future[list[_Parsed]]] = {}

@@ -36,7 +36,6 @@ import itertools
 import json
 import os
 import re
-import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -60,7 +59,7 @@ from auditor.policy.catalogue import (
     test_rules,
 )
 from auditor.policy.engine import AGGREGATE, RuleResults, TestResult, as_test_result, check_results, display
-from auditor.workers import die_with_parent, stop
+from auditor.workers import cores, init_child, requested, stop
 
 DISTRIBUTION = "gordon-to-regorus"
 VERSION = "0.13.0"
@@ -149,11 +148,9 @@ def _init(modules: Sequence[tuple[str, str]], facts: bool, probe: str, marker: A
     worker records what it evaluates (:func:`_evaluate_rule_by_rule`)."""
     os.environ["RUST_BACKTRACE"] = "0"  # a backtrace would be captured on every error (slow) and printed
     os.environ["RUST_LIB_BACKTRACE"] = "0"
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the CLI stops us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the CLI's handler: stop means die
+    init_child()
     faulthandler.disable()  # a crash is reported by the CLI, never as a dump on an inherited descriptor
     gc.freeze()  # a forked worker inherits the CLI's heap: never scan it (nor copy its pages by touching them)
-    die_with_parent()
     _quiet()
     _STATE.clear()
     _STATE.update(
@@ -384,10 +381,7 @@ def _run_tests(tests: Sequence[tuple[str, str]]) -> list[tuple[str, str, Any]]:
 
 
 def _workers(count: int) -> int:
-    env = os.environ.get("AUDITOR_WORKERS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(os.cpu_count() or 1, 8, count))
+    return requested() or max(1, min(cores(), 8, count))
 
 
 @contextmanager
