@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import orjson
-
 from auditor import safeio, workers
 from auditor.errors import InputError, Location, Problem
 from auditor.inventory import stored, yamlsafe
@@ -531,7 +529,7 @@ class _Reuse:
         if result[1] is not None and not result[2]:
             self.current[key] = (result[1], result[3])
             if self.store is not None and isinstance(result[1], yamlsafe.LocDict):
-                self._unstored[stored_key] = _json_bytes(stored.encode(result[1], result[3]))
+                self._unstored[stored_key] = stored.dumps(result[1], result[3])
                 if len(self._unstored) >= 64:
                     self.flush()
         return result
@@ -543,26 +541,23 @@ class _Reuse:
     def adopt(self, shown: str, parsed: _Parsed) -> _Document | None:
         """A file the helper process parsed (:func:`_parse_in_helper`), recorded as :meth:`checked` records a file
         it parses; its document is decoded from the stored form (None if that is malformed: parse it here)."""
-        _shown, doc, problems, nodes, key = parsed
-        if doc is None:
-            self.digests[shown] = key
-            self.counts["parsed"] += 1
-            return shown, None, problems, nodes
-        known = self.current.get(key)
-        if known is not None:  # the same bytes as a file before it
-            self.digests[shown] = key
-            self.counts["reused"] += 1
-            return shown, known[0], [], known[1]
-        try:
-            decoded = stored.decode(orjson.loads(doc))
-        except orjson.JSONDecodeError:
-            decoded = None
-        if decoded is None:
-            return None
+        _shown, sent, problems, nodes, key = parsed
+        counted = "parsed"
+        if sent is None:  # a file with problems, or an empty one
+            result: _Document = (shown, None, problems, nodes)
+        else:
+            known = self.current.get(key)
+            if known is not None:  # the same bytes as a file before it
+                counted = "reused"
+            else:
+                known = stored.loads(sent)
+                if known is None:
+                    return None
+                self.current[key] = known
+            result = (shown, known[0], [], known[1])
         self.digests[shown] = key
-        self.counts["parsed"] += 1
-        self.current[key] = decoded
-        return shown, decoded[0], [], decoded[1]
+        self.counts[counted] += 1
+        return result
 
     def flush(self) -> None:
         if self.store is not None and self._unstored:
@@ -577,10 +572,6 @@ class _Reuse:
 def content_digest(data: bytes) -> bytes:
     """The digest a file's bytes are known by (:attr:`Inventory.digests`)."""
     return hashlib.blake2b(data, digest_size=20).digest()
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def last_load_counts() -> dict[str, int]:
@@ -641,7 +632,7 @@ def _parse_in_helper(items: Sequence[tuple[str, str]]) -> list[_Parsed]:
             continue
         shown, doc, problems, nodes = _checked(shown, data)
         # Nothing uses the document of a file with problems.
-        sent = orjson.dumps(stored.encode(doc, nodes)) if isinstance(doc, yamlsafe.LocDict) and not problems else None
+        sent = stored.dumps(doc, nodes) if isinstance(doc, yamlsafe.LocDict) and not problems else None
         out.append((shown, sent, problems, nodes, content_digest(data)))
     return out
 

@@ -14,6 +14,8 @@ import sys
 from array import array
 from typing import Any
 
+import orjson
+
 from auditor.inventory.yamlsafe import _SHARED_CHARS, MAX_DEPTH, LocDict, LocList
 
 CODEC = 1
@@ -39,6 +41,19 @@ def encode(doc: LocDict, nodes: int) -> dict[str, Any]:
 
     walk(doc)
     return {"v": CODEC, "nodes": nodes, "doc": doc, "at": at}
+
+
+def dumps(doc: LocDict, nodes: int) -> bytes:
+    """:func:`encode` as JSON bytes: what the parsed-file cache stores and the parsing helper process sends."""
+    return orjson.dumps(encode(doc, nodes))
+
+
+def loads(data: bytes) -> tuple[LocDict, int] | None:
+    """:func:`decode` of JSON bytes; None when they are not JSON or not what :func:`dumps` writes."""
+    try:
+        return decode(orjson.loads(data))
+    except orjson.JSONDecodeError:
+        return None
 
 
 class _Malformed(Exception):
