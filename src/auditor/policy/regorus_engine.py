@@ -328,11 +328,9 @@ def _evaluate_chunk(start: int, documents: Sequence[str], rules: Sequence[tuple[
     return [_evaluate_one(engine, start + offset, text, rules) for offset, text in enumerate(documents)]
 
 
-def _parsed_result(text: Any) -> Any:
+def _parsed_result(text: str) -> Any:
     """A worker's JSON text as a value (orjson; what it refuses, an integer beyond 64 bits, parsed by ``json``);
     anything that is not JSON becomes a value ``check_results`` refuses as a policy error."""
-    if not isinstance(text, str):
-        return text
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -537,12 +535,12 @@ class RegorusEngine:
         if not chunk:
             return
         start = index = 0
-        in_flight: dict[Future[list[Any]], tuple[int, list[str]]] = {}
+        in_flight: dict[Future[list[str]], tuple[int, list[str]]] = {}
         try:
             digest = modules_digest(modules)
             with _pool(modules, facts, "data", workers, fresh=count > FORK_LIMIT) as pool:
                 checked: Future[list[Raw]] | None = None if digest in _CHECKED else pool.submit(_prepare)
-                pending: deque[Future[list[Any]]] = deque()
+                pending: deque[Future[list[str]]] = deque()
                 while chunk or pending:
                     if chunk:
                         future = pool.submit(_evaluate_chunk, start, chunk, rules)
