@@ -5,6 +5,7 @@ changed verdict or a failed run."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import shutil
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import SAMPLE, Run, commit_all, run_auditor
@@ -217,8 +219,9 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
 
 
 def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refused(plain: Run) -> None:
+    from auditor.cache import inflate_lines
     from auditor.errors import Location
-    from auditor.findings import Finding, from_table, to_table
+    from auditor.findings import Finding, Recorded, from_table, to_table
 
     found = [
         Finding(
@@ -240,22 +243,63 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
         for d in json.loads(plain.out)["findings"]
     ]
     files = sorted({f.location.file for f in found})
-    table = json.loads(json.dumps(to_table(found, files)))
-    assert from_table(table, files) == found
+    assert len(found) > 30  # several chunks of 10 below: each line of the table has its own strings
+    table = to_table(found, files, chunk=10)
+    assert table is not None and table.count(b"\n") == (len(found) + 9) // 10
+
+    def read(text: bytes, names: list[str]) -> Recorded | None:
+        return from_table(lambda: text.split(b"\n"), names)
+
+    back = read(table, files)
+    assert back is not None and back.fingerprints == {f.fingerprint for f in found} and back.gone(set()) == found
     renamed = [f"HEAD:{name}" for name in files]  # the base revision's names: same findings, located there
-    assert [f.location.file for f in from_table(table, renamed) or []] == [f"HEAD:{f.location.file}" for f in found]
-    row = table["rows"][0]
-    severity = table["strings"].index("error")
-    for bent in (
-        {**table, "files": len(files) + 1},
-        {**table, "rows": [[*row[:-4], len(files), *row[-3:]]]},  # a file that is not there
-        {**table, "rows": [[len(table["strings"]), *row[1:]]]},  # a string that is not there
-        {**table, "rows": [[*row[:-1], "x"]]},
-        {**table, "strings": [*table["strings"][:severity], "fatal", *table["strings"][severity + 1 :]]},
-        {**table, "v": table["v"] + 1},
-        {**table, "v": table["v"] - 1},
+    at_base = read(table, renamed)
+    assert at_base is not None
+    assert [f.location.file for f in at_base.gone(set())] == [f"HEAD:{f.location.file}" for f in found]
+    # Only the findings gone from a later audit are built, and they are exactly those.
+    assert back.gone({f.fingerprint for f in found[1:]}) == [found[0]]
+    assert back.gone({f.fingerprint for f in found[:-1]}) == [found[-1]]
+    # A whole compressed table read back line by line, as the cache reads it.
+    assert from_table(lambda: inflate_lines(zlib.compress(table, 1), piece=100), files) is not None
+
+    header, *chunks = (json.loads(line) for line in table.split(b"\n"))
+    first = chunks[0]
+    columns, strings = first["columns"], first["strings"]
+
+    def bent(head: dict[str, Any] = header, **changed: Any) -> bytes:
+        lines = [head, {**first, **changed}, *chunks[1:]]
+        return b"\n".join(json.dumps(x).encode() for x in lines)
+
+    def column(k: int, *values: Any) -> list[Any]:
+        """The first line's columns with the k-th one starting with ``values``."""
+        return [*columns[:k], [*values, *columns[k][len(values) :]], *columns[k + 1 :]]
+
+    severity = columns[4][0]  # the first finding's severity: an index into its line's strings
+    assert read(bent(), files) is not None  # the cases below bend one thing each
+    for text in (
+        bent({**header, "files": len(files) + 1}),
+        bent({**header, "findings": len(found) - 1}),  # a finding missing
+        bent({**header, "v": header["v"] + 1}),
+        bent({**header, "v": header["v"] - 1}),
+        bent(columns=column(14, len(files))),  # a file that is not there
+        bent(columns=column(1, len(strings))),  # a string that is not there
+        bent(columns=column(1, -1)),  # a negative index
+        bent(columns=column(1, True)),  # not an index
+        bent(columns=column(15, "x")),  # a line that is not a number
+        bent(columns=column(0, columns[0][1])),  # one finding twice
+        bent(columns=columns[:-1]),  # a column missing
+        bent(columns=[*columns[:-1], columns[-1][:-1]]),  # a column shorter than the others
+        bent(evidence=[[len(strings)], *first["evidence"][1:]]),
+        bent(evidence=first["evidence"][1:]),
+        bent(strings=[*strings[:severity], "fatal", *strings[severity + 1 :]]),
+        bent(rows=[]),
+        table.replace(b"\n", b"\n\n", 1),
+        table[:-1],
+        b"",
     ):
-        assert from_table(bent, files) is None
+        assert read(text, files) is None
+    for damaged in (zlib.compress(table)[:-5], zlib.compress(table) + b"x", zlib.compress(b"x" * 10), b"x"):
+        assert from_table(functools.partial(inflate_lines, damaged), files) is None
     assert to_table([found[0].with_status("waived", {"owner": "x"})], files) is None
 
 
@@ -275,7 +319,13 @@ def pull_request_template(sample: Path, tmp_path_factory: pytest.TempPathFactory
     assert main_run.code == 1 and "warning" not in main_run.err
     [(base_key, _, _)] = rows(cache, "audits")
     path = repo / "inventory" / "systems" / "support-desk.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("us-east-1", "us-west-2", 1), encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace("us-east-1", "us-west-2", 1)
+    # One finding fixed (the unknown rights of the data subjects), new ones (unencrypted at rest): the base
+    # revision's audit read back must give exactly both.
+    text = text.replace("      encryption_at_rest: true\n", "      encryption_at_rest: false\n", 1)
+    rights = "    dsr: {access: true, rectify: true, delete: true, propagates: true}\n"
+    text = text.replace("      days: 730\n", "      days: 730\n" + rights, 1)
+    path.write_text(text, encoding="utf-8")
     other = run_auditor("check", "inventory", "--format", "json", "--cache", str(cache), cwd=repo)
     assert other.code == 1 and len(rows(cache, "audits")) == 2
     return repo, cache, base_key
@@ -292,7 +342,10 @@ def pull_request(pull_request_template: tuple[Path, Path, bytes], tmp_path: Path
 @pytest.fixture(scope="module")
 def full_diff(pull_request_template: tuple[Path, Path, bytes]) -> Run:
     """The pull request's run without a cache."""
-    return diff_run(pull_request_template[0])
+    run = diff_run(pull_request_template[0])
+    gate = json.loads(run.out)["gate"]
+    assert [f["rule"] for f in gate["fixed"]] == ["creality.rights.dsr_unknown"] and len(gate["new"]) == 2
+    return run
 
 
 def diff_run(repo: Path, *args: str) -> Run:

@@ -210,8 +210,10 @@ def test_a_stored_audit_keeps_what_renders_its_messages_in_french(audits: dict[s
 
     found = audits["sample"]
     files = sorted({f.location.file for f in found})
-    table = json.loads(json.dumps(to_table(found, files)))
-    assert from_table(table, files) == found
+    table = to_table(found, files)
+    assert table is not None
+    back = from_table(lambda: table.split(b"\n"), files)
+    assert back is not None and back.gone(set()) == found
     assert all(f.message_fmt for f in found if f.message_args)
 
 

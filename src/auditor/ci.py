@@ -12,7 +12,7 @@ from auditor import filters, inventory, pipeline
 from auditor.errors import AuditorError, InputError, Problem
 from auditor.escape import printable, safe_line
 from auditor.filters import GateReport, baseline, gitrev, waivers
-from auditor.findings import Finding
+from auditor.findings import Finding, Recorded
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack
 
@@ -36,7 +36,7 @@ def _rebase(exc: InputError, rev: str) -> InputError:
 
 # Looks up a stored audit of exactly these files (name, digest of the bytes, name shown in this run; sorted by name):
 # its findings located at the names shown, or None (:meth:`auditor.pipeline.PartitionCache.known_audit`).
-AuditLookup = Callable[[Sequence[tuple[str, bytes, str]]], "list[Finding] | None"]
+AuditLookup = Callable[[Sequence[tuple[str, bytes, str]]], "Recorded | None"]
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,10 @@ class GateInputs:
     base_inventory: Inventory | None = None  # the inventory at --diff-base (None: it did not exist there)
     # The findings at --diff-base read back from the cache (a --cache run audited exactly those files before):
     # the base inventory is then neither loaded nor audited again.
-    base_findings: tuple[Finding, ...] | None = None
+    base_findings: Recorded | None = None
 
 
-def load_base(rev: str, paths: Sequence[Path], known: AuditLookup | None = None) -> Inventory | list[Finding] | None:
+def load_base(rev: str, paths: Sequence[Path], known: AuditLookup | None = None) -> Inventory | Recorded | None:
     """The inventory at git revision ``rev``, loaded and validated (None if it did not exist there); or, when
     ``known`` finds a stored audit of exactly these files, its findings (such an audit was only stored after
     these bytes loaded and validated, with this auditor and this pack)."""
@@ -77,7 +77,7 @@ def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | No
     problems: list[Problem] = []
     waiver_list: list[waivers.Waiver] = []
     accepted: frozenset[str] | None = None
-    base: Inventory | list[Finding] | None = None
+    base: Inventory | Recorded | None = None
     if options.waivers_file is not None:
         try:
             waiver_list = waivers.load(options.waivers_file)
@@ -95,8 +95,8 @@ def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | No
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
-    if isinstance(base, list):
-        return GateInputs(tuple(waiver_list), accepted, None, tuple(base))
+    if isinstance(base, Recorded):
+        return GateInputs(tuple(waiver_list), accepted, None, base)
     return GateInputs(tuple(waiver_list), accepted, base)
 
 
@@ -112,11 +112,11 @@ def build(
     files read beforehand (:func:`prepare`); without them they are read now."""
     if inputs is None:
         inputs = prepare(options, paths)
-    before: list[Finding] | None = None
+    before: Recorded | list[Finding] | None = None
     if options.diff_base is not None:
         base = inputs.base_inventory
         if inputs.base_findings is not None:
-            before = list(inputs.base_findings)
+            before = inputs.base_findings
         else:
             before = [] if base is None else pipeline.audit(base, pack, engine).findings
 

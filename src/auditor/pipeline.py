@@ -5,6 +5,7 @@ The CLI, the report and the benchmarks all run the audit through here, so there 
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import re
@@ -18,7 +19,7 @@ from typing import Any
 
 from auditor import __version__, inventory
 from auditor import findings as findings_mod
-from auditor.cache import CacheUnusable, Store, json_bytes
+from auditor.cache import CacheUnusable, Store, inflate_lines, json_bytes
 from auditor.errors import PolicyError
 from auditor.findings import Finding
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
@@ -216,7 +217,7 @@ class PartitionCache:
 
     def known_audit(
         self, pack: PolicyPack, engine: Engine, files: Sequence[tuple[str, bytes, str]]
-    ) -> list[Finding] | None:
+    ) -> findings_mod.Recorded | None:
         """The findings a stored audit gave for exactly these files (``(name, digest of the bytes, name shown in
         this run)``, sorted by name), located at the names shown; None when none is stored (or it is not
         believed: :mod:`auditor.cache`)."""
@@ -225,7 +226,12 @@ class PartitionCache:
         key = self._audit_key(pack, engine, [(name, digest) for name, digest, _ in files])
         shown = [s for _, _, s in files]
         try:
-            found = self.store.get_many("audits", [key], lambda v: findings_mod.from_table(v, shown))
+            found = self.store.get_many(
+                "audits",
+                [key],
+                lambda blob: findings_mod.from_table(functools.partial(inflate_lines, blob), shown),
+                raw=True,
+            )
         except CacheUnusable as exc:
             self._drop_store(exc)
             return None
@@ -242,7 +248,7 @@ class PartitionCache:
             return
         key = self._audit_key(pack, engine, files)
         try:
-            self.store.put_many("audits", {key: json_bytes(table)})
+            self.store.put_many("audits", {key: table})
         except CacheUnusable as exc:
             self._drop_store(exc)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from auditor.filters import baseline as baseline_mod
 from auditor.filters import waivers as waivers_mod
 from auditor.filters.waivers import Waiver, WaiverNote
-from auditor.findings import SEVERITY_RANK, Finding, at_or_above
+from auditor.findings import SEVERITY_RANK, Finding, Recorded, at_or_above
 
 
 @dataclass(frozen=True)
@@ -78,21 +78,22 @@ def gate(
     waivers: Sequence[Waiver] = (),
     baseline: frozenset[str] | None = None,
     baseline_file: str | None = None,
-    base_findings: Sequence[Finding] | None = None,
+    base_findings: Sequence[Finding] | Recorded | None = None,
     diff_base: str | None = None,
     today: dt.date | None = None,
 ) -> GateReport:
-    """Apply waivers, then the baseline, then the diff against the base revision's findings."""
+    """Apply waivers, then the baseline, then the diff against the base revision's findings (built, or read back
+    from a stored audit: :class:`Recorded`)."""
     current, notes = waivers_mod.apply(findings, waivers, today or dt.date.today())
     if baseline is not None:
         current = baseline_mod.apply(current, baseline)
     new: frozenset[str] = frozenset()
     fixed: tuple[Finding, ...] = ()
     if base_findings is not None:
-        before = {f.fingerprint for f in base_findings}
+        base = base_findings if isinstance(base_findings, Recorded) else Recorded.of(base_findings)
         now = {f.fingerprint for f in current}
-        new = frozenset(now - before)
-        fixed = tuple(sorted((f for f in base_findings if f.fingerprint not in now), key=Finding.sort_key))
+        new = frozenset(now - base.fingerprints)
+        fixed = tuple(base.gone(now))
     return GateReport(
         findings=tuple(current),
         fail_on=fail_on,
