@@ -683,3 +683,24 @@ def test_more_findings_than_a_run_holds_is_an_input_error(inventory_dir: Any, mo
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert result.stderr.startswith("auditor: the inventory yields more than 2 findings"), result.stderr
+
+
+def test_more_findings_than_a_run_holds_read_back_from_a_cache_is_an_input_error(
+    inventory_dir: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Read back from a warm cache, findings are built as results are read (while the engine waits for
+    documents): past MAX_FINDINGS the run still stops with exit 2, nothing written."""
+    from auditor import findings
+
+    inv = inventory_dir({"a.yaml": MINIMAL})
+    cache = str(tmp_path / "cache")
+    warm = CliRunner().invoke(cli, ["check", str(inv), "--format", "json", "--cache", cache])
+    assert warm.exit_code in (0, 1) and "findings" in warm.stdout, warm.output
+    again = CliRunner().invoke(cli, ["check", str(inv), "--format", "json", "--cache", cache, "--timings"])
+    timings = json.loads(next(x for x in again.stderr.splitlines() if x.startswith("{")))
+    assert timings["partitions evaluated"] == 0 and timings["partitions reused"] > 0  # all read back
+    monkeypatch.setattr(findings, "MAX_FINDINGS", 2)
+    result = CliRunner().invoke(cli, ["check", str(inv), "--format", "json", "--cache", cache, "--timings"])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("auditor: the inventory yields more than 2 findings"), result.stderr

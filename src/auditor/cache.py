@@ -13,8 +13,9 @@ Trust (docs/ci.md, "What the cache trusts"): a cache can only save work, never c
   refused when another user owns it or can read it, or when the directory is writable by others). Every entry is
   sealed with ``HMAC-SHA256(secret, table, key, stored bytes)``: an entry edited, moved to another key or taken from
   another cache does not verify. The seal is checked before anything else is done with the bytes.
-- The bytes are JSON (zlib-compressed for results and audits, an audit as JSON lines), never pickle or anything that runs code when read; the caller
-  validates the shape of every value it reads (:meth:`Store.get_many` takes the validator).
+- The bytes are JSON (zlib-compressed for results and audits, an audit as JSON lines), never pickle or anything
+  that runs code when read; the caller validates the shape of every value it reads (:meth:`Store.get_many` takes
+  the validator).
 - An entry that fails any check is a miss: it is evaluated or parsed again, overwritten, and the run ends with one
   warning counting them. A cache that cannot be opened, read or written at all is one warning and the run goes on
   without it.

@@ -76,18 +76,26 @@ def _compact(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def build(
-    pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults], *, message_args: bool = True
-) -> list[Finding]:
-    """Turn raw rule results of every partition into sorted, de-duplicated findings (without what rendering their
-    message in another language needs when ``message_args`` is false). More than MAX_FINDINGS is an input error
-    (exit 2): never a partial report."""
-    found: dict[str, Finding] = {}
-    # Where each (entity, attribute) is: several findings often point at the same node (M: 28k findings).
-    located: dict[tuple[str, str, str], Location] = {}
-    nowhere = Location(inv.files[0] if inv.files else "")
-    intern = sys.intern
-    for partition in results:
+class Builder:
+    """Findings built as partitions' results arrive, in any order (with ``--cache`` the stored results are taken as
+    they are read, the others as the engine gives them): ``add(index, results)`` for each partition, then
+    :meth:`findings`. Two partitions may report the same finding (same fingerprint): the one of the lowest
+    partition index is kept, and within a partition the first, so the findings never depend on arrival order.
+    More than MAX_FINDINGS is an input error (exit 2): never a partial report."""
+
+    def __init__(self, pack: PolicyPack, inv: Inventory, *, message_args: bool = True) -> None:
+        self._pack, self._inv, self._message_args = pack, inv, message_args
+        self._found: dict[str, Finding] = {}
+        self._origin: dict[str, int] = {}  # fingerprint -> the partition its kept finding comes from
+        # Where each (entity, attribute) is: several findings often point at the same node (M: 28k findings).
+        self._located: dict[tuple[str, str, str], Location] = {}
+        self._nowhere = Location(inv.files[0] if inv.files else "")
+
+    def add(self, index: int, partition: RuleResults) -> None:
+        """The findings of partition number ``index`` (its raw rule results)."""
+        pack, inv, found, origin, located = self._pack, self._inv, self._found, self._origin, self._located
+        message_args = self._message_args
+        intern = sys.intern
         for rule_id, items in partition.items():
             rule = pack.rules_by_id[rule_id]
             clause = pack.clauses[rule.clause]
@@ -101,9 +109,11 @@ def build(
                 if entity is not None:
                     sid = entity.id
                 fp = fingerprint(rule_id, kind, sid, attribute, _text(item.get("key")))
-                if fp in found:
-                    continue
-                if len(found) >= MAX_FINDINGS:
+                kept = origin.get(fp)
+                if kept is not None:
+                    if kept <= index:
+                        continue
+                elif len(found) >= MAX_FINDINGS:
                     raise InputError(
                         [
                             Problem(
@@ -115,7 +125,7 @@ def build(
                         ]
                     )
                 if entity is None:
-                    location = nowhere
+                    location = self._nowhere
                 else:
                     where = (kind, sid, attribute)
                     cached = located.get(where)
@@ -128,6 +138,7 @@ def build(
                 evidence = tuple(intern(str(x)) for x in item.get("evidence") or ())
                 fmt = item.get("fmt") if message_args else None
                 args = item.get("args")
+                origin[fp] = index
                 found[fp] = Finding(
                     fingerprint=fp,
                     rule_id=rule_id,
@@ -146,7 +157,21 @@ def build(
                     message_fmt=intern(fmt) if isinstance(fmt, str) else "",
                     message_args=_compact(args) if isinstance(fmt, str) and isinstance(args, list) and args else "",
                 )
-    return sorted(found.values(), key=Finding.sort_key)
+
+    def findings(self) -> list[Finding]:
+        """Every finding so far, sorted, de-duplicated."""
+        return sorted(self._found.values(), key=Finding.sort_key)
+
+
+def build(
+    pack: PolicyPack, inv: Inventory, results: Iterable[RuleResults], *, message_args: bool = True
+) -> list[Finding]:
+    """Turn raw rule results of every partition, in partition order, into sorted, de-duplicated findings (without
+    what rendering their message in another language needs when ``message_args`` is false): :class:`Builder`."""
+    builder = Builder(pack, inv, message_args=message_args)
+    for index, partition in enumerate(results):
+        builder.add(index, partition)
+    return builder.findings()
 
 
 def at_or_above(findings: Sequence[Finding], threshold: str) -> list[Finding]:

@@ -11,7 +11,7 @@ import hashlib
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,19 +137,33 @@ class PartitionCache:
         return h.digest()
 
     def evaluate(
-        self, pack: PolicyPack, engine: Engine, partitions: Iterable[tuple[str, str]], count: int
-    ) -> Generator[RuleResults, None, None]:
-        """The results of every partition (``(document, label)`` pairs, at most ``count``) in order, each produced
-        when ready. Partitions are taken as the engine needs them and a plain run keeps no results (at scale the
-        documents and the results are the largest things in memory); only ``--diff-base``'s second audit and
-        ``--cache`` keep what they need."""
+        self,
+        pack: PolicyPack,
+        engine: Engine,
+        partitions: Iterable[tuple[str, str]],
+        count: int,
+        sink: Callable[[int, RuleResults], None],
+    ) -> None:
+        """Give ``sink`` the results of every partition (``(document, label)`` pairs, at most ``count``) with its
+        number, each as soon as it is known: a result read back (from memory or the store) at once, in whatever
+        order that makes, the others as the engine evaluates them. Partitions are taken as the engine needs them
+        and nothing waits here for an earlier partition: a run that reads most results back (a pull request)
+        never holds them all (XL: ~1 GiB), and a plain run keeps no results; only ``--diff-base``'s second audit
+        and ``--cache`` keep what they need. An error of ``sink`` stops the engine's workers."""
         prefix = self.pack_key(pack, engine)
         known = {**self._previous, **self._current}
-        # Every partition taken, in order, with its results when they are already known (None: being evaluated).
-        order: deque[tuple[bytes, RuleResults | None]] = deque()
+        fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
         fresh_labels: list[str] = []
+        current: dict[bytes, RuleResults] = {}
+        unstored: dict[bytes, RuleResults] = {}
+        taken = 0
+
+        def keep(k: bytes, value: RuleResults) -> None:
+            if self.keep_in_memory:
+                current[k] = value
 
         def screened(batch: list[tuple[str, str]]) -> Iterator[str]:
+            nonlocal taken
             keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc, _ in batch]
             missing = [k for k in keys if k not in known]
             if self.store is not None and missing:
@@ -158,11 +172,16 @@ class PartitionCache:
                 except CacheUnusable as exc:
                     self._drop_store(exc)
             for (doc, label), k in zip(batch, keys, strict=True):
+                index, taken = taken, taken + 1
                 value = known.pop(k, None)  # documents name their partition: no key comes twice in one run
-                order.append((k, value))
                 if value is None:
+                    fresh.append((index, k))
                     fresh_labels.append(label)
                     yield doc
+                else:
+                    self.hits += 1
+                    keep(k, value)
+                    sink(index, value)
 
         def fresh_documents() -> Iterator[str]:
             batch: list[tuple[str, str]] = []
@@ -173,34 +192,25 @@ class PartitionCache:
                     batch = []
             yield from screened(batch)
 
-        current: dict[bytes, RuleResults] = {}
-        unstored: dict[bytes, RuleResults] = {}
-
-        def done(k: bytes, value: RuleResults) -> RuleResults:
-            if self.keep_in_memory:
-                current[k] = value
-            return value
-
-        for value in engine.evaluate_iter(pack, fresh_documents(), fresh_labels, count=count):
-            while order:  # the known results before this one, then this one
-                k, old = order.popleft()
-                if old is None:
-                    break
-                self.hits += 1
-                yield done(k, old)
-            else:
-                raise PolicyError("the policy engine returned more results than partitions")
-            self.misses += 1
-            if self.store is not None:
-                unstored[k] = value
-                if len(unstored) >= 256:
-                    self._store(unstored)
-            yield done(k, value)
-        for k, old in order:
-            if old is None:
-                raise PolicyError("the policy engine returned fewer results than partitions")
-            self.hits += 1
-            yield done(k, old)
+        results = engine.evaluate_iter(pack, fresh_documents(), fresh_labels, count=count)
+        try:
+            for value in results:
+                if not fresh:
+                    raise PolicyError("the policy engine returned more results than partitions")
+                index, k = fresh.popleft()
+                self.misses += 1
+                if self.store is not None:
+                    unstored[k] = value
+                    if len(unstored) >= 256:
+                        self._store(unstored)
+                keep(k, value)
+                sink(index, value)
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # on an error here or in ``sink``, the engine stops its workers now
+        if fresh:
+            raise PolicyError("the policy engine returned fewer results than partitions")
         self._store(unstored)
         if self.keep_in_memory:
             self._previous, self._current = self._current, current
@@ -344,38 +354,37 @@ def audit(
     lin = analyse(inv)
     timings.add("lineage", t)
     # Partitions are built while the engine evaluates the previous ones, and findings are built as each partition's
-    # results arrive. "evaluate" is the time spent waiting for results, less the building of partitions.
+    # results arrive. "evaluate" is the time spent waiting for results: the whole stage less the building of
+    # partitions and findings.
     stream = partition_stream(inv, lin, timings=timings)
     count = inputs.partition_count(inv)
-    t = time.perf_counter()
     stages = timings.stages
-    before = {k: stages.get(k, 0.0) for k in ("evaluate", "partitions", "serialise")}
+    before = {k: stages.get(k, 0.0) for k in ("partitions", "serialise", "findings")}
     if cache is None:
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
     misses = cache.misses
-    produced = cache.evaluate(pack, engine, stream, count)
-    results: Iterator[RuleResults] = produced
-    if progress is not None:
-        results = _counted(results, progress, count)
-    try:
-        found = findings_mod.build(pack, inv, _timed(results, timings, "evaluate"), message_args=message_args)
-    finally:
-        produced.close()  # if building findings failed or was interrupted, the engine stops its workers now
+    builder = findings_mod.Builder(pack, inv, message_args=message_args)
+    done = 0
+
+    def sink(index: int, value: RuleResults) -> None:
+        nonlocal done
+        started = time.perf_counter()
+        builder.add(index, value)
+        timings.add("findings", started)
+        done += 1
+        if progress is not None:
+            progress(done, count)
+
+    t = time.perf_counter()
+    cache.evaluate(pack, engine, stream, count, sink)
+    t = timings.add("evaluate", t)
+    stages["evaluate"] -= sum(stages.get(k, 0.0) - v for k, v in before.items())
+    found = builder.findings()
     timings.add("findings", t)
-    spent = {k: stages.get(k, 0.0) - before[k] for k in before}
-    stages["evaluate"] -= spent["partitions"] + spent["serialise"]
-    stages["findings"] -= spent["evaluate"]
     evaluated = cache.misses - misses
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
     return Audit(inv, pack, found, timings, lin)
-
-
-def _counted(values: Iterator[RuleResults], progress: Callable[[int, int], None], total: int) -> Iterator[RuleResults]:
-    """``values``, telling ``progress`` (done, total) after each one."""
-    for done, value in enumerate(values, start=1):
-        progress(done, total)
-        yield value
 
 
 def audit_many(
@@ -429,16 +438,3 @@ def audit_many(
 
 
 _PARTITION_NUMBER = re.compile(r"partition #(\d+)\)")
-
-
-def _timed(values: Iterator[RuleResults], timings: Timings, stage: str) -> Iterator[RuleResults]:
-    """``values``, adding the time spent producing each one to ``stage``."""
-    while True:
-        t = time.perf_counter()
-        try:
-            value = next(values)
-        except StopIteration:
-            timings.add(stage, t)
-            return
-        timings.add(stage, t)
-        yield value

@@ -1,0 +1,69 @@
+"""Findings do not depend on the order partitions' results arrive in.
+
+With ``--cache`` the results read back are built into findings as they are read and the others as the engine gives
+them (``pipeline.PartitionCache.evaluate``), so the builder takes partitions in any order: when two partitions
+report the same finding (same fingerprint), the one of the lowest partition wins, as it does in partition order.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+from tests.conftest import POLICIES, SAMPLE
+
+from auditor import pipeline
+from auditor.findings import Builder, Finding, build
+from auditor.model import Inventory
+from auditor.policy import OVERLAYS, POLICY_PACK, PolicyPack, load_pack, make_engine
+from auditor.policy.engine import RuleResults
+
+
+@pytest.fixture(scope="module")
+def setting() -> tuple[PolicyPack, Inventory, list[RuleResults]]:
+    pack = load_pack(POLICIES, (POLICY_PACK, *OVERLAYS))
+    inv = pipeline.load([SAMPLE])
+    docs, labels = pipeline.partition_documents(inv, pipeline.analyse(inv))
+    return pack, inv, make_engine("embedded").evaluate(pack, docs, labels)
+
+
+def built(pack: PolicyPack, inv: Inventory, results: list[RuleResults], order: list[int]) -> list[Finding]:
+    builder = Builder(pack, inv)
+    for index in order:
+        builder.add(index, copy.deepcopy(results[index]))
+    return builder.findings()
+
+
+def test_any_arrival_order_gives_the_findings_of_partition_order(
+    setting: tuple[PolicyPack, Inventory, list[RuleResults]],
+) -> None:
+    pack, inv, results = setting
+    in_order = build(pack, inv, copy.deepcopy(results))
+    assert len(in_order) > 50
+    indexes = list(range(len(results)))
+    assert built(pack, inv, results, indexes[::-1]) == in_order
+    shuffled = indexes[:]
+    random.Random(7).shuffle(shuffled)
+    assert built(pack, inv, results, shuffled) == in_order
+
+
+def test_a_finding_two_partitions_report_is_the_first_partitions(
+    setting: tuple[PolicyPack, Inventory, list[RuleResults]],
+) -> None:
+    pack, inv, results = setting
+    first = next(i for i, r in enumerate(results) if any(r.values()))
+    rule_id, items = next((rule_id, items) for rule_id, items in results[first].items() if items)
+    later = len(results) - 1
+    assert later > first
+    twin = {**items[0], "message": "the same finding, said by a later partition"}
+    changed = copy.deepcopy(results)
+    changed[later] = {**changed[later], rule_id: [twin, *changed[later][rule_id]]}
+    expected = build(pack, inv, copy.deepcopy(results))  # the twin is a duplicate: the first partition's stays
+    assert "said by a later partition" not in {f.message for f in expected}
+    for order in (list(range(len(results))), list(range(len(results)))[::-1]):
+        assert built(pack, inv, changed, order) == expected
+    # Within one partition the first item stays, whatever comes after it.
+    again = copy.deepcopy(results)
+    again[first] = {**again[first], rule_id: [*items, twin]}
+    assert built(pack, inv, again, list(range(len(results)))[::-1]) == expected
