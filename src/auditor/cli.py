@@ -554,9 +554,9 @@ def check(
             pipeline.SHARED.keep_in_memory = False
         timings = pipeline.Timings()
         inv = pipeline.load(targets, timings)
-        # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and with --cache,
-        # whose stored audits a later --diff-base run in any language may read back.
-        message_args = lang != "en" or cache_dir is not None
+        # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and with --cache
+        # when this audit is stored (not with --diff-base): a later --diff-base run in any language may read it back.
+        message_args = lang != "en" or (cache_dir is not None and diff_base is None)
         result = _audit_with_progress(
             inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings, message_args=message_args
         )
