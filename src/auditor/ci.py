@@ -63,7 +63,8 @@ def load_base(rev: str, paths: Sequence[Path], known: AuditLookup | None = None)
         found = known(sorted((name, inventory.content_digest(data), f"{rev}:{name}") for name, data in files))
         if found is not None:
             return found
-    shown = [(f"{rev}:{name}", data) for name, data in files]
+    shown = [(f"{rev}:{name}", bytes(data)) for name, data in files]
+    del files
     try:
         with pipeline.long_lived():
             return inventory.load_sources(shown, where=f"{rev}:{', '.join(str(p) for p in paths)}")

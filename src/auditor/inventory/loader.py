@@ -569,7 +569,7 @@ class _Reuse:
         self.previous = {k: v for k, v in self.previous.items() if k in self.current}
 
 
-def content_digest(data: bytes) -> bytes:
+def content_digest(data: bytes | memoryview) -> bytes:
     """The digest a file's bytes are known by (:attr:`Inventory.digests`)."""
     return hashlib.blake2b(data, digest_size=20).digest()
 
