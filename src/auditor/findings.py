@@ -58,10 +58,6 @@ def fingerprint(rule_id: str, subject_kind: str, subject_id: str, attribute: str
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 # Findings one run may hold (~580 bytes each): the XL benchmark has ~700k; with the loader's limits
 # (docs/security.md) this keeps a run under 2 GiB however densely a hostile inventory is built to fail.
 MAX_FINDINGS = 1_000_000
@@ -96,19 +92,29 @@ class Builder:
         pack, inv, found, origin, located = self._pack, self._inv, self._found, self._origin, self._located
         message_args = self._message_args
         intern = sys.intern
+        entity_of = inv.entity
         for rule_id, items in partition.items():
+            if not items:
+                continue
             rule = pack.rules_by_id[rule_id]
             clause = pack.clauses[rule.clause]
+            remediation = rule.remediation or clause.remediation
             for item in items:
+                get = item.get
                 subject = item["subject"]
                 # Strings a finding shares with the inventory or with other findings are kept once (XL: ~750k).
-                kind = intern(_text(subject.get("kind")))
-                sid = _text(subject.get("id"))
-                attribute = intern(_text(item.get("attribute")))
-                entity = inv.entity(kind, sid) if kind in ENTITY_KINDS else None
+                kind = subject.get("kind")
+                kind = intern(kind) if isinstance(kind, str) else ""
+                sid = subject.get("id")
+                if not isinstance(sid, str):
+                    sid = ""
+                attribute = get("attribute")
+                attribute = intern(attribute) if isinstance(attribute, str) else ""
+                entity = entity_of(kind, sid) if kind in ENTITY_KINDS else None
                 if entity is not None:
                     sid = entity.id
-                fp = fingerprint(rule_id, kind, sid, attribute, _text(item.get("key")))
+                key = get("key")
+                fp = fingerprint(rule_id, kind, sid, attribute, key if isinstance(key, str) else "")
                 kept = origin.get(fp)
                 if kept is not None:
                     if kept <= index:
@@ -132,12 +138,15 @@ class Builder:
                     if cached is None:
                         cached = located[where] = entity.loc(attribute or None)
                     location = cached
-                severity = _text(item.get("severity")) or rule.severity
-                if severity not in SEVERITY_RANK:
+                severity = get("severity")
+                if not isinstance(severity, str) or severity not in SEVERITY_RANK:
                     severity = rule.severity
-                evidence = tuple(intern(str(x)) for x in item.get("evidence") or ())
-                fmt = item.get("fmt") if message_args else None
-                args = item.get("args")
+                verdict = get("verdict")
+                message = item["message"]
+                fix = get("remediation")
+                evidence = get("evidence")
+                fmt = get("fmt") if message_args else None
+                args = get("args")
                 origin[fp] = index
                 found[fp] = Finding(
                     fingerprint=fp,
@@ -145,15 +154,15 @@ class Builder:
                     clause_id=rule.clause,
                     source=clause.source,
                     severity=severity,
-                    verdict=_text(item.get("verdict")) or rule.verdict,
+                    verdict=verdict if isinstance(verdict, str) and verdict else rule.verdict,
                     title=rule.title,
-                    message=_text(item["message"]),
+                    message=message if isinstance(message, str) else "",
                     subject_kind=kind,
                     subject_id=sid,
                     attribute=attribute,
                     location=location,
-                    evidence=evidence,
-                    remediation=_text(item.get("remediation")) or rule.remediation or clause.remediation,
+                    evidence=tuple(intern(str(x)) for x in evidence) if evidence else (),
+                    remediation=fix if isinstance(fix, str) and fix else remediation,
                     message_fmt=intern(fmt) if isinstance(fmt, str) else "",
                     message_args=_compact(args) if isinstance(fmt, str) and isinstance(args, list) and args else "",
                 )
