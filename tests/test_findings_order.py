@@ -17,7 +17,7 @@ from auditor import pipeline
 from auditor.findings import Builder, Finding, build
 from auditor.model import Inventory
 from auditor.policy import OVERLAYS, POLICY_PACK, PolicyPack, load_pack, make_engine
-from auditor.policy.engine import RuleResults
+from auditor.policy.engine import RuleResults, check_results, normalise
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,28 @@ def test_a_finding_two_partitions_report_is_the_first_partitions(
     again = copy.deepcopy(results)
     again[first] = {**again[first], rule_id: [*items, twin]}
     assert built(pack, inv, again, list(range(len(results)))[::-1]) == expected
+
+
+def test_results_are_normalised_in_place_as_normalise_copies_them(
+    setting: tuple[PolicyPack, Inventory, list[RuleResults]],
+) -> None:
+    """check_results changes the engine's fresh answer in place (copying it cost ~1 CPU-s at L): integral floats
+    become ints at any depth, anything else is left as it is, exactly as ``normalise`` returns it."""
+    pack, _, results = setting
+    rule = pack.rules[0].id
+    odd = {
+        "subject": {"kind": "field", "id": "x"},
+        "message": "m",
+        "evidence": [1.0, -0.0, 2.5, True, None, "3.0", [4.0, {"n": 5.0}], 2.0**60],
+        "args": [{"count": 7.0, "ratio": 0.5}],
+    }
+    value = {**copy.deepcopy(results[0]), rule: [odd]}
+    expected = normalise(copy.deepcopy(value))
+    checked = check_results(pack, value, 0)
+    assert checked[rule][0]["evidence"] == expected[rule][0]["evidence"]
+    assert [type(x) for x in checked[rule][0]["evidence"]] == [int, int, float, bool, type(None), str, list, float]
+    assert checked[rule][0]["evidence"][6] == [4, {"n": 5}] and type(checked[rule][0]["evidence"][6][0]) is int
+    assert (
+        checked[rule][0]["args"] == [{"count": 7, "ratio": 0.5}] and type(checked[rule][0]["args"][0]["count"]) is int
+    )
+    assert {k: checked[k] for k in checked if k != rule} == {k: expected[k] for k in expected if k != rule}

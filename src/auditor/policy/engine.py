@@ -87,10 +87,28 @@ def normalise(value: Any) -> Any:
     return value
 
 
+def _normalise_in_place(value: dict[str, Any] | list[Any]) -> None:
+    """:func:`normalise` of a value just decoded from JSON (which nothing else holds), changing it in place instead
+    of copying every container: L, 2,101 results, 1.4 to 2.0 -> 0.6 CPU-s. Containers of other types than dict and
+    list (none from JSON) are normalised by :func:`normalise`."""
+    pairs = value.items() if type(value) is dict else enumerate(value)
+    for k, v in pairs:
+        kind = type(v)
+        if kind is str:
+            continue
+        if kind is dict or kind is list:
+            _normalise_in_place(v)
+        elif isinstance(v, (float, dict, list)):
+            value[k] = normalise(v)  # type: ignore[index]
+
+
 def check_results(pack: PolicyPack, value: Any, partition: int) -> RuleResults:
     """Normalise and validate the shape of one partition's result, for every engine in one place; anything
-    unexpected is a policy error, never a pass."""
-    value = normalise(value)
+    unexpected is a policy error, never a pass. ``value`` is the engine's fresh answer: it is changed in place."""
+    if type(value) is dict:
+        _normalise_in_place(value)
+    else:
+        value = normalise(value)
     if not isinstance(value, dict):
         raise PolicyError(
             f"policy evaluation of partition {partition} returned {type(value).__name__}, not an object of rules"
