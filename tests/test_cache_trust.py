@@ -395,3 +395,20 @@ def test_a_stored_base_audit_does_not_skip_the_gate_files_checks(pull_request: t
     waivers.write_text("waivers:\n  - rule: x\n", encoding="utf-8")
     run = diff_run(repo, "--cache", str(cache), "--waivers", str(waivers))
     assert run.code == 2 and "missing required key" in run.err and "Traceback" not in run.err
+
+
+def test_a_compressed_value_is_never_inflated_beyond_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sealed value is still refused (never a crash, never the memory) when it inflates beyond MAX_VALUE_BYTES:
+    line by line, the reading stops within one piece of the bound instead of inflating the whole bomb."""
+    from auditor import cache
+    from auditor.cache import inflate_lines
+
+    monkeypatch.setattr(cache, "MAX_VALUE_BYTES", 10_000)
+    bomb = zlib.compress(b"x" * 50_000_000, 9)  # 50 MB of one line, ~50 KB compressed
+    read = 0
+    with pytest.raises(ValueError, match="too large"):
+        for line in inflate_lines(bomb, piece=4096):
+            read += len(line)
+    assert read == 0
+    lines = b"a\nbb\n" * 1000
+    assert list(inflate_lines(zlib.compress(lines), piece=7)) == lines.split(b"\n")  # within the bound: every line
