@@ -29,7 +29,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import sqlite3
@@ -39,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
+from auditor import jsonsafe
 
 FILE_NAME = "partition-results.sqlite3"
 SECRET_NAME = "secret"
@@ -137,16 +136,6 @@ def _secret(directory: Path) -> bytes:
     if found is None:
         raise CacheUnusable(f"{path} vanished while being created")
     return found
-
-
-def json_bytes(value: Any) -> bytes:
-    """Compact UTF-8 JSON. orjson writes (and :meth:`Store._decode` reads) it several times faster than ``json``
-    (a pull-request run of XL reads back ~10k results and an audit of 700k findings); what orjson refuses (an
-    integer beyond 64 bits) is written by ``json``."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def inflate_lines(blob: bytes, piece: int = 4 << 20) -> Iterator[bytes]:
@@ -278,15 +267,12 @@ class Store:
                     return None
             else:
                 raw = blob
-            try:
-                return orjson.loads(raw)
-            except orjson.JSONDecodeError:  # what json_bytes wrote with json (integers beyond 64 bits), or damage
-                return json.loads(raw)
+            return jsonsafe.loads_fast(raw)
         except (ValueError, zlib.error, RecursionError):
             return None
 
     def put_many(self, table: str, items: Mapping[bytes, bytes]) -> None:
-        """Store ``items`` (key -> JSON bytes, see :func:`json_bytes`) in ``table``, sealed."""
+        """Store ``items`` (key -> JSON bytes: :func:`jsonsafe.dumps_compact`, or JSON lines) in ``table``, sealed."""
         compressed = table != "documents"
         rows = []
         for key, raw in items.items():

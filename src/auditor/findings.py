@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import sys
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -13,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from auditor import jsonsafe
 from auditor.errors import InputError, Location, Problem
 from auditor.model import ENTITY_KINDS, Inventory
 from auditor.policy.catalogue import SEVERITIES, PolicyPack
@@ -66,10 +66,7 @@ MAX_FINDINGS = 1_000_000
 def _compact(value: Any) -> str:
     """A message's arguments as compact JSON with sorted keys (read back only by :mod:`auditor.localize`): orjson,
     ~5x faster than ``json`` (one call a finding); ``json`` for what orjson refuses (an integer beyond 64 bits)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
-    except TypeError:  # orjson.JSONEncodeError
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return jsonsafe.dumps_compact(value, sort_keys=True).decode("utf-8")
 
 
 class Builder:

@@ -1,4 +1,5 @@
-"""Strict JSON reading for every JSON document the auditor is handed (baselines, OPA server answers).
+"""Strict JSON reading for every JSON document the auditor is handed (baselines, OPA server answers); and, at the
+end, the fast compact writing and reading of the JSON the auditor writes and reads back itself.
 
 Python's ``json.loads`` keeps the last of duplicate keys (a baseline starting with ``"findings": []`` and repeating
 the key later is read as the later value, or the other way round, silently), accepts ``NaN`` and ``Infinity``
@@ -15,6 +16,8 @@ import json
 import json.decoder
 import json.scanner
 from typing import Any
+
+import orjson
 
 _CONSTANTS = ("NaN", "Infinity", "-Infinity")
 # The pure-Python pieces of the json package (public names, missing from the type stubs).
@@ -107,3 +110,25 @@ def loads(text: str) -> Any:
     except (ValueError, RecursionError) as exc:  # pragma: no cover - the fast path refused this one first
         raise JsonProblem(0, 0, " ".join(str(exc).split())[:200]) from None
     raise JsonProblem(0, 0, "duplicate key or non-finite number")  # pragma: no cover - both paths must agree
+
+
+# --- JSON the auditor writes and reads back itself (partition documents, engine answers, cache entries) ------------
+
+
+def dumps_compact(value: Any, *, sort_keys: bool = False) -> bytes:
+    """Compact UTF-8 JSON, keys in insertion order (or sorted). orjson writes it 5-8x faster than ``json``; what
+    orjson refuses (an integer beyond 64 bits) is written by ``json``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys).encode("utf-8")
+
+
+def loads_fast(data: bytes | str) -> Any:
+    """JSON the auditor wrote (or an engine answered), parsed by orjson; what orjson refuses (an integer beyond 64
+    bits, or damage) is parsed by ``json``, which raises ValueError or RecursionError on what is not JSON. Not for
+    documents handed to the auditor: :func:`loads` checks those strictly."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__, inventory
+from auditor import __version__, inventory, jsonsafe
 from auditor import findings as findings_mod
-from auditor.cache import CacheUnusable, Store, inflate_lines, json_bytes
+from auditor.cache import CacheUnusable, Store, inflate_lines
 from auditor.errors import PolicyError
 from auditor.findings import Finding
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
@@ -265,7 +265,7 @@ class PartitionCache:
     def _store(self, values: dict[bytes, RuleResults]) -> None:
         if self.store is not None and values:
             try:
-                self.store.put_many("results", {k: json_bytes(v) for k, v in values.items()})
+                self.store.put_many("results", {k: jsonsafe.dumps_compact(v) for k, v in values.items()})
             except CacheUnusable as exc:
                 self._drop_store(exc)
         values.clear()

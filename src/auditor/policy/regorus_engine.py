@@ -46,8 +46,7 @@ from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import Any
 
-import orjson
-
+from auditor import jsonsafe
 from auditor.errors import Location, PolicyError, Problem
 from auditor.policy import guard
 from auditor.policy.catalogue import (
@@ -332,12 +331,9 @@ def _parsed_result(text: str) -> Any:
     """A worker's JSON text as a value (orjson; what it refuses, an integer beyond 64 bits, parsed by ``json``);
     anything that is not JSON becomes a value ``check_results`` refuses as a policy error."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        try:
-            return json.loads(text)
-        except ValueError:
-            return f"unreadable engine output: {text[:80]!r}"
+        return jsonsafe.loads_fast(text)
+    except ValueError:
+        return f"unreadable engine output: {text[:80]!r}"
 
 
 def _evaluate_rule_by_rule(documents: Sequence[tuple[int, str]], rules: Sequence[tuple[str, str]]) -> None:
