@@ -227,16 +227,6 @@ _AT_FINGERPRINT = _TEXT_FIELDS.index("fingerprint")
 _AT_SEVERITY = _TEXT_FIELDS.index("severity")
 
 
-def _indexer(strings: dict[str, int]) -> Callable[[str], int]:
-    def ref(text: str) -> int:
-        n = strings.get(text)
-        if n is None:
-            n = strings[text] = len(strings)
-        return n
-
-    return ref
-
-
 def to_table(found: Sequence[Finding], files: Sequence[str], chunk: int = _CHUNK) -> bytes | None:
     """Open findings of an audit as JSON lines: a header ``{"v", "files", "findings"}``, then the findings by chunks
     of at most ``chunk``, each line ``{"strings": [...], "columns": [...], "evidence": [...]}``: strings once in the
@@ -251,12 +241,12 @@ def to_table(found: Sequence[Finding], files: Sequence[str], chunk: int = _CHUNK
         if any(f.status != "open" or f.waiver or f.location.file not in file_index for f in part):
             return None
         strings: dict[str, int] = {}  # each string once: its index in the line's table
-        ref = _indexer(strings)
-        columns: list[list[int]] = [[ref(getattr(f, name)) for f in part] for name in _TEXT_FIELDS]
+        ref = strings.setdefault  # ref(text, len(strings)): the index of text, given the next one if new
+        columns: list[list[int]] = [[ref(getattr(f, name), len(strings)) for f in part] for name in _TEXT_FIELDS]
         columns.append([file_index[f.location.file] for f in part])
         columns.append([f.location.line for f in part])
         columns.append([f.location.column for f in part])
-        evidence = [[ref(e) for e in f.evidence] for f in part]
+        evidence = [[ref(e, len(strings)) for e in f.evidence] for f in part]
         try:
             lines.append(orjson.dumps({"strings": list(strings), "columns": columns, "evidence": evidence}))
         except TypeError:  # orjson.JSONEncodeError: a line number beyond 64 bits is not stored

@@ -96,17 +96,18 @@ def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, memoryview]]:
     proc = _git(["cat-file", "--batch"], stdin=request)
     if proc.returncode != 0:
         raise UsageError(f"--diff-base {rev}: git cat-file failed: {_first_line(proc.stderr)}")
-    out = memoryview(proc.stdout)
+    out = proc.stdout
+    view = memoryview(out)  # the files' contents, without a copy each
     files: list[tuple[str, memoryview]] = []
     pos = 0
     for name, _obj in blobs:
-        header_end = proc.stdout.index(b"\n", pos)
-        header = proc.stdout[pos:header_end].split()
+        header_end = out.index(b"\n", pos)
+        header = out[pos:header_end].split()
         if len(header) != 3 or header[1] != b"blob":
             raise UsageError(f"--diff-base {rev}: cannot read {name} from git")
         size = int(header[2])
         start = header_end + 1
-        files.append((_shown(top, name), out[start : start + size]))
+        files.append((_shown(top, name), view[start : start + size]))
         pos = start + size + 1  # the content is followed by a newline
     return sorted(files, key=lambda f: f[0])
 
