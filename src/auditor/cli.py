@@ -554,14 +554,16 @@ def check(
             pipeline.SHARED.keep_in_memory = False
         timings = pipeline.Timings()
         inv = pipeline.load(targets, timings)
-        # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and with --cache
-        # when this audit is stored (not with --diff-base): a later --diff-base run in any language may read it back.
-        message_args = lang != "en" or (cache_dir is not None and diff_base is None)
+        # With --cache and no --diff-base (the default branch's job) the audit is stored for a later --diff-base run.
+        stores_audit = cache_dir is not None and diff_base is None
+        # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and in an audit
+        # that is stored: a later --diff-base run in any language may read it back.
+        message_args = lang != "en" or stores_audit
         result = _audit_with_progress(
             inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings, message_args=message_args
         )
         started = time.perf_counter()
-        if diff_base is None:  # with --cache: the base revision of a later --diff-base run (the default branch's job)
+        if stores_audit:
             pipeline.SHARED.keep_audit(pack, chosen, inv, result.findings)
             started = timings.add("keep audit", started)
         report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate, prepared)
