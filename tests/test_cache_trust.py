@@ -412,3 +412,19 @@ def test_a_compressed_value_is_never_inflated_beyond_the_bound(monkeypatch: pyte
     assert read == 0
     lines = b"a\nbb\n" * 1000
     assert list(inflate_lines(zlib.compress(lines), piece=7)) == lines.split(b"\n")  # within the bound: every line
+
+
+def test_a_sealed_result_that_inflates_beyond_the_bound_is_a_miss(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A whole value (a partition's results) goes through the same bound: a miss with a warning, never the memory."""
+    from auditor import cache
+
+    monkeypatch.setattr(cache, "MAX_VALUE_BYTES", 10_000)
+    store = Store(tmp_path / "c")
+    small, big = b"k" * 20, b"K" * 20
+    store.put_many("results", {small: b'["' + b"x" * 5_000 + b'"]', big: b'["' + b"x" * 50_000_000 + b'"]'})
+    found = store.get_many("results", [small, big], lambda v: v)
+    assert found == {small: ["x" * 5_000]}
+    assert any("unexpected shape" in w for w in store.warnings())
+    store.close()

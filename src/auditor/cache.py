@@ -138,12 +138,11 @@ def _secret(directory: Path) -> bytes:
     return found
 
 
-def inflate_lines(blob: bytes, piece: int = 4 << 20) -> Iterator[bytes]:
-    """The lines of a compressed value (as :meth:`Store.put_many` stores it), decompressed a piece at a time: only
-    the line being read is in memory. A value that is damaged, cut short or larger than ``MAX_VALUE_BYTES`` once
-    decompressed raises ValueError."""
+def _inflate(blob: bytes, piece: int) -> Iterator[bytes]:
+    """A compressed value (as :meth:`Store.put_many` stores it) decompressed a piece of at most ``piece`` bytes at a
+    time. A value that is damaged, cut short, followed by other data or larger than ``MAX_VALUE_BYTES`` once
+    decompressed raises ValueError as soon as that is known: a compressed bomb never takes the memory."""
     inflater = zlib.decompressobj()
-    pending = bytearray()
     total = 0
     data = blob
     while True:
@@ -155,19 +154,27 @@ def inflate_lines(blob: bytes, piece: int = 4 << 20) -> Iterator[bytes]:
         total += len(out)
         if total > MAX_VALUE_BYTES:
             raise ValueError("value too large once decompressed")
+        yield out
+        if inflater.eof:
+            if inflater.unused_data:
+                raise ValueError("damaged value: data after its end")
+            return
+        if not out and not data:
+            raise ValueError("damaged value: cut short")
+
+
+def inflate_lines(blob: bytes, piece: int = 4 << 20) -> Iterator[bytes]:
+    """The lines of a compressed value, decompressed a piece at a time (:func:`_inflate`): only the line being read
+    is in memory. Raises ValueError as :func:`_inflate` does."""
+    pending = bytearray()
+    for out in _inflate(blob, piece):
         pending += out
         start = 0
         while (end := pending.find(b"\n", start)) >= 0:
             yield bytes(pending[start:end])
             start = end + 1
         del pending[:start]
-        if inflater.eof:
-            if inflater.unused_data:
-                raise ValueError("damaged value: data after its end")
-            yield bytes(pending)
-            return
-        if not out and not data:
-            raise ValueError("damaged value: cut short")
+    yield bytes(pending)
 
 
 class Store:
@@ -260,15 +267,9 @@ class Store:
     @staticmethod
     def _decode(blob: bytes, compressed: bool) -> Any:
         try:
-            if compressed:
-                inflater = zlib.decompressobj()
-                raw = inflater.decompress(blob, MAX_VALUE_BYTES)
-                if inflater.unconsumed_tail:
-                    return None
-            else:
-                raw = blob
+            raw = b"".join(_inflate(blob, 16 << 20)) if compressed else blob
             return jsonsafe.loads_fast(raw)
-        except (ValueError, zlib.error, RecursionError):
+        except (ValueError, RecursionError):
             return None
 
     def put_many(self, table: str, items: Mapping[bytes, bytes]) -> None:
