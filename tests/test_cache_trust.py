@@ -251,7 +251,10 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
         return from_table(lambda: text.split(b"\n"), names)
 
     back = read(table, files)
-    assert back is not None and back.fingerprints == {f.fingerprint for f in found} and back.gone(set()) == found
+    assert back is not None and back.gone(set()) == found
+    every = {f.fingerprint for f in found}
+    assert back.new(every) == frozenset() and back.new({*every, "0" * 20}) == {"0" * 20}
+    assert back.new({found[0].fingerprint, "1" * 20}) == {"1" * 20}
     renamed = [f"HEAD:{name}" for name in files]  # the base revision's names: same findings, located there
     at_base = read(table, renamed)
     assert at_base is not None
@@ -275,6 +278,11 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
         return [*columns[:k], [*values, *columns[k][len(values) :]], *columns[k + 1 :]]
 
     severity = columns[4][0]  # the first finding's severity: an index into its line's strings
+    fp = columns[0][0]  # the first finding's fingerprint, likewise
+
+    def fingerprint_as(text: str) -> list[str]:
+        return [*strings[:fp], text, *strings[fp + 1 :]]
+
     assert read(bent(), files) is not None  # the cases below bend one thing each
     for text in (
         bent({**header, "files": len(files) + 1}),
@@ -292,6 +300,12 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
         bent(evidence=[[len(strings)], *first["evidence"][1:]]),
         bent(evidence=first["evidence"][1:]),
         bent(strings=[*strings[:severity], "fatal", *strings[severity + 1 :]]),
+        # A fingerprint is 20 small hexadecimal digits, as auditor writes it: not capitals, spaces, or any length.
+        bent(strings=fingerprint_as("ABCDEF0123456789ABCD")),
+        bent(strings=fingerprint_as("abcdef0123 456789abc")),
+        bent(strings=fingerprint_as("abcdef0123456789abc")),
+        bent(strings=fingerprint_as("abcdef0123456789abcde")),
+        bent(strings=fingerprint_as("xyz" + strings[fp][3:])),
         bent(rows=[]),
         table.replace(b"\n", b"\n\n", 1),
         table[:-1],

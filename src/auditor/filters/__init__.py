@@ -92,7 +92,7 @@ def gate(
     if base_findings is not None:
         base = base_findings if isinstance(base_findings, Recorded) else Recorded.of(base_findings)
         now = {f.fingerprint for f in current}
-        new = frozenset(now - base.fingerprints)
+        new = base.new(now)
         fixed = tuple(base.gone(now))
     return GateReport(
         findings=tuple(current),
