@@ -8,6 +8,7 @@ import copy
 import difflib
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -507,20 +508,37 @@ class _Reuse:
         self.counts = dict.fromkeys(self.counts, 0)
         self.digests = {}
 
-    def checked(self, shown: str, data: bytes) -> _Document:
-        key = self.digests[shown] = content_digest(data)
+    def checked_many(self, batch: Sequence[tuple[str, bytes]]) -> list[_Document]:
+        """Each file of ``batch`` (shown path, bytes) parsed and validated, or taken from an earlier load or from
+        the store: the store is asked once for the whole batch (one query a file cost L's 2,004 files ~0.6 s)."""
+        keys = [content_digest(data) for _, data in batch]
+        stored_keys = [b""] * len(batch)
+        found: dict[bytes, Any] = {}
+        if self.store is not None:
+            for i, (key, (_, data)) in enumerate(zip(keys, batch, strict=True)):
+                if key not in self.current and key not in self.previous:
+                    stored_keys[i] = hashlib.blake2b(data, digest_size=20, key=_store_salt()).digest()
+            wanted = sorted({k for k in stored_keys if k})
+            if wanted:
+                found = self.store.get_many(wanted, stored.decode)
+        return [
+            self._checked(shown, data, key, stored_key, found)
+            for (shown, data), key, stored_key in zip(batch, keys, stored_keys, strict=True)
+        ]
+
+    def _checked(self, shown: str, data: bytes, key: bytes, stored_key: bytes, found: dict[bytes, Any]) -> _Document:
+        self.digests[shown] = key
         known = self.current.get(key)
         if known is None:
             known = self.previous.get(key)
-        stored_key = b""
-        if known is None and self.store is not None:
-            stored_key = hashlib.blake2b(data, digest_size=20, key=_store_salt()).digest()
-            found = self.store.get_many([stored_key], stored.decode).get(stored_key)
-            if found is not None:
-                known = found  # (document, node count)
-                self.counts["read back"] += 1
-        elif known is not None:
+            if known is not None:
+                self.counts["reused"] += 1
+        else:
             self.counts["reused"] += 1
+        if known is None and stored_key:
+            known = found.get(stored_key)  # (document, node count)
+            if known is not None:
+                self.counts["read back"] += 1
         if known is not None:
             self.current[key] = known
             return shown, known[0], [], known[1]
@@ -597,13 +615,22 @@ def _documents(paths: Sequence[Path]) -> Iterator[_Document]:
     if len(named) >= PARALLEL_FILES and _REUSE.fresh() and _helpers() > 0:
         yield from _documents_in_two(named)
         return
-    for path, shown in named:
-        yield _document(path, shown)
+    for start in range(0, len(named), STORE_BATCH):
+        yield from _batch(named[start : start + STORE_BATCH])
 
 
 def _document(path: Path, shown: str) -> _Document:
-    data = _read(path, shown)
-    return (shown, None, [data], 0) if isinstance(data, Problem) else _REUSE.checked(shown, data)
+    return _batch([(path, shown)])[0]
+
+
+def _batch(named: Sequence[tuple[Path, str]]) -> list[_Document]:
+    """The documents of ``named`` files in order (the store, if any, asked once for all of them)."""
+    read = [(shown, _read(path, shown)) for path, shown in named]
+    checked = iter(_REUSE.checked_many([(shown, data) for shown, data in read if not isinstance(data, Problem)]))
+    return [(shown, None, [data], 0) if isinstance(data, Problem) else next(checked) for shown, data in read]
+
+
+STORE_BATCH = 64  # files read, and asked of the store, at a time
 
 
 # A first load of at least this many files is parsed by two processes, the CLI and one helper, when there is a core to
@@ -698,7 +725,10 @@ def load(paths: Sequence[Path]) -> Inventory:
 def load_sources(sources: Sequence[tuple[str, bytes]], where: str = "") -> Inventory:
     """Load and validate an inventory given in memory as ``(shown path, content)`` pairs (e.g. the files of a
     git revision), with exactly the checks and messages of :func:`load`."""
-    documents = (_REUSE.checked(shown, data) for shown, data in sorted(sources))
+    ordered = sorted(sources)
+    documents = itertools.chain.from_iterable(
+        _REUSE.checked_many(ordered[start : start + STORE_BATCH]) for start in range(0, len(ordered), STORE_BATCH)
+    )
     return _assemble(documents, where or ", ".join(shown for shown, _ in sources))
 
 
