@@ -528,15 +528,11 @@ class _Reuse:
 
     def _checked(self, shown: str, data: bytes, key: bytes, stored_key: bytes, found: dict[bytes, Any]) -> _Document:
         self.digests[shown] = key
-        known = self.current.get(key)
-        if known is None:
-            known = self.previous.get(key)
-            if known is not None:
-                self.counts["reused"] += 1
-        else:
+        known = self.current.get(key) or self.previous.get(key)  # (document, node count)
+        if known is not None:
             self.counts["reused"] += 1
-        if known is None and stored_key:
-            known = found.get(stored_key)  # (document, node count)
+        elif stored_key:
+            known = found.get(stored_key)
             if known is not None:
                 self.counts["read back"] += 1
         if known is not None:
