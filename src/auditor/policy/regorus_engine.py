@@ -153,6 +153,7 @@ def _init(modules: Sequence[tuple[str, str]], facts: bool, probe: str, marker: A
     init_child()
     faulthandler.disable()  # a crash is reported by the CLI, never as a dump on an inherited descriptor
     gc.freeze()  # a forked worker inherits the CLI's heap: never scan it (nor copy its pages by touching them)
+    gc.enable()  # forked while the CLI builds findings with the collector paused (auditor.pipeline.long_lived)
     _quiet()
     _STATE.clear()
     _STATE.update(
