@@ -213,22 +213,22 @@ def _retention_basis(
     """What III.0 judges a system's retention against (creality.retention.retention_beyond_purposes): the purposes
     its personal data is held for (its own fields' purposes and the purposes of the flows bringing data to it) and
     the categories of the linkable personal data it holds (anonymous and aggregate data are not personal data)."""
-    own = {f["id"] for f in system.get("fields") or ()}
+    own = {f["id"] for f in system.data.get("fields") or ()}
     purpose_ids = set(incoming)
     for f in personal:
         if f.id in own:
-            purpose_ids.update(f.get("purposes") or ())
+            purpose_ids.update(f.data.get("purposes") or ())
     return {
         "purposes": [
-            {"id": pid, "policy_purpose": inv.purposes[pid].get("policy_purpose")}
+            {"id": pid, "policy_purpose": inv.purposes[pid].data.get("policy_purpose")}
             for pid in sorted(purpose_ids)
             if pid in inv.purposes
         ],
         "categories": sorted(
             {
-                str(f.get("category"))
+                str(f.data.get("category"))
                 for f in personal
-                if f.get("identifiability") not in _UNLINKABLE and isinstance(f.get("category"), str)
+                if f.data.get("identifiability") not in _UNLINKABLE and isinstance(f.data.get("category"), str)
             }
         ),
     }
@@ -340,11 +340,11 @@ def build(
             f = inv.fields[fid]
             info = summaries[fid] = {
                 "id": fid,
-                "category": f.get("category"),
-                "identifiability": f.get("identifiability"),
-                "collection": f.get("collection"),
-                "protection": f.get("protection"),
-                "join_key": f.get("join_key", False),
+                "category": f.data.get("category"),
+                "identifiability": f.data.get("identifiability"),
+                "collection": f.data.get("collection"),
+                "protection": f.data.get("protection"),
+                "join_key": f.data.get("join_key", False),
                 "origin": f.parent,
                 "subject_jurisdictions": field_sj[fid],
                 "subject_areas": _areas(field_sj[fid]),
@@ -368,9 +368,9 @@ def build(
     def field_doc(f: Entity, system: Entity) -> dict[str, Any]:
         doc = dict(f.data)
         doc["system"] = field_nodes[system.id]
-        doc["subject_jurisdictions"] = list(system.get("subject_jurisdictions") or [])
+        doc["subject_jurisdictions"] = list(system.data.get("subject_jurisdictions") or [])
         doc["data_subject_areas"] = _areas(field_sj[f.id])
-        doc["purposes_info"] = [field_purposes[p] for p in f.get("purposes") or ()]
+        doc["purposes_info"] = [field_purposes[p] for p in f.data.get("purposes") or ()]
         doc["flow_count"] = flows_by_field.get(f.id, 0)
         doc["received_by"] = []
         if field_facts is not None:
@@ -379,8 +379,8 @@ def build(
 
     def flow_doc(flow: Entity) -> dict[str, Any]:
         doc = dict(flow.data)
-        basis = flow.get("legal_basis") or {}
-        transfer = flow.get("transfer") or {}
+        basis = flow.data.get("legal_basis") or {}
+        transfer = flow.data.get("transfer") or {}
         doc["from_node"] = nodes[flow.data["from"]]
         doc["to_node"] = nodes[flow.data["to"]]
         doc["purpose_info"] = purposes[flow.data["purpose"]]
@@ -476,27 +476,27 @@ def build(
         field_docs = [field_doc(inv.fields[f["id"]], system) for f in system.get("fields") or ()]
         sdoc = {k: v for k, v in system.data.items() if k != "fields"}
         sdoc["node"] = nodes[sid]
-        sdoc["field_count"] = len(system.get("fields") or ())
+        sdoc["field_count"] = len(system.data.get("fields") or ())
         sdoc["received_fields"] = sorted(received.get(sid, ()))
         sdoc["data_subject_jurisdictions"] = system_sj[sid]
         sdoc["data_subject_areas"] = _areas(system_sj[sid])
         sdoc["embedded_partners"] = embedded.get(sid, [])
-        held = [inv.fields[f["id"]] for f in system.get("fields") or ()] + [
+        held = [inv.fields[f["id"]] for f in system.data.get("fields") or ()] + [
             inv.fields[fid] for fid in sorted(received.get(sid, ()))
         ]
-        personal = [f for f in held if str(f.get("category", "")).startswith("user.")]
-        sdoc["personal_data"] = bool(system.get("processes_personal_data")) or bool(personal)
-        sdoc["held_collections"] = sorted({str(f.get("collection")) for f in personal if f.get("collection")})
-        own = [inv.fields[f["id"]] for f in system.get("fields") or ()]
+        personal = [f for f in held if str(f.data.get("category", "")).startswith("user.")]
+        sdoc["personal_data"] = bool(system.data.get("processes_personal_data")) or bool(personal)
+        sdoc["held_collections"] = sorted({str(f.data.get("collection")) for f in personal if f.data.get("collection")})
+        own = [inv.fields[f["id"]] for f in system.data.get("fields") or ()]
         sdoc["own_collections"] = sorted(
             {
-                str(f.get("collection"))
+                str(f.data.get("collection"))
                 for f in own
-                if str(f.get("category", "")).startswith("user.") and f.get("collection")
+                if str(f.data.get("category", "")).startswith("user.") and f.data.get("collection")
             }
         )
         sdoc["held_identifiability"] = sorted(
-            {str(f.get("identifiability")) for f in personal if f.get("identifiability")}
+            {str(f.data.get("identifiability")) for f in personal if f.data.get("identifiability")}
         )
         sdoc["retention_basis"] = _retention_basis(inv, system, personal, incoming_purposes.get(sid, set()))
         sdoc["outgoing_flow_count"] = len(flows_by_source.get(sid, ()))
