@@ -80,12 +80,19 @@ class Builder:
     def __init__(self, pack: PolicyPack, inv: Inventory, *, message_args: bool = True) -> None:
         self._pack, self._inv, self._message_args = pack, inv, message_args
         self._found: dict[str, Finding] = {}
-        self._origin: dict[str, int] = {}  # fingerprint -> the partition its kept finding comes from
+        # Fingerprint -> the partition its kept finding comes from, for partitions from the watermark on: every
+        # partition below the watermark has arrived, so a finding kept from one of them can never be replaced (a
+        # partition still to come has a higher index) and needs no entry. In order, nothing stays here; XL's pull
+        # request (results read back while the engine evaluates a few) kept 940k entries, ~40 MB, to its peak.
+        self._origin: dict[str, int] = {}
+        self._watermark = 0  # the lowest partition index not arrived yet
+        self._held: dict[int, list[str]] = {}  # for each partition arrived from the watermark on, what it added
         self._nowhere = Location(inv.files[0] if inv.files else "")
 
     def add(self, index: int, partition: RuleResults) -> None:
         """The findings of partition number ``index`` (its raw rule results)."""
         pack, inv, found, origin = self._pack, self._inv, self._found, self._origin
+        held: list[str] = []
         message_args = self._message_args
         intern = sys.intern
         entity_of = inv.entity
@@ -115,6 +122,8 @@ class Builder:
                 if kept is not None:
                     if kept <= index:
                         continue
+                elif fp in found:
+                    continue  # kept from a partition below the watermark, so below this one
                 elif len(found) >= MAX_FINDINGS:
                     raise InputError(
                         [
@@ -139,6 +148,7 @@ class Builder:
                 fmt = get("fmt") if message_args else None
                 args = get("args")
                 origin[fp] = index
+                held.append(fp)
                 found[fp] = Finding(
                     fingerprint=fp,
                     rule_id=rule_id,
@@ -158,11 +168,21 @@ class Builder:
                     message_args=_compact(args) if isinstance(fmt, str) and isinstance(args, list) and args else "",
                 )
 
+        self._held[index] = held
+        if index == self._watermark:
+            mark = index
+            while mark in self._held:
+                for fp in self._held.pop(mark):
+                    if origin.get(fp) == mark:
+                        del origin[fp]
+                mark += 1
+            self._watermark = mark
+
     def findings(self) -> list[Finding]:
         """Every finding, sorted, de-duplicated; once, at the end: what the builder kept to build them is freed first,
         before sorting makes its keys (XL, 940k findings: ~100 MB each)."""
         out = list(self._found.values())
-        self._found, self._origin = {}, {}
+        self._found, self._origin, self._held = {}, {}, {}
         out.sort(key=Finding.sort_key)
         return out
 
