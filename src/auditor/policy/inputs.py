@@ -208,12 +208,12 @@ _UNLINKABLE = frozenset({"anonymous", "aggregate"})
 
 
 def _retention_basis(
-    inv: Inventory, system: Entity, personal: list[Entity], incoming: set[str]
+    inv: Inventory, own_fields: list[Entity], personal: list[Entity], incoming: set[str]
 ) -> dict[str, list[Any]]:
     """What III.0 judges a system's retention against (creality.retention.retention_beyond_purposes): the purposes
     its personal data is held for (its own fields' purposes and the purposes of the flows bringing data to it) and
     the categories of the linkable personal data it holds (anonymous and aggregate data are not personal data)."""
-    own = {f["id"] for f in system.data.get("fields") or ()}
+    own = {f.id for f in own_fields}
     purpose_ids = set(incoming)
     for f in personal:
         if f.id in own:
@@ -473,21 +473,20 @@ def build(
         system = inv.systems[sid]
         own_flows = sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)
         flow_docs = [flow_doc(fl) for fl in own_flows]
-        field_docs = [field_doc(inv.fields[f["id"]], system) for f in system.get("fields") or ()]
+        own = [inv.fields[f["id"]] for f in system.data.get("fields") or ()]  # the fields it declares
+        received_ids = sorted(received.get(sid, ()))
+        field_docs = [field_doc(f, system) for f in own]
         sdoc = {k: v for k, v in system.data.items() if k != "fields"}
         sdoc["node"] = nodes[sid]
-        sdoc["field_count"] = len(system.data.get("fields") or ())
-        sdoc["received_fields"] = sorted(received.get(sid, ()))
+        sdoc["field_count"] = len(own)
+        sdoc["received_fields"] = received_ids
         sdoc["data_subject_jurisdictions"] = system_sj[sid]
         sdoc["data_subject_areas"] = _areas(system_sj[sid])
         sdoc["embedded_partners"] = embedded.get(sid, [])
-        held = [inv.fields[f["id"]] for f in system.data.get("fields") or ()] + [
-            inv.fields[fid] for fid in sorted(received.get(sid, ()))
-        ]
+        held = own + [inv.fields[fid] for fid in received_ids]
         personal = [f for f in held if str(f.data.get("category", "")).startswith("user.")]
         sdoc["personal_data"] = bool(system.data.get("processes_personal_data")) or bool(personal)
         sdoc["held_collections"] = sorted({str(f.data.get("collection")) for f in personal if f.data.get("collection")})
-        own = [inv.fields[f["id"]] for f in system.data.get("fields") or ()]
         sdoc["own_collections"] = sorted(
             {
                 str(f.data.get("collection"))
@@ -498,7 +497,7 @@ def build(
         sdoc["held_identifiability"] = sorted(
             {str(f.data.get("identifiability")) for f in personal if f.data.get("identifiability")}
         )
-        sdoc["retention_basis"] = _retention_basis(inv, system, personal, incoming_purposes.get(sid, set()))
+        sdoc["retention_basis"] = _retention_basis(inv, own, personal, incoming_purposes.get(sid, set()))
         sdoc["outgoing_flow_count"] = len(flows_by_source.get(sid, ()))
         sdoc["classification_scheme"] = list(org.get("classification_scheme") or []) if org is not None else None
         if system_facts is not None:
