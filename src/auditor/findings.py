@@ -328,7 +328,8 @@ def _check_table(lines: Iterator[bytes], files: Sequence[str]) -> list[bytes]:
     except ValueError:  # the lines could not be read (a damaged compressed value: auditor.cache.inflate_lines)
         raise _Bent from None
     count = sum(map(len, per_line)) // _FP_BYTES
-    if count != header["findings"] or len(set(_unpacked(per_line))) != count:
+    distinct = {packed[i : i + _FP_BYTES] for packed in per_line for i in range(0, len(packed), _FP_BYTES)}
+    if count != header["findings"] or len(distinct) != count:
         raise _Bent  # all there, each finding once
     return per_line
 
@@ -352,13 +353,9 @@ def _packed(fingerprints: list[str]) -> bytes:
     return packed
 
 
-def _unpacking(packed: bytes) -> list[str]:
+def _fingerprints_of(packed: bytes) -> list[str]:
+    """The fingerprints :func:`_packed` packed, as text again."""
     return [packed[i : i + _FP_BYTES].hex() for i in range(0, len(packed), _FP_BYTES)]
-
-
-def _unpacked(per_line: Iterable[bytes]) -> Iterator[str]:
-    for packed in per_line:
-        yield from _unpacking(packed)
 
 
 def _gone(lines: Iterator[bytes], files: Sequence[str], per_line: list[bytes], now: Container[str]) -> list[Finding]:
@@ -367,7 +364,7 @@ def _gone(lines: Iterator[bytes], files: Sequence[str], per_line: list[bytes], n
     out: list[Finding] = []
     next(lines)  # the header
     for line, packed in zip(lines, per_line, strict=True):
-        fingerprints = _unpacking(packed)
+        fingerprints = _fingerprints_of(packed)
         if all(fp in now for fp in fingerprints):
             continue
         strings, columns, evidence = _chunk(line, files)
@@ -434,4 +431,4 @@ def from_table(lines: Callable[[], Iterable[bytes]], files: Sequence[str]) -> Re
         except (_Bent, ValueError):  # the same bytes were read and checked before: cannot happen
             raise RuntimeError("a stored audit read back differently the second time") from None
 
-    return Recorded(lambda: _unpacked(per_line), gone)
+    return Recorded(lambda: itertools.chain.from_iterable(map(_fingerprints_of, per_line)), gone)
