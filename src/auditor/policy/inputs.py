@@ -115,25 +115,30 @@ def data_subject_jurisdictions(inv: Inventory) -> tuple[dict[str, list[str]], di
     """
     own = {sid: set(s.get("subject_jurisdictions") or ()) for sid, s in inv.systems.items()}
     held = {sid: set(j) for sid, j in own.items()}
-    incoming: dict[str, list[Entity]] = defaultdict(list)
+    parent = {fid: f.parent or "" for fid, f in inv.fields.items()}
+    # What a field concerns depends only on the system declaring it, so each recipient's fixpoint step looks at the
+    # distinct systems its incoming fields come from, not at every field of every flow (L: 100k field references,
+    # ~2,000 systems; the same sets, so the same result).
+    incoming: dict[str, set[str]] = defaultdict(set)
     for flow in inv.flows.values():
         if flow.data["to"] in held:
-            incoming[flow.data["to"]].append(flow)
+            incoming[flow.data["to"]].update(parent[fid] for fid in flow.data["fields"])
+    empty: set[str] = set()
 
-    def of_field(fid: str) -> set[str]:
-        parent = inv.fields[fid].parent or ""
-        return own.get(parent) or held.get(parent, set())
+    def of_system(sid: str) -> set[str]:
+        return own.get(sid) or held.get(sid, empty)
 
     changed = True
     while changed:
         changed = False
-        for sid, flows in incoming.items():
-            before = len(held[sid])
-            for flow in flows:
-                for fid in flow.data["fields"]:
-                    held[sid] |= of_field(fid)
-            changed = changed or len(held[sid]) != before
-    return ({fid: sorted(of_field(fid)) for fid in inv.fields}, {sid: sorted(j) for sid, j in held.items()})
+        for sid, origins in incoming.items():
+            mine = held[sid]
+            before = len(mine)
+            for origin in origins:
+                mine |= of_system(origin)
+            changed = changed or len(mine) != before
+    by_system = {sid: sorted(of_system(sid)) for sid in {*parent.values()}}
+    return ({fid: list(by_system[p]) for fid, p in parent.items()}, {sid: sorted(j) for sid, j in held.items()})
 
 
 EEA = frozenset(
