@@ -71,13 +71,7 @@ class _FailingEngine:
         self.inner, self.poison = inner, poison
 
     def evaluate_iter(
-        self,
-        pack: PolicyPack,
-        partitions: Iterable[str],
-        labels: Sequence[str] = (),
-        *,
-        count: int | None = None,
-        prestart: bool = False,
+        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
     ) -> Iterator[RuleResults]:
         docs = list(partitions)
         for i, doc in enumerate(docs):

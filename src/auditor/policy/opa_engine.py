@@ -461,13 +461,7 @@ class OpaServerEngine:
         return check_results(pack, value, index)
 
     def evaluate_iter(
-        self,
-        pack: PolicyPack,
-        partitions: Iterable[str],
-        labels: Sequence[str] = (),
-        *,
-        count: int | None = None,
-        prestart: bool = False,
+        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
     ) -> Iterator[RuleResults]:
         return iter(self.evaluate(pack, list(partitions), labels))
 

@@ -111,13 +111,7 @@ class ReferenceEngine:
         return engine
 
     def evaluate_iter(
-        self,
-        pack: PolicyPack,
-        partitions: Iterable[str],
-        labels: Sequence[str] = (),
-        *,
-        count: int | None = None,
-        prestart: bool = False,
+        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
     ) -> Iterator[RuleResults]:
         return iter(self.evaluate(pack, list(partitions), labels))
 
