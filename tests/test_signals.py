@@ -126,6 +126,49 @@ def test_ctrl_c_stops_the_workers_and_exits_130(large_inventory: Path, tmp_path:
     _assert_stopped(out_dir, workers)
 
 
+HELD = """
+import os, signal
+from auditor import cli, workers
+
+cli.install_signal_handlers()
+seen = []
+try:
+    with workers.starting():  # what the engine and the loader do around a submit that may start a worker
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(100_000):  # bytecodes run: an unheld handler would have raised by now
+            pass
+        seen.append("started")
+except cli.Interrupted as exc:
+    seen.append(f"interrupted {exc.signum}")
+cli.install_signal_handlers()  # the first signal made the handlers ignore further ones
+try:
+    os.kill(os.getpid(), signal.SIGTERM)  # no start under way: raised at once
+    for _ in range(100_000):
+        pass
+    seen.append("not interrupted")
+except cli.Interrupted as exc:
+    seen.append(f"interrupted {exc.signum}")
+print(seen)
+"""
+
+
+def test_a_signal_while_workers_start_is_raised_once_they_have_started() -> None:
+    """A signal landing in the middle of a worker process's start left a fork server's child reading a truncated
+    start-up message (its traceback on the user's terminal) and, once in ten tries on L, an executor whose
+    shutdown waited 30 s: a SIGTERM or SIGINT arriving while workers start is held until they have, then stops the
+    run as any other."""
+    proc = subprocess.run(
+        [sys.executable, "-c", HELD],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=PATIENCE,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['started', 'interrupted 15', 'interrupted 15']", proc.stdout + proc.stderr
+
+
 def test_an_interrupted_write_leaves_the_old_report_and_no_temporary_file(tmp_path: Path) -> None:
     """A signal while the report is being written (it is produced as it is written) must not leave half a report
     or the temporary file beside it."""

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
-from auditor import __version__, ci, config, pipeline
+from auditor import __version__, ci, config, pipeline, workers
 from auditor.errors import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -181,6 +181,8 @@ class Interrupted(BaseException):
 
 
 def _on_signal(signum: int, _frame: object) -> None:
+    if workers.held(signum):
+        return  # worker processes are being started: raised again in a few milliseconds, once they are
     # The first signal stops the run; the cleanup that follows (terminating engine workers, removing a temporary
     # output file) is bounded and must not itself be interrupted by a second one.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

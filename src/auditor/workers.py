@@ -11,9 +11,9 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import Any
 
 # Seconds a terminated worker gets to exit before it is killed.
@@ -21,6 +21,39 @@ STOP_GRACE = 2.0
 
 # Seconds to wait for killed workers to be reaped (they cannot refuse: only a kernel stuck on a device waits this long).
 KILL_WAIT = 30.0
+
+
+# SIGINT/SIGTERM held while worker processes start (:func:`starting`): how many blocks are open, what arrived.
+_starting = 0
+_held: list[int] = []
+
+
+def held(signum: int) -> bool:
+    """Called first by the CLI's SIGINT/SIGTERM handler: True when ``signum`` is held because worker processes are
+    being started; it is raised again as soon as they are (:func:`starting`)."""
+    if _starting:
+        _held.append(signum)
+        return True
+    return False
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    """Hand work to a pool that may start worker processes (a ``submit``) without a signal landing halfway through
+    a start: unwound mid-start, the CLI left a fork server's child reading a truncated start-up message (its
+    traceback on stderr) and the executor in a state its shutdown could wait on for :data:`KILL_WAIT` seconds. A
+    SIGINT or SIGTERM arriving meanwhile is raised again when the block ends, a few milliseconds later. Main thread
+    only (where signal handlers run)."""
+    global _starting
+    _starting += 1
+    try:
+        yield
+    finally:
+        _starting -= 1
+        if not _starting and _held:
+            signum = _held[0]
+            _held.clear()
+            signal.raise_signal(signum)  # the CLI's handler runs now
 
 
 def requested() -> int | None:

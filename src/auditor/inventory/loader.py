@@ -679,7 +679,8 @@ def _documents_in_two(named: Sequence[tuple[Path, str]]) -> Iterator[_Document]:
                 sent += 2  # the odd chunks: 1, 3, 5...
                 if sent < len(chunks):
                     todo = [(str(path), shown) for path, shown in chunks[sent]]
-                    remote[sent] = pool.submit(_parse_in_helper, todo)
+                    with workers.starting():
+                        remote[sent] = pool.submit(_parse_in_helper, todo)
             parsed = _from_helper(remote.pop(i, None))
             if parsed is None or len(parsed) != len(chunk):
                 yield from (_document(path, shown) for path, shown in chunk)

@@ -58,7 +58,7 @@ from auditor.policy.catalogue import (
     test_rules,
 )
 from auditor.policy.engine import AGGREGATE, RuleResults, TestResult, as_test_result, check_results, display
-from auditor.workers import cores, init_child, requested, stop
+from auditor.workers import cores, init_child, requested, starting, stop
 
 DISTRIBUTION = "gordon-to-regorus"
 VERSION = "0.13.0"
@@ -426,7 +426,9 @@ def _crash_site(
         initargs=([(m.name, m.text) for m in modules], facts, probe, marker),
     )
     try:
-        pool.submit(_evaluate_rule_by_rule, list(suspects), [(r.id, r.entrypoint) for r in rules]).result()
+        with starting():
+            diagnosed = pool.submit(_evaluate_rule_by_rule, list(suspects), [(r.id, r.entrypoint) for r in rules])
+        diagnosed.result()
     except BrokenProcessPool:
         index, rule = int(marker[0]), int(marker[1])
         return (index, rules[rule]) if 0 <= rule < len(rules) else None
@@ -477,7 +479,9 @@ class RegorusEngine:
         fallback = Location(str(pack.root))
         try:
             with _pool(modules, False, probe, 1) as pool:
-                raws = pool.submit(_prepare).result()
+                with starting():
+                    prepared = pool.submit(_prepare)
+                raws = prepared.result()
         except _WorkerError as err:
             return PolicyError(regorus_problems(err.raws, modules, fallback))
         except BrokenProcessPool:
@@ -542,11 +546,13 @@ class RegorusEngine:
         try:
             digest = modules_digest(modules)
             with _pool(modules, facts, "data", workers, fresh=count > FORK_LIMIT) as pool:
-                checked: Future[list[Raw]] | None = None if digest in _CHECKED else pool.submit(_prepare)
+                with starting():
+                    checked: Future[list[Raw]] | None = None if digest in _CHECKED else pool.submit(_prepare)
                 pending: deque[Future[list[str]]] = deque()
                 while chunk or pending:
                     if chunk:
-                        future = pool.submit(_evaluate_chunk, start, chunk, rules)
+                        with starting():  # a fork server starts a worker for a task when none is idle
+                            future = pool.submit(_evaluate_chunk, start, chunk, rules)
                         pending.append(future)
                         in_flight[future] = (start, chunk)
                         start += len(chunk)
@@ -582,7 +588,9 @@ class RegorusEngine:
         modules = list(pack.modules)
         try:
             with _pool(modules, False, "data", 1) as pool:
-                raws = pool.submit(_prepare).result()
+                with starting():
+                    prepared = pool.submit(_prepare)
+                raws = prepared.result()
                 if raws:
                     raise PolicyError(regorus_problems(raws, modules, Location(str(pack.root))))
                 values = pool.submit(_run_tests, tests).result()
