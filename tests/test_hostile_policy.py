@@ -229,3 +229,16 @@ def test_a_finding_whose_message_cannot_be_printed_is_a_located_policy_error(
         assert "creality.hostile.check" in str(raised.value.problems[0]), name
     inv = write(tmp_path / "inv", {"a.yaml": MINIMAL})
     assert_tool_error(run_bounded("check", str(inv), "--policy", str(pack_dir), cwd=tmp_path, rlimit=False), 3, "check")
+
+
+def test_a_prestarted_embedded_engine_judges_the_pack_even_without_a_partition(tmp_path: Path) -> None:
+    """`check` starts the embedded engine's workers before the first partition is built (``prestart``), so the
+    pack is judged while the lineage is computed: a refused pack is an error even when no partition arrives, never
+    an empty pass. Without ``prestart`` (a run reading results back) no worker starts for no partition."""
+    hostile, _needle, line = CASES["unknown function in a dead branch"]
+    pack = load_pack(tiny_pack(tmp_path, hostile))  # refused by the engine's own walk of the parsed modules
+    engine = make_engine("embedded")
+    with pytest.raises(PolicyError) as refused:
+        list(engine.evaluate_iter(pack, iter(()), (), count=1, prestart=True))
+    assert f"hostile.rego:{line}:" in "\n".join(refused.value.lines()), refused.value.lines()
+    assert list(engine.evaluate_iter(pack, iter(()), (), count=1)) == []

@@ -71,7 +71,13 @@ class _FailingEngine:
         self.inner, self.poison = inner, poison
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
+        self,
+        pack: PolicyPack,
+        partitions: Iterable[str],
+        labels: Sequence[str] = (),
+        *,
+        count: int | None = None,
+        prestart: bool = False,
     ) -> Iterator[RuleResults]:
         docs = list(partitions)
         for i, doc in enumerate(docs):

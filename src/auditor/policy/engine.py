@@ -44,12 +44,20 @@ class Engine(Protocol):
         ...
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
+        self,
+        pack: PolicyPack,
+        partitions: Iterable[str],
+        labels: Sequence[str] = (),
+        *,
+        count: int | None = None,
+        prestart: bool = False,
     ) -> Iterator[RuleResults]:
         """The results of :meth:`evaluate` in partition order, produced as they are ready (an engine may hand them
         over all at once); errors are raised when reached. ``partitions`` may be a generator: an engine takes the
         documents as it needs them, and ``labels`` may grow meanwhile (it names partition ``i`` once ``i`` was
-        taken). ``count`` is how many partitions there are at most (a sizing hint)."""
+        taken). ``count`` is how many partitions there are at most (a sizing hint). ``prestart``: every partition
+        will be evaluated and the first one takes a while to build, so an engine with a start-up cost may start
+        before taking it (a hint)."""
         ...
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:

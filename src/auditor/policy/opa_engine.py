@@ -461,7 +461,13 @@ class OpaServerEngine:
         return check_results(pack, value, index)
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
+        self,
+        pack: PolicyPack,
+        partitions: Iterable[str],
+        labels: Sequence[str] = (),
+        *,
+        count: int | None = None,
+        prestart: bool = False,
     ) -> Iterator[RuleResults]:
         return iter(self.evaluate(pack, list(partitions), labels))
 

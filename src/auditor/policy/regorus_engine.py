@@ -326,6 +326,11 @@ def _evaluate_one(engine: Any, index: int, text: str, rules: Sequence[tuple[str,
     return value
 
 
+def _engine_ready() -> None:
+    """Build and probe this worker's engine ahead of its first partition (a compile error is raised again there)."""
+    _engine()
+
+
 def _evaluate_chunk(start: int, documents: Sequence[str], rules: Sequence[tuple[str, str]]) -> list[str]:
     engine = _engine()
     return [_evaluate_one(engine, start + offset, text, rules) for offset, text in enumerate(documents)]
@@ -517,7 +522,13 @@ class RegorusEngine:
         return list(self.evaluate_iter(pack, partitions, labels, count=len(partitions)))
 
     def evaluate_iter(
-        self, pack: PolicyPack, partitions: Iterable[str], labels: Sequence[str] = (), *, count: int | None = None
+        self,
+        pack: PolicyPack,
+        partitions: Iterable[str],
+        labels: Sequence[str] = (),
+        *,
+        count: int | None = None,
+        prestart: bool = False,
     ) -> Iterator[RuleResults]:
         """Results in partition order, produced as the workers finish them. Documents are taken from
         ``partitions`` only as workers need them (the caller builds them meanwhile and never holds them all), and
@@ -525,7 +536,10 @@ class RegorusEngine:
         sizes the pool and the chunks.
 
         The first task checks the pack (:func:`_prepare`, ~0.3 s of CPU) while the other workers start evaluating;
-        no result is handed over before the check has passed."""
+        no result is handed over before the check has passed. With ``prestart`` (the caller will hand over
+        partitions, and building the first ones takes a while: the lineage), the workers are started, the pack
+        checked and every worker's engine built before the first document is taken, on the core the caller leaves
+        idle meanwhile; without it, no worker starts when there is no document."""
         if count is None:
             partitions = list(partitions)
             count = len(partitions)
@@ -538,16 +552,30 @@ class RegorusEngine:
         # sample, 24 partitions, was no faster with two and spent ~0.2 s more CPU).
         workers = _workers(max(1, count // PARTITIONS_PER_WORKER))
         size = max(1, min(CHUNK_LIMIT, -(-count // (workers * 4))))
-        chunk = list(itertools.islice(documents, size))
-        if not chunk:
+        chunk = [] if prestart else list(itertools.islice(documents, size))
+        if not chunk and not prestart:
             return
         start = index = 0
         in_flight: dict[Future[list[str]], tuple[int, list[str]]] = {}
+        digest = modules_digest(modules)
+
+        def judge(check: Future[list[Raw]]) -> None:
+            raws = check.result()
+            if raws:
+                raise PolicyError(regorus_problems(raws, modules, Location(str(pack.root))))
+            _CHECKED.add(digest)
+
         try:
-            digest = modules_digest(modules)
             with _pool(modules, facts, "data", workers, fresh=count > FORK_LIMIT) as pool:
                 with starting():
                     checked: Future[list[Raw]] | None = None if digest in _CHECKED else pool.submit(_prepare)
+                    if prestart:
+                        # One task per worker still to start (a fork server starts workers as tasks arrive): each
+                        # builds and probes its engine while the caller builds the first partitions.
+                        for _ in range(workers - (checked is not None)):
+                            pool.submit(_engine_ready)
+                if prestart:
+                    chunk = list(itertools.islice(documents, size))
                 pending: deque[Future[list[str]]] = deque()
                 while chunk or pending:
                     if chunk:
@@ -560,17 +588,16 @@ class RegorusEngine:
                         if chunk and len(pending) < workers * 3:
                             continue  # keep the workers fed before waiting for the oldest chunk
                     if checked is not None:
-                        raws = checked.result()
-                        if raws:
-                            raise PolicyError(regorus_problems(raws, modules, Location(str(pack.root))))
+                        judge(checked)
                         checked = None
-                        _CHECKED.add(digest)
                     done = pending.popleft()
                     values = done.result()
                     del in_flight[done]
                     for value in values:
                         yield check_results(pack, _parsed_result(value), index)
                         index += 1
+                if checked is not None:  # no partition at all (a prestarted pool): the pack is still judged
+                    judge(checked)
         except _WorkerError as err:
             self._raise(pack, err, labels, modules)
         except BrokenProcessPool:
