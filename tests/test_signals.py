@@ -128,16 +128,20 @@ def test_ctrl_c_stops_the_workers_and_exits_130(large_inventory: Path, tmp_path:
 
 HELD = """
 import os, signal
+from concurrent.futures import ProcessPoolExecutor
 from auditor import cli, workers
 
+def starting_a_worker(self, fn, /, *args, **kwargs):  # a signal lands while the pool starts a worker
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(100_000):  # bytecodes run: an unheld handler would have raised by now
+        pass
+    seen.append("started")
+
+ProcessPoolExecutor.submit = starting_a_worker
 cli.install_signal_handlers()
 seen = []
 try:
-    with workers.starting():  # what the engine and the loader do around a submit that may start a worker
-        os.kill(os.getpid(), signal.SIGTERM)
-        for _ in range(100_000):  # bytecodes run: an unheld handler would have raised by now
-            pass
-        seen.append("started")
+    workers.Pool(1).submit(print)  # every pool of auditor is a workers.Pool
 except cli.Interrupted as exc:
     seen.append(f"interrupted {exc.signum}")
 cli.install_signal_handlers()  # the first signal made the handlers ignore further ones

@@ -11,10 +11,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Seconds a terminated worker gets to exit before it is killed.
 STOP_GRACE = 2.0
@@ -39,9 +42,9 @@ def held(signum: int) -> bool:
 
 @contextmanager
 def starting() -> Iterator[None]:
-    """Hand work to a pool that may start worker processes (a ``submit``) without a signal landing halfway through
-    a start: unwound mid-start, the CLI left a fork server's child reading a truncated start-up message (its
-    traceback on stderr) and the executor in a state its shutdown could wait on for :data:`KILL_WAIT` seconds. A
+    """Start worker processes without a signal landing halfway through a start (:class:`Pool` does it for each
+    task it is handed): unwound mid-start, the CLI left a fork server's child reading a truncated start-up message
+    (its traceback on stderr) and the executor in a state its shutdown could wait on for :data:`KILL_WAIT` seconds. A
     SIGINT or SIGTERM arriving meanwhile is raised again when the block ends, a few milliseconds later. Main thread
     only (where signal handlers run)."""
     global _starting
@@ -54,6 +57,16 @@ def starting() -> Iterator[None]:
             signum = _held[0]
             _held.clear()
             signal.raise_signal(signum)  # the CLI's handler runs now
+
+
+class Pool(ProcessPoolExecutor):
+    """The process pool every worker of auditor runs in: handing it a task may start a worker process (all of them
+    at the first task when forking, one per task when none is idle with a fork server), so each ``submit`` holds
+    SIGINT and SIGTERM until it returns (:func:`starting`)."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        with starting():
+            return super().submit(fn, *args, **kwargs)
 
 
 def requested() -> int | None:

@@ -663,12 +663,12 @@ def _parse_in_helper(items: Sequence[tuple[str, str]]) -> list[_Parsed]:
 def _documents_in_two(named: Sequence[tuple[Path, str]]) -> Iterator[_Document]:
     """:func:`_document` of every file, in order, every other chunk of files parsed by a helper process. If the
     helper cannot start or dies, the CLI parses its files itself: the result never depends on it."""
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import Future
     from multiprocessing import get_context
 
     chunks = [named[i : i + PARALLEL_CHUNK] for i in range(0, len(named), PARALLEL_CHUNK)]
     try:
-        pool: ProcessPoolExecutor | None = ProcessPoolExecutor(1, get_context("fork"), initializer=workers.init_child)
+        pool: workers.Pool | None = workers.Pool(1, get_context("fork"), initializer=workers.init_child)
     except (ValueError, OSError):  # no fork on this platform, or no process to spare
         pool = None
     remote: dict[int, Future[list[_Parsed]]] = {}
@@ -679,8 +679,7 @@ def _documents_in_two(named: Sequence[tuple[Path, str]]) -> Iterator[_Document]:
                 sent += 2  # the odd chunks: 1, 3, 5...
                 if sent < len(chunks):
                     todo = [(str(path), shown) for path, shown in chunks[sent]]
-                    with workers.starting():
-                        remote[sent] = pool.submit(_parse_in_helper, todo)
+                    remote[sent] = pool.submit(_parse_in_helper, todo)
             parsed = _from_helper(remote.pop(i, None))
             if parsed is None or len(parsed) != len(chunk):
                 yield from (_document(path, shown) for path, shown in chunk)

@@ -39,7 +39,7 @@ import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from multiprocessing import get_context
@@ -58,7 +58,7 @@ from auditor.policy.catalogue import (
     test_rules,
 )
 from auditor.policy.engine import AGGREGATE, RuleResults, TestResult, as_test_result, check_results, display
-from auditor.workers import cores, init_child, requested, starting, stop
+from auditor.workers import Pool, cores, init_child, requested, stop
 
 DISTRIBUTION = "gordon-to-regorus"
 VERSION = "0.13.0"
@@ -388,9 +388,7 @@ def _workers(count: int) -> int:
 
 
 @contextmanager
-def _pool(
-    modules: Sequence[Module], facts: bool, probe: str, workers: int, fresh: bool = False
-) -> Iterator[ProcessPoolExecutor]:
+def _pool(modules: Sequence[Module], facts: bool, probe: str, workers: int, fresh: bool = False) -> Iterator[Pool]:
     """A pool of workers, each with its own engine for ``modules``. Leaving the block normally waits for the
     workers; leaving it any other way (an error, an interruption, a generator closed early) terminates them at
     once: a signal must stop a run within seconds, and no worker may outlive the CLI."""
@@ -403,7 +401,7 @@ def _pool(
         context.set_forkserver_preload(["auditor.policy.regorus_engine"])
     else:
         context = get_context("fork")
-    pool = ProcessPoolExecutor(
+    pool = Pool(
         max_workers=workers,
         mp_context=context,
         initializer=_init,
@@ -424,16 +422,14 @@ def _crash_site(
     context = get_context("fork")
     marker: Any = context.Array("i", 2, lock=False)
     rules = list(pack.rules)
-    pool = ProcessPoolExecutor(
+    pool = Pool(
         max_workers=1,
         mp_context=context,
         initializer=_init,
         initargs=([(m.name, m.text) for m in modules], facts, probe, marker),
     )
     try:
-        with starting():
-            diagnosed = pool.submit(_evaluate_rule_by_rule, list(suspects), [(r.id, r.entrypoint) for r in rules])
-        diagnosed.result()
+        pool.submit(_evaluate_rule_by_rule, list(suspects), [(r.id, r.entrypoint) for r in rules]).result()
     except BrokenProcessPool:
         index, rule = int(marker[0]), int(marker[1])
         return (index, rules[rule]) if 0 <= rule < len(rules) else None
@@ -484,9 +480,7 @@ class RegorusEngine:
         fallback = Location(str(pack.root))
         try:
             with _pool(modules, False, probe, 1) as pool:
-                with starting():
-                    prepared = pool.submit(_prepare)
-                raws = prepared.result()
+                raws = pool.submit(_prepare).result()
         except _WorkerError as err:
             return PolicyError(regorus_problems(err.raws, modules, fallback))
         except BrokenProcessPool:
@@ -567,20 +561,17 @@ class RegorusEngine:
 
         try:
             with _pool(modules, facts, "data", workers, fresh=count > FORK_LIMIT) as pool:
-                with starting():
-                    checked: Future[list[Raw]] | None = None if digest in _CHECKED else pool.submit(_prepare)
-                    if prestart:
-                        # One task per worker still to start (a fork server starts workers as tasks arrive): each
-                        # builds and probes its engine while the caller builds the first partitions.
-                        for _ in range(workers - (checked is not None)):
-                            pool.submit(_engine_ready)
+                checked: Future[list[Raw]] | None = None if digest in _CHECKED else pool.submit(_prepare)
                 if prestart:
+                    # One task per worker still to start (a fork server starts workers as tasks arrive): each
+                    # builds and probes its engine while the caller builds the first partitions.
+                    for _ in range(workers - (checked is not None)):
+                        pool.submit(_engine_ready)
                     chunk = list(itertools.islice(documents, size))
                 pending: deque[Future[list[str]]] = deque()
                 while chunk or pending:
                     if chunk:
-                        with starting():  # a fork server starts a worker for a task when none is idle
-                            future = pool.submit(_evaluate_chunk, start, chunk, rules)
+                        future = pool.submit(_evaluate_chunk, start, chunk, rules)
                         pending.append(future)
                         in_flight[future] = (start, chunk)
                         start += len(chunk)
@@ -615,9 +606,7 @@ class RegorusEngine:
         modules = list(pack.modules)
         try:
             with _pool(modules, False, "data", 1) as pool:
-                with starting():
-                    prepared = pool.submit(_prepare)
-                raws = prepared.result()
+                raws = pool.submit(_prepare).result()
                 if raws:
                     raise PolicyError(regorus_problems(raws, modules, Location(str(pack.root))))
                 values = pool.submit(_run_tests, tests).result()
