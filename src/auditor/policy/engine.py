@@ -6,6 +6,7 @@ returning, per partition, the generated aggregator's value: ``{rule id: [finding
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -63,6 +64,26 @@ class Engine(Protocol):
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:
         """Run the ``test_*`` rules of the pack's ``*_test.rego`` modules."""
         ...
+
+
+class AllAtOnce(ABC):
+    """An engine that evaluates every partition in one call (the OPA engines): its results come all at once."""
+
+    @abstractmethod
+    def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
+        """:meth:`Engine.evaluate`."""
+
+    def evaluate_iter(
+        self,
+        pack: PolicyPack,
+        partitions: Iterable[str],
+        labels: Sequence[str] = (),
+        *,
+        count: int | None = None,
+        prestart: bool = False,
+    ) -> Iterator[RuleResults]:
+        """:meth:`Engine.evaluate_iter`: every partition taken, then every result handed over."""
+        return iter(self.evaluate(pack, list(partitions), labels))
 
 
 def display(module: Module) -> str:

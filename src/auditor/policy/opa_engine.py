@@ -27,7 +27,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +40,7 @@ from requests.adapters import HTTPAdapter
 
 from auditor.errors import Location, PolicyError, Problem, UsageError
 from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack, modules_digest
-from auditor.policy.engine import RuleResults, TestResult, as_test_result, check_results, display
+from auditor.policy.engine import AllAtOnce, RuleResults, TestResult, as_test_result, check_results, display
 
 NAMESPACE = "auditor"
 STRICT = {"strict-builtin-errors": "true"}
@@ -190,7 +190,7 @@ def _server_message(body: dict[str, Any]) -> str:
     return " ".join(text.split())[:300]
 
 
-class OpaServerEngine:
+class OpaServerEngine(AllAtOnce):
     """Evaluate the pack on an OPA server over its REST API."""
 
     name = "opa"
@@ -459,17 +459,6 @@ class OpaServerEngine:
                     ) from None
             raise PolicyError(f"policy evaluation was undefined on the OPA server while evaluating {label}") from None
         return check_results(pack, value, index)
-
-    def evaluate_iter(
-        self,
-        pack: PolicyPack,
-        partitions: Iterable[str],
-        labels: Sequence[str] = (),
-        *,
-        count: int | None = None,
-        prestart: bool = False,
-    ) -> Iterator[RuleResults]:
-        return iter(self.evaluate(pack, list(partitions), labels))
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:

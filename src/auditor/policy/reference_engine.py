@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from auditor.errors import Location, PolicyError, Problem
 from auditor.policy.catalogue import Module, PolicyPack, modules_digest, test_rules
-from auditor.policy.engine import RuleResults, TestResult, as_test_result, check_results, display
+from auditor.policy.engine import AllAtOnce, RuleResults, TestResult, as_test_result, check_results, display
 
 AGGREGATE_DOC = "auditor.generated.findings"
 PACKAGE = "opa-golib-python-bindings"
@@ -81,7 +81,7 @@ def available() -> bool:
     return True
 
 
-class ReferenceEngine:
+class ReferenceEngine(AllAtOnce):
     """Real OPA in-process: same partitions, same aggregator, same normalised results as the embedded engine."""
 
     name = "reference"
@@ -109,17 +109,6 @@ class ReferenceEngine:
             engine.close()
             raise PolicyError(opa_problems(exc.message, names, Location(str(pack.root)))) from None
         return engine
-
-    def evaluate_iter(
-        self,
-        pack: PolicyPack,
-        partitions: Iterable[str],
-        labels: Sequence[str] = (),
-        *,
-        count: int | None = None,
-        prestart: bool = False,
-    ) -> Iterator[RuleResults]:
-        return iter(self.evaluate(pack, list(partitions), labels))
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         if not partitions:
