@@ -341,9 +341,9 @@ _FP_BYTES = 10
 
 def _packed(fingerprints: list[str]) -> bytes:
     """Fingerprints packed as bytes; raises :class:`_Bent` unless each is what :func:`fingerprint` writes."""
-    text = "".join(fingerprints)
-    if len(text) != 2 * _FP_BYTES * len(fingerprints) or set(map(len, fingerprints)) - {2 * _FP_BYTES}:
+    if any(len(fp) != 2 * _FP_BYTES for fp in fingerprints):
         raise _Bent
+    text = "".join(fingerprints)
     try:
         packed = bytes.fromhex(text)
     except ValueError:
