@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from auditor import safeio, workers
 from auditor.errors import InputError, Location, Problem
@@ -611,8 +611,8 @@ def _documents(paths: Sequence[Path]) -> Iterator[_Document]:
     if len(named) >= PARALLEL_FILES and _REUSE.fresh() and _helpers() > 0:
         yield from _documents_in_two(named)
         return
-    for start in range(0, len(named), STORE_BATCH):
-        yield from _batch(named[start : start + STORE_BATCH])
+    for part in _store_batches(named):
+        yield from _batch(part)
 
 
 def _document(path: Path, shown: str) -> _Document:
@@ -626,7 +626,14 @@ def _batch(named: Sequence[tuple[Path, str]]) -> list[_Document]:
     return [(shown, None, [data], 0) if isinstance(data, Problem) else next(checked) for shown, data in read]
 
 
+_T = TypeVar("_T")
+
 STORE_BATCH = 64  # files read, and asked of the store, at a time
+
+
+def _store_batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``items`` in order, :data:`STORE_BATCH` at a time."""
+    return (items[start : start + STORE_BATCH] for start in range(0, len(items), STORE_BATCH))
 
 
 # A first load of at least this many files is parsed by two processes, the CLI and one helper, when there is a core to
@@ -721,10 +728,7 @@ def load(paths: Sequence[Path]) -> Inventory:
 def load_sources(sources: Sequence[tuple[str, bytes]], where: str = "") -> Inventory:
     """Load and validate an inventory given in memory as ``(shown path, content)`` pairs (e.g. the files of a
     git revision), with exactly the checks and messages of :func:`load`."""
-    ordered = sorted(sources)
-    documents = itertools.chain.from_iterable(
-        _REUSE.checked_many(ordered[start : start + STORE_BATCH]) for start in range(0, len(ordered), STORE_BATCH)
-    )
+    documents = itertools.chain.from_iterable(map(_REUSE.checked_many, _store_batches(sorted(sources))))
     return _assemble(documents, where or ", ".join(shown for shown, _ in sources))
 
 
