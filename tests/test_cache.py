@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from tests.conftest import SAMPLE, Run, commit_all, run_auditor
@@ -90,16 +91,68 @@ def test_a_damaged_cache_file_is_a_warning_and_changes_nothing(sample: Path, tmp
 def test_a_tampered_entry_is_not_believed(sample: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     plain = check(sample, "--cache", str(cache))
+    tampered = tamper(cache, "results")
     with sqlite3.connect(cache / FILE_NAME) as db:
-        rows = db.execute("SELECT key, value FROM results").fetchall()
-        # Every stored result replaced by another partition's: a cache that believed it would lose findings.
-        smallest = min(rows, key=lambda r: len(r[1]))[1]
-        db.executemany("UPDATE results SET value = ? WHERE key = ?", [(smallest, k) for k, _ in rows])
-    truly_that = sum(1 for _, v in rows if v == smallest)
+        db.execute("DELETE FROM located")  # the results are what is read then
     again = check(sample, "--cache", str(cache))
     assert again.out == plain.out
-    assert counts(again)["partitions reused"] == truly_that  # only entries whose value really is that one
-    assert counts(again)["partitions evaluated"] == len(rows) - truly_that
+    assert counts(again)["partitions reused"] == tampered.truly_that  # only entries whose value really is that one
+    assert counts(again)["partitions evaluated"] == tampered.rows - tampered.truly_that
+    assert "did not verify" in again.err
+
+
+class Tampered(NamedTuple):
+    rows: int
+    truly_that: int
+
+
+def tamper(cache: Path, table: str) -> Tampered:
+    """Every entry of ``table`` replaced by the smallest one: a cache that believed it would lose findings."""
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        rows = db.execute(f"SELECT key, value FROM {table}").fetchall()
+        smallest = min(rows, key=lambda r: len(r[1]))[1]
+        db.executemany(f"UPDATE {table} SET value = ? WHERE key = ?", [(smallest, k) for k, _ in rows])
+    return Tampered(len(rows), sum(1 for _, v in rows if v == smallest))
+
+
+def test_located_findings_are_read_back_and_give_the_same_report(sample: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plain = run_auditor("check", str(sample), "--format", "sarif", "--lang", "fr")
+    first = check(sample, "--cache", str(cache))
+    second = run_auditor("check", str(sample), "--format", "sarif", "--lang", "fr", "--timings", "--cache", str(cache))
+    assert second.code == plain.code == 1 and second.out == plain.out  # French text rendered from stored arguments
+    total = counts(first)["partitions evaluated"]
+    assert counts(first)["partitions reused located"] == 0
+    assert counts(second)["partitions reused located"] == counts(second)["partitions reused"] == total
+
+
+def test_findings_are_located_again_when_lines_move_in_a_file_they_point_into(sample: Path, tmp_path: Path) -> None:
+    """A comment added at the top of a flows file changes no partition's input, so every result is reused, but the
+    findings about its flows now sit one line lower: their stored places must not be reported."""
+    cache = tmp_path / "cache"
+    check(sample, "--cache", str(cache))
+    flows = sample / "flows" / "marketing.yaml"
+    flows.write_text("# moved one line down\n" + flows.read_text(encoding="utf-8"), encoding="utf-8")
+    plain = check(sample)
+    cached = check(sample, "--cache", str(cache))
+    assert cached.code == plain.code == 1 and cached.out == plain.out
+    shown = str(flows)
+    assert any(f["location"]["file"] == shown for f in json.loads(plain.out)["findings"])
+    c = counts(cached)
+    assert c["partitions evaluated"] == 0
+    assert 0 < c["partitions reused located"] < c["partitions reused"]
+
+
+def test_tampered_located_findings_are_not_believed(sample: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    plain = check(sample, "--cache", str(cache))
+    tampered = tamper(cache, "located")
+    again = check(sample, "--cache", str(cache))
+    assert again.out == plain.out
+    c = counts(again)
+    assert c["partitions reused located"] == tampered.truly_that
+    assert c["partitions evaluated"] == 0  # the others' results were still there, sealed
+    assert "did not verify" in again.err
 
 
 def test_a_cache_path_that_is_a_file_is_a_usage_error(sample: Path, tmp_path: Path) -> None:

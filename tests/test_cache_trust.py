@@ -84,48 +84,86 @@ def test_a_warm_cache_reads_every_file_and_partition_back(sample: Path, plain: R
     assert (os.stat(warm / SECRET_NAME).st_mode & 0o777) == 0o600
 
 
-def test_entries_emptied_with_a_recomputed_plain_digest_are_not_believed(sample: Path, plain: Run, warm: Path) -> None:
+def only(cache: Path, table: str) -> None:
+    """Leave ``table`` the only place a partition's findings can come from: a partition's located findings
+    (``located``) are read before its results, so attacking the results means taking the located findings away."""
+    if table == "results":
+        with sqlite3.connect(cache / FILE_NAME) as db:
+            db.execute("DELETE FROM located")
+
+
+def believed(run: Run, table: str) -> float:
+    """How many partitions a run took from ``table``."""
+    c = counts(run)
+    return c["partitions reused located"] if table == "located" else c["partitions reused"]
+
+
+@pytest.mark.parametrize("table", ["results", "located"])
+def test_entries_emptied_with_a_recomputed_plain_digest_are_not_believed(
+    sample: Path, plain: Run, warm: Path, table: str
+) -> None:
     # The attack that passed before the seal was keyed: every result rewritten to "no finding for any rule", with a
     # digest anyone can compute.
+    only(warm, table)
+    empty = {"results": {"creality.rights.no_contact_point": []}, "located": {"v": 1, "files": [], "rows": []}}
     forged = []
-    for key, _value, _seal in rows(warm):
-        raw = json.dumps({"creality.rights.no_contact_point": []}).encode()
+    for key, _value, _seal in rows(warm, table):
+        raw = json.dumps(empty[table]).encode()
         forged.append((key, zlib.compress(raw), hashlib.blake2b(raw, digest_size=16).digest()))
-    rewrite(warm, "results", forged)
+    rewrite(warm, table, forged)
     run = check(sample, "--cache", str(warm))
     assert_full_and_warned(run, plain, "did not verify")
-    assert counts(run)["partitions reused"] == 0
+    assert believed(run, table) == 0
 
 
-def test_one_partitions_value_copied_over_other_keys_is_not_believed(sample: Path, plain: Run, warm: Path) -> None:
-    existing = rows(warm)
+@pytest.mark.parametrize("table", ["results", "located"])
+def test_one_partitions_value_copied_over_other_keys_is_not_believed(
+    sample: Path, plain: Run, warm: Path, table: str
+) -> None:
+    only(warm, table)
+    existing = rows(warm, table)
     _, value, seal = min(existing, key=lambda r: len(r[1]))  # a genuine, well-sealed entry of another key
     copied = [(k, value, seal) for k, v, _ in existing if v != value]
-    rewrite(warm, "results", copied)
+    rewrite(warm, table, copied)
     run = check(sample, "--cache", str(warm))
     assert_full_and_warned(run, plain, "did not verify")
-    assert counts(run)["partitions evaluated"] == len(copied)
+    assert believed(run, table) == len(existing) - len(copied)
+    if table == "results":
+        assert counts(run)["partitions evaluated"] == len(copied)
 
 
-def test_a_well_sealed_value_of_the_wrong_shape_is_a_miss_not_an_error(sample: Path, plain: Run, warm: Path) -> None:
+@pytest.mark.parametrize("table", ["results", "located"])
+def test_a_well_sealed_value_of_the_wrong_shape_is_a_miss_not_an_error(
+    sample: Path, plain: Run, warm: Path, table: str
+) -> None:
     # Someone holding the secret (or a bug) seals values the findings cannot be built from: before, exit 3
     # "internal error: KeyError"; now each is a miss.
+    only(warm, table)
     store = Store(warm)
-    shapes = [{"no.such_rule": []}, [], {"x": 1}]
-    bad_results = []
-    for i, (key, _value, _seal) in enumerate(rows(warm)):
+    row = ["0" * 20, "no.such_rule", "system", "x", "", 0, 1, 1, 1, "", "", "m", "", "", "", []]
+    shapes = {
+        "results": [{"no.such_rule": []}, [], {"x": 1}],
+        "located": [
+            {"v": 1, "files": [], "rows": [row]},  # a rule not of the pack (and a file index out of range)
+            {"v": 2, "files": [], "rows": []},
+            {"v": 1, "files": [], "rows": [row[:-1]]},
+            [],
+        ],
+    }[table]
+    bad = []
+    for i, (key, _value, _seal) in enumerate(rows(warm, table)):
         blob = zlib.compress(json.dumps(shapes[i % len(shapes)]).encode())
-        bad_results.append((key, blob, store._seal("results", key, blob)))
+        bad.append((key, blob, store._seal(table, key, blob)))
     bad_documents = []
     for i, (key, _value, _seal) in enumerate(rows(warm, "documents")):
         blob = json.dumps({"v": 1, "nodes": 0, "doc": {"systems": []}, "at": [1, 1, 2] if i % 2 else []}).encode()
         bad_documents.append((key, blob, store._seal("documents", key, blob)))
     store.close()
-    rewrite(warm, "results", bad_results)
+    rewrite(warm, table, bad)
     rewrite(warm, "documents", bad_documents)
     run = check(sample, "--cache", str(warm))
     assert_full_and_warned(run, plain, "unexpected shape")
-    assert counts(run)["partitions reused"] == 0 and counts(run)["inventory files read back"] == 0
+    assert believed(run, table) == 0 and counts(run)["inventory files read back"] == 0
 
 
 def test_a_foreign_cache_file_is_not_believed(sample: Path, plain: Run, warm: Path, tmp_path: Path) -> None:

@@ -44,13 +44,22 @@ FILE_NAME = "partition-results.sqlite3"
 SECRET_NAME = "secret"
 SECRET_BYTES = 32
 FORMAT = 2  # 1: plain digests (before the secret); older files are emptied on open
-TABLES = ("results", "documents", "audits")
+TABLES = ("results", "documents", "audits", "located")
 # A stored value larger than this once decompressed is refused (a compressed bomb must not take the memory).
 MAX_VALUE_BYTES = 512 * 1024 * 1024
 
 
 class CacheUnusable(Exception):
     """The cache directory or file cannot be used; the caller warns and goes on without it."""
+
+
+class _Stale:
+    """What a validator returns for an entry that is well formed but no longer applies (see :data:`STALE`)."""
+
+
+# A validator given to :meth:`Store.get_many` returns STALE for an entry that is what was written but no longer holds
+# (located findings pointing into a file that changed since): a miss, not a warning.
+STALE = _Stale()
 
 
 def _check_owner(st: os.stat_result, what: str) -> None:
@@ -231,9 +240,9 @@ class Store:
         self, table: str, keys: Iterable[bytes], validate: Callable[[Any], Any | None], *, raw: bool = False
     ) -> dict[bytes, Any]:
         """The values of ``keys`` present in ``table`` whose seal verifies and that ``validate`` accepts (it returns
-        the value to use, or None to refuse it); each one used is marked used by this run (in the next write).
-        With ``raw``, ``validate`` is given the stored bytes once their seal verifies, to read them itself (a large
-        value line by line: :func:`inflate_lines`)."""
+        the value to use, None to refuse it, or :data:`STALE` to pass over it without a warning); each one used is
+        marked used by this run (in the next write). With ``raw``, ``validate`` is given the stored bytes once their
+        seal verifies, to read them itself (a large value line by line: :func:`inflate_lines`)."""
         found: dict[bytes, Any] = {}
         wanted = list(dict.fromkeys(keys))
         compressed = table != "documents"
@@ -257,12 +266,18 @@ class Store:
                     if checked is None:
                         self.reject("had an unexpected shape")
                         continue
+                    if checked is STALE:
+                        continue
                     found[key] = checked
                     self._used[table].append(key)
         except sqlite3.Error as exc:
             raise CacheUnusable(f"{self.path}: {exc}") from None
         self.hits += len(found)
         return found
+
+    def touch(self, table: str, keys: Iterable[bytes]) -> None:
+        """Mark ``keys`` of ``table`` used by this run without reading them (those present are kept)."""
+        self._used[table].extend(keys)
 
     @staticmethod
     def _decode(blob: bytes, compressed: bool) -> Any:

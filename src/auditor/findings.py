@@ -15,7 +15,7 @@ import orjson
 
 from auditor import jsonsafe
 from auditor.errors import InputError, Location, Problem
-from auditor.model import ENTITY_KINDS, Inventory
+from auditor.model import ENTITY_KINDS, Entity, Inventory
 from auditor.policy.catalogue import SEVERITIES, PolicyPack
 from auditor.policy.engine import RuleResults
 
@@ -70,15 +70,38 @@ def _compact(value: Any) -> str:
     return jsonsafe.dumps_compact(value, sort_keys=True).decode("utf-8")
 
 
+# A finding as a partition's results give it, located but not yet kept (:meth:`Builder.prepare`): fingerprint, rule
+# id, subject kind and id, attribute, location, whether the subject is an entity of the inventory, then what the
+# rule said itself ("" when it said nothing valid, the pack's default applying): severity, verdict, message,
+# remediation, message format and arguments (compact JSON), evidence.
+Row = tuple[str, str, str, str, str, Location, bool, str, str, str, str, str, str, tuple[str, ...]]
+
+# Version of a partition's located findings as stored (``check --cache``, table ``located``: Builder.stored/restored).
+_LOCATED = 1
+_ROW_WIDTH = 16  # a stored row: the 14 fields of Row, its location as three (file index, line, column)
+_ROW_TEXT = (0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 14)  # the text columns of a stored row
+
+
+class Stale(Exception):
+    """Stored prepared findings that no longer hold here (:meth:`Builder.restored`): a file they point into changed."""
+
+
 class Builder:
     """Findings built as partitions' results arrive, in any order (with ``--cache`` the stored results are taken as
     they are read, the others as the engine gives them): ``add(index, results)`` for each partition, then
     :meth:`findings`. Two partitions may report the same finding (same fingerprint): the one of the lowest
     partition index is kept, and within a partition the first, so the findings never depend on arrival order.
-    More than MAX_FINDINGS is an input error (exit 2): never a partial report."""
+    More than MAX_FINDINGS is an input error (exit 2): never a partial report.
 
-    def __init__(self, pack: PolicyPack, inv: Inventory, *, message_args: bool = True) -> None:
+    ``add`` is :meth:`prepare` (locate and fingerprint a partition's findings: most of the work) then :meth:`keep`.
+    With ``check --cache``, a partition's prepared findings are stored too (:meth:`stored`) and read back
+    (:meth:`restored`) when every file they point into has the same bytes: a pull request then neither parses
+    nor locates the findings of the partitions it did not change."""
+
+    def __init__(self, pack: PolicyPack, inv: Inventory, *, message_args: bool = True, storing: bool = False) -> None:
         self._pack, self._inv, self._message_args = pack, inv, message_args
+        # What a stored entry needs (the message's format and arguments) is prepared when kept or stored.
+        self._with_args = message_args or storing
         self._found: dict[str, Finding] = {}
         # Fingerprint -> the partition its kept finding comes from, for partitions from the watermark on: every
         # partition below the watermark has arrived, so a finding kept from one of them can never be replaced (a
@@ -88,20 +111,31 @@ class Builder:
         self._watermark = 0  # the lowest partition index not arrived yet
         self._held: dict[int, list[str]] = {}  # for each partition arrived from the watermark on, what it added
         self._nowhere = Location(inv.files[0] if inv.files else "")
+        # Each file's digest (check --cache): what a stored partition's locations are valid for.
+        self._digests = dict(zip(inv.files, inv.digests, strict=True)) if inv.digests else {}
+        self._by_kind: dict[str, Mapping[str, Entity]] = {kind: inv.by_kind(kind) for kind in ENTITY_KINDS}
+
+    @property
+    def can_store(self) -> bool:
+        """Whether prepared findings can be stored and read back: every file's digest is known."""
+        return bool(self._digests)
 
     def add(self, index: int, partition: RuleResults) -> None:
         """The findings of partition number ``index`` (its raw rule results)."""
-        pack, inv, found, origin = self._pack, self._inv, self._found, self._origin
-        held: list[str] = []
-        message_args = self._message_args
+        self.keep(index, self.prepare(partition))
+
+    def prepare(self, partition: RuleResults) -> list[Row]:
+        """One partition's findings (its raw rule results), located and fingerprinted."""
+        pack = self._pack
+        rows: list[Row] = []
+        with_args = self._with_args
         intern = sys.intern
-        entity_of = inv.entity
+        by_kind = self._by_kind
+        nowhere = self._nowhere
         for rule_id, items in partition.items():
             if not items:
                 continue
-            rule = pack.rules_by_id[rule_id]
-            clause = pack.clauses[rule.clause]
-            remediation = rule.remediation or clause.remediation
+            rule_id = pack.rules_by_id[rule_id].id  # one string for every finding of the rule
             for item in items:
                 get = item.get
                 subject = item["subject"]
@@ -113,60 +147,88 @@ class Builder:
                     sid = ""
                 attribute = get("attribute")
                 attribute = intern(attribute) if isinstance(attribute, str) else ""
-                entity = entity_of(kind, sid) if kind in ENTITY_KINDS else None
+                entities = by_kind.get(kind)
+                entity = entities.get(sid) if entities is not None else None
                 if entity is not None:
                     sid = entity.id
                 key = get("key")
                 fp = fingerprint(rule_id, kind, sid, attribute, key if isinstance(key, str) else "")
-                kept = origin.get(fp)
-                if kept is not None:
-                    if kept <= index:
-                        continue
-                elif fp in found:
-                    continue  # kept from a partition below the watermark, so below this one
-                elif len(found) >= MAX_FINDINGS:
-                    raise InputError(
-                        [
-                            Problem(
-                                Location("auditor"),
-                                f"the inventory yields more than {MAX_FINDINGS:,} findings, beyond what one run "
-                                "reports within 2 GiB of memory: fix the problems common to many entities first, "
-                                "or audit it in parts",
-                            )
-                        ]
-                    )
                 # Not cached by (entity, attribute): 86 % of the findings have a place of their own (L: 161k places
                 # for 188k findings), and such a cache held ~60 MB more at XL's peak than the places it shares.
-                location = self._nowhere if entity is None else entity.loc(attribute or None)
+                location = nowhere if entity is None else entity.loc(attribute or None)
                 severity = get("severity")
-                if not isinstance(severity, str) or severity not in SEVERITY_RANK:
-                    severity = rule.severity
                 verdict = get("verdict")
                 message = item["message"]
                 fix = get("remediation")
                 evidence = get("evidence")
-                fmt = get("fmt") if message_args else None
+                fmt = get("fmt") if with_args else None
                 args = get("args")
-                origin[fp] = index
-                held.append(fp)
-                found[fp] = Finding(
-                    fingerprint=fp,
-                    rule_id=rule_id,
-                    clause_id=rule.clause,
-                    source=clause.source,
-                    severity=severity,
-                    verdict=verdict if isinstance(verdict, str) and verdict else rule.verdict,
-                    title=rule.title,
-                    message=message if isinstance(message, str) else "",
-                    subject_kind=kind,
-                    subject_id=sid,
-                    attribute=attribute,
-                    location=location,
-                    evidence=tuple(intern(str(x)) for x in evidence) if evidence else (),
-                    remediation=fix if isinstance(fix, str) and fix else remediation,
-                    message_fmt=intern(fmt) if isinstance(fmt, str) else "",
-                    message_args=_compact(args) if isinstance(fmt, str) and isinstance(args, list) and args else "",
+                rows.append(
+                    (
+                        fp,
+                        rule_id,
+                        kind,
+                        sid,
+                        attribute,
+                        location,
+                        entity is not None,
+                        severity if isinstance(severity, str) and severity in SEVERITY_RANK else "",
+                        verdict if isinstance(verdict, str) else "",
+                        message if isinstance(message, str) else "",
+                        fix if isinstance(fix, str) else "",
+                        intern(fmt) if isinstance(fmt, str) else "",
+                        _compact(args) if isinstance(fmt, str) and isinstance(args, list) and args else "",
+                        tuple(intern(str(x)) for x in evidence) if evidence else (),
+                    )
                 )
+        return rows
+
+    def keep(self, index: int, rows: Sequence[Row]) -> None:
+        """Partition number ``index``'s prepared findings (:meth:`prepare`, :meth:`restored`)."""
+        pack, found, origin = self._pack, self._found, self._origin
+        rules, clauses = pack.rules_by_id, pack.clauses
+        message_args = self._message_args
+        held: list[str] = []
+        for fp, rule_id, kind, sid, attribute, location, _, severity, verdict, message, fix, fmt, args, ev in rows:
+            kept = origin.get(fp)
+            if kept is not None:
+                if kept <= index:
+                    continue
+            elif fp in found:
+                continue  # kept from a partition below the watermark, so below this one
+            elif len(found) >= MAX_FINDINGS:
+                raise InputError(
+                    [
+                        Problem(
+                            Location("auditor"),
+                            f"the inventory yields more than {MAX_FINDINGS:,} findings, beyond what one run "
+                            "reports within 2 GiB of memory: fix the problems common to many entities first, "
+                            "or audit it in parts",
+                        )
+                    ]
+                )
+            rule = rules[rule_id]
+            clause = clauses[rule.clause]
+            origin[fp] = index
+            held.append(fp)
+            found[fp] = Finding(
+                fingerprint=fp,
+                rule_id=rule_id,
+                clause_id=rule.clause,
+                source=clause.source,
+                severity=severity or rule.severity,
+                verdict=verdict or rule.verdict,
+                title=rule.title,
+                message=message,
+                subject_kind=kind,
+                subject_id=sid,
+                attribute=attribute,
+                location=location,
+                evidence=ev,
+                remediation=fix or rule.remediation or clause.remediation,
+                message_fmt=fmt if message_args else "",
+                message_args=args if message_args else "",
+            )
 
         self._held[index] = held
         if index == self._watermark:
@@ -177,6 +239,95 @@ class Builder:
                         del origin[fp]
                 mark += 1
             self._watermark = mark
+
+    def stored(self, rows: Sequence[Row]) -> bytes | None:
+        """A partition's prepared findings as stored (JSON): the files they point into with their digests, and one
+        row per finding; None when they cannot be (a file's digest unknown, a number beyond 64 bits)."""
+        digests = self._digests
+        files: dict[str, int] = {}
+        out = []
+        for fp, rule_id, kind, sid, attribute, loc, entity, severity, verdict, message, fix, fmt, args, ev in rows:
+            at = files.setdefault(loc.file, len(files))
+            out.append(
+                [fp, rule_id, kind, sid, attribute, at, loc.line, loc.column, int(entity), severity, verdict, message,
+                 fix, fmt, args, ev]
+            )  # fmt: skip
+        if any(f not in digests for f in files):
+            return None
+        try:
+            return orjson.dumps({"v": _LOCATED, "files": [[f, digests[f].hex()] for f in files], "rows": out})
+        except TypeError:  # orjson.JSONEncodeError
+            return None
+
+    def restored(self, value: Any) -> list[Row] | None:
+        """A partition's prepared findings read back (what :meth:`stored` wrote, decoded from JSON), when they are
+        still what :meth:`prepare` would give here: every file they point into has the same bytes (digest) and the
+        same name in this run, every subject that was an entity of the inventory is one in the same file and every
+        other is not. Raises :class:`Stale` when they no longer hold (the caller then locates the results); None when
+        the value is not what :meth:`stored` writes (a rule not of the pack, a type, a fingerprint)."""
+        if type(value) is not dict or value.get("v") != _LOCATED or set(value) != {"v", "files", "rows"}:
+            return None
+        files, rows = value["files"], value["rows"]
+        if type(files) is not list or type(rows) is not list:
+            return None
+        digests = self._digests
+        names: list[str] = []
+        for item in files:
+            if not (type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is str):
+                return None
+            digest = digests.get(item[0])
+            if digest is None or digest.hex() != item[1]:
+                raise Stale
+            names.append(item[0])
+        if not rows:
+            return []
+        if not (set(map(type, rows)) <= {list} and set(map(len, rows)) == {_ROW_WIDTH}):
+            return None
+        columns = list(zip(*rows, strict=True))
+        if not all(set(map(type, columns[i])) <= {str} for i in _ROW_TEXT):
+            return None
+        places_at = columns[6] + columns[7]  # lines and columns
+        if not (_indexes(list(columns[5]), len(names)) and set(map(type, places_at)) <= {int}):
+            return None
+        if min(places_at) < 0:
+            return None
+        if not (set(columns[8]) <= {0, 1} and set(map(type, columns[8])) <= {int}):
+            return None
+        if not (set(map(type, columns[15])) <= {list} and set(map(type, itertools.chain(*columns[15]))) <= {str}):
+            return None
+        if not set(columns[1]) <= self._pack.rules_by_id.keys() or not set(columns[9]) <= {"", *SEVERITY_RANK}:
+            return None
+        try:
+            _packed(list(columns[0]))
+        except _Bent:
+            return None
+        intern = sys.intern
+        rules = self._pack.rules_by_id
+        by_kind = self._by_kind
+        nowhere = self._nowhere
+        places: dict[tuple[int, int, int], Location] = {}
+        out: list[Row] = []
+        for fp, rule_id, kind, sid, attribute, at, line, column, entity, sev, verdict, msg, fix, fmt, args, ev in rows:
+            entities = by_kind.get(kind)
+            found = entities.get(sid) if entities is not None else None
+            if entity:
+                if found is None or found.file != names[at]:
+                    raise Stale
+                sid = found.id
+                location = places.get((at, line, column))
+                if location is None:
+                    location = places[at, line, column] = Location(found.file, line, column)
+            else:
+                if line or column:
+                    return None
+                if found is not None or names[at] != nowhere.file:
+                    raise Stale
+                location = nowhere
+            out.append(
+                (fp, rules[rule_id].id, intern(kind), sid, intern(attribute), location, bool(entity), sev, verdict,
+                 msg, fix, intern(fmt), args, tuple(map(intern, ev)))
+            )  # fmt: skip
+        return out
 
     def findings(self) -> list[Finding]:
         """Every finding, sorted, de-duplicated; once, at the end: what the builder kept to build them is freed first,

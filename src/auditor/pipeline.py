@@ -19,9 +19,9 @@ from typing import Any
 
 from auditor import __version__, inventory, jsonsafe
 from auditor import findings as findings_mod
-from auditor.cache import CacheUnusable, Store, inflate_lines
+from auditor.cache import STALE, CacheUnusable, Store, inflate_lines
 from auditor.errors import PolicyError
-from auditor.findings import Finding
+from auditor.findings import Finding, Row
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack, inputs
@@ -95,6 +95,7 @@ class PartitionCache:
         self._previous: dict[bytes, RuleResults] = {}
         self.hits = 0
         self.misses = 0
+        self.located_hits = 0  # partitions whose findings were read back located (part of the hits)
         self.audits_read_back = 0
         self.store: Store | None = None
         self.warnings: list[str] = []
@@ -143,21 +144,43 @@ class PartitionCache:
         engine: Engine,
         partitions: Iterable[tuple[str, str]],
         count: int,
-        sink: Callable[[int, RuleResults], None],
+        sink: Callable[[int, RuleResults | list[Row]], list[Row]],
+        located: findings_mod.Builder | None = None,
     ) -> None:
         """Give ``sink`` the results of every partition (``(document, label)`` pairs, at most ``count``) with its
         number, each as soon as it is known: a result read back (from memory or the store) at once, in whatever
         order that makes, the others as the engine evaluates them. Partitions are taken as the engine needs them
         and nothing waits here for an earlier partition: a run that reads most results back (a pull request)
         never holds them all (XL: ~1 GiB), and a plain run keeps no results; only ``--diff-base``'s second audit
-        and ``--cache`` keep what they need. An error of ``sink`` stops the engine's workers."""
+        and ``--cache`` keep what they need. An error of ``sink`` stops the engine's workers.
+
+        ``sink`` returns the partition's findings prepared (:meth:`findings.Builder.prepare`). With a store and
+        ``located`` (the builder, when it knows every file's digest), they are stored too, and a partition whose
+        stored prepared findings still hold (:meth:`findings.Builder.restored`: every file they point into has the
+        same bytes) is given to ``sink`` as those rows, neither its results read nor its findings located again."""
         prefix = self.pack_key(pack, engine)
         known = {**self._previous, **self._current}
         fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
         fresh_labels: list[str] = []
         current: dict[bytes, RuleResults] = {}
         unstored: dict[bytes, RuleResults] = {}
+        unlocated: dict[bytes, bytes] = {}  # prepared findings to store, by key
+        locating = located is not None and located.can_store
         taken = 0
+
+        def restore(value: Any) -> Any:
+            assert located is not None
+            try:
+                return located.restored(value)
+            except findings_mod.Stale:
+                return STALE
+
+        def arrived(index: int, k: bytes, value: RuleResults) -> None:
+            rows = sink(index, value)
+            if locating and self.store is not None and located is not None:
+                entry = located.stored(rows)
+                if entry is not None:
+                    unlocated[k] = entry
 
         def keep(k: bytes, value: RuleResults) -> None:
             if self.keep_in_memory:
@@ -167,6 +190,14 @@ class PartitionCache:
             nonlocal taken
             keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc, _ in batch]
             missing = [k for k in keys if k not in known]
+            restored: dict[bytes, list[Row]] = {}
+            if self.store is not None and missing and locating and located is not None:
+                try:
+                    restored = self.store.get_many("located", missing, restore)
+                    missing = [k for k in missing if k not in restored]
+                    self.store.touch("results", restored)  # still wanted when a file they point into changes
+                except CacheUnusable as exc:
+                    self._drop_store(exc)
             if self.store is not None and missing:
                 try:
                     known.update(self.store.get_many("results", missing, lambda v: valid_results(pack, v)))
@@ -174,6 +205,12 @@ class PartitionCache:
                     self._drop_store(exc)
             for (doc, label), k in zip(batch, keys, strict=True):
                 index, taken = taken, taken + 1
+                rows = restored.pop(k, None)
+                if rows is not None:
+                    self.hits += 1
+                    self.located_hits += 1
+                    sink(index, rows)
+                    continue
                 value = known.pop(k, None)  # documents name their partition: no key comes twice in one run
                 if value is None:
                     fresh.append((index, k))
@@ -182,7 +219,7 @@ class PartitionCache:
                 else:
                     self.hits += 1
                     keep(k, value)
-                    sink(index, value)
+                    arrived(index, k, value)
 
         def fresh_documents() -> Iterator[str]:
             batch: list[tuple[str, str]] = []
@@ -207,7 +244,9 @@ class PartitionCache:
                     if len(unstored) >= 256:
                         self._store(unstored)
                 keep(k, value)
-                sink(index, value)
+                arrived(index, k, value)
+                if len(unlocated) >= 256:
+                    self._store_located(unlocated)
         finally:
             close = getattr(results, "close", None)
             if close is not None:
@@ -215,6 +254,7 @@ class PartitionCache:
         if fresh:
             raise PolicyError("the policy engine returned fewer results than partitions")
         self._store(unstored)
+        self._store_located(unlocated)
         if self.keep_in_memory:
             self._previous, self._current = self._current, current
         else:
@@ -264,6 +304,14 @@ class PartitionCache:
             self.store.put_many("audits", {key: table})
         except CacheUnusable as exc:
             self._drop_store(exc)
+
+    def _store_located(self, entries: dict[bytes, bytes]) -> None:
+        if self.store is not None and entries:
+            try:
+                self.store.put_many("located", entries)
+            except CacheUnusable as exc:
+                self._drop_store(exc)
+        entries.clear()
 
     def _store(self, values: dict[bytes, RuleResults]) -> None:
         if self.store is not None and values:
@@ -371,24 +419,26 @@ def audit(
     before = {k: stages.get(k, 0.0) for k in ("lineage", "partitions", "serialise", "findings")}
     if cache is None:
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
-    misses = cache.misses
-    builder = findings_mod.Builder(pack, inv, message_args=message_args)
+    misses, located_hits = cache.misses, cache.located_hits
+    builder = findings_mod.Builder(pack, inv, message_args=message_args, storing=cache.store is not None)
     done = 0
 
-    def sink(index: int, value: RuleResults) -> None:
+    def sink(index: int, value: RuleResults | list[Row]) -> list[Row]:
         nonlocal done
         started = time.perf_counter()
-        builder.add(index, value)
+        rows = value if isinstance(value, list) else builder.prepare(value)
+        builder.keep(index, rows)
         timings.add("findings", started)
         done += 1
         if progress is not None:
             progress(done, count)
+        return rows
 
     t = time.perf_counter()
     # Findings and what builds them are plain data (no cycles) and live to the end of the run: collecting while they
     # pile up walked them again and again (L: 6 full collections, 1.6 s of the CLI's CPU).
     with long_lived():
-        cache.evaluate(pack, engine, stream(), count, sink)
+        cache.evaluate(pack, engine, stream(), count, sink, located=builder)
         t = timings.add("evaluate", t)
         stages["evaluate"] -= sum(stages.get(k, 0.0) - v for k, v in before.items())
         found = builder.findings()
@@ -396,6 +446,7 @@ def audit(
     evaluated = cache.misses - misses
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
+    timings.count("partitions reused located", cache.located_hits - located_hits)
     # The cache takes every partition from the stream, so the lineage is known here (computed again otherwise).
     return Audit(inv, pack, found, timings, analysed[0] if analysed else analyse(inv))
 
