@@ -220,6 +220,8 @@ class PartitionCache:
                     self.hits += 1
                     keep(k, value)
                     arrived(index, k, value)
+            if len(unlocated) >= 256:  # results read back and located again (a file they point into changed)
+                self._store_located(unlocated)
 
         def fresh_documents() -> Iterator[str]:
             batch: list[tuple[str, str]] = []
