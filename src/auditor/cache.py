@@ -5,7 +5,9 @@ Rules are pure functions of their partition's input document, so a result is key
 version, engine, policy modules, document) and is valid for as long as those bytes are identical. A pull-request
 run whose cache holds the results of the main branch evaluates only the partitions whose documents changed. In the
 same way a parsed and validated inventory file is keyed by the digest of (auditor version, schema, loader limits,
-file content), so the unchanged files of both revisions are read back instead of parsed.
+file content), so the unchanged files of both revisions are read back instead of parsed. A partition's findings are
+also kept located (``located``, under its result's key, with the digests of the files they point into: valid while
+those files are unchanged; :meth:`auditor.findings.Builder.restored`).
 
 Trust (docs/ci.md, "What the cache trusts"): a cache can only save work, never change a verdict or fail a run.
 
@@ -187,7 +189,7 @@ def inflate_lines(blob: bytes, piece: int = 4 << 20) -> Iterator[bytes]:
 
 
 class Store:
-    """A SQLite file of sealed entries in two tables (``results``, ``documents``), one row per key."""
+    """A SQLite file of sealed entries in tables (:data:`TABLES`), one row per key."""
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
@@ -287,12 +289,15 @@ class Store:
         except (ValueError, RecursionError):
             return None
 
-    def put_many(self, table: str, items: Mapping[bytes, bytes]) -> None:
-        """Store ``items`` (key -> JSON bytes: :func:`jsonsafe.dumps_compact`, or JSON lines) in ``table``, sealed."""
-        compressed = table != "documents"
+    def put_many(self, table: str, items: Mapping[bytes, bytes], *, compressed: bool = False) -> None:
+        """Store ``items`` (key -> JSON bytes: :func:`jsonsafe.dumps_compact`, or JSON lines) in ``table``, sealed.
+        With ``compressed``, the bytes are already zlib-compressed (one stream) for a table that keeps them so."""
+        if compressed and table == "documents":
+            raise ValueError("the documents table keeps its values as they are")
+        compress = table != "documents" and not compressed
         rows = []
         for key, raw in items.items():
-            blob = zlib.compress(raw, 1) if compressed else raw
+            blob = zlib.compress(raw, 1) if compress else raw
             rows.append((key, blob, self._seal(table, key, blob), self.run))
         try:
             self._db.execute("BEGIN")
