@@ -154,6 +154,7 @@ class DiffResult:
     full_cpu: float
     warm_wall: float
     warm_cpu: float
+    warm_rss_mib: float
     diff_wall: float
     diff_cpu: float
     diff_rss_mib: float
@@ -179,7 +180,7 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
     subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=repo, check=True)
     common = [*_auditor(), "check", "inventory", "--format", "json", "--engine", engine, "--fail-on", "never"]
     cache = ["--cache", str(repo / ".auditor-cache")]
-    warm, warm_wall, _, warm_cpu = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
+    warm, warm_wall, warm_rss, warm_cpu = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
     target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
     text = target.read_text(encoding="utf-8")
     target.write_text(
@@ -200,7 +201,7 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
         same = [f["fingerprint"] for f in a.get("findings", [])] == [f["fingerprint"] for f in b.get("findings", [])]
     else:
         sys.stderr.write(f"diff run failed: {warm.stderr[-300:]} {full.stderr[-300:]} {diff.stderr[-300:]}\n")
-    return DiffResult(full_wall, full_cpu, warm_wall, warm_cpu, diff_wall, diff_cpu, diff_rss, counts, same)
+    return DiffResult(full_wall, full_cpu, warm_wall, warm_cpu, warm_rss, diff_wall, diff_cpu, diff_rss, counts, same)
 
 
 def _fmt(x: float | None) -> str:
@@ -322,7 +323,10 @@ def main() -> int:
         print()
         print(f"pull-request run on {size}, one system changed (wall s / CPU s):")
         print(f"- full check of the changed tree, no cache: {d.full_wall:.2f} / {d.full_cpu:.2f}")
-        print(f"- main-branch run filling the cache (check --cache): {d.warm_wall:.2f} / {d.warm_cpu:.2f}")
+        print(
+            f"- main-branch run filling the cache (check --cache): {d.warm_wall:.2f} / {d.warm_cpu:.2f}, "
+            f"peak RSS {d.warm_rss_mib:.0f} MiB"
+        )
         parsed = int(c.get("inventory files parsed", -1))
         read_back = int(c.get("inventory files read back", -1))
         print(

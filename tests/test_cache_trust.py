@@ -259,7 +259,7 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
 def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refused(plain: Run) -> None:
     from auditor.cache import inflate_lines
     from auditor.errors import Location
-    from auditor.findings import Finding, Recorded, from_table, to_table
+    from auditor.findings import Finding, Recorded, from_table, to_compressed_table, to_table
 
     found = [
         Finding(
@@ -290,6 +290,8 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
 
     back = read(table, files)
     assert back is not None and back.gone(set()) == found
+    # What the cache stores: the same lines, compressed as they are made.
+    assert b"\n".join(inflate_lines(to_compressed_table(found, files) or b"")) == to_table(found, files)
     every = {f.fingerprint for f in found}
     assert back.new(every) == frozenset() and back.new({*every, "0" * 20}) == {"0" * 20}
     assert back.new({found[0].fingerprint, "1" * 20}) == {"1" * 20}

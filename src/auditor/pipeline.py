@@ -298,12 +298,12 @@ class PartitionCache:
         if self.store is None or not inv.digests:
             return
         files = sorted(zip(inv.files, inv.digests, strict=True))
-        table = findings_mod.to_table(found, [name for name, _ in files])
+        table = findings_mod.to_compressed_table(found, [name for name, _ in files])
         if table is None:
             return
         key = self._audit_key(pack, engine, files)
         try:
-            self.store.put_many("audits", {key: table})
+            self.store.put_many("audits", {key: table}, compressed=True)
         except CacheUnusable as exc:
             self._drop_store(exc)
 
