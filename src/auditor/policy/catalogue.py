@@ -163,7 +163,7 @@ class PolicyPack:
         lines = ["package auditor.generated", "", "import rego.v1", "", "findings := {"]
         lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in rules]
         lines.append("}")
-        lines += [f"\n{r.id.replace('.', '_')} := data.{r.package}.{r.name}(input)" for r in rules]
+        lines += [f"\n{alone(r)} := data.{r.package}.{r.name}(input)" for r in rules]
         if category_facts and self.category_facts_packages:
             tabulated = ", ".join(f'"{p}": data.{p}.category_facts(c)' for p in self.category_facts_packages)
             lines += [
@@ -186,6 +186,20 @@ class PolicyPack:
         text = "\n".join(lines) + "\n"
         path = Path("auditor/generated_tests.rego")
         return tests, Module(path.as_posix(), path, text, "auditor.generated_tests", False)
+
+
+def alone(rule: Rule) -> str:
+    """The name of the generated aggregator's rule (package ``auditor.generated``) holding ``rule``'s findings
+    alone: when the aggregate is undefined, the rules missing from that package are the culprits."""
+    return rule.id.replace(".", "_")
+
+
+def first_undefined(pack: PolicyPack, generated: Any) -> Rule | None:
+    """The first rule of ``pack`` whose findings are missing from ``generated`` (the value of the whole generated
+    aggregator package, one query); None when none is missing or ``generated`` is not an object."""
+    if not isinstance(generated, dict):
+        return None
+    return next((r for r in pack.rules if alone(r) not in generated), None)
 
 
 def default_policy_dir() -> Path:

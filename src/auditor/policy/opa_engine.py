@@ -39,8 +39,16 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from auditor.errors import Location, PolicyError, Problem, UsageError
-from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack, modules_digest
-from auditor.policy.engine import AllAtOnce, RuleResults, TestResult, as_test_result, check_results, display
+from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack, first_undefined, modules_digest
+from auditor.policy.engine import (
+    AGGREGATE,
+    AllAtOnce,
+    RuleResults,
+    TestResult,
+    as_test_result,
+    check_results,
+    display,
+)
 
 NAMESPACE = "auditor"
 STRICT = {"strict-builtin-errors": "true"}
@@ -443,20 +451,19 @@ class OpaServerEngine(AllAtOnce):
     def _partition(self, pack: PolicyPack, index: int, document: str, label: str) -> RuleResults:
         doc = json.loads(document)
         try:
-            value = self._query("auditor/generated/findings", doc, f"evaluating {label}")
+            value = self._query(AGGREGATE, doc, f"evaluating {label}")
         except _Undefined:
-            for rule in pack.rules:
-                try:
-                    self._query(rule.entrypoint, doc, f"evaluating {label}")
-                except _Undefined:
-                    raise PolicyError(
-                        [
-                            Problem(
-                                rule.location,
-                                f"rule {rule.id} was undefined on the OPA server while evaluating {label}",
-                            )
-                        ]
-                    ) from None
+            # The rules missing from the generated package are the culprits: one query (the server prepares each new
+            # query path: one per rule took up to a minute), whose answer names a rule of the pack or nothing.
+            try:
+                generated = self._query(AGGREGATE.rsplit("/", 1)[0], doc, f"evaluating {label}")
+            except _Undefined:
+                generated = None
+            rule = first_undefined(pack, generated)
+            if rule is not None:
+                raise PolicyError(
+                    [Problem(rule.location, f"rule {rule.id} was undefined on the OPA server while evaluating {label}")]
+                ) from None
             raise PolicyError(f"policy evaluation was undefined on the OPA server while evaluating {label}") from None
         return check_results(pack, value, index)
 
