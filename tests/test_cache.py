@@ -78,6 +78,21 @@ def test_diff_base_with_a_warm_cache_matches_a_full_run(sample: Path, tmp_path: 
     assert counts(fast)["audits read back"] == 1 and counts(full)["audits read back"] == 0
 
 
+def test_diff_base_with_a_cold_cache_matches_a_full_run_then_and_after(sample: Path, tmp_path: Path) -> None:
+    """No stored audit of the base: both revisions are audited in one run, which stores their results and located
+    findings; the next run reads them back. Both give the full run's report."""
+    repo = sample.parent
+    commit_all(repo, "inventory")
+    change_one_system(sample)
+    cache = tmp_path / "cache"
+    full = check(Path("inventory"), "--diff-base", "HEAD", cwd=repo)
+    cold = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    warm = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    assert full.code == cold.code == warm.code  # this change adds no finding: only new findings fail the gate
+    assert cold.out == full.out and warm.out == full.out
+    assert counts(warm)["partitions evaluated"] == 0 and counts(warm)["partitions reused located"] > 0
+
+
 def test_a_damaged_cache_file_is_a_warning_and_changes_nothing(sample: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
