@@ -176,3 +176,19 @@ def test_a_cache_path_that_is_a_file_is_a_usage_error(sample: Path, tmp_path: Pa
     r = check(sample, "--cache", str(blocker))
     assert r.code == 2 and "Traceback" not in r.err
     assert "--cache" in r.err and "is a file" in r.err
+
+
+def test_the_cache_keys_change_with_the_code_not_only_with_the_version(tmp_path: Path) -> None:
+    """The version is not bumped for every change: an entry written by other code must be a miss."""
+    import auditor
+
+    package = Path(auditor.__file__).resolve().parent
+    copy = tmp_path / "auditor"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    same = auditor.source_digest(copy)
+    assert same == auditor.source_digest(package)
+    (copy / "findings.py").write_text((copy / "findings.py").read_text(encoding="utf-8") + "\n# changed\n")
+    assert auditor.source_digest.__wrapped__(copy) != same
+    (copy / "inventory" / "schema.json").write_text("{}", encoding="utf-8")
+    (copy / "findings.py").write_text((package / "findings.py").read_text(encoding="utf-8"), encoding="utf-8")
+    assert auditor.source_digest.__wrapped__(copy) != same

@@ -1,12 +1,12 @@
 """What ``check --cache DIR`` keeps between runs (opt-in; ``AUDITOR_CACHE``): partition results and parsed inventory
 files, in one SQLite file sealed with a secret of the cache's own.
 
-Rules are pure functions of their partition's input document, so a result is keyed by the digest of (auditor
-version, engine, policy modules, document) and is valid for as long as those bytes are identical. A pull-request
-run whose cache holds the results of the main branch evaluates only the partitions whose documents changed. In the
-same way a parsed and validated inventory file is keyed by the digest of (auditor version, schema, loader limits,
-file content), so the unchanged files of both revisions are read back instead of parsed. A partition's findings are
-also kept located (``located``, under its result's key, with the digests of the files they point into: valid while
+Rules are pure functions of their partition's input document, so a result is keyed by the digest of (auditor's code:
+:func:`auditor.source_digest`, engine, policy modules, document) and is valid for as long as those bytes are identical.
+A pull-request run whose cache holds the results of the main branch evaluates only the partitions whose documents
+changed. In the same way a parsed and validated inventory file is keyed by the digest of (auditor's code, schema, loader
+limits, file content), so the unchanged files of both revisions are read back instead of parsed. A partition's findings
+are also kept located (``located``, under its result's key, with the digests of the files they point into: valid while
 those files are unchanged; :meth:`auditor.findings.Builder.restored`).
 
 Trust (docs/ci.md, "What the cache trusts"): a cache can only save work, never change a verdict or fail a run.

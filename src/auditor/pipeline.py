@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__, inventory, jsonsafe
 from auditor import findings as findings_mod
+from auditor import inventory, jsonsafe, source_digest
 from auditor.cache import STALE, CacheUnusable, Store, inflate_lines
 from auditor.errors import PolicyError
 from auditor.findings import Finding, Row
@@ -132,7 +132,7 @@ class PartitionCache:
     @staticmethod
     def pack_key(pack: PolicyPack, engine: Engine) -> bytes:
         h = hashlib.blake2b(digest_size=20)
-        for part in (__version__, engine.name, *pack.packs):
+        for part in (source_digest(), engine.name, *pack.packs):
             h.update(part.encode("utf-8") + b"\x00")
         for m in (*pack.policy_modules, pack.aggregator()):
             h.update(m.name.encode("utf-8") + b"\x00" + m.text.encode("utf-8") + b"\x00")

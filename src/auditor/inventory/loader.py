@@ -440,9 +440,10 @@ class DocumentStore(Protocol):
 
 @cache
 def _store_salt() -> bytes:
-    """What a stored parsed file depends on besides its bytes: the auditor's version, the schema, the parser's limits
-    and the stored form. A file is stored only once it passed all of them, so a change to any is a new key."""
-    from auditor import __version__
+    """What a stored parsed file depends on besides its bytes: the auditor's code (:func:`auditor.source_digest`:
+    version and sources), the schema, the parser's limits and the stored form. A file is stored only once it passed
+    all of them, so a change to any is a new key."""
+    from auditor import source_digest
 
     h = hashlib.blake2b(digest_size=32)
     limits = (
@@ -453,7 +454,7 @@ def _store_salt() -> bytes:
         yamlsafe.MAX_NUMBER_CHARS,
         MAX_LIST_ITEMS,
     )
-    for part in (__version__, json.dumps(schema(), sort_keys=True), repr(limits), str(stored.CODEC)):
+    for part in (source_digest(), json.dumps(schema(), sort_keys=True), repr(limits), str(stored.CODEC)):
         h.update(part.encode("utf-8") + b"\x00")
     return h.digest()
 
