@@ -165,20 +165,20 @@ class PartitionCache:
         current: dict[bytes, RuleResults] = {}
         unstored: dict[bytes, RuleResults] = {}
         unlocated: dict[bytes, bytes] = {}  # prepared findings to store, by key
-        locating = located is not None and located.can_store
+        locator = located if located is not None and located.can_store else None
         taken = 0
 
         def restore(value: Any) -> Any:
-            assert located is not None
+            assert locator is not None  # only asked for with a locator
             try:
-                return located.restored(value)
+                return locator.restored(value)
             except findings_mod.Stale:
                 return STALE
 
         def arrived(index: int, k: bytes, value: RuleResults) -> None:
             rows = sink(index, value)
-            if locating and self.store is not None and located is not None:
-                entry = located.stored(rows)
+            if locator is not None and self.store is not None:
+                entry = locator.stored(rows)
                 if entry is not None:
                     unlocated[k] = entry
 
@@ -191,7 +191,7 @@ class PartitionCache:
             keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc, _ in batch]
             missing = [k for k in keys if k not in known]
             restored: dict[bytes, list[Row]] = {}
-            if self.store is not None and missing and locating and located is not None:
+            if self.store is not None and missing and locator is not None:
                 try:
                     restored = self.store.get_many("located", missing, restore)
                     missing = [k for k in missing if k not in restored]
