@@ -221,7 +221,7 @@ class Store:
         # Entries read but not believed, by reason ("did not verify", "malformed"), for the run's warning.
         self.rejected: dict[str, int] = {}
 
-    def _seal(self, table: str, key: bytes, blob: bytes) -> bytes:
+    def _seal(self, table: str, key: bytes, blob: bytes | bytearray) -> bytes:
         mac = hmac.new(self._secret, digestmod=hashlib.sha256)
         mac.update(f"auditor-cache/{FORMAT}/{table}\x00".encode())
         mac.update(len(key).to_bytes(4, "big") + key)
@@ -289,7 +289,7 @@ class Store:
         except (ValueError, RecursionError):
             return None
 
-    def put_many(self, table: str, items: Mapping[bytes, bytes], *, compressed: bool = False) -> None:
+    def put_many(self, table: str, items: Mapping[bytes, bytes | bytearray], *, compressed: bool = False) -> None:
         """Store ``items`` (key -> JSON bytes: :func:`jsonsafe.dumps_compact`, or JSON lines) in ``table``, sealed.
         With ``compressed``, the bytes are already zlib-compressed (one stream) for a table that keeps them so."""
         if compressed and table == "documents":

@@ -408,17 +408,18 @@ def to_table(found: Sequence[Finding], files: Sequence[str], chunk: int = _CHUNK
     return b"\n".join(lines)
 
 
-def to_compressed_table(found: Sequence[Finding], files: Sequence[str], level: int = 1) -> bytes | None:
+def to_compressed_table(found: Sequence[Finding], files: Sequence[str], level: int = 1) -> bytearray | None:
     """:func:`to_table`, zlib-compressed a line at a time as it is made (what the cache stores): the whole table is
-    never in memory uncompressed (XL: ~500 MB more at the default branch's run's peak, beyond 2 GiB)."""
+    never in memory uncompressed (XL: ~500 MB more at the default branch's run's peak, beyond 2 GiB), and the
+    compressed bytes grow in one buffer, never copied whole (SQLite and the seal take it as it is)."""
     compressor = zlib.compressobj(level)
-    out: list[bytes] = []
+    out = bytearray()
     for i, line in enumerate(_table_lines(found, files, _CHUNK)):
         if line is None:
             return None
-        out.append(compressor.compress(b"\n" + line if i else line))
-    out.append(compressor.flush())
-    return b"".join(out)
+        out += compressor.compress(b"\n" + line if i else line)
+    out += compressor.flush()
+    return out
 
 
 def _table_lines(found: Sequence[Finding], files: Sequence[str], chunk: int) -> Iterator[bytes | None]:
