@@ -55,13 +55,9 @@ class CacheUnusable(Exception):
     """The cache directory or file cannot be used; the caller warns and goes on without it."""
 
 
-class _Stale:
-    """What a validator returns for an entry that is well formed but no longer applies (see :data:`STALE`)."""
-
-
-# A validator given to :meth:`Store.get_many` returns STALE for an entry that is what was written but no longer holds
-# (located findings pointing into a file that changed since): a miss, not a warning.
-STALE = _Stale()
+class Stale(Exception):
+    """Raised by a validator given to :meth:`Store.get_many` for an entry that is what was written but no longer
+    holds (located findings pointing into a file that changed since): a miss, not a warning."""
 
 
 def _check_owner(st: os.stat_result, what: str) -> None:
@@ -242,9 +238,9 @@ class Store:
         self, table: str, keys: Iterable[bytes], validate: Callable[[Any], Any | None], *, raw: bool = False
     ) -> dict[bytes, Any]:
         """The values of ``keys`` present in ``table`` whose seal verifies and that ``validate`` accepts (it returns
-        the value to use, None to refuse it, or :data:`STALE` to pass over it without a warning); each one used is
-        marked used by this run (in the next write). With ``raw``, ``validate`` is given the stored bytes once their
-        seal verifies, to read them itself (a large value line by line: :func:`inflate_lines`)."""
+        the value to use, None to refuse it, or raises :class:`Stale` to pass over it without a warning); each one
+        used is marked used by this run (in the next write). With ``raw``, ``validate`` is given the stored bytes once
+        their seal verifies, to read them itself (a large value line by line: :func:`inflate_lines`)."""
         found: dict[bytes, Any] = {}
         wanted = list(dict.fromkeys(keys))
         compressed = table != "documents"
@@ -264,11 +260,12 @@ class Store:
                         self.reject("did not verify (edited, moved or written with another secret)")
                         continue
                     value = blob if raw else self._decode(blob, compressed)
-                    checked = validate(value) if value is not None else None
+                    try:
+                        checked = validate(value) if value is not None else None
+                    except Stale:
+                        continue
                     if checked is None:
                         self.reject("had an unexpected shape")
-                        continue
-                    if checked is STALE:
                         continue
                     found[key] = checked
                     self._used[table].append(key)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from auditor import jsonsafe
+from auditor.cache import Stale
 from auditor.errors import InputError, Location, Problem
 from auditor.model import ENTITY_KINDS, Entity, Inventory
 from auditor.policy.catalogue import SEVERITIES, PolicyPack
@@ -81,10 +82,6 @@ Row = tuple[str, str, str, str, str, Location, bool, str, str, str, str, str, st
 _LOCATED = 1
 _ROW_WIDTH = 16  # a stored row: the 14 fields of Row, its location as three (file index, line, column)
 _ROW_TEXT = (0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 14)  # the text columns of a stored row
-
-
-class Stale(Exception):
-    """Stored prepared findings that no longer hold here (:meth:`Builder.restored`): a file they point into changed."""
 
 
 class Builder:
@@ -264,8 +261,9 @@ class Builder:
         """A partition's prepared findings read back (what :meth:`stored` wrote, decoded from JSON), when they are
         still what :meth:`prepare` would give here: every file they point into has the same bytes (digest) and the
         same name in this run, every subject that was an entity of the inventory is one in the same file and every
-        other is not. Raises :class:`Stale` when they no longer hold (the caller then locates the results); None when
-        the value is not what :meth:`stored` writes (a rule not of the pack, a type, a fingerprint)."""
+        other is not. Raises :class:`~auditor.cache.Stale` when they no longer hold (the caller then locates the
+        results); None when the value is not what :meth:`stored` writes (a rule not of the pack, a type, a
+        fingerprint)."""
         if type(value) is not dict or value.get("v") != _LOCATED or set(value) != {"v", "files", "rows"}:
             return None
         files, rows = value["files"], value["rows"]

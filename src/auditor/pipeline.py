@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor import findings as findings_mod
 from auditor import inventory, jsonsafe, source_digest
-from auditor.cache import STALE, CacheUnusable, Store, inflate_lines
+from auditor.cache import CacheUnusable, Store, inflate_lines
 from auditor.errors import PolicyError
 from auditor.findings import Finding, Row
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
@@ -173,13 +173,6 @@ class PartitionCache:
         locator = located if located is not None and located.can_store else None
         taken = 0
 
-        def restore(value: Any) -> Any:
-            assert locator is not None  # only asked for with a locator
-            try:
-                return locator.restored(value)
-            except findings_mod.Stale:
-                return STALE
-
         def arrived(index: int, k: bytes, value: RuleResults) -> None:
             rows = sink(index, value)
             if locator is not None and self.store is not None:
@@ -198,7 +191,7 @@ class PartitionCache:
             restored: dict[bytes, list[Row]] = {}
             if self.store is not None and missing and locator is not None:
                 try:
-                    restored = self.store.get_many("located", missing, restore)
+                    restored = self.store.get_many("located", missing, locator.restored)
                     missing = [k for k in missing if k not in restored]
                     self.store.touch("results", restored)  # still wanted when a file they point into changes
                 except CacheUnusable as exc:
