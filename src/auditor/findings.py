@@ -391,28 +391,19 @@ _AT_FINGERPRINT = _TEXT_FIELDS.index("fingerprint")
 _AT_SEVERITY = _TEXT_FIELDS.index("severity")
 
 
-def to_table(found: Sequence[Finding], files: Sequence[str], chunk: int = _CHUNK) -> bytes | None:
-    """Open findings of an audit as JSON lines: a header ``{"v", "files", "findings"}``, then the findings by chunks
-    of at most ``chunk``, each line ``{"strings": [...], "columns": [...], "evidence": [...]}``: strings once in the
-    chunk's table; one column per text field of a finding (indexes into the strings), then its file (an index
-    into ``files``), line and column; each finding's evidence (indexes into the strings). By columns, a table is
-    checked with a few builtins a column instead of Python code a finding. None when a finding is not what an audit
-    produces (a status, a waiver, a file outside ``files``)."""
-    lines = []
-    for line in _table_lines(found, files, chunk):
-        if line is None:
-            return None
-        lines.append(line)
-    return b"\n".join(lines)
-
-
-def to_compressed_table(found: Sequence[Finding], files: Sequence[str], level: int = 1) -> bytearray | None:
-    """:func:`to_table`, zlib-compressed a line at a time as it is made (what the cache stores): the whole table is
-    never in memory uncompressed (XL: ~500 MB more at the default branch's run's peak, beyond 2 GiB), and the
-    compressed bytes grow in one buffer, never copied whole (SQLite and the seal take it as it is)."""
-    compressor = zlib.compressobj(level)
+def to_compressed_table(found: Sequence[Finding], files: Sequence[str], chunk: int = _CHUNK) -> bytearray | None:
+    """Open findings of an audit as JSON lines, zlib-compressed a line at a time as they are made (what the cache
+    stores): a header ``{"v", "files", "findings"}``, then the findings by chunks of at most ``chunk``, each line
+    ``{"strings": [...], "columns": [...], "evidence": [...]}``: strings once in the chunk's table; one column per text
+    field of a finding (indexes into the strings), then its file (an index into ``files``), line and column; each
+    finding's evidence (indexes into the strings). By columns, a table is checked with a few builtins a column
+    instead of Python code a finding. The whole table is never in memory uncompressed (XL: ~500 MB more at the
+    default branch's run's peak, beyond 2 GiB), and the compressed bytes grow in one buffer, never copied whole
+    (SQLite and the seal take it as it is). None when a finding is not what an audit produces (a status, a waiver, a
+    file outside ``files``)."""
+    compressor = zlib.compressobj(1)
     out = bytearray()
-    for i, line in enumerate(_table_lines(found, files, _CHUNK)):
+    for i, line in enumerate(_table_lines(found, files, chunk)):
         if line is None:
             return None
         out += compressor.compress(b"\n" + line if i else line)
@@ -421,7 +412,8 @@ def to_compressed_table(found: Sequence[Finding], files: Sequence[str], level: i
 
 
 def _table_lines(found: Sequence[Finding], files: Sequence[str], chunk: int) -> Iterator[bytes | None]:
-    """The lines of :func:`to_table`, one at a time; None (then nothing more) when a finding cannot be stored."""
+    """The lines of :func:`to_compressed_table`, one at a time; None (then nothing more) when a finding cannot be
+    stored."""
     file_index = {f: i for i, f in enumerate(files)}
     yield orjson.dumps({"v": _TABLE, "files": len(files), "findings": len(found)})
     for start in range(0, len(found), chunk):
@@ -444,7 +436,7 @@ def _table_lines(found: Sequence[Finding], files: Sequence[str], chunk: int) -> 
 
 
 class _Bent(Exception):
-    """A stored table that is not exactly what :func:`to_table` writes."""
+    """A stored table that is not exactly what :func:`to_compressed_table` writes."""
 
 
 def _indexes(column: Any, bound: int) -> bool:
@@ -591,10 +583,10 @@ class Recorded:
 
 
 def from_table(lines: Callable[[], Iterable[bytes]], files: Sequence[str]) -> Recorded | None:
-    """The findings of the table :func:`to_table` wrote, whose lines ``lines()`` gives (again on each call: the
-    table is checked whole here, and read a second time by :meth:`Recorded.gone`, which decodes only the lines
-    holding a finding gone), located in ``files`` (the same files, named as this run names them); None when it is
-    not exactly such a table."""
+    """The findings of the table :func:`to_compressed_table` wrote, whose lines ``lines()`` gives (again on each call:
+    the table is checked whole here, and read a second time by :meth:`Recorded.gone`, which decodes only the lines
+    holding a finding gone), located in ``files`` (the same files, named as this run names them); None when it is not
+    exactly such a table."""
     try:
         per_line = _check_table(iter(lines()), files)
     except _Bent:
