@@ -97,7 +97,7 @@ class Builder:
     nor locates the findings of the partitions it did not change."""
 
     def __init__(self, pack: PolicyPack, inv: Inventory, *, message_args: bool = True, storing: bool = False) -> None:
-        self._pack, self._inv, self._message_args = pack, inv, message_args
+        self._pack, self._message_args = pack, message_args
         # What a stored entry needs (the message's format and arguments) is prepared when kept or stored.
         self._with_args = message_args or storing
         self._found: dict[str, Finding] = {}
