@@ -93,9 +93,16 @@ class Rule:
     location: Location
 
     @property
+    def alone(self) -> str:
+        """The name of the generated aggregator's rule holding this rule's findings alone (package
+        ``auditor.generated``): when the aggregate is undefined, the rules missing from that package are the
+        culprits."""
+        return self.id.replace(".", "_")
+
+    @property
     def entrypoint(self) -> str:
         """A rule evaluated on its own (to name the culprit of an engine error): ``auditor/generated/<n>``."""
-        return "auditor/generated/" + self.id.replace(".", "_")
+        return f"{GENERATED}/{self.alone}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +123,10 @@ def modules_digest(modules: Iterable[Module]) -> str:
     return h.hexdigest()
 
 
-CATEGORY_FACTS = "auditor/generated/category_facts"
+# The generated aggregator's package (PolicyPack.aggregator): ``findings``, every rule's findings gathered, and one
+# rule per pack rule holding its findings alone (Rule.alone), which name a culprit when ``findings`` is undefined.
+GENERATED = "auditor/generated"
+CATEGORY_FACTS = f"{GENERATED}/category_facts"
 # The top-level key of a partition document under which the embedded engine adds the tabulated per-category facts
 # (input.category_facts[category][package]); no other engine adds it, and inputs.py never uses it.
 TABULATED_CATEGORY_FACTS = "category_facts"
@@ -163,7 +173,7 @@ class PolicyPack:
         lines = ["package auditor.generated", "", "import rego.v1", "", "findings := {"]
         lines += [f'\t"{r.id}": data.{r.package}.{r.name}(input),' for r in rules]
         lines.append("}")
-        lines += [f"\n{alone(r)} := data.{r.package}.{r.name}(input)" for r in rules]
+        lines += [f"\n{r.alone} := data.{r.package}.{r.name}(input)" for r in rules]
         if category_facts and self.category_facts_packages:
             tabulated = ", ".join(f'"{p}": data.{p}.category_facts(c)' for p in self.category_facts_packages)
             lines += [
@@ -188,18 +198,12 @@ class PolicyPack:
         return tests, Module(path.as_posix(), path, text, "auditor.generated_tests", False)
 
 
-def alone(rule: Rule) -> str:
-    """The name of the generated aggregator's rule (package ``auditor.generated``) holding ``rule``'s findings
-    alone: when the aggregate is undefined, the rules missing from that package are the culprits."""
-    return rule.id.replace(".", "_")
-
-
 def first_undefined(pack: PolicyPack, generated: Any) -> Rule | None:
     """The first rule of ``pack`` whose findings are missing from ``generated`` (the value of the whole generated
     aggregator package, one query); None when none is missing or ``generated`` is not an object."""
     if not isinstance(generated, dict):
         return None
-    return next((r for r in pack.rules if alone(r) not in generated), None)
+    return next((r for r in pack.rules if r.alone not in generated), None)
 
 
 def default_policy_dir() -> Path:

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 from auditor import jsonsafe
 from auditor.errors import PolicyError, Problem
 from auditor.policy import messages
-from auditor.policy.catalogue import Module, PolicyPack, Rule
+from auditor.policy.catalogue import GENERATED, Module, PolicyPack, Rule
 
-AGGREGATE = "auditor/generated/findings"
+AGGREGATE = f"{GENERATED}/findings"
 
 RuleResults = dict[str, list[dict[str, Any]]]
 

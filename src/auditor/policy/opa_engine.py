@@ -39,7 +39,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from auditor.errors import Location, PolicyError, Problem, UsageError
-from auditor.policy.catalogue import TEST_RESULTS, Module, PolicyPack, first_undefined, modules_digest
+from auditor.policy.catalogue import GENERATED, TEST_RESULTS, Module, PolicyPack, first_undefined, modules_digest
 from auditor.policy.engine import (
     AGGREGATE,
     AllAtOnce,
@@ -456,7 +456,7 @@ class OpaServerEngine(AllAtOnce):
             # The rules missing from the generated package are the culprits: one query (the server prepares each new
             # query path: one per rule took up to a minute), whose answer names a rule of the pack or nothing.
             try:
-                generated = self._query(AGGREGATE.rsplit("/", 1)[0], doc, f"evaluating {label}")
+                generated = self._query(GENERATED, doc, f"evaluating {label}")
             except _Undefined:
                 generated = None
             rule = first_undefined(pack, generated)

@@ -24,10 +24,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.errors import Location, PolicyError, Problem
-from auditor.policy.catalogue import Module, PolicyPack, first_undefined, modules_digest, test_rules
-from auditor.policy.engine import AllAtOnce, RuleResults, TestResult, as_test_result, check_results, display
+from auditor.policy.catalogue import GENERATED, Module, PolicyPack, first_undefined, modules_digest, test_rules
+from auditor.policy.engine import (
+    AGGREGATE,
+    AllAtOnce,
+    RuleResults,
+    TestResult,
+    as_test_result,
+    check_results,
+    display,
+)
 
-AGGREGATE_DOC = "auditor.generated.findings"
+AGGREGATE_DOC = AGGREGATE.replace("/", ".")
+GENERATED_DOC = GENERATED.replace("/", ".")
 PACKAGE = "opa-golib-python-bindings"
 
 _OPA_ERROR_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<row>\d+)(?::(?P<col>\d+))?: (?P<code>[a-z_]+): (?P<msg>.*)$")
@@ -149,7 +158,7 @@ class ReferenceEngine(AllAtOnce):
         """Raise naming the first rule the aggregate lacks: one query of the whole generated package (OPA prepares
         each new query path, ~0.4 s each: one per rule took up to a minute on this pack)."""
         try:
-            generated = engine.eval_document(AGGREGATE_DOC.rsplit(".", 1)[0], doc)
+            generated = engine.eval_document(GENERATED_DOC, doc)
         except self._ob.OpaError:
             return
         rule = first_undefined(pack, generated)
