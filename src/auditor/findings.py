@@ -80,8 +80,28 @@ Row = tuple[str, str, str, str, str, Location, bool, str, str, str, str, str, st
 
 # Version of a partition's located findings as stored (``check --cache``, table ``located``: Builder.stored/restored).
 _LOCATED = 1
-_ROW_WIDTH = 16  # a stored row: the 14 fields of Row, its location as three (file index, line, column)
-_ROW_TEXT = (0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 14)  # the text columns of a stored row
+# A stored row (Builder.stored): the fields of Row, its location as three (an index into the entry's files, line,
+# column) and whether the subject is an entity as 0 or 1.
+_STORED = (
+    "fingerprint",
+    "rule",
+    "kind",
+    "id",
+    "attribute",
+    "file",
+    "line",
+    "column",
+    "entity",
+    "severity",
+    "verdict",
+    "message",
+    "remediation",
+    "fmt",
+    "args",
+    "evidence",
+)
+_AT = {name: i for i, name in enumerate(_STORED)}
+_ROW_TEXT = [i for i, name in enumerate(_STORED) if name not in ("file", "line", "column", "entity", "evidence")]
 
 
 class Builder:
@@ -280,31 +300,34 @@ class Builder:
             names.append(item[0])
         if not rows:
             return []
-        if not (set(map(type, rows)) <= {list} and set(map(len, rows)) == {_ROW_WIDTH}):
+        if not (set(map(type, rows)) <= {list} and set(map(len, rows)) == {len(_STORED)}):
             return None
         columns = list(zip(*rows, strict=True))
         if not all(set(map(type, columns[i])) <= {str} for i in _ROW_TEXT):
             return None
-        places_at = columns[6] + columns[7]  # lines and columns
-        if not (_indexes(list(columns[5]), len(names)) and set(map(type, places_at)) <= {int}):
+        places = columns[_AT["line"]] + columns[_AT["column"]]
+        if not (_indexes(list(columns[_AT["file"]]), len(names)) and set(map(type, places)) <= {int}):
             return None
-        if min(places_at) < 0:
+        if min(places) < 0:
             return None
-        if not (set(columns[8]) <= {0, 1} and set(map(type, columns[8])) <= {int}):
+        entity_flags, evidence = columns[_AT["entity"]], columns[_AT["evidence"]]
+        if not (set(entity_flags) <= {0, 1} and set(map(type, entity_flags)) <= {int}):
             return None
-        if not (set(map(type, columns[15])) <= {list} and set(map(type, itertools.chain(*columns[15]))) <= {str}):
+        if not (set(map(type, evidence)) <= {list} and set(map(type, itertools.chain(*evidence))) <= {str}):
             return None
-        if not set(columns[1]) <= self._pack.rules_by_id.keys() or not set(columns[9]) <= {"", *SEVERITY_RANK}:
+        if not set(columns[_AT["rule"]]) <= self._pack.rules_by_id.keys():
+            return None
+        if not set(columns[_AT["severity"]]) <= {"", *SEVERITY_RANK}:
             return None
         try:
-            _packed(list(columns[0]))
+            _packed(list(columns[_AT["fingerprint"]]))
         except _Bent:
             return None
         intern = sys.intern
         rules = self._pack.rules_by_id
         by_kind = self._by_kind
         nowhere = self._nowhere
-        places: dict[tuple[int, int, int], Location] = {}
+        located: dict[tuple[int, int, int], Location] = {}
         out: list[Row] = []
         for fp, rule_id, kind, sid, attribute, at, line, column, entity, sev, verdict, msg, fix, fmt, args, ev in rows:
             entities = by_kind.get(kind)
@@ -313,9 +336,9 @@ class Builder:
                 if found is None or found.file != names[at]:
                     raise Stale
                 sid = found.id
-                location = places.get((at, line, column))
+                location = located.get((at, line, column))
                 if location is None:
-                    location = places[at, line, column] = Location(found.file, line, column)
+                    location = located[at, line, column] = Location(found.file, line, column)
             else:
                 if line or column:
                     return None
