@@ -168,17 +168,20 @@ class PartitionCache:
         fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
         fresh_labels: list[str] = []
         current: dict[bytes, RuleResults] = {}
-        unstored: dict[bytes, RuleResults] = {}
-        unlocated: dict[bytes, bytes] = {}  # prepared findings to store, by key
+        unstored: dict[str, dict[bytes, bytes]] = {"results": {}, "located": {}}  # to write, by table and key
         locator = located if located is not None and located.can_store else None
         taken = 0
 
+        def put(table: str, k: bytes, entry: bytes | None) -> None:
+            if self.store is not None and entry is not None:
+                unstored[table][k] = entry
+                if len(unstored[table]) >= STORE_EVERY:
+                    self._store(table, unstored[table])
+
         def arrived(index: int, k: bytes, value: RuleResults) -> None:
             rows = sink(index, value)
-            if locator is not None and self.store is not None:
-                entry = locator.stored(rows)
-                if entry is not None:
-                    unlocated[k] = entry
+            if locator is not None:
+                put("located", k, locator.stored(rows))
 
         def keep(k: bytes, value: RuleResults) -> None:
             if self.keep_in_memory:
@@ -217,9 +220,7 @@ class PartitionCache:
                 else:
                     self.hits += 1
                     keep(k, value)
-                    arrived(index, k, value)
-            if len(unlocated) >= STORE_EVERY:  # results read back and located again (a file they point into changed)
-                self._store_located(unlocated)
+                    arrived(index, k, value)  # located again (a file they point into changed): stored again
 
         def fresh_documents() -> Iterator[str]:
             batch: list[tuple[str, str]] = []
@@ -239,22 +240,17 @@ class PartitionCache:
                     raise PolicyError("the policy engine returned more results than partitions")
                 index, k = fresh.popleft()
                 self.misses += 1
-                if self.store is not None:
-                    unstored[k] = value
-                    if len(unstored) >= STORE_EVERY:
-                        self._store(unstored)
+                put("results", k, jsonsafe.dumps_compact(value) if self.store is not None else None)
                 keep(k, value)
                 arrived(index, k, value)
-                if len(unlocated) >= STORE_EVERY:
-                    self._store_located(unlocated)
         finally:
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # on an error here or in ``sink``, the engine stops its workers now
         if fresh:
             raise PolicyError("the policy engine returned fewer results than partitions")
-        self._store(unstored)
-        self._store_located(unlocated)
+        for table, entries in unstored.items():
+            self._store(table, entries)
         if self.keep_in_memory:
             self._previous, self._current = self._current, current
         else:
@@ -305,21 +301,14 @@ class PartitionCache:
         except CacheUnusable as exc:
             self._drop_store(exc)
 
-    def _store_located(self, entries: dict[bytes, bytes]) -> None:
+    def _store(self, table: str, entries: dict[bytes, bytes]) -> None:
+        """Write ``entries`` (key -> JSON bytes) to ``table`` of the store and forget them."""
         if self.store is not None and entries:
             try:
-                self.store.put_many("located", entries)
+                self.store.put_many(table, entries)
             except CacheUnusable as exc:
                 self._drop_store(exc)
         entries.clear()
-
-    def _store(self, values: dict[bytes, RuleResults]) -> None:
-        if self.store is not None and values:
-            try:
-                self.store.put_many("results", {k: jsonsafe.dumps_compact(v) for k, v in values.items()})
-            except CacheUnusable as exc:
-                self._drop_store(exc)
-        values.clear()
 
 
 class DocumentCache:
