@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the auditor on the synthetic reference inventories (PRODUCT.md §7). Prints figures, asserts nothing.
+"""Benchmark the auditor on the synthetic reference inventories (PRODUCT.md §7). Prints figures, no time limits.
 
     python benchmarks/run.py [--sizes S,M,L,XL] [--seed N] [--workdir DIR] [--engine embedded] [--diff]
 
@@ -18,6 +18,9 @@ then run ``auditor check --format json -o /dev/null --timings`` in a fresh subpr
 ``--diff`` also measures a pull-request run on the largest size: a copy of the inventory in a git repository, a
 main-branch run filling a result cache (``--cache``), one system changed in the working tree, then
 ``check --diff-base HEAD --cache`` against a full run of the changed tree.
+
+It exits 2 when a measured run was a tool error (exit 2 or 3) or the pull-request run's findings differ from the
+full run's: such figures measure nothing.
 """
 
 from __future__ import annotations
@@ -338,7 +341,10 @@ def main() -> int:
         stages = {k: v for k, v in c.items() if not k.startswith(("partitions ", "inventory files "))}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items()))
         print(f"- its stages, wall s (the working tree's; gate = the whole base revision: read, load, audit): {shown}")
-    return 0
+        if not d.same:
+            return 2
+    # Figures of a run that failed measure nothing: a tool error (exit 2 or 3) fails the benchmark (and CI's smoke job).
+    return 2 if any(r.exit_code not in (0, 1) for r in results) else 0
 
 
 if __name__ == "__main__":
