@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -134,6 +135,37 @@ def test_action_audits_uploads_annotates_and_fails_on_findings(repo: Path, tmp_p
     assert re.search(r"^::error file=inventory/app\.yaml,line=\d+", run.log, re.M), run.log
     assert "privacy gate failed" in run.log
     assert (tmp_path / "step-summary.md").read_text(encoding="utf-8").strip()
+
+
+def counting_auditor(tmp: Path) -> tuple[dict[str, str], Path]:
+    """An `auditor` first on PATH that records each invocation's arguments, then runs this checkout's."""
+    wrapper = tmp / "wrapper"
+    wrapper.mkdir(parents=True)
+    calls = tmp / "calls"
+    calls.touch()
+    script = wrapper / "auditor"
+    script.write_text(
+        f'#!/bin/bash\necho "$*" >> {shlex.quote(str(calls))}\nexec {shlex.quote(str(BIN / "auditor"))} "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return {"PATH": f"{wrapper}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}, calls
+
+
+@pytest.mark.parametrize("annotate", ["true", "false"])
+def test_action_audits_once_for_its_annotations_and_its_sarif(repo: Path, tmp_path: Path, annotate: str) -> None:  # noqa: F811
+    env, calls = counting_auditor(tmp_path)
+    run = run_action(gate_inputs(repo, **{"diff-base": "HEAD", "annotate": annotate}), repo, tmp_path / "run", env)
+    assert run.failed == ("Gate verdict", 1), run.log
+    checks = [line for line in calls.read_text(encoding="utf-8").splitlines() if line.startswith("check ")]
+    assert len(checks) == 1, checks  # an XL pull request audited twice took twice as long
+    doc = json.loads((repo / "auditor.sarif").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(SARIF_SCHEMA).validate(doc)
+    assert [r["baselineState"] for r in doc["runs"][0]["results"]] == ["new"]
+    annotated = re.search(r"^::error file=inventory/app\.yaml,line=\d+", run.log, re.M)
+    assert bool(annotated) == (annotate == "true"), run.log
+    summary = (tmp_path / "run" / "step-summary.md").read_text(encoding="utf-8").strip()
+    assert bool(summary) == (annotate == "true")
 
 
 def test_action_with_a_diff_base_fails_only_on_new_findings(repo: Path, tmp_path: Path) -> None:  # noqa: F811

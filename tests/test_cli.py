@@ -60,6 +60,28 @@ def test_output_file_written_and_exit_code_kept(inventory_dir, tmp_path: Path) -
     assert "creality.disclosure.undisclosed_category" in rules
 
 
+def test_sarif_output_is_the_sarif_report_of_the_same_run(tmp_path: Path) -> None:
+    """--sarif-output writes, from one audit, the file --format sarif writes, and leaves the main report as it is
+    (the GitHub Action annotates and uploads SARIF from one run instead of two)."""
+    both = run_auditor(
+        "check", str(SAMPLE), "--format", "github", "--lang", "fr", "--sarif-output", str(tmp_path / "a.sarif")
+    )
+    github = run_auditor("check", str(SAMPLE), "--format", "github", "--lang", "fr")
+    sarif = run_auditor("check", str(SAMPLE), "--format", "sarif", "--lang", "fr", "-o", str(tmp_path / "b.sarif"))
+    assert both.code == github.code == sarif.code == 1, both.err
+    assert both.out == github.out and "::error file=" in both.out
+    written = (tmp_path / "a.sarif").read_bytes()
+    assert written == (tmp_path / "b.sarif").read_bytes()
+    assert json.loads(written)["runs"][0]["results"]
+
+
+def test_sarif_output_that_cannot_be_written_is_exit_2_after_the_report(tmp_path: Path) -> None:
+    r = run_auditor("check", str(SAMPLE), "--format", "json", "--sarif-output", str(tmp_path / "none" / "a.sarif"))
+    assert r.code == 2, r.err
+    assert json.loads(r.out)["findings"]  # the main report is whole; the run still fails: no gate passes on it
+    assert r.err.splitlines()[0].startswith(f"{tmp_path / 'none' / 'a.sarif'}: cannot write the output")
+
+
 def test_input_errors_exit_2_with_one_line_each(inventory_dir) -> None:
     cases = {
         "malformed": {"a.yaml": "systems:\n  - id: a\n    name: [unclosed\n"},

@@ -455,6 +455,12 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(ci.REPORT_FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
 @click.option(
+    "--sarif-output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the SARIF report to this file, from the same audit: e.g. --format github for annotations and "
+    "SARIF for code scanning in one run.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
     default=None,
@@ -508,6 +514,7 @@ def check(
     paths: tuple[str, ...],
     fmt: str,
     output: Path | None,
+    sarif_output: Path | None,
     fail_on: str | None,
     engine: str,
     color: bool | None,
@@ -543,7 +550,7 @@ def check(
         cfg = config.load()
         gate = ci.GateOptions(fail_on or cfg.fail_on or "error", waivers_file, baseline_file, write_baseline, diff_base)
         targets = _paths(paths)
-        outputs = {"--output": output, "--write-baseline": write_baseline}
+        outputs = {"--output": output, "--sarif-output": sarif_output, "--write-baseline": write_baseline}
         refuse_overwriting_inputs(outputs, _inputs(targets, cfg, waivers_file, baseline_file))
         # The pack and the engine first: with --cache, the --diff-base revision's findings may be read back from an
         # audit of exactly its files (then it is neither loaded nor audited again).
@@ -574,6 +581,8 @@ def check(
         if baseline_text is not None and write_baseline is not None:
             write_output(baseline_text, write_baseline)
         write_output(ci.render_chunks(fmt, report, pack, inv, color=use_colour, lang=lang), output)
+        if sarif_output is not None:
+            write_output(ci.render_chunks("sarif", report, pack, inv, lang=lang), sarif_output)
         timings.add("format", started)  # formatting and writing: JSON and SARIF are produced as they are written
         if show_timings:
             timings.count("audits read back", pipeline.SHARED.audits_read_back)
