@@ -17,7 +17,9 @@ then run ``auditor check --format json -o /dev/null --timings`` in a fresh subpr
 
 ``--diff`` also measures a pull-request run on the largest size: a copy of the inventory in a git repository, a
 main-branch run filling a result cache (``--cache``), one system changed in the working tree, then
-``check --diff-base HEAD --cache`` against a full run of the changed tree.
+``check --diff-base HEAD --cache`` against a full run of the changed tree, and ``check --diff-base HEAD`` without a
+cache (both revisions audited in one run: its time and peak memory; its report must be the cached run's, byte for
+byte).
 
 It exits 2 when a measured run was a tool error (exit 2 or 3) or the pull-request run's findings differ from the
 full run's: such figures measure nothing.
@@ -163,6 +165,10 @@ class DiffResult:
     diff_rss_mib: float
     counts: dict[str, float]  # the --timings line of the pull-request run: stage times and counts
     same: bool
+    cold_wall: float = 0.0  # check --diff-base HEAD without a cache: both revisions audited in the run
+    cold_cpu: float = 0.0
+    cold_rss_mib: float = 0.0
+    cold_same: bool = False
 
 
 def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
@@ -190,6 +196,8 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
         text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), encoding="utf-8"
     )
     full, full_wall, _, full_cpu = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
+    cold_argv = [*common, "--diff-base", "HEAD", "-o", str(repo / "cold.json")]
+    cold, cold_wall, cold_rss, cold_cpu = run_in_fresh_process(cold_argv, cwd=repo)
     diff_argv = [*common, *cache, "--diff-base", "HEAD", "--timings", "-o", str(repo / "diff.json")]
     diff, diff_wall, diff_rss, diff_cpu = run_in_fresh_process(diff_argv, cwd=repo)
     counts: dict[str, float] = {}
@@ -197,14 +205,19 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
         if line.startswith("{"):
             with contextlib.suppress(ValueError):
                 counts = json.loads(line)
-    same = False
-    if full.returncode == 0 and diff.returncode == 0 and warm.returncode == 0:
+    same = cold_same = False
+    if full.returncode == 0 and diff.returncode == 0 and warm.returncode == 0 and cold.returncode == 0:
         a = json.loads((repo / "full.json").read_text(encoding="utf-8"))
         b = json.loads((repo / "diff.json").read_text(encoding="utf-8"))
         same = [f["fingerprint"] for f in a.get("findings", [])] == [f["fingerprint"] for f in b.get("findings", [])]
+        cold_same = (repo / "cold.json").read_bytes() == (repo / "diff.json").read_bytes()
     else:
-        sys.stderr.write(f"diff run failed: {warm.stderr[-300:]} {full.stderr[-300:]} {diff.stderr[-300:]}\n")
-    return DiffResult(full_wall, full_cpu, warm_wall, warm_cpu, warm_rss, diff_wall, diff_cpu, diff_rss, counts, same)
+        failed = " ".join(p.stderr[-300:] for p in (warm, full, cold, diff))
+        sys.stderr.write(f"diff run failed: {failed}\n")
+    return DiffResult(
+        full_wall, full_cpu, warm_wall, warm_cpu, warm_rss, diff_wall, diff_cpu, diff_rss, counts, same,
+        cold_wall, cold_cpu, cold_rss, cold_same,
+    )  # fmt: skip
 
 
 def _fmt(x: float | None) -> str:
@@ -330,6 +343,11 @@ def main() -> int:
             f"- main-branch run filling the cache (check --cache): {d.warm_wall:.2f} / {d.warm_cpu:.2f}, "
             f"peak RSS {d.warm_rss_mib:.0f} MiB"
         )
+        print(
+            f"- check --diff-base HEAD without a cache (both revisions audited): {d.cold_wall:.2f} / "
+            f"{d.cold_cpu:.2f}, peak RSS {d.cold_rss_mib:.0f} MiB; report identical to the cached run's: "
+            f"{'yes' if d.cold_same else 'NO'}"
+        )
         parsed = int(c.get("inventory files parsed", -1))
         read_back = int(c.get("inventory files read back", -1))
         print(
@@ -341,7 +359,7 @@ def main() -> int:
         stages = {k: v for k, v in c.items() if not k.startswith(("partitions ", "inventory files "))}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items()))
         print(f"- its stages, wall s (the working tree's; gate = the whole base revision: read, load, audit): {shown}")
-        if not d.same:
+        if not (d.same and d.cold_same):
             return 2
     # Figures of a run that failed measure nothing: a tool error (exit 2 or 3) fails the benchmark (and CI's smoke job).
     return 2 if any(r.exit_code not in (0, 1) for r in results) else 0

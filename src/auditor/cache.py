@@ -145,7 +145,7 @@ def _secret(directory: Path) -> bytes:
     return found
 
 
-def _inflate(blob: bytes, piece: int) -> Iterator[bytes]:
+def _inflate(blob: bytes | bytearray, piece: int) -> Iterator[bytes]:
     """A compressed value (as :meth:`Store.put_many` stores it) decompressed a piece of at most ``piece`` bytes at a
     time. A value that is damaged, cut short, followed by other data or larger than ``MAX_VALUE_BYTES`` once
     decompressed raises ValueError as soon as that is known: a compressed bomb never takes the memory."""
@@ -170,7 +170,7 @@ def _inflate(blob: bytes, piece: int) -> Iterator[bytes]:
             raise ValueError("damaged value: cut short")
 
 
-def inflate_lines(blob: bytes, piece: int = 4 << 20) -> Iterator[bytes]:
+def inflate_lines(blob: bytes | bytearray, piece: int = 4 << 20) -> Iterator[bytes]:
     """The lines of a compressed value, decompressed a piece at a time (:func:`_inflate`): only the line being read
     is in memory. Raises ValueError as :func:`_inflate` does."""
     pending = bytearray()

@@ -3,16 +3,18 @@ the chosen format. Kept out of cli.py so the command stays a thin shell; the CLI
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditor import filters, inventory, pipeline
+from auditor.cache import inflate_lines
 from auditor.errors import AuditorError, InputError, Problem
 from auditor.escape import printable, safe_line
 from auditor.filters import GateReport, baseline, gitrev, waivers
-from auditor.findings import Finding, Recorded
+from auditor.findings import Finding, Recorded, from_table, to_compressed_table
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack
 
@@ -72,6 +74,24 @@ def load_base(rev: str, paths: Sequence[Path], known: AuditLookup | None = None)
         raise _rebase(exc, rev) from None
 
 
+def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, message_args: bool) -> GateInputs:
+    """``inputs`` with the --diff-base revision's inventory, when it was loaded (no stored audit of it), audited now
+    and replaced by its findings kept compact (:func:`auditor.findings.from_table` over the table the cache would store:
+    fingerprints packed, the findings gone built only when asked for). The caller audits its own inventory
+    afterwards, so the two revisions, each with its findings, are never in memory together: audited after the
+    working tree, the base took a cold pull-request run on XL to 4 GiB. ``message_args`` as for the working tree
+    (the fixed findings are shown in the run's language)."""
+    base = inputs.base_inventory
+    if base is None:
+        return inputs
+    found = pipeline.audit(base, pack, engine, message_args=message_args).findings
+    names = sorted(base.files)
+    table = to_compressed_table(found, names)
+    recorded = None if table is None else from_table(functools.partial(inflate_lines, table), names)
+    # A finding the table cannot hold (none that an audit makes, see to_compressed_table): kept as it is.
+    return replace(inputs, base_inventory=None, base_findings=recorded or Recorded.of(found))
+
+
 def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | None = None) -> GateInputs:
     """Read the waivers, the baseline and the --diff-base revision's inventory (or its findings, through ``known``:
     :func:`load_base`); every problem of all three is reported together (exit 2) before anything is evaluated."""
@@ -115,11 +135,9 @@ def build(
         inputs = prepare(options, paths)
     before: Recorded | list[Finding] | None = None
     if options.diff_base is not None:
-        base = inputs.base_inventory
-        if inputs.base_findings is not None:
-            before = inputs.base_findings
-        else:
-            before = [] if base is None else pipeline.audit(base, pack, engine).findings
+        if inputs.base_inventory is not None:  # not audited yet (``check`` audits it first: audit_base_first)
+            inputs = audit_base_first(inputs, pack, engine, message_args=True)
+        before = inputs.base_findings if inputs.base_findings is not None else []
 
     def run(accepted_now: frozenset[str] | None, baseline_name: Path | None) -> GateReport:
         return filters.gate(

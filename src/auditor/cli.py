@@ -532,7 +532,9 @@ def check(
     """Audit the inventory at PATHS (default: inventory/) and report findings."""
 
     def body() -> int:
-        pipeline.SHARED.keep_in_memory = diff_base is not None
+        # --diff-base may audit two revisions: the second reuses the first's results, kept in memory (compressed)
+        # unless a store (--cache) keeps them.
+        pipeline.SHARED.keep_in_memory = diff_base is not None and cache_dir is None
         if cache_dir is None:
             return audit_and_report()
         pipeline.SHARED.use_store(cache_dir)
@@ -557,11 +559,16 @@ def check(
         pack = _load_pack(policy_dir, law, cfg)
         chosen = _make_engine(engine)
         prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
+        started = time.perf_counter()
+        # No stored audit of the base revision: it is audited first (its findings kept compact), then let go.
+        prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en")
+        base_first = time.perf_counter() - started
         if prepared.base_findings is not None:
-            # The base revision's findings were read back: no second audit will reuse this one's partition results,
-            # so none are kept in memory (XL: ~1 GiB).
+            # The base revision's findings are known (read back, or audited just now): no audit after this one will
+            # reuse its partition results, so none are kept.
             pipeline.SHARED.keep_in_memory = False
         timings = pipeline.Timings()
+        timings.stages["gate"] = base_first  # the gate's stage: the whole base revision (read, load, audit)
         inv = pipeline.load(targets, timings)
         # With --cache and no --diff-base (the default branch's job) the audit is stored for a later --diff-base run.
         stores_audit = cache_dir is not None and diff_base is None
