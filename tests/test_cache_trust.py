@@ -5,6 +5,7 @@ changed verdict or a failed run."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -156,7 +157,8 @@ def test_a_well_sealed_value_of_the_wrong_shape_is_a_miss_not_an_error(
         bad.append((key, blob, store._seal(table, key, blob)))
     bad_documents = []
     for i, (key, _value, _seal) in enumerate(rows(warm, "documents")):
-        blob = json.dumps({"v": 1, "nodes": 0, "doc": {"systems": []}, "at": [1, 1, 2] if i % 2 else []}).encode()
+        at = "AQAAAAEAAAACAAAA" if i % 2 else ""  # positions 1, 1, 2 (one too many for the root), or none
+        blob = json.dumps({"v": 2, "nodes": 0, "doc": {"systems": []}, "at": at}).encode()
         bad_documents.append((key, blob, store._seal("documents", key, blob)))
     store.close()
     rewrite(warm, table, bad)
@@ -252,7 +254,15 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
         assert back is not None, path
         assert back[1] == 7 and back[0] == doc and _positions(back[0]) == _positions(doc), path
         entry = stored.encode(doc, 7)
-        for broken in ({**entry, "at": entry["at"][:-1]}, {**entry, "at": [*entry["at"], 1]}, {**entry, "v": 2}):
+        raw = base64.b64decode(entry["at"])
+        for broken in (
+            {**entry, "at": base64.b64encode(raw[:-4]).decode()},  # one position short
+            {**entry, "at": base64.b64encode(raw + b"\x01\x00\x00\x00").decode()},  # one left over
+            {**entry, "at": base64.b64encode(raw[:-1]).decode()},  # not whole 32-bit numbers
+            {**entry, "at": entry["at"][:-2] + "!="},  # not base64
+            {**entry, "at": list(raw)},  # codec 1's list of numbers
+            {**entry, "v": 1},
+        ):
             assert stored.decode(json.loads(json.dumps(broken))) is None
 
 

@@ -107,9 +107,8 @@ def test_a_malformed_answer_from_the_helper_is_parsed_again(tmp_path: Path, monk
     real = loader._parse_in_helper
 
     def tampered(items: list[tuple[str, str]]) -> list[loader._Parsed]:
-        return [
-            (shown, b'{"v": 1, "nodes": 0, "doc": {}, "at": [9]}', [], n, d) for shown, _doc, _p, n, d in real(items)
-        ]
+        one_position = b'{"v": 2, "nodes": 0, "doc": {}, "at": "CQAAAA=="}'  # a mapping has at least two
+        return [(shown, one_position, [], n, d) for shown, _doc, _p, n, d in real(items)]
 
     monkeypatch.setattr(loader, "_parse_in_helper", tampered)
     assert load(path, "2", monkeypatch) == alone
