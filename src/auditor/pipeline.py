@@ -105,8 +105,8 @@ class PartitionCache:
     whose documents changed (the changed systems, the systems whose flows reach them, the partners they send data
     to, the global partition when organization/purposes/consents changed). Findings are still built from each
     revision's own inventory, so locations stay right. One cache per process (:data:`SHARED`), holding the last two
-    audits in memory and, with ``check --cache DIR``, every result on disk (:mod:`auditor.cache`) for the next
-    runs."""
+    audits' results in memory (compressed) when asked to, and, with ``check --cache DIR``, every result on disk
+    (:mod:`auditor.cache`) for the next runs."""
 
     def __init__(self, keep_in_memory: bool = True) -> None:
         # Results kept for the next audit of this process, as zlib-compressed JSON (:func:`_packed`): XL's 10,501
@@ -356,7 +356,7 @@ class DocumentCache:
             self._owner._drop_store(exc)
 
 
-SHARED = PartitionCache(keep_in_memory=False)  # `check --diff-base` turns keeping on for its two audits
+SHARED = PartitionCache(keep_in_memory=False)  # `check --diff-base` without --cache turns keeping on for the base
 
 
 def partition_stream(
