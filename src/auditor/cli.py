@@ -558,8 +558,8 @@ def check(
         # audit of exactly its files (then it is neither loaded nor audited again).
         pack = _load_pack(policy_dir, law, cfg)
         chosen = _make_engine(engine)
-        prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
         started = time.perf_counter()
+        prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
         # No stored audit of the base revision: it is audited first (its findings kept compact), then let go.
         prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en")
         base_first = time.perf_counter() - started
@@ -568,7 +568,8 @@ def check(
             # reuse its partition results, so none are kept.
             pipeline.SHARED.keep_in_memory = False
         timings = pipeline.Timings()
-        timings.stages["gate"] = base_first  # the gate's stage: the whole base revision (read, load, audit)
+        # The gate's stage: its files and the whole base revision (read from git, read back or loaded and audited).
+        timings.stages["gate"] = base_first
         inv = pipeline.load(targets, timings)
         # With --cache and no --diff-base (the default branch's job) the audit is stored for a later --diff-base run.
         stores_audit = cache_dir is not None and diff_base is None
