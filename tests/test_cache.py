@@ -94,6 +94,11 @@ def test_diff_base_with_a_cold_cache_matches_a_full_run_then_and_after(sample: P
     # compressed); with a cold cache, from the store.
     assert counts(full)["partitions evaluated"] <= 3 and counts(cold)["partitions evaluated"] <= 3
     assert counts(warm)["partitions evaluated"] == 0 and counts(warm)["partitions reused located"] > 0
+    # The cold run stored the base's audit too: the next push reads the base's findings back instead of auditing it.
+    assert counts(cold)["audits read back"] == 0 and counts(warm)["audits read back"] == 1
+    french = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), "--lang", "fr", cwd=repo)
+    assert counts(french)["audits read back"] == 1
+    assert french.out == check(Path("inventory"), "--diff-base", "HEAD", "--lang", "fr", cwd=repo).out
 
 
 def test_a_damaged_cache_file_is_a_warning_and_changes_nothing(sample: Path, tmp_path: Path) -> None:

@@ -52,24 +52,30 @@ class GateInputs:
     # The findings at --diff-base read back from the cache (a --cache run audited exactly those files before):
     # the base inventory is then neither loaded nor audited again.
     base_findings: Recorded | None = None
+    # The base's files as a stored audit of them is keyed and read: (name, digest, name shown), sorted by name.
+    base_files: tuple[tuple[str, bytes, str], ...] = ()
 
 
-def load_base(rev: str, paths: Sequence[Path], known: AuditLookup | None = None) -> Inventory | Recorded | None:
+def load_base(
+    rev: str, paths: Sequence[Path], known: AuditLookup | None = None
+) -> tuple[Inventory | Recorded | None, tuple[tuple[str, bytes, str], ...]]:
     """The inventory at git revision ``rev``, loaded and validated (None if it did not exist there); or, when
     ``known`` finds a stored audit of exactly these files, its findings (such an audit was only stored after
-    these bytes loaded and validated, with this auditor and this pack)."""
+    these bytes loaded and validated, with this auditor and this pack). And its files as ``known`` looks them up
+    (:attr:`GateInputs.base_files`)."""
     files = gitrev.read_files(rev, paths)
     if not files:
-        return None
+        return None, ()
+    keyed = tuple(sorted((name, inventory.content_digest(data), f"{rev}:{name}") for name, data in files))
     if known is not None:
-        found = known(sorted((name, inventory.content_digest(data), f"{rev}:{name}") for name, data in files))
+        found = known(list(keyed))
         if found is not None:
-            return found
+            return found, keyed
     shown = [(f"{rev}:{name}", bytes(data)) for name, data in files]
     del files
     try:
         with pipeline.long_lived():
-            return inventory.load_sources(shown, where=f"{rev}:{', '.join(str(p) for p in paths)}")
+            return inventory.load_sources(shown, where=f"{rev}:{', '.join(str(p) for p in paths)}"), keyed
     except InputError as exc:
         raise _rebase(exc, rev) from None
 
@@ -79,8 +85,9 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
     and replaced by its findings kept compact (:func:`auditor.findings.from_table` over the table the cache would store:
     fingerprints packed, the findings gone built only when asked for). The caller audits its own inventory
     afterwards, so the two revisions, each with its findings, are never in memory together: audited after the
-    working tree, the base took a cold pull-request run on XL to 4 GiB. ``message_args`` as for the working tree
-    (the fixed findings are shown in the run's language)."""
+    working tree, the base took a cold pull-request run on XL to 4 GiB. ``message_args``: keep what renders the
+    messages in another language (the fixed findings are shown in the run's language); with it, and a store
+    (``--cache``), the audit is stored too, for the next run against the same base (a pull request's next push)."""
     base = inputs.base_inventory
     if base is None:
         return inputs
@@ -88,6 +95,11 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
     names = sorted(base.files)
     table = to_compressed_table(found, names)
     recorded = None if table is None else from_table(functools.partial(inflate_lines, table), names)
+    if table is not None and message_args and [shown for _, _, shown in inputs.base_files] == names:
+        # With --cache, the next run against the same base (the pull request's next push) reads it back. Stored with
+        # the messages' arguments only, as the default branch's run stores its audit: a run in another language
+        # reads it too.
+        pipeline.SHARED.store_audit(pack, engine, [(name, digest) for name, digest, _ in inputs.base_files], table)
     # A finding the table cannot hold (none that an audit makes, see to_compressed_table): kept as it is.
     return replace(inputs, base_inventory=None, base_findings=recorded or Recorded.of(found))
 
@@ -99,6 +111,7 @@ def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | No
     waiver_list: list[waivers.Waiver] = []
     accepted: frozenset[str] | None = None
     base: Inventory | Recorded | None = None
+    base_files: tuple[tuple[str, bytes, str], ...] = ()
     if options.waivers_file is not None:
         try:
             waiver_list = waivers.load(options.waivers_file)
@@ -111,14 +124,14 @@ def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | No
             problems.extend(exc.problems)
     if options.diff_base is not None:
         try:
-            base = load_base(options.diff_base, paths, known)
+            base, base_files = load_base(options.diff_base, paths, known)
         except AuditorError as exc:  # an unknown revision (usage) or an invalid base inventory (input): exit 2
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
     if isinstance(base, Recorded):
-        return GateInputs(tuple(waiver_list), accepted, None, base)
-    return GateInputs(tuple(waiver_list), accepted, base)
+        return GateInputs(tuple(waiver_list), accepted, None, base, base_files)
+    return GateInputs(tuple(waiver_list), accepted, base, None, base_files)
 
 
 def build(

@@ -560,8 +560,9 @@ def check(
         chosen = _make_engine(engine)
         started = time.perf_counter()
         prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
-        # No stored audit of the base revision: it is audited first (its findings kept compact), then let go.
-        prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en")
+        # No stored audit of the base revision: it is audited first (its findings kept compact, and stored with
+        # --cache for the next run against the same base), then let go.
+        prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en" or cache_dir is not None)
         base_first = time.perf_counter() - started
         if prepared.base_findings is not None:
             # The base revision's findings are known (read back, or audited just now): no audit after this one will

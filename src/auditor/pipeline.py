@@ -310,7 +310,15 @@ class PartitionCache:
             return
         files = sorted(zip(inv.files, inv.digests, strict=True))
         table = findings_mod.to_compressed_table(found, [name for name, _ in files])
-        if table is None:
+        if table is not None:
+            self.store_audit(pack, engine, files, table)
+
+    def store_audit(
+        self, pack: PolicyPack, engine: Engine, files: Sequence[tuple[str, bytes]], table: bytes | bytearray
+    ) -> None:
+        """Store ``table`` (:func:`findings.to_compressed_table` of an audit of exactly ``files``, ``(name, digest)``
+        sorted by name, its findings' files given in that order) for :meth:`known_audit`."""
+        if self.store is None:
             return
         key = self._audit_key(pack, engine, files)
         try:
