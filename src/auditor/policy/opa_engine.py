@@ -39,7 +39,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from auditor.errors import Location, PolicyError, Problem, UsageError
-from auditor.policy.catalogue import GENERATED, TEST_RESULTS, Module, PolicyPack, first_undefined, modules_digest
+from auditor.policy.catalogue import GENERATED, TEST_RESULTS, Module, PolicyPack, modules_digest
 from auditor.policy.engine import (
     AGGREGATE,
     AllAtOnce,
@@ -48,6 +48,7 @@ from auditor.policy.engine import (
     as_test_result,
     check_results,
     display,
+    undefined_error,
 )
 
 NAMESPACE = "auditor"
@@ -453,18 +454,11 @@ class OpaServerEngine(AllAtOnce):
         try:
             value = self._query(AGGREGATE, doc, f"evaluating {label}")
         except _Undefined:
-            # The rules missing from the generated package are the culprits: one query (the server prepares each new
-            # query path: one per rule took up to a minute), whose answer names a rule of the pack or nothing.
             try:
                 generated = self._query(GENERATED, doc, f"evaluating {label}")
             except _Undefined:
                 generated = None
-            rule = first_undefined(pack, generated)
-            if rule is not None:
-                raise PolicyError(
-                    [Problem(rule.location, f"rule {rule.id} was undefined on the OPA server while evaluating {label}")]
-                ) from None
-            raise PolicyError(f"policy evaluation was undefined on the OPA server while evaluating {label}") from None
+            raise undefined_error(pack, generated, label, " on the OPA server") from None
         return check_results(pack, value, index)
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:

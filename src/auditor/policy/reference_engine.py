@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.errors import Location, PolicyError, Problem
-from auditor.policy.catalogue import GENERATED, Module, PolicyPack, first_undefined, modules_digest, test_rules
+from auditor.policy.catalogue import GENERATED, Module, PolicyPack, modules_digest, test_rules
 from auditor.policy.engine import (
     AGGREGATE,
     AllAtOnce,
@@ -33,6 +33,7 @@ from auditor.policy.engine import (
     as_test_result,
     check_results,
     display,
+    undefined_error,
 )
 
 AGGREGATE_DOC = AGGREGATE.replace("/", ".")
@@ -132,8 +133,7 @@ class ReferenceEngine(AllAtOnce):
             try:
                 value = engine.eval_document(AGGREGATE_DOC, doc)
             except self._ob.OpaUndefinedError:
-                self._name_culprit(engine, pack, doc, label)
-                raise PolicyError(f"policy evaluation was undefined while evaluating {label}") from None
+                raise undefined_error(pack, self._generated(engine, doc), label) from None
             except self._ob.OpaError as exc:
                 problems = opa_problems(exc.message, names, Location(str(pack.root)))
                 raise PolicyError(
@@ -154,16 +154,13 @@ class ReferenceEngine(AllAtOnce):
             engine = _COMPILED[key] = self._load(pack, modules)
         return engine
 
-    def _name_culprit(self, engine: Any, pack: PolicyPack, doc: Any, label: str) -> None:
-        """Raise naming the first rule the aggregate lacks: one query of the whole generated package (OPA prepares
-        each new query path, ~0.4 s each: one per rule took up to a minute on this pack)."""
+    def _generated(self, engine: Any, doc: Any) -> Any:
+        """The whole generated package's value for ``doc`` (:func:`undefined_error` finds the culprit in it), or None
+        when it cannot be evaluated."""
         try:
-            generated = engine.eval_document(GENERATED_DOC, doc)
+            return engine.eval_document(GENERATED_DOC, doc)
         except self._ob.OpaError:
-            return
-        rule = first_undefined(pack, generated)
-        if rule is not None:
-            raise PolicyError([Problem(rule.location, f"rule {rule.id} was undefined while evaluating {label}")])
+            return None
 
     def run_tests(self, pack: PolicyPack) -> list[TestResult]:
         """Every test in one query: the whole ``data`` document (OPA prepares each new query path, ~0.4 s each on
