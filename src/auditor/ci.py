@@ -3,18 +3,16 @@ the chosen format. Kept out of cli.py so the command stays a thin shell; the CLI
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditor import filters, inventory, pipeline
-from auditor.cache import inflate_lines
 from auditor.errors import AuditorError, InputError, Problem
 from auditor.escape import printable, safe_line
 from auditor.filters import GateReport, baseline, gitrev, waivers
-from auditor.findings import Finding, Recorded, from_table, to_compressed_table
+from auditor.findings import Finding, Recorded, from_compressed_table, to_compressed_table
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack
 
@@ -82,8 +80,8 @@ def load_base(
 
 def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, message_args: bool) -> GateInputs:
     """``inputs`` with the --diff-base revision's inventory, when it was loaded (no stored audit of it), audited now
-    and replaced by its findings kept compact (:func:`auditor.findings.from_table` over the table the cache would store:
-    fingerprints packed, the findings gone built only when asked for). The caller audits its own inventory
+    and replaced by its findings kept compact (:func:`auditor.findings.from_compressed_table` of the table the cache
+    would store: fingerprints packed, the findings gone built only when asked for). The caller audits its own inventory
     afterwards, so the two revisions, each with its findings, are never in memory together: audited after the
     working tree, the base took a cold pull-request run on XL to 4 GiB. ``message_args``: keep what renders the
     messages in another language (the fixed findings are shown in the run's language); with it, and a store
@@ -94,7 +92,7 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
     found = pipeline.audit(base, pack, engine, message_args=message_args).findings
     names = sorted(base.files)
     table = to_compressed_table(found, names)
-    recorded = None if table is None else from_table(functools.partial(inflate_lines, table), names)
+    recorded = None if table is None else from_compressed_table(table, names)
     if table is not None and message_args and [shown for _, _, shown in inputs.base_files] == names:
         # With --cache, the next run against the same base (the pull request's next push) reads it back. Stored with
         # the messages' arguments only, as the default branch's run stores its audit: a run in another language

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 
 from auditor import jsonsafe
-from auditor.cache import Stale
+from auditor.cache import Stale, inflate_lines
 from auditor.errors import InputError, Location, Problem
 from auditor.model import ENTITY_KINDS, Entity, Inventory
 from auditor.policy.catalogue import SEVERITIES, PolicyPack
@@ -603,6 +604,12 @@ class Recorded:
     def gone(self, now: Container[str]) -> list[Finding]:
         """The findings whose fingerprint is not in ``now``, sorted."""
         return sorted(self._gone(now), key=Finding.sort_key)
+
+
+def from_compressed_table(blob: bytes | bytearray, files: Sequence[str]) -> Recorded | None:
+    """:func:`from_table` of what :func:`to_compressed_table` returned (or the cache stored), its lines inflated a
+    piece at a time on each reading."""
+    return from_table(functools.partial(inflate_lines, blob), files)
 
 
 def from_table(lines: Callable[[], Iterable[bytes]], files: Sequence[str]) -> Recorded | None:

@@ -5,7 +5,6 @@ The CLI, the report and the benchmarks all run the audit through here, so there 
 
 from __future__ import annotations
 
-import functools
 import gc
 import hashlib
 import re
@@ -20,7 +19,7 @@ from typing import Any
 
 from auditor import findings as findings_mod
 from auditor import inventory, jsonsafe, source_digest
-from auditor.cache import CacheUnusable, Store, inflate_lines
+from auditor.cache import CacheUnusable, Store
 from auditor.errors import PolicyError
 from auditor.findings import Finding, Row
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
@@ -295,7 +294,7 @@ class PartitionCache:
             found = self.store.get_many(
                 "audits",
                 [key],
-                lambda blob: findings_mod.from_table(functools.partial(inflate_lines, blob), shown),
+                lambda blob: findings_mod.from_compressed_table(blob, shown),
                 raw=True,
             )
         except CacheUnusable as exc:
