@@ -197,9 +197,11 @@ class PartitionCache:
             if locator is not None:
                 put("located", k, locator.stored(rows))
 
-        def keep(k: bytes, value: RuleResults, text: bytes | None = None) -> None:
+        def keep(k: bytes, value: RuleResults, text: bytes | None = None, packed: bytes | None = None) -> None:
+            """Keep ``value`` for the next audit: ``packed`` when it was held so already, else packed from its JSON
+            ``text`` (made once, for the store too) or from the value."""
             if self.keep_in_memory:
-                current[k] = _packed(text if text is not None else jsonsafe.dumps_compact(value))
+                current[k] = packed or _packed(text if text is not None else jsonsafe.dumps_compact(value))
 
         def screened(batch: list[tuple[str, str]]) -> Iterator[str]:
             nonlocal taken
@@ -234,7 +236,7 @@ class PartitionCache:
                     yield doc
                 else:
                     self.hits += 1
-                    keep(k, value)
+                    keep(k, value, packed=held if isinstance(held, bytes) else None)
                     arrived(index, k, value)  # located again (a file they point into changed): stored again
 
         def fresh_documents() -> Iterator[str]:
