@@ -558,19 +558,18 @@ def check(
         # audit of exactly its files (then it is neither loaded nor audited again).
         pack = _load_pack(policy_dir, law, cfg)
         chosen = _make_engine(engine)
+        # The gate's stage: its files and the whole base revision (read from git, read back or loaded and audited).
+        timings = pipeline.Timings()
         started = time.perf_counter()
         prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
         # No stored audit of the base revision: it is audited first (its findings kept compact, and stored with
         # --cache for the next run against the same base), then let go.
         prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en" or cache_dir is not None)
-        base_first = time.perf_counter() - started
+        timings.add("gate", started)
         if prepared.base_findings is not None:
             # The base revision's findings are known (read back, or audited just now): no audit after this one will
             # reuse its partition results, so none are kept.
             pipeline.SHARED.keep_in_memory = False
-        timings = pipeline.Timings()
-        # The gate's stage: its files and the whole base revision (read from git, read back or loaded and audited).
-        timings.stages["gate"] = base_first
         inv = pipeline.load(targets, timings)
         # With --cache and no --diff-base (the default branch's job) the audit is stored for a later --diff-base run.
         stores_audit = cache_dir is not None and diff_base is None
