@@ -566,10 +566,9 @@ def check(
         # --cache for the next run against the same base), then let go.
         prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en" or cache_dir is not None)
         timings.add("gate", started)
-        if prepared.base_findings is not None:
-            # The base revision's findings are known (read back, or audited just now): no audit after this one will
-            # reuse its partition results, so none are kept.
-            pipeline.SHARED.keep_in_memory = False
+        # The base revision is done with (read back, audited just now, or absent): no audit after the working tree's
+        # reuses its partition results, so none are kept.
+        pipeline.SHARED.keep_in_memory = False
         inv = pipeline.load(targets, timings)
         # With --cache and no --diff-base (the default branch's job) the audit is stored for a later --diff-base run.
         stores_audit = cache_dir is not None and diff_base is None
