@@ -51,12 +51,12 @@ def resolve(rev: str) -> str:
     return proc.stdout.decode("ascii").strip()
 
 
-def _shown(top: Path, name: str) -> str:
-    """As :func:`auditor.inventory.display_path` shows a working-tree file: relative to the current directory when
-    below it, else absolute."""
+def _shown(top: Path, name: str, cwd: Path) -> str:
+    """As :func:`auditor.inventory.display_path` shows a working-tree file: relative to the current directory
+    (``cwd``, resolved) when below it, else absolute."""
     full = top / name
     try:
-        return full.relative_to(Path.cwd().resolve()).as_posix()
+        return full.relative_to(cwd).as_posix()
     except ValueError:
         return full.as_posix()
 
@@ -100,6 +100,7 @@ def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, memoryview]]:
     view = memoryview(out)  # the files' contents, without a copy each
     files: list[tuple[str, memoryview]] = []
     pos = 0
+    cwd = Path.cwd().resolve()  # once, not once a file (XL's 10,004 files: 0.3 s)
     for name, _obj in blobs:
         header_end = out.index(b"\n", pos)
         header = out[pos:header_end].split()
@@ -107,7 +108,7 @@ def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, memoryview]]:
             raise UsageError(f"--diff-base {rev}: cannot read {name} from git")
         size = int(header[2])
         start = header_end + 1
-        files.append((_shown(top, name), view[start : start + size]))
+        files.append((_shown(top, name, cwd), view[start : start + size]))
         pos = start + size + 1  # the content is followed by a newline
     return sorted(files, key=lambda f: f[0])
 
