@@ -337,6 +337,16 @@ def build(
                 origin_triggers[fid].append({"flow": flow.id, "trigger": str(flow.get("trigger") or "")})
     field_sj, system_sj = data_subject_jurisdictions(inv)
     summaries: dict[str, dict[str, Any]] = {}
+    known_areas: dict[tuple[str, ...], list[str]] = {}
+
+    def areas(jurisdictions: Iterable[str]) -> list[str]:
+        """:func:`_areas`, once per distinct list: every field of a system has its system's list (L: 125k calls for
+        a few dozen lists). The list returned is shared: documents are serialised as built, never changed."""
+        key = tuple(jurisdictions)
+        found = known_areas.get(key)
+        if found is None:
+            found = known_areas[key] = _areas(key)
+        return found
 
     def field_info(fid: str) -> dict[str, Any]:
         """What a flow or a recipient sees of a field, computed once per field (flows share fields)."""
@@ -352,7 +362,7 @@ def build(
                 "join_key": f.data.get("join_key", False),
                 "origin": f.parent,
                 "subject_jurisdictions": field_sj[fid],
-                "subject_areas": _areas(field_sj[fid]),
+                "subject_areas": areas(field_sj[fid]),
             }
         return info
 
@@ -374,7 +384,7 @@ def build(
         doc = dict(f.data)
         doc["system"] = field_nodes[system.id]
         doc["subject_jurisdictions"] = list(system.data.get("subject_jurisdictions") or [])
-        doc["data_subject_areas"] = _areas(field_sj[f.id])
+        doc["data_subject_areas"] = areas(field_sj[f.id])
         doc["purposes_info"] = [field_purposes[p] for p in f.data.get("purposes") or ()]
         doc["flow_count"] = flows_by_field.get(f.id, 0)
         doc["received_by"] = []
@@ -486,7 +496,7 @@ def build(
         sdoc["field_count"] = len(own)
         sdoc["received_fields"] = received_ids
         sdoc["data_subject_jurisdictions"] = system_sj[sid]
-        sdoc["data_subject_areas"] = _areas(system_sj[sid])
+        sdoc["data_subject_areas"] = areas(system_sj[sid])
         sdoc["embedded_partners"] = embedded.get(sid, [])
         held = own + [inv.fields[fid] for fid in received_ids]
         personal = [f for f in held if str(f.data.get("category", "")).startswith("user.")]
