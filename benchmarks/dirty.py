@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""How many partitions a one-system change really changes (issue 14, point 4): the least an incremental pull-request
+run must rebuild and evaluate, whatever it tracks, because these partitions' input documents differ.
+
+    python benchmarks/dirty.py INVENTORY
+
+It builds every partition document of INVENTORY as ``check`` does (model, lineage, ``inputs.build``), then, for each of
+a few edits of one system's file (the middle one of ``systems/`` by name), builds them again from an edited copy and
+counts the partitions whose document differs (by digest of its JSON text). The inventory is a generated one
+(``benchmarks/generate.py``: each system's flows in its own file).
+Edits: the retention made indefinite (``run.py --diff``'s edit), the system moved to China (``jurisdiction``), its
+first field made anonymous (``identifiability``) or its category financial data, and the same two for the first
+field its first flow sends and for its field that the most other files name (forwarded by other systems). Compare
+the counts with ``benchmarks/closure.py``, which counts what reachability alone would have to redo. It asserts
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "src")]
+
+from auditor import pipeline  # noqa: E402
+from auditor.lineage import analyse  # noqa: E402
+
+
+def documents(inventory: Path) -> dict[str, bytes]:
+    """Every partition's label and the digest of its document's JSON text."""
+    inv = pipeline.load([inventory])
+    with pipeline.long_lived():
+        return {
+            label: hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+            for text, label in pipeline.partition_stream(inv, analyse(inv))
+        }
+
+
+def _first(pattern: str, replacement: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        changed, n = re.subn(pattern, replacement, text, count=1, flags=re.MULTILINE)
+        if n != 1:
+            raise SystemExit(f"dirty.py: the edit {pattern!r} found nothing to change")
+        return changed
+
+    return edit
+
+
+def _field(key: str, value: str, pick: Callable[[str], str]) -> Callable[[str], str]:
+    """Set ``key`` of the field ``pick`` names (given the system file's text)."""
+
+    def edit(text: str) -> str:
+        field = re.escape(pick(text))
+        return _first(rf"^(\s+- id: {field}\n(?:\s+[a-z_]+: .*\n)*?\s+{key}: )\S+$", rf"\g<1>{value}")(text)
+
+    return edit
+
+
+def _first_sent(text: str) -> str:
+    """The field the system's first flow sends first."""
+    sent = re.search(r"^\s+fields: \[([^,\]\s]+)", text[text.index("\nflows:") :], flags=re.MULTILINE)
+    if sent is None:
+        raise SystemExit("dirty.py: the system sends no field")
+    return sent.group(1)
+
+
+def _most_forwarded(inventory: Path, target: Path) -> Callable[[str], str]:
+    """The system's field named in the most other files (forwarded by other systems' flows)."""
+
+    def pick(text: str) -> str:
+        own = re.findall(r"^\s+- id: (\S+)$", text[: text.index("\nflows:")], flags=re.MULTILINE)
+        others = [p.read_text(encoding="utf-8") for p in sorted(inventory.rglob("*.yaml")) if p != target]
+        counts = {f: sum(f"{f}," in o or f"{f}]" in o for o in others) for f in own if "." in f}
+        return max(sorted(counts), key=counts.__getitem__)
+
+    return pick
+
+
+EDITS: dict[str, Callable[[str], str]] = {
+    "retention made indefinite": _first(r"^(\s+)retention:\n", r"\1retention:\n\1  indefinite: true\n"),
+    "system moved to China": _first(r"^(\s+)jurisdiction: \S+$", r"\1jurisdiction: CN"),
+    "first field made anonymous": _first(r"^(\s+)identifiability: \S+$", r"\1identifiability: anonymous"),
+    "first field's category made financial": _first(r"^(\s+)category: \S+$", r"\1category: user.financial"),
+    "a sent field made anonymous": _field("identifiability", "anonymous", _first_sent),
+    "a sent field's category made financial": _field("category", "user.financial", _first_sent),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("inventory", type=Path)
+    args = parser.parse_args()
+    base = documents(args.inventory)
+    systems = sorted((args.inventory / "systems").glob("*.yaml"))
+    target = systems[len(systems) // 2].relative_to(args.inventory)
+    print(f"{args.inventory}: {len(base)} partitions; edits of {target}")
+    print("| edit | partitions whose document changed | share |")
+    print("|---|---|---|")
+    forwarded = _most_forwarded(args.inventory, args.inventory / target)
+    edits = {
+        **EDITS,
+        "the most forwarded field made anonymous": _field("identifiability", "anonymous", forwarded),
+        "the most forwarded field's category made financial": _field("category", "user.financial", forwarded),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, edit in edits.items():
+            copy = Path(tmp) / "inventory"
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(args.inventory, copy, ignore=shutil.ignore_patterns(".complete"))
+            path = copy / target
+            path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+            after = documents(copy)
+            changed = sum(1 for label, digest in after.items() if base.get(label) != digest)
+            changed += sum(1 for label in base if label not in after)
+            print(f"| {name} | {changed} | {changed / len(base):.1%} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
