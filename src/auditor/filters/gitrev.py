@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from auditor.errors import UsageError
-from auditor.inventory.loader import MAX_FILES, YAML_SUFFIXES
+from auditor.inventory.loader import MAX_FILES, YAML_SUFFIXES, working_dir
 
 
 def _git(args: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -51,9 +51,9 @@ def resolve(rev: str) -> str:
     return proc.stdout.decode("ascii").strip()
 
 
-def _shown(top: Path, name: str, cwd: Path) -> str:
+def _shown(top: Path, name: str, cwd: str) -> str:
     """As :func:`auditor.inventory.display_path` shows a working-tree file: relative to the current directory
-    (``cwd``, resolved) when below it, else absolute."""
+    (``cwd``, as :func:`auditor.inventory.loader.working_dir` gives it) when below it, else absolute."""
     full = top / name
     try:
         return full.relative_to(cwd).as_posix()
@@ -100,7 +100,7 @@ def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, memoryview]]:
     view = memoryview(out)  # the files' contents, without a copy each
     files: list[tuple[str, memoryview]] = []
     pos = 0
-    cwd = Path.cwd().resolve()  # once, not once a file (XL's 10,004 files: 0.3 s)
+    cwd = working_dir()  # once, not once a file (XL's 10,004 files: 0.3 s)
     for name, _obj in blobs:
         header_end = out.index(b"\n", pos)
         header = out[pos:header_end].split()
