@@ -22,7 +22,7 @@ import networkx as nx
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src")]
 
-from auditor import pipeline  # noqa: E402
+from auditor import lineage, pipeline  # noqa: E402
 
 
 def main() -> int:
@@ -31,11 +31,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
     inv = pipeline.load([args.inventory])
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    graph.add_nodes_from(inv.systems)
-    graph.add_nodes_from(inv.partners)
-    for flow in inv.flows.values():
-        graph.add_edge(flow.data["from"], flow.data["to"])
+    graph = lineage.build(inv).graph  # what `auditor lineage` draws: systems, partners, one edge per flow
     nodes = graph.number_of_nodes()
     components = sorted((len(c) for c in nx.weakly_connected_components(graph)), reverse=True)
     systems = sorted(inv.systems)

@@ -71,16 +71,13 @@ def _first_sent(text: str) -> str:
     return sent.group(1)
 
 
-def _most_forwarded(inventory: Path, target: Path) -> Callable[[str], str]:
-    """The system's field named in the most other files (forwarded by other systems' flows)."""
-
-    def pick(text: str) -> str:
-        own = re.findall(r"^\s+- id: (\S+)$", text[: text.index("\nflows:")], flags=re.MULTILINE)
-        others = [p.read_text(encoding="utf-8") for p in sorted(inventory.rglob("*.yaml")) if p != target]
-        counts = {f: sum(f"{f}," in o or f"{f}]" in o for o in others) for f in own if "." in f}
-        return max(sorted(counts), key=counts.__getitem__)
-
-    return pick
+def _most_forwarded(inventory: Path, target: Path) -> str:
+    """The target system's field named in the most other files (forwarded by other systems' flows)."""
+    text = target.read_text(encoding="utf-8")
+    own = re.findall(r"^\s+- id: (\S+)$", text[: text.index("\nflows:")], flags=re.MULTILINE)
+    others = [p.read_text(encoding="utf-8") for p in sorted(inventory.rglob("*.yaml")) if p != target]
+    counts = {f: sum(f"{f}," in o or f"{f}]" in o for o in others) for f in own if "." in f}
+    return max(sorted(counts), key=counts.__getitem__)
 
 
 EDITS: dict[str, Callable[[str], str]] = {
@@ -103,11 +100,15 @@ def main() -> int:
     print(f"{args.inventory}: {len(base)} partitions; edits of {target}")
     print("| edit | partitions whose document changed | share |")
     print("|---|---|---|")
-    forwarded = _most_forwarded(args.inventory, args.inventory / target)
+    forwarded = _most_forwarded(args.inventory, args.inventory / target)  # read once, not once per edit
+
+    def pick(_text: str) -> str:
+        return forwarded
+
     edits = {
         **EDITS,
-        "the most forwarded field made anonymous": _field("identifiability", "anonymous", forwarded),
-        "the most forwarded field's category made financial": _field("category", "user.financial", forwarded),
+        "the most forwarded field made anonymous": _field("identifiability", "anonymous", pick),
+        "the most forwarded field's category made financial": _field("category", "user.financial", pick),
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name, edit in edits.items():
