@@ -66,7 +66,7 @@ def load_base(
         return None, ()
     keyed = tuple(sorted((name, inventory.content_digest(data), f"{rev}:{name}") for name, data in files))
     if known is not None:
-        found = known(list(keyed))
+        found = known(keyed)
         if found is not None:
             return found, keyed
     shown = [(f"{rev}:{name}", bytes(data)) for name, data in files]
