@@ -9,6 +9,7 @@ import base64
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 from tests.conftest import SAMPLE, Run, commit_all, run_auditor
 
+from auditor import findings
 from auditor.cache import FILE_NAME, SECRET_NAME, Store
 
 
@@ -452,6 +454,88 @@ def test_a_well_sealed_audit_of_the_wrong_shape_is_a_miss(
     store.close()
     fast = diff_run(repo, "--cache", str(cache))
     assert_full_diff_and_warned(fast, full_diff, "unexpected shape")
+
+
+# --- a large stored audit of the base is checked by a helper process while the working tree loads -----------------
+
+
+@pytest.fixture
+def helper_checks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every stored audit is checked by a helper (as XL's 54 MB one is), on a machine with a core to spare or not;
+    the list records, for each stored audit read, whether a helper was started for it."""
+    from auditor import pipeline
+
+    monkeypatch.setattr(pipeline, "HELPER_AUDIT_BYTES", 0)
+    monkeypatch.setenv("AUDITOR_WORKERS", "2")
+    started: list[bool] = []
+    start = pipeline.PendingAudit.start
+
+    def recorded_start(*args: Any) -> Any:
+        pending = start(*args)
+        started.append(pending is not None)
+        return pending
+
+    monkeypatch.setattr(pipeline.PendingAudit, "start", recorded_start)
+    return started
+
+
+def test_a_stored_audit_checked_by_a_helper_gives_the_same_report(
+    pull_request: tuple[Path, Path, bytes], full_diff: Run, helper_checks: list[bool]
+) -> None:
+    repo, cache, _ = pull_request
+    fast = diff_run(repo, "--cache", str(cache))
+    assert helper_checks == [True]
+    assert fast.code == full_diff.code and fast.out == full_diff.out and "warning" not in fast.err
+    assert counts(fast)["audits read back"] == 1
+    assert multiprocessing.active_children() == []  # the helper is gone
+
+
+def test_a_bent_audit_found_by_the_helper_is_a_miss_and_the_base_is_audited(
+    pull_request: tuple[Path, Path, bytes], full_diff: Run, helper_checks: list[bool]
+) -> None:
+    repo, cache, base_key = pull_request
+    store = Store(cache)  # sealed, so only the check of its content (in the helper) can refuse it
+    store.put_many("audits", {base_key: json.dumps({"v": 3, "files": 1, "findings": 1}).encode()})
+    store.close()
+    fast = diff_run(repo, "--cache", str(cache))
+    assert helper_checks == [True]
+    # Found out after the working tree loaded: the base is audited then, and every finding and change is right.
+    assert_full_diff_and_warned(fast, full_diff, "unexpected shape")
+    again = diff_run(repo, "--cache", str(cache))  # and stored again, believed by the next run
+    assert again.out == full_diff.out and counts(again)["audits read back"] == 1 and "warning" not in again.err
+
+
+def _die_in_helper(blob: bytes, files: list[str]) -> Any:
+    """What the helper runs in the next test: it dies at once (the CLI, which runs it too, checks the table)."""
+    if os.getpid() != _CLI_PID:
+        os._exit(3)
+    return _check_compressed_table(blob, files)
+
+
+_CLI_PID = os.getpid()
+_check_compressed_table = findings.check_compressed_table
+
+
+def test_a_helper_that_dies_leaves_the_check_to_the_cli(
+    pull_request: tuple[Path, Path, bytes], full_diff: Run, helper_checks: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, cache, _ = pull_request
+    monkeypatch.setattr(findings, "check_compressed_table", _die_in_helper)
+    fast = diff_run(repo, "--cache", str(cache))
+    assert helper_checks == [True]
+    assert fast.code == full_diff.code and fast.out == full_diff.out and "warning" not in fast.err
+    assert counts(fast)["audits read back"] == 1
+
+
+def test_an_invalid_working_tree_stops_the_helper(
+    pull_request: tuple[Path, Path, bytes], helper_checks: list[bool]
+) -> None:
+    repo, cache, _ = pull_request
+    (repo / "inventory" / "systems" / "broken.yaml").write_text("systems:\n  - id: [\n", encoding="utf-8")
+    run = diff_run(repo, "--cache", str(cache))
+    assert helper_checks == [True]
+    assert run.code == 2 and "broken.yaml:" in run.err and "Traceback" not in run.err
+    assert multiprocessing.active_children() == []
 
 
 def test_a_stored_base_audit_does_not_skip_the_gate_files_checks(pull_request: tuple[Path, Path, bytes]) -> None:

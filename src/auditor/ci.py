@@ -35,8 +35,9 @@ def _rebase(exc: InputError, rev: str) -> InputError:
 
 
 # Looks up a stored audit of exactly these files (name, digest of the bytes, name shown in this run; sorted by name):
-# its findings located at the names shown, or None (:meth:`auditor.pipeline.PartitionCache.known_audit`).
-AuditLookup = Callable[[Sequence[tuple[str, bytes, str]]], "Recorded | None"]
+# its findings located at the names shown, one still being checked, or None
+# (:meth:`auditor.pipeline.PartitionCache.known_audit`).
+AuditLookup = Callable[[Sequence[tuple[str, bytes, str]]], "Recorded | pipeline.PendingAudit | None"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,13 @@ class GateInputs:
     base_findings: Recorded | None = None
     # The base's files as a stored audit of them is keyed and read: (name, digest, name shown), sorted by name.
     base_files: tuple[tuple[str, bytes, str], ...] = ()
+    # A stored audit of the base still being checked by a helper process while the working tree loads (:func:`settle`).
+    base_pending: pipeline.PendingAudit | None = None
 
 
 def load_base(
     rev: str, paths: Sequence[Path], known: AuditLookup | None = None
-) -> tuple[Inventory | Recorded | None, tuple[tuple[str, bytes, str], ...]]:
+) -> tuple[Inventory | Recorded | pipeline.PendingAudit | None, tuple[tuple[str, bytes, str], ...]]:
     """The inventory at git revision ``rev``, loaded and validated (None if it did not exist there); or, when
     ``known`` finds a stored audit of exactly these files, its findings (such an audit was only stored after
     these bytes loaded and validated, with this auditor and this pack). And its files as ``known`` looks them up
@@ -108,7 +111,7 @@ def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | No
     problems: list[Problem] = []
     waiver_list: list[waivers.Waiver] = []
     accepted: frozenset[str] | None = None
-    base: Inventory | Recorded | None = None
+    base: Inventory | Recorded | pipeline.PendingAudit | None = None
     base_files: tuple[tuple[str, bytes, str], ...] = ()
     if options.waivers_file is not None:
         try:
@@ -126,10 +129,37 @@ def prepare(options: GateOptions, paths: Sequence[Path], known: AuditLookup | No
         except AuditorError as exc:  # an unknown revision (usage) or an invalid base inventory (input): exit 2
             problems.extend(exc.problems)
     if problems:
+        if isinstance(base, pipeline.PendingAudit):
+            base.close()
         raise InputError(problems)
+    if isinstance(base, pipeline.PendingAudit):
+        return GateInputs(tuple(waiver_list), accepted, None, None, base_files, base)
     if isinstance(base, Recorded):
         return GateInputs(tuple(waiver_list), accepted, None, base, base_files)
     return GateInputs(tuple(waiver_list), accepted, base, None, base_files)
+
+
+def settle(inputs: GateInputs, rev: str | None, paths: Sequence[Path]) -> GateInputs:
+    """``inputs`` with the stored audit of the base that a helper was checking (:attr:`GateInputs.base_pending`)
+    settled: its findings when it holds; when it does not, the base revision's inventory loaded instead, as a run
+    without the stored audit loads it (the caller drops its own inventory and audits the base first:
+    :func:`audit_base_first`, so that the two revisions are never in memory together)."""
+    pending = inputs.base_pending
+    if pending is None or rev is None:
+        return inputs
+    recorded = pending.settle()
+    if recorded is not None:
+        return replace(inputs, base_findings=recorded, base_pending=None)
+    base, _ = load_base(rev, paths)
+    if isinstance(base, Inventory):
+        return replace(inputs, base_inventory=base, base_pending=None)
+    return replace(inputs, base_pending=None)  # cannot happen: the files were there a moment ago
+
+
+def release(inputs: GateInputs) -> None:
+    """Stop the helper still checking a stored audit of the base (the run ended before :func:`settle`)."""
+    if inputs.base_pending is not None:
+        inputs.base_pending.close()
 
 
 def build(
@@ -144,6 +174,7 @@ def build(
     files read beforehand (:func:`prepare`); without them they are read now."""
     if inputs is None:
         inputs = prepare(options, paths)
+    inputs = settle(inputs, options.diff_base, paths)
     before: Recorded | list[Finding] | None = None
     if options.diff_base is not None:
         if inputs.base_inventory is not None:  # not audited yet (``check`` audits it first: audit_base_first)
@@ -276,4 +307,14 @@ def step_summary(report: GateReport, pack: PolicyPack) -> str:
     return github.step_summary(report, pack)
 
 
-__all__ = ["REPORT_FORMATS", "GateInputs", "GateOptions", "build", "prepare", "render", "step_summary"]
+__all__ = [
+    "REPORT_FORMATS",
+    "GateInputs",
+    "GateOptions",
+    "build",
+    "prepare",
+    "release",
+    "render",
+    "settle",
+    "step_summary",
+]

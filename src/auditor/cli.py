@@ -569,7 +569,20 @@ def check(
         # The base revision is done with (read back, audited just now, or absent): no audit after the working tree's
         # reuses its partition results, so none are kept.
         pipeline.SHARED.keep_in_memory = False
-        inv = pipeline.load(targets, timings)
+        try:
+            inv = pipeline.load(targets, timings)
+            # A large stored audit of the base is checked by a helper while the working tree loads; if it does not
+            # hold, the base is audited first after all, and the working tree loaded again (never both in memory).
+            started = time.perf_counter()
+            settled = ci.settle(prepared, diff_base, targets)
+            if settled.base_inventory is not None:
+                del inv
+                settled = ci.audit_base_first(settled, pack, chosen, message_args=True)
+                inv = pipeline.load(targets)
+            prepared = settled
+            timings.add("gate", started)
+        finally:
+            ci.release(prepared)
         # With --cache and no --diff-base (the default branch's job) the audit is stored for a later --diff-base run.
         stores_audit = cache_dir is not None and diff_base is None
         # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and in an audit

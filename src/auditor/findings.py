@@ -621,6 +621,31 @@ def from_table(lines: Callable[[], Iterable[bytes]], files: Sequence[str]) -> Re
         per_line = _check_table(iter(lines()), files)
     except _Bent:
         return None
+    return _recorded(lines, files, per_line)
+
+
+def check_compressed_table(blob: bytes | bytearray, files: Sequence[str]) -> list[bytes] | None:
+    """The check :func:`from_compressed_table` makes, alone: the fingerprints of each line of findings of the table,
+    packed, or None when it is not exactly what :func:`to_compressed_table` writes. XL's base audit takes ~5 s to
+    check, so a pull-request run checks it in a helper process while the working tree loads (:mod:`auditor.pipeline`)
+    and builds the findings from what the helper returns (:func:`from_checked_table`)."""
+    try:
+        return _check_table(iter(inflate_lines(blob)), files)
+    except _Bent:
+        return None
+
+
+def from_checked_table(blob: bytes | bytearray, files: Sequence[str], per_line: Any) -> Recorded | None:
+    """:func:`from_compressed_table` of a table :func:`check_compressed_table` checked (in another process) and
+    found to hold ``per_line``; None when ``per_line`` is not what that check returns (a packed fingerprint is 10
+    bytes: every line holds whole ones)."""
+    if not (type(per_line) is list and all(type(p) is bytes and len(p) % _FP_BYTES == 0 for p in per_line)):
+        return None
+    return _recorded(functools.partial(inflate_lines, blob), files, per_line)
+
+
+def _recorded(lines: Callable[[], Iterable[bytes]], files: Sequence[str], per_line: list[bytes]) -> Recorded:
+    """The findings of a checked table (:func:`_check_table` gave ``per_line``)."""
 
     def gone(now: Container[str]) -> list[Finding]:
         try:
