@@ -52,28 +52,33 @@ def _err(line: str) -> None:
         click.echo(safe_line(line), err=True)
 
 
-def _batched(text: str | Iterable[str]) -> Iterator[str]:
-    """Pieces of output joined into writes of ~1 MB (a JSON report comes one finding at a time)."""
+# What the CLI writes: a text, or pieces of one, each text or already UTF-8 (a JSON report: formats.json_format).
+Output = str | Iterable[str] | Iterable[bytes]
+
+
+def _batched(text: Output) -> Iterator[bytes]:
+    """Pieces of output, as UTF-8, joined into writes of ~1 MB (a JSON report comes one finding at a time)."""
     if isinstance(text, str):
-        yield text
+        yield text.encode("utf-8")
         return
-    batch: list[str] = []
+    batch: list[bytes] = []
     size = 0
     for piece in text:
-        batch.append(piece)
-        size += len(piece)
+        data = piece.encode("utf-8") if isinstance(piece, str) else piece
+        batch.append(data)
+        size += len(data)
         if size >= 1 << 20:
-            yield "".join(batch)
+            yield b"".join(batch)
             batch, size = [], 0
     if batch:
-        yield "".join(batch)
+        yield b"".join(batch)
 
 
-def _write_fd(fd: int, text: str | Iterable[str]) -> None:
+def _write_fd(fd: int, text: Output) -> None:
     """Write every byte to ``fd`` with ``os.write``, short writes retried: a file-size limit (EFBIG), a full disk
     (ENOSPC) or a closed pipe (EPIPE) raises OSError instead of disappearing in a buffer flushed at exit."""
     for piece in _batched(text):
-        data = memoryview(piece.encode("utf-8"))
+        data = memoryview(piece)
         while data:
             written = os.write(fd, data)
             data = data[written:]
@@ -84,7 +89,7 @@ def _output_failed(where: str, exc: OSError) -> OutputError:
     return OutputError([Problem(Location(where), f"cannot write the output: {reason}; it is incomplete")])
 
 
-def emit(text: str | Iterable[str]) -> None:
+def emit(text: Output) -> None:
     """Write to standard output; any write error is exit 2 with a message (never a truncated report with a verdict)."""
     try:
         sys.stdout.flush()
@@ -94,7 +99,7 @@ def emit(text: str | Iterable[str]) -> None:
             fd = -1  # an in-memory stream (tests, embedding): write through it
         if fd < 0:
             for piece in _batched(text):
-                sys.stdout.write(piece)
+                sys.stdout.write(piece.decode("utf-8"))
             sys.stdout.flush()
         else:
             _write_fd(fd, text)
@@ -113,7 +118,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def write_output(text: str | Iterable[str], output: Path | None) -> None:
+def write_output(text: Output, output: Path | None) -> None:
     """Write ``text`` (a string, or pieces of one produced as they are written) to --output atomically (a crash or
     an error while producing it leaves the old file or the new one, never half), else to stdout. A write error
     names ``output`` (never the temporary file) and is exit 2."""

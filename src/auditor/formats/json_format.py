@@ -44,10 +44,7 @@ def finding_json(f: Finding, pad: str, loc: Localizer | None = None) -> str:
     return jsonstream.dumps_indented(finding_dict(f, loc), pad)
 
 
-def render_chunks(
-    findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
-) -> Iterator[str]:
-    """The JSON report in pieces (one per finding), so that a large report is never one string in memory."""
+def _document(findings: Sequence[Finding], extra: dict[str, Any] | None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "tool": {"name": "auditor", "version": __version__},
         "summary": {"total": len(findings), "open_by_severity": counts(findings)},
@@ -55,7 +52,28 @@ def render_chunks(
     }
     if extra:
         doc.update(extra)
-    return jsonstream.chunks(doc, ("findings",), findings, lambda f, pad: finding_json(f, pad, loc))
+    return doc
+
+
+def render_chunks(
+    findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
+) -> Iterator[str]:
+    """The JSON report in pieces (one per finding), so that a large report is never one string in memory."""
+    return jsonstream.chunks(
+        _document(findings, extra), ("findings",), findings, lambda f, pad: finding_json(f, pad, loc)
+    )
+
+
+def render_byte_chunks(
+    findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
+) -> Iterator[bytes]:
+    """:func:`render_chunks` as UTF-8 bytes (what the CLI writes: no text decoded and encoded again)."""
+    return jsonstream.byte_chunks(
+        _document(findings, extra),
+        ("findings",),
+        findings,
+        lambda f, pad: jsonstream.dumps_indented_bytes(finding_dict(f, loc), pad),
+    )
 
 
 def render(findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None) -> str:
