@@ -6,7 +6,6 @@ changed verdict or a failed run."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import multiprocessing
@@ -269,9 +268,8 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
 
 
 def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refused(plain: Run) -> None:
-    from auditor.cache import inflate_lines
     from auditor.errors import Location
-    from auditor.findings import Finding, Recorded, from_table, to_compressed_table
+    from auditor.findings import Finding, Recorded, from_compressed_table, from_table, table_lines, to_compressed_table
 
     found = [
         Finding(
@@ -296,13 +294,13 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
     assert len(found) > 30  # several chunks of 10 below: each line of the table has its own strings
     stored = to_compressed_table(found, files, chunk=10)
     assert stored is not None
-    table = b"\n".join(inflate_lines(bytes(stored)))  # the lines, to bend them below
+    table = b"\n".join(table_lines(bytes(stored)))  # the lines, to bend them below
     assert table.count(b"\n") == (len(found) + 9) // 10
 
     def read(text: bytes, names: list[str]) -> Recorded | None:
         return from_table(lambda: text.split(b"\n"), names)
 
-    back = from_table(functools.partial(inflate_lines, bytes(stored)), files)  # as the cache reads it
+    back = from_compressed_table(bytes(stored), files)  # as the cache reads it
     assert back is not None and back.gone(set()) == found
     assert read(table, files) is not None
     every = {f.fingerprint for f in found}
@@ -315,8 +313,18 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
     # Only the findings gone from a later audit are built, and they are exactly those.
     assert back.gone({f.fingerprint for f in found[1:]}) == [found[0]]
     assert back.gone({f.fingerprint for f in found[:-1]}) == [found[-1]]
-    # A whole compressed table read back line by line, as the cache reads it.
-    assert from_table(lambda: inflate_lines(zlib.compress(table, 1), piece=100), files) is not None
+    # Each line is compressed on its own: finding the fixed findings inflates only the lines holding them.
+    inflated: list[int] = []
+    inflate = findings.inflate_value
+
+    def counted(view: Any) -> bytes:
+        inflated.append(len(view))
+        return inflate(view)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(findings, "inflate_value", counted)
+        assert back.gone({f.fingerprint for f in found[:-1]}) == [found[-1]]
+    assert len(inflated) == 1
 
     header, *chunks = (json.loads(line) for line in table.split(b"\n"))
     first = chunks[0]
@@ -365,8 +373,28 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
         b"",
     ):
         assert read(text, files) is None
-    for damaged in (zlib.compress(table)[:-5], zlib.compress(table) + b"x", zlib.compress(b"x" * 10), b"x"):
-        assert from_table(functools.partial(inflate_lines, damaged), files) is None
+    # The frame: the number of lines, each line's compressed size (8 bytes each), then the lines.
+    whole = bytes(stored)
+    count = int.from_bytes(whole[:8], "big")
+    first_size = int.from_bytes(whole[8:16], "big")
+    line_one = whole[8 * (count + 1) :][:first_size]
+    sizes = whole[8 : 8 * (count + 1)]
+    for damaged in (
+        whole[:-5],  # cut short
+        whole + b"x",  # something after the last line
+        (count + 1).to_bytes(8, "big") + whole[8:],  # a line more than there are
+        (count - 1).to_bytes(8, "big") + whole[8:],
+        whole[:8] + (first_size + 1).to_bytes(8, "big") + whole[16:],  # sizes that do not add up
+        whole[:8] + (0).to_bytes(8, "big") + whole[16:],
+        whole[: 8 * (count + 1)]
+        + zlib.compress(b"x" * first_size)[:first_size].ljust(first_size, b"x")
+        + whole[8 * (count + 1) + first_size :],  # a line that does not inflate
+        whole[:8] + sizes + line_one + whole[8 * (count + 1) :],  # a line that is not where its size says
+        zlib.compress(table),  # a table as one stream (version 3)
+        b"x",
+        b"",
+    ):
+        assert from_compressed_table(damaged, files) is None
     assert to_compressed_table([found[0].with_status("waived", {"owner": "x"})], files) is None
 
 
@@ -547,20 +575,27 @@ def test_a_stored_base_audit_does_not_skip_the_gate_files_checks(pull_request: t
 
 
 def test_a_compressed_value_is_never_inflated_beyond_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A sealed value is still refused (never a crash, never the memory) when it inflates beyond MAX_VALUE_BYTES:
-    line by line, the reading stops within one piece of the bound instead of inflating the whole bomb."""
+    """A sealed value is still refused (never a crash, never the memory) when it inflates beyond MAX_VALUE_BYTES: the
+    reading stops within one piece of the bound instead of inflating the whole bomb."""
     from auditor import cache
-    from auditor.cache import inflate_lines
+    from auditor.cache import inflate_value
 
     monkeypatch.setattr(cache, "MAX_VALUE_BYTES", 10_000)
-    bomb = zlib.compress(b"x" * 50_000_000, 9)  # 50 MB of one line, ~50 KB compressed
-    read = 0
+    bomb = zlib.compress(b"x" * 50_000_000, 9)  # 50 MB, ~50 KB compressed
+    pieces: list[int] = []
+    inflate = cache._inflate
+
+    def counted(blob: Any, piece: int) -> Any:
+        for out in inflate(blob, piece):
+            pieces.append(len(out))
+            yield out
+
+    monkeypatch.setattr(cache, "_inflate", counted)
     with pytest.raises(ValueError, match="too large"):
-        for line in inflate_lines(bomb, piece=4096):
-            read += len(line)
-    assert read == 0
-    lines = b"a\nbb\n" * 1000
-    assert list(inflate_lines(zlib.compress(lines), piece=7)) == lines.split(b"\n")  # within the bound: every line
+        inflate_value(bomb, piece=4096)
+    assert sum(pieces) <= 10_000 + 4096  # stopped within one piece of the bound
+    value = b"a\nbb\n" * 1000
+    assert inflate_value(memoryview(zlib.compress(value)), piece=7) == value  # within the bound: all of it
 
 
 def test_a_sealed_result_that_inflates_beyond_the_bound_is_a_miss(

@@ -206,14 +206,13 @@ def test_a_localized_finding_written_directly_equals_its_generic_dump(
 
 def test_a_stored_audit_keeps_what_renders_its_messages_in_french(audits: dict[str, list[Finding]]) -> None:
     # check --cache keeps whole audits that a later --diff-base run reads back for the base revision, in any language.
-    from auditor.cache import inflate_lines
-    from auditor.findings import from_table, to_compressed_table
+    from auditor.findings import from_compressed_table, to_compressed_table
 
     found = audits["sample"]
     files = sorted({f.location.file for f in found})
     table = to_compressed_table(found, files)
     assert table is not None
-    back = from_table(lambda: inflate_lines(bytes(table)), files)
+    back = from_compressed_table(bytes(table), files)
     assert back is not None and back.gone(set()) == found
     assert all(f.message_fmt for f in found if f.message_args)
 

@@ -145,7 +145,7 @@ def _secret(directory: Path) -> bytes:
     return found
 
 
-def _inflate(blob: bytes | bytearray, piece: int) -> Iterator[bytes]:
+def _inflate(blob: bytes | bytearray | memoryview, piece: int) -> Iterator[bytes]:
     """A compressed value (as :meth:`Store.put_many` stores it) decompressed a piece of at most ``piece`` bytes at a
     time. A value that is damaged, cut short, followed by other data or larger than ``MAX_VALUE_BYTES`` once
     decompressed raises ValueError as soon as that is known: a compressed bomb never takes the memory."""
@@ -170,18 +170,11 @@ def _inflate(blob: bytes | bytearray, piece: int) -> Iterator[bytes]:
             raise ValueError("damaged value: cut short")
 
 
-def inflate_lines(blob: bytes | bytearray, piece: int = 4 << 20) -> Iterator[bytes]:
-    """The lines of a compressed value, decompressed a piece at a time (:func:`_inflate`): only the line being read
-    is in memory. Raises ValueError as :func:`_inflate` does."""
-    pending = bytearray()
-    for out in _inflate(blob, piece):
-        pending += out
-        start = 0
-        while (end := pending.find(b"\n", start)) >= 0:
-            yield bytes(pending[start:end])
-            start = end + 1
-        del pending[:start]
-    yield bytes(pending)
+def inflate_value(blob: bytes | bytearray | memoryview, piece: int = 4 << 20) -> bytes:
+    """A whole compressed value (one zlib stream and nothing after it) decompressed, a piece of at most ``piece`` bytes
+    at a time. Raises ValueError as :func:`_inflate` does: a compressed bomb stops within one piece of
+    ``MAX_VALUE_BYTES``."""
+    return b"".join(_inflate(blob, piece))
 
 
 class Store:
@@ -240,7 +233,7 @@ class Store:
         """The values of ``keys`` present in ``table`` whose seal verifies and that ``validate`` accepts (it returns
         the value to use, None to refuse it, or raises :class:`Stale` to pass over it without a warning); each one
         used is marked used by this run (in the next write). With ``raw``, ``validate`` is given the stored bytes once
-        their seal verifies, to read them itself (a large value line by line: :func:`inflate_lines`)."""
+        their seal verifies, to read them itself (a large value a part at a time: :func:`inflate_value`)."""
         found: dict[bytes, Any] = {}
         wanted = list(dict.fromkeys(keys))
         compressed = table != "documents"

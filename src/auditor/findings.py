@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 import orjson
 
 from auditor import jsonsafe
-from auditor.cache import Stale, inflate_lines
+from auditor.cache import Stale, inflate_value
 from auditor.errors import InputError, Location, Problem
 from auditor.model import ENTITY_KINDS, Entity, Inventory
 from auditor.policy.catalogue import SEVERITIES, PolicyPack
@@ -459,9 +458,13 @@ def counts(findings: Sequence[Finding]) -> dict[str, int]:
 
 # --- findings as plain data (``check --cache`` keeps whole audits: auditor.pipeline.PartitionCache) ----------------
 
-# 3: JSON lines, the findings in chunks each with its own string table (a base audit is read back one chunk at a
-# time: XL's 700k findings decoded at once took ~1 GiB); 2: one object with the message's format and arguments.
-_TABLE = 3
+# 4: each line compressed on its own and framed (:func:`to_compressed_table`), so that a pull request's fixed findings
+# inflate only the lines holding them (XL: the whole table, 335 MB, inflated again for a handful took ~2 s); 3: JSON
+# lines, the findings in chunks each with its own string table, in one compressed stream (a base audit is read back
+# one chunk at a time: XL's 700k findings decoded at once took ~1 GiB); 2: one object with the message's format and
+# arguments.
+_TABLE = 4
+_SIZE = 8  # bytes of a number of the frame (big-endian)
 _CHUNK = 10_000  # findings per line of a table
 _TEXT_FIELDS = (
     "fingerprint",
@@ -485,23 +488,70 @@ _AT_SEVERITY = _TEXT_FIELDS.index("severity")
 
 
 def to_compressed_table(found: Sequence[Finding], files: Sequence[str], chunk: int = _CHUNK) -> bytearray | None:
-    """Open findings of an audit as JSON lines, zlib-compressed a line at a time as they are made (what the cache
-    stores): a header ``{"v", "files", "findings"}``, then the findings by chunks of at most ``chunk``, each line
-    ``{"strings": [...], "columns": [...], "evidence": [...]}``: strings once in the chunk's table; one column per text
-    field of a finding (indexes into the strings), then its file (an index into ``files``), line and column; each
-    finding's evidence (indexes into the strings). By columns, a table is checked with a few builtins a column
-    instead of Python code a finding. The whole table is never in memory uncompressed (XL: ~500 MB more at the
-    default branch's run's peak, beyond 2 GiB), and the compressed bytes grow in one buffer, never copied whole
-    (SQLite and the seal take it as it is). None when a finding is not what an audit produces (a status, a waiver, a
-    file outside ``files``)."""
-    compressor = zlib.compressobj(1)
-    out = bytearray()
-    for i, line in enumerate(_table_lines(found, files, chunk)):
+    """Open findings of an audit as JSON lines (what the cache stores): a header ``{"v", "files", "findings"}``, then
+    the findings by chunks of at most ``chunk``, each line ``{"strings": [...], "columns": [...], "evidence": [...]}``:
+    strings once in the chunk's table; one column per text field of a finding (indexes into the strings), then its
+    file (an index into ``files``), line and column; each finding's evidence (indexes into the strings). By columns, a
+    table is checked with a few builtins a column instead of Python code a finding.
+
+    Each line is zlib-compressed on its own as it is made, and the lines are framed: the number of lines, each line's
+    compressed size (:data:`_SIZE` bytes each), then the compressed lines (:func:`table_lines` reads them back, any
+    one alone). The whole table is never in memory uncompressed (XL: ~500 MB more at the default branch's run's peak,
+    beyond 2 GiB), and each compressed line is dropped as it joins the frame. None when a finding is not what an
+    audit produces (a status, a waiver, a file outside ``files``)."""
+    packed: list[bytes] = []
+    for line in _table_lines(found, files, chunk):
         if line is None:
             return None
-        out += compressor.compress(b"\n" + line if i else line)
-    out += compressor.flush()
+        packed.append(zlib.compress(line, 1))
+    out = bytearray(len(packed).to_bytes(_SIZE, "big"))
+    for data in packed:
+        out += len(data).to_bytes(_SIZE, "big")
+    packed.reverse()
+    while packed:
+        out += packed.pop()
     return out
+
+
+class _Framed:
+    """The lines of a table :func:`to_compressed_table` wrote, each inflated only when read. Raises :class:`_Bent`
+    when the frame is not exactly what it writes (sizes that do not add up to the bytes there are)."""
+
+    def __init__(self, blob: bytes | bytearray) -> None:
+        view = memoryview(blob)
+        count = int.from_bytes(view[:_SIZE], "big") if len(view) >= _SIZE else -1
+        if not 0 < count <= (len(view) - _SIZE) // (_SIZE + 1):  # at least a byte a line
+            raise _Bent
+        start = _SIZE * (count + 1)
+        spans: list[tuple[int, int]] = []
+        for i in range(1, count + 1):
+            size = int.from_bytes(view[_SIZE * i : _SIZE * (i + 1)], "big")
+            if size == 0:
+                raise _Bent
+            spans.append((start, start + size))
+            start += size
+        if start != len(view):
+            raise _Bent
+        self._view, self._spans = view, spans
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def line(self, i: int) -> bytes:
+        """Line ``i`` (0: the header), inflated (:func:`auditor.cache.inflate_value`: ValueError when damaged)."""
+        start, end = self._spans[i]
+        return inflate_value(self._view[start:end])
+
+    def lines(self) -> Iterator[bytes]:
+        return (self.line(i) for i in range(len(self._spans)))
+
+
+def table_lines(blob: bytes | bytearray) -> list[bytes]:
+    """Every line of a table :func:`to_compressed_table` wrote, inflated; ValueError when it is not such a table."""
+    try:
+        return list(_Framed(blob).lines())
+    except _Bent:
+        raise ValueError("not a framed table") from None
 
 
 def _table_lines(found: Sequence[Finding], files: Sequence[str], chunk: int) -> Iterator[bytes | None]:
@@ -618,29 +668,30 @@ def _fingerprints_of(packed: bytes) -> list[str]:
     return [packed[i : i + _FP_BYTES].hex() for i in range(0, len(packed), _FP_BYTES)]
 
 
-def _gone(lines: Iterator[bytes], files: Sequence[str], per_line: list[bytes], now: Container[str]) -> list[Finding]:
+def _gone(
+    line: Callable[[int], bytes], files: Sequence[str], per_line: list[bytes], now: Container[str]
+) -> list[Finding]:
     """The findings of a checked table (:func:`_check_table`) whose fingerprint is not in ``now``; only the lines
-    holding one are decoded."""
+    holding one are read (``line(i)``: line ``i`` of the table, 0 being its header) and decoded."""
     out: list[Finding] = []
-    next(lines)  # the header
-    for line, packed in zip(lines, per_line, strict=True):
+    for i, packed in enumerate(per_line, start=1):
         fingerprints = _fingerprints_of(packed)
-        if all(fp in now for fp in fingerprints):
+        if all(map(now.__contains__, fingerprints)):
             continue
-        strings, columns, evidence = _chunk(line, files)
+        strings, columns, evidence = _chunk(line(i), files)
         intern = sys.intern
-        for i, fp in enumerate(fingerprints):
+        for k, fp in enumerate(fingerprints):
             if fp in now:
                 continue
-            text = (strings[columns[k][i]] for k in range(_WIDTH))
+            text = (strings[columns[j][k]] for j in range(_WIDTH))
             named: dict[str, Any] = {
                 n: intern(t) if len(t) <= 64 else t for n, t in zip(_TEXT_FIELDS, text, strict=True)
             }
             out.append(
                 Finding(
                     **named,
-                    location=Location(files[columns[_WIDTH][i]], columns[_WIDTH + 1][i], columns[_WIDTH + 2][i]),
-                    evidence=tuple(intern(strings[e]) for e in evidence[i]),
+                    location=Location(files[columns[_WIDTH][k]], columns[_WIDTH + 1][k], columns[_WIDTH + 2][k]),
+                    evidence=tuple(intern(strings[e]) for e in evidence[k]),
                 )
             )
     return out
@@ -666,8 +717,7 @@ class Recorded:
     def new(self, now: AbstractSet[str]) -> frozenset[str]:
         """The fingerprints of ``now`` that are not the fingerprint of one of these findings."""
         rest = set(now)
-        for fp in self._fingerprints():
-            rest.discard(fp)
+        rest.difference_update(self._fingerprints())
         return frozenset(rest)
 
     def gone(self, now: Container[str]) -> list[Finding]:
@@ -676,21 +726,21 @@ class Recorded:
 
 
 def from_compressed_table(blob: bytes | bytearray, files: Sequence[str]) -> Recorded | None:
-    """:func:`from_table` of what :func:`to_compressed_table` returned (or the cache stored), its lines inflated a
-    piece at a time on each reading."""
-    return from_table(functools.partial(inflate_lines, blob), files)
+    """:func:`from_table` of what :func:`to_compressed_table` returned (or the cache stored): checked a line at a time,
+    and read again only for the lines holding a finding gone."""
+    per_line = check_compressed_table(blob, files)
+    return None if per_line is None else from_checked_table(blob, files, per_line)
 
 
 def from_table(lines: Callable[[], Iterable[bytes]], files: Sequence[str]) -> Recorded | None:
-    """The findings of the table :func:`to_compressed_table` wrote, whose lines ``lines()`` gives (again on each call:
-    the table is checked whole here, and read a second time by :meth:`Recorded.gone`, which decodes only the lines
-    holding a finding gone), located in ``files`` (the same files, named as this run names them); None when it is not
-    exactly such a table."""
+    """The findings of the table whose lines ``lines()`` gives (again on each call: the table is checked whole here,
+    and read a second time by :meth:`Recorded.gone`, up to each line holding a finding gone), located in ``files``
+    (the same files, named as this run names them); None when it is not exactly such a table."""
     try:
         per_line = _check_table(iter(lines()), files)
     except _Bent:
         return None
-    return _recorded(lines, files, per_line)
+    return _recorded(lambda i: next(itertools.islice(lines(), i, None)), files, per_line)
 
 
 def check_compressed_table(blob: bytes | bytearray, files: Sequence[str]) -> list[bytes] | None:
@@ -699,27 +749,33 @@ def check_compressed_table(blob: bytes | bytearray, files: Sequence[str]) -> lis
     check, so a pull-request run checks it in a helper process while the working tree loads (:mod:`auditor.pipeline`)
     and builds the findings from what the helper returns (:func:`from_checked_table`)."""
     try:
-        return _check_table(iter(inflate_lines(blob)), files)
+        return _check_table(_Framed(blob).lines(), files)
     except _Bent:
         return None
 
 
 def from_checked_table(blob: bytes | bytearray, files: Sequence[str], per_line: Any) -> Recorded | None:
-    """:func:`from_compressed_table` of a table :func:`check_compressed_table` checked (in another process) and
-    found to hold ``per_line``; None when ``per_line`` is not what that check returns (a packed fingerprint is 10
-    bytes: every line holds whole ones)."""
+    """:func:`from_compressed_table` of a table :func:`check_compressed_table` checked (maybe in another process) and
+    found to hold ``per_line``; None when ``per_line`` is not what that check returns for it (a list of packed
+    fingerprints, one per line of findings, each of whole 10-byte fingerprints)."""
+    try:
+        framed = _Framed(blob)
+    except _Bent:
+        return None
     if not (type(per_line) is list and all(type(p) is bytes and len(p) % _FP_BYTES == 0 for p in per_line)):
         return None
-    return _recorded(functools.partial(inflate_lines, blob), files, per_line)
+    if len(per_line) != len(framed) - 1:
+        return None
+    return _recorded(framed.line, files, per_line)
 
 
-def _recorded(lines: Callable[[], Iterable[bytes]], files: Sequence[str], per_line: list[bytes]) -> Recorded:
-    """The findings of a checked table (:func:`_check_table` gave ``per_line``)."""
+def _recorded(line: Callable[[int], bytes], files: Sequence[str], per_line: list[bytes]) -> Recorded:
+    """The findings of a checked table (:func:`_check_table` gave ``per_line``), its line ``i`` read by ``line(i)``."""
 
     def gone(now: Container[str]) -> list[Finding]:
         try:
-            return _gone(iter(lines()), files, per_line, now)
-        except (_Bent, ValueError):  # the same bytes were read and checked before: cannot happen
+            return _gone(line, files, per_line, now)
+        except (_Bent, ValueError, StopIteration):  # the same bytes were read and checked before: cannot happen
             raise RuntimeError("a stored audit read back differently the second time") from None
 
     return Recorded(lambda: itertools.chain.from_iterable(map(_fingerprints_of, per_line)), gone)
