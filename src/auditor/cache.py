@@ -15,7 +15,7 @@ Trust (docs/ci.md, "What the cache trusts"): a cache can only save work, never c
   refused when another user owns it or can read it, or when the directory is writable by others). Every entry is
   sealed with ``HMAC-SHA256(secret, table, key, stored bytes)``: an entry edited, moved to another key or taken from
   another cache does not verify. The seal is checked before anything else is done with the bytes.
-- The bytes are JSON (zlib-compressed for results and audits, an audit as JSON lines), never pickle or anything
+- The bytes are JSON (zlib-compressed for results and audits, an audit as framed JSON lines), never pickle or anything
   that runs code when read; the caller validates the shape of every value it reads (:meth:`Store.get_many` takes
   the validator).
 - An entry that fails any check is a miss: it is evaluated or parsed again, overwritten, and the run ends with one
@@ -280,8 +280,9 @@ class Store:
             return None
 
     def put_many(self, table: str, items: Mapping[bytes, bytes | bytearray], *, compressed: bool = False) -> None:
-        """Store ``items`` (key -> JSON bytes: :func:`jsonsafe.dumps_compact`, or JSON lines) in ``table``, sealed.
-        With ``compressed``, the bytes are already zlib-compressed (one stream) for a table that keeps them so."""
+        """Store ``items`` (key -> JSON bytes: :func:`jsonsafe.dumps_compact`) in ``table``, sealed. With
+        ``compressed``, the bytes are already compressed (a whole audit: its JSON lines compressed and framed by
+        :func:`auditor.findings.to_compressed_table`) for a table that keeps them so."""
         if compressed and table == "documents":
             raise ValueError("the documents table keeps its values as they are")
         compress = table != "documents" and not compressed
