@@ -370,8 +370,12 @@ class PendingAudit:
             return None
         try:
             pool = workers.Pool(1, get_context("fork"), initializer=workers.init_child)
+        except (ValueError, OSError):  # no fork on this platform
+            return None
+        try:
             future = pool.submit(findings_mod.check_compressed_table, blob, list(files))
-        except (ValueError, OSError):  # no fork on this platform, or no process to spare
+        except (ValueError, OSError, RuntimeError):  # no process to spare
+            workers.stop(pool)
             return None
         return cls(owner, blob, files, pool, future)
 
