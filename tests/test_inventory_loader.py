@@ -73,6 +73,28 @@ def test_dangling_reference_is_located(inventory_dir) -> None:
     )
 
 
+def test_a_flows_dangling_fields_are_each_located_at_their_item(inventory_dir) -> None:
+    """A flow's fields and a field's purposes are the references met by the million: each one that does not resolve
+    is reported at its own item, in order, and one naming an entity of another kind says so."""
+    flows = (
+        "flows:\n"
+        "  - id: out\n"
+        "    from: app\n"
+        "    to: app\n"
+        "    purpose: support\n"
+        "    legal_basis: {kind: contract}\n"
+        "    fields: [app.email, app.emial, support, app.email]\n"
+    )
+    text = MINIMAL.replace("purposes: [support]", "purposes: [support, suport]") + flows
+    lines = problems(inventory_dir({"a.yaml": text}))
+    at = line_of(text, "app.emial")
+    assert [line.split(":", 1)[1] for line in lines] == [
+        f"{line_of(text, 'suport')}:29: field 'app.email' refers to unknown purpose 'suport' (did you mean 'support'?)",
+        f"{at}:25: flow 'out' refers to unknown field 'app.emial' (did you mean 'app.email'?)",
+        f"{at}:36: flow 'out' refers to unknown field 'support' ('support' is a purpose, expected a field)",
+    ]
+
+
 def test_duplicate_mapping_key_is_an_error(inventory_dir) -> None:
     lines = problems(inventory_dir({"a.yaml": MINIMAL.replace("    name: App\n", "    name: App\n    name: Other\n")}))
     assert any("duplicate key 'name'" in line for line in lines)

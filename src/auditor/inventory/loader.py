@@ -404,15 +404,20 @@ class _Builder:
 
     def check_references(self) -> None:
         k = self.by_kind
-        for fld in k["field"].values():
+        # The two references met by the million (a field's purposes, a flow's fields: XL 1.2M) are looked up here,
+        # and only one that does not resolve goes to _ref for its message (XL: ~1.5 -> ~0.4 s).
+        purposes, fields = k["purpose"], k["field"]
+        for fld in fields.values():
             for i, p in enumerate(fld.get("purposes") or ()):
-                self._ref(fld, f"purposes.{i}", p, ("purpose",))
+                if p not in purposes:
+                    self._ref(fld, f"purposes.{i}", p, ("purpose",))
         for flow in k["flow"].values():
             self._ref(flow, "from", flow.data["from"], ("system",))
             self._ref(flow, "to", flow.data["to"], ("system", "partner"))
             self._ref(flow, "purpose", flow.data["purpose"], ("purpose",))
             for i, f in enumerate(flow.data["fields"]):
-                self._ref(flow, f"fields.{i}", f, ("field",))
+                if f not in fields:
+                    self._ref(flow, f"fields.{i}", f, ("field",))
             basis = flow.get("legal_basis") or {}
             if "consent" in basis:
                 self._ref(flow, "legal_basis.consent", basis["consent"], ("consent",))
