@@ -52,7 +52,7 @@ def _err(line: str) -> None:
         click.echo(safe_line(line), err=True)
 
 
-# What the CLI writes: a text, or pieces of one, each text or already UTF-8 (a JSON report: formats.json_format).
+# What the CLI writes: a text, or pieces of one, each text or already UTF-8 (JSON and SARIF: formats.jsonstream).
 Output = str | Iterable[str] | Iterable[bytes]
 
 

@@ -37,14 +37,17 @@ def finding_dict(f: Finding, loc: Localizer | None = None) -> dict[str, Any]:
     return out
 
 
-def finding_json(f: Finding, pad: str, loc: Localizer | None = None) -> str:
+def finding_json(f: Finding, pad: bytes, loc: Localizer | None = None) -> bytes:
     """One finding as the report writes it: ``json.dumps(finding_dict(f, loc), ensure_ascii=False, indent=2,
-    sort_keys=True)`` with every line after the first indented by ``pad`` (written by orjson:
+    sort_keys=True)`` with every line after the first indented by ``pad``, as UTF-8 (written by orjson:
     :func:`jsonstream.dumps_indented`)."""
     return jsonstream.dumps_indented(finding_dict(f, loc), pad)
 
 
-def _document(findings: Sequence[Finding], extra: dict[str, Any] | None) -> dict[str, Any]:
+def render_chunks(
+    findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
+) -> Iterator[bytes]:
+    """The JSON report in pieces of UTF-8 (one per finding), so that a large report is never one string in memory."""
     doc: dict[str, Any] = {
         "tool": {"name": "auditor", "version": __version__},
         "summary": {"total": len(findings), "open_by_severity": counts(findings)},
@@ -52,29 +55,4 @@ def _document(findings: Sequence[Finding], extra: dict[str, Any] | None) -> dict
     }
     if extra:
         doc.update(extra)
-    return doc
-
-
-def render_chunks(
-    findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
-) -> Iterator[str]:
-    """The JSON report in pieces (one per finding), so that a large report is never one string in memory."""
-    return jsonstream.chunks(
-        _document(findings, extra), ("findings",), findings, lambda f, pad: finding_json(f, pad, loc)
-    )
-
-
-def render_byte_chunks(
-    findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
-) -> Iterator[bytes]:
-    """:func:`render_chunks` as UTF-8 bytes (what the CLI writes: no text decoded and encoded again)."""
-    return jsonstream.byte_chunks(
-        _document(findings, extra),
-        ("findings",),
-        findings,
-        lambda f, pad: jsonstream.dumps_indented_bytes(finding_dict(f, loc), pad),
-    )
-
-
-def render(findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None) -> str:
-    return "".join(render_chunks(findings, extra, loc))
+    return jsonstream.chunks(doc, ("findings",), findings, lambda f, pad: finding_json(f, pad, loc))

@@ -1,10 +1,11 @@
-"""Pretty JSON written piece by piece, byte-identical to ``json.dumps(doc, ensure_ascii=False, indent=2,
-sort_keys=True)`` for documents without floats (no report holds one: see :func:`dumps_indented`).
+"""Pretty JSON written piece by piece as UTF-8, byte-identical to ``json.dumps(doc, ensure_ascii=False, indent=2,
+sort_keys=True)`` encoded, for documents without floats (no report holds one: see :func:`dumps_indented`).
 
 At XL a report holds ~750,000 findings: building every finding's dict and then one string of ~600 MB (and its
 UTF-8 copy when written) tripled the peak memory of a run. Here the document is dumped with its one long list
 replaced by a marker, and the list's items are dumped one at a time, indented to where the marker stood, as the
-writer asks for them.
+writer asks for them. The pieces are bytes as orjson writes them: no decoding to text and encoding back for the
+writer (~2 µs a finding, ~1.9 s of writing XL's JSON report).
 """
 
 from __future__ import annotations
@@ -24,28 +25,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
 
 
-def dumps_indented(value: Any, pad: str) -> str:
-    """``value`` as :func:`chunks` writes a list item: pretty JSON whose lines after the first start with ``pad``.
+def dumps_indented(value: Any, pad: bytes) -> bytes:
+    """``value`` as :func:`chunks` writes a list item: pretty JSON, UTF-8, whose lines after the first start with
+    ``pad``.
 
-    Written by orjson: for strings, integers, booleans, None, lists and dicts with string keys its text is
-    ``json.dumps``'s byte for byte (same escapes with non-ASCII kept, same separators and indentation, keys in code
-    point order), ~20x faster than ``json``'s pure-Python indenting encoder, which was the largest cost of writing
-    a large JSON or SARIF report. What orjson refuses (an integer beyond 64 bits, a non-string key, a lone
-    surrogate, another type) is written by ``json``. Floats are the one difference (orjson spells ``1e16`` and
-    ``NaN`` as ``1e16`` and ``null``, ``json`` as ``1e+16`` and ``NaN``): report items hold none (findings are
-    strings, locations integers)."""
-    try:
-        text = orjson.dumps(value, option=_PRETTY).decode("utf-8")
-    except TypeError:  # orjson.JSONEncodeError
-        text = _dumps(value)
-    return text.replace("\n", "\n" + pad) if pad else text
-
-
-def dumps_indented_bytes(value: Any, pad: bytes) -> bytes:
-    """:func:`dumps_indented` as UTF-8 bytes, as orjson writes them (no decoding to text and encoding back: ~2 µs a
-    finding, ~1.9 s of writing XL's report). What orjson refuses is written by ``json`` and encoded, so the bytes are
-    always those of :func:`dumps_indented`'s text (a lone surrogate fails to encode here as it fails when that text
-    is written)."""
+    Written by orjson: for strings, integers, booleans, None, lists and dicts with string keys its bytes are
+    ``json.dumps``'s text encoded, byte for byte (same escapes with non-ASCII kept, same separators and indentation,
+    keys in code point order), ~20x faster than ``json``'s pure-Python indenting encoder, which was the largest cost
+    of writing a large JSON or SARIF report. What orjson refuses (an integer beyond 64 bits, a non-string key, a lone
+    surrogate, another type) is written by ``json`` and encoded (a lone surrogate then fails to encode, as it would
+    when written). Floats are the one difference (orjson spells ``1e16`` and ``NaN`` as ``1e16`` and ``null``,
+    ``json`` as ``1e+16`` and ``NaN``): report items hold none (findings are strings, locations integers)."""
     try:
         data = orjson.dumps(value, option=_PRETTY)
     except TypeError:  # orjson.JSONEncodeError
@@ -53,8 +43,12 @@ def dumps_indented_bytes(value: Any, pad: bytes) -> bytes:
     return data.replace(b"\n", b"\n" + pad) if pad else data
 
 
-def _frame(doc: Any, path: tuple[str | int, ...]) -> tuple[str, str, str]:
-    """The text of ``doc`` before and after the list at ``path`` (replaced by a marker), and the list's indentation."""
+def chunks(
+    doc: Any, path: tuple[str | int, ...], items: Iterable[T], dump: Callable[[T, bytes], bytes] = dumps_indented
+) -> Iterator[bytes]:
+    """The JSON of ``doc`` (with a final newline) in pieces of UTF-8, with the list at ``path`` (keys and indexes from
+    the root) taken lazily from ``items``. ``doc`` must hold a placeholder at ``path`` (its value is ignored).
+    ``dump`` writes one item as :func:`dumps_indented` does (given the indentation of its lines after the first)."""
     node = doc
     for step in path[:-1]:
         node = node[step]
@@ -66,40 +60,10 @@ def _frame(doc: Any, path: tuple[str | int, ...]) -> tuple[str, str, str]:
             break
     head, _, tail = text.partition(marker)
     line = head.rsplit("\n", 1)[-1]  # e.g. '  "findings": '
-    return head, line[: len(line) - len(line.lstrip(" "))], tail
-
-
-def chunks(
-    doc: Any, path: tuple[str | int, ...], items: Iterable[T], dump: Callable[[T, str], str] = dumps_indented
-) -> Iterator[str]:
-    """The JSON text of ``doc`` (with a final newline) in pieces, with the list at ``path`` (keys and indexes from the
-    root) taken lazily from ``items``. ``doc`` must hold a placeholder at ``path`` (its value is ignored). ``dump``
-    writes one item as :func:`dumps_indented` does (given the indentation of its lines after the first)."""
-    head, indent, tail = _frame(doc, path)
-    yield head
-    pad = indent + "  "
-    inner = "\n" + pad
-    first = True
-    for item in items:
-        yield ("[" if first else ",") + inner + dump(item, pad)
-        first = False
-    yield "[]" if first else "\n" + indent + "]"
-    yield tail + "\n"
-
-
-def byte_chunks(
-    doc: Any,
-    path: tuple[str | int, ...],
-    items: Iterable[T],
-    dump: Callable[[T, bytes], bytes] = dumps_indented_bytes,
-) -> Iterator[bytes]:
-    """:func:`chunks` as UTF-8 bytes, each item written by ``dump`` as :func:`dumps_indented_bytes` does: the same
-    bytes as the text of :func:`chunks` encoded, for a report written to a file or a pipe."""
-    head, indent, tail = _frame(doc, path)
+    indent = line[: len(line) - len(line.lstrip(" "))]
     yield head.encode("utf-8")
     pad = (indent + "  ").encode("utf-8")
-    inner = b"\n" + pad
-    opening, comma = b"[" + inner, b"," + inner
+    opening, comma = b"[\n" + pad, b",\n" + pad
     first = True
     for item in items:
         yield (opening if first else comma) + dump(item, pad)

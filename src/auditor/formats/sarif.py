@@ -199,7 +199,7 @@ def render(
     repo_paths: PathMap = _no_repo,
     lang: str = "en",
 ) -> str:
-    return "".join(render_chunks(report, pack, inv, repo_paths=repo_paths, lang=lang))
+    return b"".join(render_chunks(report, pack, inv, repo_paths=repo_paths, lang=lang)).decode("utf-8")
 
 
 def render_chunks(
@@ -209,10 +209,10 @@ def render_chunks(
     *,
     repo_paths: PathMap = _no_repo,
     lang: str = "en",
-) -> Iterator[str]:
-    """The SARIF log in pieces (one per result). ``repo_paths`` maps the paths findings carry to paths relative to the
-    top of their git work tree (``gitrev.RepoPaths``); a path it cannot map stays as it is (relative to the working
-    directory, or an absolute ``file://`` URI)."""
+) -> Iterator[bytes]:
+    """The SARIF log in pieces of UTF-8 (one per result). ``repo_paths`` maps the paths findings carry to paths
+    relative to the top of their git work tree (``gitrev.RepoPaths``); a path it cannot map stays as it is (relative
+    to the working directory, or an absolute ``file://`` URI)."""
     rules: Sequence[Rule] = sorted(pack.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     loc = Localizer(pack, lang)
