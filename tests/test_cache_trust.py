@@ -269,7 +269,14 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
 
 def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refused(plain: Run) -> None:
     from auditor.errors import Location
-    from auditor.findings import Finding, Recorded, from_compressed_table, from_table, table_lines, to_compressed_table
+    from auditor.findings import (
+        Finding,
+        Recorded,
+        frame_table,
+        from_compressed_table,
+        table_lines,
+        to_compressed_table,
+    )
 
     found = [
         Finding(
@@ -298,7 +305,9 @@ def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refu
     assert table.count(b"\n") == (len(found) + 9) // 10
 
     def read(text: bytes, names: list[str]) -> Recorded | None:
-        return from_table(lambda: text.split(b"\n"), names)
+        framed = frame_table(text.split(b"\n"))
+        assert framed is not None
+        return from_compressed_table(framed, names)
 
     back = from_compressed_table(bytes(stored), files)  # as the cache reads it
     assert back is not None and back.gone(set()) == found

@@ -494,13 +494,18 @@ def to_compressed_table(found: Sequence[Finding], files: Sequence[str], chunk: i
     file (an index into ``files``), line and column; each finding's evidence (indexes into the strings). By columns, a
     table is checked with a few builtins a column instead of Python code a finding.
 
-    Each line is zlib-compressed on its own as it is made, and the lines are framed: the number of lines, each line's
-    compressed size (:data:`_SIZE` bytes each), then the compressed lines (:func:`table_lines` reads them back, any
-    one alone). The whole table is never in memory uncompressed (XL: ~500 MB more at the default branch's run's peak,
-    beyond 2 GiB), and each compressed line is dropped as it joins the frame. None when a finding is not what an
-    audit produces (a status, a waiver, a file outside ``files``)."""
+    Each line is compressed as it is made, and the lines framed (:func:`frame_table`). The whole table is never in
+    memory uncompressed (XL: ~500 MB more at the default branch's run's peak, beyond 2 GiB). None when a finding is
+    not what an audit produces (a status, a waiver, a file outside ``files``)."""
+    return frame_table(_table_lines(found, files, chunk))
+
+
+def frame_table(lines: Iterable[bytes | None]) -> bytearray | None:
+    """``lines`` zlib-compressed each on its own, and framed: the number of lines, each line's compressed size
+    (:data:`_SIZE` bytes each), then the compressed lines (:func:`table_lines` reads them back, any one alone); each
+    compressed line is dropped as it joins the frame. None when a line is None (one that cannot be stored)."""
     packed: list[bytes] = []
-    for line in _table_lines(found, files, chunk):
+    for line in lines:
         if line is None:
             return None
         packed.append(zlib.compress(line, 1))
@@ -726,21 +731,11 @@ class Recorded:
 
 
 def from_compressed_table(blob: bytes | bytearray, files: Sequence[str]) -> Recorded | None:
-    """:func:`from_table` of what :func:`to_compressed_table` returned (or the cache stored): checked a line at a time,
-    and read again only for the lines holding a finding gone."""
+    """The findings of the table :func:`to_compressed_table` returned (or the cache stored), located in ``files`` (the
+    same files, named as this run names them): checked whole, a line at a time, then read again by
+    :meth:`Recorded.gone` only for the lines holding a finding gone; None when it is not exactly such a table."""
     per_line = check_compressed_table(blob, files)
     return None if per_line is None else from_checked_table(blob, files, per_line)
-
-
-def from_table(lines: Callable[[], Iterable[bytes]], files: Sequence[str]) -> Recorded | None:
-    """The findings of the table whose lines ``lines()`` gives (again on each call: the table is checked whole here,
-    and read a second time by :meth:`Recorded.gone`, up to each line holding a finding gone), located in ``files``
-    (the same files, named as this run names them); None when it is not exactly such a table."""
-    try:
-        per_line = _check_table(iter(lines()), files)
-    except _Bent:
-        return None
-    return _recorded(lambda i: next(itertools.islice(lines(), i, None)), files, per_line)
 
 
 def check_compressed_table(blob: bytes | bytearray, files: Sequence[str]) -> list[bytes] | None:
@@ -775,7 +770,7 @@ def _recorded(line: Callable[[int], bytes], files: Sequence[str], per_line: list
     def gone(now: Container[str]) -> list[Finding]:
         try:
             return _gone(line, files, per_line, now)
-        except (_Bent, ValueError, StopIteration):  # the same bytes were read and checked before: cannot happen
+        except (_Bent, ValueError):  # the same bytes were read and checked before: cannot happen
             raise RuntimeError("a stored audit read back differently the second time") from None
 
     return Recorded(lambda: itertools.chain.from_iterable(map(_fingerprints_of, per_line)), gone)
