@@ -51,6 +51,11 @@ TABLES = ("results", "documents", "audits", "located")
 MAX_VALUE_BYTES = 512 * 1024 * 1024
 
 
+# Why an entry whose seal verified is not believed: what its reader refused (Store.get_many's validator, or a check made
+# later: auditor.pipeline.PendingAudit). One reason, so the run's warning counts them together.
+UNEXPECTED_SHAPE = "had an unexpected shape"
+
+
 class CacheUnusable(Exception):
     """The cache directory or file cannot be used; the caller warns and goes on without it."""
 
@@ -258,7 +263,7 @@ class Store:
                     except Stale:
                         continue
                     if checked is None:
-                        self.reject("had an unexpected shape")
+                        self.reject(UNEXPECTED_SHAPE)
                         continue
                     found[key] = checked
                     self._used[table].append(key)

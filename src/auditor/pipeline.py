@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor import findings as findings_mod
 from auditor import inventory, jsonsafe, source_digest
-from auditor.cache import CacheUnusable, Store
+from auditor.cache import UNEXPECTED_SHAPE, CacheUnusable, Store
 from auditor.errors import PolicyError
 from auditor.findings import Finding, Row
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
@@ -391,7 +391,7 @@ class PendingAudit:
         store = self._owner.store
         if recorded is None:
             if store is not None:
-                store.reject("had an unexpected shape")
+                store.reject(UNEXPECTED_SHAPE)
             return None
         self._owner.audits_read_back += 1
         return recorded
