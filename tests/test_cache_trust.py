@@ -546,10 +546,12 @@ def _die_in_helper(blob: bytes, files: list[str]) -> Any:
     """What the helper runs in the next test: it dies at once (the CLI, which runs it too, checks the table)."""
     if os.getpid() != _CLI_PID:
         os._exit(3)
+    _CHECKED_BY_THE_CLI.append(len(blob))
     return _check_compressed_table(blob, files)
 
 
 _CLI_PID = os.getpid()
+_CHECKED_BY_THE_CLI: list[int] = []
 _check_compressed_table = findings.check_compressed_table
 
 
@@ -558,8 +560,9 @@ def test_a_helper_that_dies_leaves_the_check_to_the_cli(
 ) -> None:
     repo, cache, _ = pull_request
     monkeypatch.setattr(findings, "check_compressed_table", _die_in_helper)
+    _CHECKED_BY_THE_CLI.clear()
     fast = diff_run(repo, "--cache", str(cache))
-    assert helper_checks == [True]
+    assert helper_checks == [True] and len(_CHECKED_BY_THE_CLI) == 1  # the helper died, the CLI checked the table
     assert fast.code == full_diff.code and fast.out == full_diff.out and "warning" not in fast.err
     assert counts(fast)["audits read back"] == 1
 
