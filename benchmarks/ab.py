@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -33,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import SIZES  # noqa: E402
-from run import STAGES, generate, run_in_fresh_process  # noqa: E402
+from run import STAGES, base_repository, change_one_system, generate, run_in_fresh_process  # noqa: E402
 
 
 def _summed_pss(marker: str) -> int:
@@ -91,13 +90,7 @@ def main() -> int:
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     inv = generate(args.size, args.seed, workdir)
-    repo = workdir / f"{args.size}-abrepo"
-    if repo.exists():
-        shutil.rmtree(repo)
-    shutil.copytree(inv, repo / "inventory", ignore=shutil.ignore_patterns(".complete"))
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
-    for step in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
-        subprocess.run([*git, *step], cwd=repo, check=True)
+    repo = base_repository(inv, workdir / f"{args.size}-abrepo")
     common = ["check", "inventory", "--format", "json", "--engine", args.engine, "--fail-on", "never"]
 
     def auditor(name: str) -> list[str]:
@@ -115,9 +108,7 @@ def main() -> int:
             return 2
         print(f"{name}: main-branch run {wall:.2f} s / {cpu:.2f} CPU-s, peak RSS {rss:.0f} MiB", flush=True)
         templates[name] = template
-    target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
-    text = target.read_text(encoding="utf-8")
-    target.write_text(text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), "utf-8")
+    change_one_system(repo)
 
     results: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     reports: dict[str, set[str]] = {name: set() for name in sides}  # each run's report, by digest (XL: 855 MB)

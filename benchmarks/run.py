@@ -171,6 +171,26 @@ class DiffResult:
     cold_same: bool = False
 
 
+def base_repository(inv: Path, repo: Path) -> Path:
+    """A fresh git repository at ``repo`` whose one commit holds a copy of ``inv`` as ``inventory/``."""
+    if repo.exists():
+        shutil.rmtree(repo)
+    shutil.copytree(inv, repo / "inventory", ignore=shutil.ignore_patterns(".complete"))
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for step in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run([*git, *step], cwd=repo, check=True)
+    return repo
+
+
+def change_one_system(repo: Path) -> None:
+    """The pull request every benchmark measures: one system's retention made indefinite in the working tree."""
+    target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(
+        text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), encoding="utf-8"
+    )
+
+
 def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
     """A pull-request run with one system changed: the full run, the warm-up run and ``--diff-base HEAD --cache``
     (wall and CPU seconds each), the pull-request run's stage times and counts, and whether its findings are
@@ -179,22 +199,11 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
     The warm-up is what the main branch's job does: ``check --cache DIR`` on the base revision. The pull-request
     run then audits the working tree and the base revision, reading back every partition whose input is
     unchanged."""
-    repo = workdir / f"{size}-diffrepo"
-    if repo.exists():
-        shutil.rmtree(repo)
-    shutil.copytree(inv, repo / "inventory", ignore=shutil.ignore_patterns(".complete"))
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
-    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=repo, check=True)
+    repo = base_repository(inv, workdir / f"{size}-diffrepo")
     common = [*_auditor(), "check", "inventory", "--format", "json", "--engine", engine, "--fail-on", "never"]
     cache = ["--cache", str(repo / ".auditor-cache")]
     warm, warm_wall, warm_rss, warm_cpu = run_in_fresh_process([*common, *cache, "-o", os.devnull], cwd=repo)
-    target = sorted((repo / "inventory" / "systems").glob("*.yaml"))[len(SIZES) // 2]
-    text = target.read_text(encoding="utf-8")
-    target.write_text(
-        text.replace("retention:", "retention:\n      indefinite: true\n      # changed", 1), encoding="utf-8"
-    )
+    change_one_system(repo)
     full, full_wall, _, full_cpu = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
     cold_argv = [*common, "--diff-base", "HEAD", "-o", str(repo / "cold.json")]
     cold, cold_wall, cold_rss, cold_cpu = run_in_fresh_process(cold_argv, cwd=repo)
