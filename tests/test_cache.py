@@ -64,6 +64,31 @@ def test_a_changed_system_reevaluates_only_what_it_affects(sample: Path, tmp_pat
     assert 1 <= evaluated < counts(warm)["partitions evaluated"] / 4
 
 
+def entries(cache: Path) -> dict[str, int]:
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("results", "located", "documents")}
+
+
+def test_what_the_last_two_runs_did_not_use_is_dropped_and_the_rest_kept(sample: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = check(sample, "--cache", str(cache))
+    partitions, files = counts(first)["partitions evaluated"], counts(first)["inventory files parsed"]
+    assert entries(cache) == {"results": partitions, "located": partitions, "documents": files}
+    change_one_system(sample)
+    second = check(sample, "--cache", str(cache))
+    changed = counts(second)["partitions evaluated"]
+    assert changed >= 1 and counts(second)["inventory files parsed"] == 1
+    # The first run's entries for the changed system are kept one run more (a branch switched back finds them).
+    assert entries(cache) == {"results": partitions + changed, "located": partitions + changed, "documents": files + 1}
+    third = check(sample, "--cache", str(cache))
+    assert counts(third)["partitions evaluated"] == 0
+    # Read by the second and third runs although written by the first: marked used, kept; the rest dropped.
+    assert entries(cache) == {"results": partitions, "located": partitions, "documents": files}
+    fourth = check(sample, "--cache", str(cache))
+    assert counts(fourth)["partitions evaluated"] == counts(fourth)["inventory files parsed"] == 0
+    assert fourth.out == third.out == second.out and "warning" not in fourth.err
+
+
 def test_diff_base_with_a_warm_cache_matches_a_full_run(sample: Path, tmp_path: Path) -> None:
     repo = sample.parent
     commit_all(repo, "inventory")
