@@ -196,12 +196,13 @@ def test_french_findings_have_no_english_message_title_or_remediation(
 def test_a_localized_finding_written_directly_equals_its_generic_dump(
     pack: PolicyPack, audits: dict[str, list[Finding]]
 ) -> None:
-    from auditor.formats.json_format import finding_dict, finding_json
+    from auditor.formats.json_format import finding_dict, render_chunks
 
     loc = Localizer(pack, "fr")
-    for f in audits["sample"]:
-        generic = json.dumps(finding_dict(f, loc), ensure_ascii=False, indent=2, sort_keys=True)
-        assert finding_json(f, b"  ", loc) == generic.replace("\n", "\n  ").encode("utf-8")
+    found = audits["sample"]
+    written = b"".join(render_chunks(found, loc=loc))
+    doc = {**json.loads(written), "findings": [finding_dict(f, loc) for f in found]}
+    assert written == (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def test_a_stored_audit_keeps_what_renders_its_messages_in_french(audits: dict[str, list[Finding]]) -> None:

@@ -37,17 +37,12 @@ def finding_dict(f: Finding, loc: Localizer | None = None) -> dict[str, Any]:
     return out
 
 
-def finding_json(f: Finding, pad: bytes, loc: Localizer | None = None) -> bytes:
-    """One finding as the report writes it: ``json.dumps(finding_dict(f, loc), ensure_ascii=False, indent=2,
-    sort_keys=True)`` with every line after the first indented by ``pad``, as UTF-8 (written by orjson:
-    :func:`jsonstream.dumps_indented`)."""
-    return jsonstream.dumps_indented(finding_dict(f, loc), pad)
-
-
 def render_chunks(
     findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
 ) -> Iterator[bytes]:
-    """The JSON report in pieces of UTF-8 (one per finding), so that a large report is never one string in memory."""
+    """The JSON report in pieces of UTF-8 (:func:`jsonstream.chunks`: ~1 MB of findings each), so that a large report
+    is never one string in memory. Each finding is :func:`finding_dict` dumped as ``json.dumps(..., ensure_ascii=False,
+    indent=2, sort_keys=True)`` would."""
     doc: dict[str, Any] = {
         "tool": {"name": "auditor", "version": __version__},
         "summary": {"total": len(findings), "open_by_severity": counts(findings)},
@@ -55,4 +50,4 @@ def render_chunks(
     }
     if extra:
         doc.update(extra)
-    return jsonstream.chunks(doc, ("findings",), findings, lambda f, pad: finding_json(f, pad, loc))
+    return jsonstream.chunks(doc, ("findings",), findings, lambda f: finding_dict(f, loc))

@@ -3,7 +3,7 @@ sort_keys=True)`` encoded, for documents without floats (no report holds one: se
 
 At XL a report holds ~750,000 findings: building every finding's dict and then one string of ~600 MB (and its
 UTF-8 copy when written) tripled the peak memory of a run. Here the document is dumped with its one long list
-replaced by a marker, and the list's items are dumped one at a time, indented to where the marker stood, as the
+replaced by a marker, and the list's items are dumped a slice at a time, indented to where the marker stood, as the
 writer asks for them. The pieces are bytes as orjson writes them: no decoding to text and encoding back for the
 writer (~2 µs a finding, ~1.9 s of writing XL's JSON report).
 """
@@ -43,12 +43,24 @@ def dumps_indented(value: Any, pad: bytes) -> bytes:
     return data.replace(b"\n", b"\n" + pad) if pad else data
 
 
+# Items dumped by one call of orjson (XL's JSON report: 940k findings in ~940 calls instead of one call, one indentation
+# and one concatenation each; ~1 s less on this machine). A slice of findings is ~1 MB of JSON.
+SLICE = 1000
+
+
 def chunks(
-    doc: Any, path: tuple[str | int, ...], items: Iterable[T], dump: Callable[[T, bytes], bytes] = dumps_indented
+    doc: Any,
+    path: tuple[str | int, ...],
+    items: Iterable[T],
+    value: Callable[[T], Any] = lambda item: item,
+    slice_size: int = SLICE,
 ) -> Iterator[bytes]:
     """The JSON of ``doc`` (with a final newline) in pieces of UTF-8, with the list at ``path`` (keys and indexes from
-    the root) taken lazily from ``items``. ``doc`` must hold a placeholder at ``path`` (its value is ignored).
-    ``dump`` writes one item as :func:`dumps_indented` does (given the indentation of its lines after the first)."""
+    the root) made lazily of ``value(item)`` for each of ``items``, taken ``slice_size`` at a time. ``doc`` must hold a
+    placeholder at ``path`` (its value is ignored).
+
+    A slice is dumped as one list by orjson, its lines after the first indented to where the list stands: the same
+    bytes as each item written by :func:`dumps_indented`. A slice orjson refuses is written item by item so."""
     node = doc
     for step in path[:-1]:
         node = node[step]
@@ -60,13 +72,22 @@ def chunks(
             break
     head, _, tail = text.partition(marker)
     line = head.rsplit("\n", 1)[-1]  # e.g. '  "findings": '
-    indent = line[: len(line) - len(line.lstrip(" "))]
+    indent = line[: len(line) - len(line.lstrip(" "))].encode("utf-8")
     yield head.encode("utf-8")
-    pad = (indent + "  ").encode("utf-8")
-    opening, comma = b"[\n" + pad, b",\n" + pad
+    pad = indent + b"  "
+    newline = b"\n" + indent
     first = True
-    for item in items:
-        yield (opening if first else comma) + dump(item, pad)
+    it = iter(items)
+    while True:
+        values = [value(item) for item in itertools.islice(it, slice_size)]
+        if not values:
+            break
+        try:
+            # b'[\n  A,\n  B\n]': the items at two spaces, their own lines deeper; shifted by the list's indentation.
+            body = orjson.dumps(values, option=_PRETTY)[1:-2].replace(b"\n", newline)
+        except TypeError:  # orjson.JSONEncodeError: what it refuses is written by json, item by item
+            body = b",".join(b"\n" + pad + dumps_indented(v, pad) for v in values)
+        yield (b"[" if first else b",") + body
         first = False
-    yield b"[]" if first else ("\n" + indent + "]").encode("utf-8")
+    yield b"[]" if first else newline + b"]"
     yield (tail + "\n").encode("utf-8")
