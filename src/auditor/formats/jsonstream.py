@@ -44,8 +44,8 @@ def dumps_indented(value: Any, pad: bytes) -> bytes:
 
 
 # Items dumped by one call of orjson: ~90 KB of findings' JSON, which stays in the processor's cache while it is
-# indented and written. Writing 400k findings took 1.1-1.2 s in slices of 100, 1.6-1.8 s one at a time, 1.4-1.7 s in
-# slices of 1,000 (benchmarks/ in session 15; in XL's pull-request run, 5.9, 6.9 and 10.7 s for the whole format stage).
+# indented and written. Writing 400k findings took 1.1-1.4 s in slices of 100, 1.6-2.0 s one at a time, 1.3-1.7 s in
+# slices of 1,000 (benchmarks/report_write.py); XL's pull-request run spent 5.9, 6.9 and 10.7 s in its format stage.
 SLICE = 100
 
 
