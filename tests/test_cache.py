@@ -89,6 +89,23 @@ def test_what_the_last_two_runs_did_not_use_is_dropped_and_the_rest_kept(sample:
     assert fourth.out == third.out == second.out and "warning" not in fourth.err
 
 
+def test_a_cache_of_the_previous_format_is_emptied_and_used(sample: Path, tmp_path: Path) -> None:
+    # Format 2 kept the run in each value's row; its entries are not read (their seals name another format).
+    cache = tmp_path / "cache"
+    check(sample, "--cache", str(cache))
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        for table in ("results", "documents", "audits", "located"):
+            db.execute(f"DROP TABLE {table}_runs")
+            db.execute(f"ALTER TABLE {table} ADD COLUMN run INTEGER NOT NULL DEFAULT 1")
+        db.execute("UPDATE meta SET value = 2 WHERE name = 'format'")
+    plain = check(sample)
+    upgraded = check(sample, "--cache", str(cache))
+    assert upgraded.out == plain.out and upgraded.code == plain.code and "warning" not in upgraded.err
+    assert counts(upgraded)["partitions reused"] == 0 and counts(upgraded)["inventory files read back"] == 0
+    again = check(sample, "--cache", str(cache))
+    assert again.out == plain.out and counts(again)["partitions evaluated"] == 0
+
+
 def test_diff_base_with_a_warm_cache_matches_a_full_run(sample: Path, tmp_path: Path) -> None:
     repo = sample.parent
     commit_all(repo, "inventory")
