@@ -107,7 +107,7 @@ def test_entries_emptied_with_a_recomputed_plain_digest_are_not_believed(
     # The attack that passed before the seal was keyed: every result rewritten to "no finding for any rule", with a
     # digest anyone can compute.
     only(warm, table)
-    empty = {"results": {"creality.rights.no_contact_point": []}, "located": {"v": 1, "files": [], "rows": []}}
+    empty = {"results": {"creality.rights.no_contact_point": []}, "located": {"v": 2, "files": [], "cols": [[]] * 16}}
     forged = []
     for key, _value, _seal in rows(warm, table):
         raw = json.dumps(empty[table]).encode()
@@ -143,18 +143,25 @@ def test_a_well_sealed_value_of_the_wrong_shape_is_a_miss_not_an_error(
     only(warm, table)
     store = Store(warm)
     row = ["0" * 20, "no.such_rule", "system", "x", "", 0, 1, 1, 1, "", "", "m", "", "", "", []]
+    cols = [[x] for x in row]
     shapes = {
         "results": [{"no.such_rule": []}, [], {"x": 1}],
         "located": [
-            {"v": 1, "files": [], "rows": [row]},  # a rule not of the pack (and a file index out of range)
-            {"v": 2, "files": [], "rows": []},
-            {"v": 1, "files": [], "rows": [row[:-1]]},
+            {"v": 2, "files": [], "cols": cols},  # a rule not of the pack (and a file index out of range)
+            {"v": 1, "files": [], "rows": []},  # the previous layout (one list per finding)
+            {"v": 2, "files": [], "cols": cols[:-1]},  # a field missing
+            "ragged",  # the genuine entry with one message more than findings (columns of different lengths)
+            {"v": 2, "files": [], "cols": [*cols[:-1], {}]},  # a column not a list
             [],
         ],
     }[table]
     bad = []
-    for i, (key, _value, _seal) in enumerate(rows(warm, table)):
-        blob = zlib.compress(json.dumps(shapes[i % len(shapes)]).encode())
+    for i, (key, value, _seal) in enumerate(rows(warm, table)):
+        shape = shapes[i % len(shapes)]
+        if shape == "ragged":
+            shape = json.loads(zlib.decompress(value))
+            shape["cols"][11].append("one message more")
+        blob = zlib.compress(json.dumps(shape).encode())
         bad.append((key, blob, store._seal(table, key, blob)))
     bad_documents = []
     for i, (key, _value, _seal) in enumerate(rows(warm, "documents")):
