@@ -267,9 +267,9 @@ def render(
 def render_chunks(
     fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool = False, lang: str = "en"
 ) -> Iterable[str] | Iterable[bytes]:
-    """The report in ``fmt`` as pieces to write in order: text, JSON and SARIF are produced one finding at a time (a
-    report of a large inventory is never one string in memory), the other formats are one piece. JSON and SARIF come
-    as UTF-8 (:func:`auditor.formats.jsonstream.chunks`), the others as text."""
+    """The report in ``fmt`` as pieces to write in order: text, JSON and SARIF are produced a finding or a slice of
+    findings at a time (a report of a large inventory is never one string in memory), the other formats are one
+    piece. JSON and SARIF come as UTF-8 (:func:`auditor.formats.jsonstream.chunks`), the others as text."""
     if fmt == "json":
         from auditor.formats import json_format
         from auditor.localize import Localizer

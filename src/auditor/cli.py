@@ -57,7 +57,8 @@ Output = str | Iterable[str] | Iterable[bytes]
 
 
 def _batched(text: Output) -> Iterator[bytes]:
-    """Pieces of output, as UTF-8, joined into writes of ~1 MB (a JSON report comes one finding at a time)."""
+    """Pieces of output, as UTF-8, joined into writes of ~1 MB (a text report comes a finding at a time, JSON and
+    SARIF a slice of findings at a time: :data:`auditor.formats.jsonstream.SLICE`)."""
     if isinstance(text, str):
         yield text.encode("utf-8")
         return

@@ -40,9 +40,9 @@ def finding_dict(f: Finding, loc: Localizer | None = None) -> dict[str, Any]:
 def render_chunks(
     findings: Sequence[Finding], extra: dict[str, Any] | None = None, loc: Localizer | None = None
 ) -> Iterator[bytes]:
-    """The JSON report in pieces of UTF-8 (:func:`jsonstream.chunks`: ~1 MB of findings each), so that a large report
-    is never one string in memory. Each finding is :func:`finding_dict` dumped as ``json.dumps(..., ensure_ascii=False,
-    indent=2, sort_keys=True)`` would."""
+    """The JSON report in pieces of UTF-8 (:func:`jsonstream.chunks`: :data:`jsonstream.SLICE` findings each), so
+    that a large report is never one string in memory. Each finding is :func:`finding_dict` dumped as
+    ``json.dumps(..., ensure_ascii=False, indent=2, sort_keys=True)`` would."""
     doc: dict[str, Any] = {
         "tool": {"name": "auditor", "version": __version__},
         "summary": {"total": len(findings), "open_by_severity": counts(findings)},

@@ -4,8 +4,8 @@ sort_keys=True)`` encoded, for documents without floats (no report holds one: se
 At XL a report holds ~750,000 findings: building every finding's dict and then one string of ~600 MB (and its
 UTF-8 copy when written) tripled the peak memory of a run. Here the document is dumped with its one long list
 replaced by a marker, and the list's items are dumped a slice at a time, indented to where the marker stood, as the
-writer asks for them. The pieces are bytes as orjson writes them: no decoding to text and encoding back for the
-writer (~2 µs a finding, ~1.9 s of writing XL's JSON report).
+writer asks for them, a slice in one call of orjson (:data:`SLICE`). The pieces are bytes as orjson writes them: no
+decoding to text and encoding back for the writer (~2 µs a finding, ~1.9 s of writing XL's JSON report).
 """
 
 from __future__ import annotations

@@ -210,9 +210,9 @@ def render_chunks(
     repo_paths: PathMap = _no_repo,
     lang: str = "en",
 ) -> Iterator[bytes]:
-    """The SARIF log in pieces of UTF-8 (one per result). ``repo_paths`` maps the paths findings carry to paths
-    relative to the top of their git work tree (``gitrev.RepoPaths``); a path it cannot map stays as it is (relative
-    to the working directory, or an absolute ``file://`` URI)."""
+    """The SARIF log in pieces of UTF-8 (:data:`jsonstream.SLICE` results each). ``repo_paths`` maps the paths
+    findings carry to paths relative to the top of their git work tree (``gitrev.RepoPaths``); a path it cannot map
+    stays as it is (relative to the working directory, or an absolute ``file://`` URI)."""
     rules: Sequence[Rule] = sorted(pack.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     loc = Localizer(pack, lang)
