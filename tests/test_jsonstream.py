@@ -44,6 +44,15 @@ def test_streamed_text_equals_the_whole_dump(
     assert b"".join(jsonstream.chunks(doc, path, iter(items), slice_size=slice_size)) == expected.encode("utf-8")
 
 
+@pytest.mark.parametrize("slice_size", [1, 2, 3, 100])
+def test_a_slice_orjson_refuses_is_written_by_json_with_the_same_bytes(slice_size: int) -> None:
+    # Not left to the property test's luck: integers beyond 64 bits, alone and nested, among items orjson writes.
+    items = [{"a": 1}, 2**64, "x", {"b": [-(2**70), "é"]}, None]
+    expected = _whole({"findings": items, "n": 1}).encode("utf-8")
+    written = b"".join(jsonstream.chunks({"findings": None, "n": 1}, ("findings",), items, slice_size=slice_size))
+    assert written == expected
+
+
 def test_items_are_taken_lazily_a_slice_at_a_time() -> None:
     taken: list[int] = []
 
