@@ -12,7 +12,7 @@ from typing import NamedTuple
 import pytest
 from tests.conftest import SAMPLE, Run, commit_all, run_auditor
 
-from auditor.cache import FILE_NAME
+from auditor.cache import FILE_NAME, TABLES
 
 
 def counts(run: Run) -> dict[str, float]:
@@ -94,7 +94,7 @@ def test_a_cache_of_the_previous_format_is_emptied_and_used(sample: Path, tmp_pa
     cache = tmp_path / "cache"
     check(sample, "--cache", str(cache))
     with sqlite3.connect(cache / FILE_NAME) as db:
-        for table in ("results", "documents", "audits", "located"):
+        for table in TABLES:
             db.execute(f"DROP TABLE {table}_runs")
             db.execute(f"ALTER TABLE {table} ADD COLUMN run INTEGER NOT NULL DEFAULT 1")
         db.execute("UPDATE meta SET value = 2 WHERE name = 'format'")
