@@ -246,7 +246,7 @@ class Store:
         """The values of ``keys`` present in ``table`` whose seal verifies and that ``validate`` accepts (it returns
         the value to use, None to refuse it, or raises :class:`Stale` to pass over it without a warning); each one
         used is marked used by this run (in the next write). With ``raw``, ``validate`` is given the stored bytes once
-        their seal verifies, to read them itself (a large value a part at a time: :func:`inflate_value`)."""
+        their seal verifies, to read them itself (a stored audit a framed line at a time: :mod:`auditor.findings`)."""
         found: dict[bytes, Any] = {}
         wanted = list(dict.fromkeys(keys))
         compressed = table != "documents"
