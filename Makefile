@@ -55,9 +55,11 @@ lint: $(LINT_STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# The loader + validator + engines fuzz of tests/test_fuzz.py, longer than in `make test` (1,000 examples there).
+# The loader + validator + engines fuzz of tests/test_fuzz.py and the random pull requests of
+# tests/test_cache_equivalence.py, longer than in `make test` (1,000 and 6 examples there).
 fuzz: $(TEST_STAMP)
 	AUDITOR_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest -q tests/test_fuzz.py
+	AUDITOR_CACHE_EXAMPLES=300 $(BIN)/python -m pytest -q -n0 tests/test_cache_equivalence.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --sizes S,M
