@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,64 @@ def test_crash_while_writing_leaves_the_old_file_and_no_temporary(
     monkeypatch.undo()
     cli.write_output("new\n", out)
     assert out.read_text(encoding="utf-8") == "new\n"
+
+
+def _output_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "auditor-output"]
+
+
+def test_a_report_file_is_written_in_order_by_the_writer_thread_and_it_is_gone_after(tmp_path: Path) -> None:
+    """The report's pieces are produced while the last ones are written (cli._write_file_overlapped): every byte
+    lands, in order, and no writing thread outlives the write."""
+    out = tmp_path / "report.json"
+    pieces = [f"{i:07d} {'x' * (i % 5000)}\n".encode() for i in range(3000)]  # ~7.5 MB: several MB-sized writes
+    cli.write_output(iter(pieces), out)
+    assert out.read_bytes() == b"".join(pieces)
+    assert not _output_threads()
+
+
+def test_a_write_error_stops_producing_the_report_and_joins_the_writer(tmp_path: Path) -> None:
+    """A file that refuses writes (here: opened read-only, EBADF): the error is raised, the rest of the report is
+    not produced (a full disk does not cost formatting 900 MB more), and the writer is gone."""
+    path = tmp_path / "ro"
+    path.write_bytes(b"")
+    produced: list[int] = []
+
+    def report() -> Iterator[bytes]:
+        for i in range(1000):
+            produced.append(i)
+            yield b"y" * (1 << 20)
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError):
+            cli._write_file_overlapped(fd, report())
+    finally:
+        os.close(fd)
+    assert 0 < len(produced) < 20  # the queue holds 4 pieces: production stops a few pieces after the error
+    assert not _output_threads()
+
+
+def test_an_error_while_producing_the_report_joins_the_writer_before_the_file_is_closed(tmp_path: Path) -> None:
+    """The report's production fails half-way (a bug, an interruption): the error propagates, and the writer has
+    stopped before the caller closes the descriptor (nothing is written after, into whatever reuses its number)."""
+    path = tmp_path / "partial"
+
+    def report() -> Iterator[bytes]:
+        for _ in range(8):
+            yield b"z" * (1 << 20)
+        raise RuntimeError("formatter failed")
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(RuntimeError, match="formatter failed"):
+            cli._write_file_overlapped(fd, report())
+        assert not _output_threads()
+        size = path.stat().st_size
+    finally:
+        os.close(fd)
+    assert size == 8 << 20  # what was produced before the error, written whole, and nothing after
+    assert path.stat().st_size == size
 
 
 def _children(pid: int) -> list[int]:
