@@ -13,8 +13,8 @@ two pull requests on one repository and one cache directory, as a CI cache lives
    rewritten or its lines moved, a file deleted), so that most edits keep the inventory valid and move lineage facts
    between partitions (a field's category, a system's jurisdiction, a flow's purpose or target...);
 3. ``check --diff-base HEAD --cache`` twice (the second reads everything back) and ``check --diff-base HEAD``
-   without a cache: byte-identical output and exit code; the findings are those of a plain ``check`` of the
-   working tree, and ``gate.new``/``gate.fixed`` are the difference between plain runs of the two revisions;
+   without a cache: byte-identical output and exit code (in French too: its messages are rebuilt from what the
+   located findings store); the findings are those of a plain ``check`` of the working tree, and ``gate.new``/``gate.fixed`` are the difference between plain runs of the two revisions;
 4. the edits committed (reverted when the tool refuses the inventory: such a change is not merged), the main
    branch's run again with the same cache (its output: a plain run's), more edits, step 3 again.
 
@@ -216,6 +216,9 @@ def test_cached_pull_requests_give_the_reports_of_uncached_runs(tmp_path_factory
         uncached = check(repo, "--diff-base", "HEAD")
         assert verdict(pr) == verdict(uncached), f"cached and uncached pull-request runs differ after {history}"
         assert verdict(again) == verdict(pr), f"the second cached run differs after {history}"
+        # The messages in another language are rebuilt from what the located findings store (format and arguments).
+        french = check(repo, "--diff-base", "HEAD", "--cache", cache, "--lang", "fr")
+        assert verdict(french) == verdict(check(repo, "--diff-base", "HEAD", "--lang", "fr")), f"fr: {history}"
         if plain.code in (0, 1) and base.code in (0, 1):
             now, then = report(plain, "plain run"), report(base, "base run")
             got = report(pr, "pull-request run")
