@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from tests.conftest import MINIMAL, POLICIES, ROOT
@@ -95,7 +95,10 @@ def pack() -> PolicyPack:
 
 # --- 14. text output and error messages ------------------------------------------------------------------------------
 
-UNSAFE = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0x202E, 0x2066, 0x200F]]
+# C0 and C1 controls, DEL, line and paragraph separators, and every bidirectional control ("Trojan Source": the
+# marks U+061C, U+200E, U+200F, the embeddings and overrides U+202A-U+202E, the isolates U+2066-U+2069).
+BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+UNSAFE = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *BIDI]]
 
 
 def assert_terminal_safe(output: str) -> None:
@@ -106,6 +109,7 @@ def assert_terminal_safe(output: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
+@example("\u2067")  # an isolate the list above once missed: escaped, and the test wrongly failed (CI, session 16)
 def test_safe_line_is_one_line_without_controls_or_commands(value: str) -> None:
     line = safe_line(value)
     assert_terminal_safe(line)
