@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -208,3 +209,22 @@ def commit_all(root: Path, *paths: str, message: str = "base", env: dict[str, st
     identity = ["-c", "user.name=CI", "-c", "user.email=ci@example.com"]
     for args in (["init", "-q"], ["add", *(paths or (".",))], [*identity, "commit", "-qm", message]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def tree_paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path (keys and list positions from the root) in a parsed YAML/JSON document, the root's ``()`` first."""
+    out = [path]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += tree_paths(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += tree_paths(v, (*path, i))
+    return out
+
+
+def tree_get(doc: Any, path: tuple[Any, ...]) -> Any:
+    """The value at ``path`` (:func:`tree_paths`) in ``doc``."""
+    for part in path:
+        doc = doc[part]
+    return doc

@@ -14,7 +14,8 @@ two pull requests on one repository and one cache directory, as a CI cache lives
    between partitions (a field's category, a system's jurisdiction, a flow's purpose or target...);
 3. ``check --diff-base HEAD --cache`` twice (the second reads everything back) and ``check --diff-base HEAD``
    without a cache: byte-identical output and exit code (in French too: its messages are rebuilt from what the
-   located findings store); the findings are those of a plain ``check`` of the working tree, and ``gate.new``/``gate.fixed`` are the difference between plain runs of the two revisions;
+   located findings store); the findings are those of a plain ``check`` of the working tree, and ``gate.new``,
+   ``gate.fixed`` and the exit code are what plain runs of the two revisions give;
 4. the edits committed (reverted when the tool refuses the inventory: such a change is not merged), the main
    branch's run again with the same cache (its output: a plain run's), more edits, step 3 again.
 
@@ -34,7 +35,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from tests.conftest import SAMPLE, Run, run_auditor
+from tests.conftest import SAMPLE, Run, run_auditor, tree_get, tree_paths
 
 EXAMPLES = int(os.environ.get("AUDITOR_CACHE_EXAMPLES", "6"))
 ROUNDS = 2
@@ -49,15 +50,8 @@ def _load(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _walk(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
-    out = [(path, node)]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _walk(v, (*path, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _walk(v, (*path, i))
-    return out
+def _walk(doc: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    return [(p, tree_get(doc, p)) for p in tree_paths(doc)]
 
 
 def _key_of(path: tuple[Any, ...]) -> Any:
@@ -91,12 +85,6 @@ def _vocabulary(root: Path) -> dict[Any, list[Any]]:
 
 VOCABULARY = _vocabulary(SAMPLE)
 SAMPLE_FILES = [p.relative_to(SAMPLE).as_posix() for p in _files(SAMPLE)]
-
-
-def _at(doc: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        doc = doc[part]
-    return doc
 
 
 @st.composite
@@ -137,13 +125,13 @@ def apply(inv: Path, plan: list[tuple[str, str, Any]], draw_value: st.DrawFn) ->
                 pool = [x for x in VOCABULARY[_key_of(where)] if x != old and type(x) is type(old)]
                 if pool:
                     new = draw_value(st.sampled_from(pool))
-                    _at(doc, where[:-1])[where[-1]] = copy.deepcopy(new)
+                    tree_get(doc, where[:-1])[where[-1]] = copy.deepcopy(new)
                     done.append(f"{name}: {'/'.join(map(str, where))} {old!r} -> {new!r}")
         elif op == "drop":
             items = [(p, v) for p, v in places if isinstance(p[-1], int)]
             if items:
                 where, _ = items[seed % len(items)]
-                del _at(doc, where[:-1])[where[-1]]
+                del tree_get(doc, where[:-1])[where[-1]]
                 done.append(f"{name}: {'/'.join(map(str, where))} dropped")
         elif op == "graft":
             lists = [(p, v) for p, v in places if isinstance(v, list) and v and isinstance(v[0], dict)]
@@ -160,7 +148,7 @@ def apply(inv: Path, plan: list[tuple[str, str, Any]], draw_value: st.DrawFn) ->
             keyed = [(p, v) for p, v in places if isinstance(p[-1], str) and p[-1] not in ("id", "version")]
             if keyed:
                 where, _ = keyed[seed % len(keyed)]
-                del _at(doc, where[:-1])[where[-1]]
+                del tree_get(doc, where[:-1])[where[-1]]
                 done.append(f"{name}: {'/'.join(map(str, where))} removed")
         else:
             done.append(f"{name}: rewritten")

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import CLEAN, MINIMAL
+from tests.conftest import CLEAN, MINIMAL, tree_get, tree_paths
 
 from auditor import findings as findings_mod
 from auditor import pipeline
@@ -118,23 +118,6 @@ VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(STRIN
 KEYS = st.sampled_from(sorted(NUMERIC | PATTERNED | {"name", "fields", "purposes", "cookies", "bogus", "kind"}))
 
 
-def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*path, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*path, i))
-    return out
-
-
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        doc = doc[part]
-    return doc
-
-
 FREE_TEXT = {"name", "description", "owner_team", "region", "authority", "ref", "address", "policy_version"}
 
 
@@ -143,15 +126,15 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     doc = copy.deepcopy(draw(st.sampled_from(BASES)))
     # Free text (names, cookie names, references...) is accepted whatever it holds and reaches the rules' messages:
     # most examples change some, so that many inventories get through to the engines with hostile strings.
-    texts = [p for p in _paths(doc) if p and p[-1] in FREE_TEXT and isinstance(_get(doc, p), str)]
+    texts = [p for p in tree_paths(doc) if p and p[-1] in FREE_TEXT and isinstance(tree_get(doc, p), str)]
     for path in draw(st.lists(st.sampled_from(texts), max_size=3)) if texts else ():
-        _get(doc, path[:-1])[path[-1]] = draw(STRINGS.filter(bool))
+        tree_get(doc, path[:-1])[path[-1]] = draw(STRINGS.filter(bool))
     for _ in range(draw(st.integers(0, 2))):
-        paths = _paths(doc)[1:]
+        paths = tree_paths(doc)[1:]
         if not paths:
             break
         path = draw(st.sampled_from(paths))
-        parent, last = _get(doc, path[:-1]), path[-1]
+        parent, last = tree_get(doc, path[:-1]), path[-1]
         op = draw(st.sampled_from(["alike", "alike", "alike", "set", "set", "delete", "add", "duplicate", "newline"]))
         current = parent[last]
         if op == "alike" and isinstance(current, str):  # a string for a string: most are accepted, then audited
