@@ -77,14 +77,19 @@ def _batched(text: Output) -> Iterator[bytes]:
         yield b"".join(batch)
 
 
+def _write_all(fd: int, piece: bytes) -> None:
+    """Write every byte of ``piece`` to ``fd`` with ``os.write``, short writes retried: a file-size limit (EFBIG), a
+    full disk (ENOSPC) or a closed pipe (EPIPE) raises OSError instead of disappearing in a buffer flushed at exit."""
+    data = memoryview(piece)
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
 def _write_fd(fd: int, text: Output) -> None:
-    """Write every byte to ``fd`` with ``os.write``, short writes retried: a file-size limit (EFBIG), a full disk
-    (ENOSPC) or a closed pipe (EPIPE) raises OSError instead of disappearing in a buffer flushed at exit."""
+    """Write every piece of ``text`` to ``fd`` (:func:`_write_all`)."""
     for piece in _batched(text):
-        data = memoryview(piece)
-        while data:
-            written = os.write(fd, data)
-            data = data[written:]
+        _write_all(fd, piece)
 
 
 def _write_file_overlapped(fd: int, text: Output) -> None:
@@ -105,9 +110,7 @@ def _write_file_overlapped(fd: int, text: Output) -> None:
                 if failed:
                     continue  # keep taking pieces, so that the producer never waits on a full queue
                 try:
-                    data = memoryview(piece)
-                    while data:
-                        data = data[os.write(own, data) :]
+                    _write_all(own, piece)
                 except OSError as exc:
                     failed.append(exc)
         finally:
