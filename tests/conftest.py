@@ -203,11 +203,14 @@ def generate_inventory(out: Path, size: str = "S", seed: int = 7) -> Path:
     return out
 
 
+# Who commits in a test repository: given on the command line, as CI has no git identity.
+GIT_IDENTITY = ["-c", "user.name=CI", "-c", "user.email=ci@example.com"]
+
+
 def commit_all(root: Path, *paths: str, message: str = "base", env: dict[str, str] | None = None) -> None:
     """Make ``root`` a git repository whose first commit holds ``paths`` (default: everything), as a user's
     repository is before a pull request changes it (the identity is given on the command line: CI has none)."""
-    identity = ["-c", "user.name=CI", "-c", "user.email=ci@example.com"]
-    for args in (["init", "-q"], ["add", *(paths or (".",))], [*identity, "commit", "-qm", message]):
+    for args in (["init", "-q"], ["add", *(paths or (".",))], [*GIT_IDENTITY, "commit", "-qm", message]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
 
 
