@@ -19,6 +19,9 @@ two pull requests on one repository and one cache directory, as a CI cache lives
 4. the edits committed (reverted when the tool refuses the inventory: such a change is not merged), the main
    branch's run again with the same cache (its output: a plain run's), more edits, step 3 again.
 
+Half the histories have their cached runs' partitions built by the keyer process (``pipeline.Keyer``), half by the
+CLI itself.
+
 ``AUDITOR_CACHE_EXAMPLES`` sets the number of histories (default 6: ~16 s of one worker).
 """
 
@@ -32,10 +35,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from tests.conftest import GIT_IDENTITY, SAMPLE, Run, commit_all, run_auditor, tree_get, tree_paths
+
+from auditor import pipeline
 
 EXAMPLES = int(os.environ.get("AUDITOR_CACHE_EXAMPLES", "6"))
 ROUNDS = 2
@@ -183,7 +189,14 @@ def verdict(run: Run) -> tuple[int, str]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
 @given(data=st.data())
-def test_cached_pull_requests_give_the_reports_of_uncached_runs(tmp_path_factory: Any, data: st.DataObject) -> None:
+def test_cached_pull_requests_give_the_reports_of_uncached_runs(
+    tmp_path_factory: Any, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
+) -> None:
+    # The cached runs' partitions built by the keyer process (several batches of 5), or in the CLI.
+    keyer = data.draw(st.booleans(), label="keyer")
+    monkeypatch.setattr(pipeline, "KEYER_MIN", 1 if keyer else 10**9)
+    monkeypatch.setattr(pipeline, "KEYER_BATCH", 5)
+    event(f"keyer: {keyer}")
     repo = tmp_path_factory.mktemp("repo")
     inv = repo / "inventory"
     shutil.copytree(SAMPLE, inv, ignore=shutil.ignore_patterns("README.md"))

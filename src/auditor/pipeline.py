@@ -12,8 +12,9 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,13 @@ class Audit:
     pack: PolicyPack
     findings: list[Finding]
     timings: Timings
-    lineage: Lineage
+    # The lineage the partitions were built from, when this process computed it (the partitions may have been built
+    # by the keyer process: :class:`Keyer`); :attr:`lineage` computes it on first use otherwise (``check`` never does).
+    known_lineage: Lineage | None = None
+
+    @cached_property
+    def lineage(self) -> Lineage:
+        return self.known_lineage if self.known_lineage is not None else analyse(self.inventory)
 
 
 @contextmanager
@@ -96,6 +103,158 @@ def _unpacked(packed: bytes) -> RuleResults:
     return value
 
 
+def partition_key(prefix: bytes, doc: str) -> bytes:
+    """The key of a partition's results: its document's digest, keyed by :meth:`PartitionCache.pack_key`."""
+    return hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest()
+
+
+# A run that reads results back (``--cache``) builds its partitions in the keyer process from this many on, when there
+# are two cores: below it, starting the process costs more than it saves.
+KEYER_MIN = 1000
+# Partitions per message of the keyer.
+KEYER_BATCH = 64
+
+
+class Keyer:
+    """A process that builds the partitions (the lineage first) and sends their keys, while this process reads back
+    and locates their findings: a pull request reads nearly every partition back, and building them (XL: ~15 s of
+    lineage, documents and digests) and reading them back (~11 s) each took a core in turn.
+
+    The keyer is a fork of this process, so it starts with the inventory as loaded here and sends only what is new:
+    each batch of partitions as ``(document or None, label, key)``. A document is sent only when neither this
+    process's results of the previous audit nor the store has an entry under its key (the store read-only, its
+    entries' existence only: whether they are believed is still decided here). A partition none of these gives is
+    built again here (:meth:`PartitionCache.evaluate`); so is every partition after the last batch of a keyer that
+    failed or died, which is then no more than slower: the keyer decides nothing."""
+
+    def __init__(self, process: Any, conn: Any) -> None:
+        self._process, self._conn = process, conn
+        self.finished = False
+        self.stages: dict[str, float] = {}
+
+    @classmethod
+    def start(
+        cls,
+        partitions: Iterable[tuple[str, str]],
+        prefix: bytes,
+        known: set[bytes],
+        store: Store | None,
+        timings: Timings | None,
+    ) -> Keyer | None:
+        """The keyer started on ``partitions`` (not iterated yet: it iterates its own copy); None when no process
+        can be started. ``timings`` is what ``partitions`` adds its stages to: the keyer sends back what it added."""
+        from multiprocessing import get_context
+
+        from auditor import workers
+
+        try:
+            ctx = get_context("fork")
+            receiver, sender = ctx.Pipe(duplex=False)
+        except (ValueError, OSError):
+            return None
+        path = store.path if store is not None else None
+        process = ctx.Process(target=_keyer_main, args=(sender, partitions, prefix, known, path, timings), daemon=True)
+        try:
+            with workers.starting():
+                process.start()
+        except (OSError, RuntimeError):
+            receiver.close()
+            sender.close()
+            return None
+        sender.close()
+        return cls(process, receiver)
+
+    def batches(self) -> Iterator[list[tuple[str | None, str, bytes]]]:
+        """The keyer's batches as they come; ends early (``finished`` False) when it failed or died."""
+        while True:
+            try:
+                kind, value = self._conn.recv()
+            except (EOFError, OSError):
+                return
+            if kind == "batch":
+                yield value
+            elif kind == "done":
+                self.stages = value
+                self.finished = True
+                return
+            else:  # "failed": this process builds the rest, and meets the same error itself
+                return
+
+    def close(self) -> None:
+        from auditor import workers
+
+        with suppress(OSError):
+            self._conn.close()
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(workers.STOP_GRACE)
+            if self._process.is_alive():
+                self._process.kill()
+        self._process.join(workers.KILL_WAIT)
+
+
+def _keyer_main(
+    conn: Any,
+    partitions: Iterable[tuple[str, str]],
+    prefix: bytes,
+    known: set[bytes],
+    path: Path | None,
+    timings: Timings | None,
+) -> None:
+    """The keyer process (:class:`Keyer`)."""
+    import os
+    import sqlite3
+    from urllib.parse import quote
+
+    from auditor import workers
+
+    workers.init_child()
+    try:
+        db: sqlite3.Connection | None = None
+        if path is not None:
+            try:
+                db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+            except sqlite3.Error:
+                db = None
+
+        def stored(keys: list[bytes]) -> set[bytes]:
+            nonlocal db
+            if db is None or not keys:
+                return set()
+            marks = ",".join("?" * len(keys))
+            try:
+                query = f"SELECT key FROM located WHERE key IN ({marks})"
+                query += f" UNION SELECT key FROM results WHERE key IN ({marks})"
+                rows = db.execute(query, [*keys, *keys]).fetchall()
+            except sqlite3.Error:
+                db = None  # every document is sent from now on
+                return set()
+            return {row[0] for row in rows}
+
+        before = dict(timings.stages) if timings is not None else {}
+        batch: list[tuple[str, str, bytes]] = []
+
+        def send() -> None:
+            keys = [k for _, _, k in batch if k not in known]
+            have = stored(keys) | known
+            conn.send(("batch", [(None if k in have else doc, label, k) for doc, label, k in batch]))
+            batch.clear()
+
+        for doc, label in partitions:
+            batch.append((doc, label, partition_key(prefix, doc)))
+            if len(batch) >= KEYER_BATCH:
+                send()
+        send()
+        spent = {k: v - before.get(k, 0.0) for k, v in timings.stages.items()} if timings is not None else {}
+        conn.send(("done", {k: v for k, v in spent.items() if v}))
+    except BaseException:  # the caller builds the rest itself, and meets the error there
+        with suppress(BaseException):
+            conn.send(("failed", None))
+        os._exit(1)
+    # Not back through multiprocessing's exit: it would flush this process's copy of the CLI's output buffers.
+    os._exit(0)
+
+
 class PartitionCache:
     """Partition results by content: rules are pure functions of their partition's input document, so an identical
     (engine, policy modules, serialised document) triple gives identical results and need not be evaluated twice.
@@ -116,6 +275,8 @@ class PartitionCache:
         self.misses = 0
         self.located_hits = 0  # partitions whose findings were read back located (part of the hits)
         self.audits_read_back = 0
+        # What the keyer process of the last audit spent (:class:`Keyer`), by stage: it ran beside this process.
+        self.keyer_stages: dict[str, float] = {}
         self.store: Store | None = None
         self.warnings: list[str] = []
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
@@ -148,6 +309,13 @@ class PartitionCache:
         self.warnings.append(f"cache unusable, going on without it: {exc}")
         self.store = None
 
+    def _use_keyer(self, count: int) -> bool:
+        """Whether the partitions of an audit of ``count`` are built by a :class:`Keyer`: when most of them are read
+        back (a store), there are enough to pay for the process, and a second core for it."""
+        from auditor import workers
+
+        return self.store is not None and count >= KEYER_MIN and (workers.requested() or workers.cores()) >= 2
+
     @staticmethod
     def pack_key(pack: PolicyPack, engine: Engine) -> bytes:
         h = hashlib.blake2b(digest_size=20)
@@ -165,6 +333,7 @@ class PartitionCache:
         count: int,
         sink: Callable[[int, RuleResults | list[Row]], list[Row]],
         located: findings_mod.Builder | None = None,
+        timings: Timings | None = None,
     ) -> None:
         """Give ``sink`` the results of every partition (``(document, label)`` pairs, at most ``count``) with its
         number, each as soon as it is known: a result read back (from memory or the store) at once, in whatever
@@ -203,10 +372,15 @@ class PartitionCache:
             if self.keep_in_memory:
                 current[k] = packed or _packed(text if text is not None else jsonsafe.dumps_compact(value))
 
-        def screened(batch: list[tuple[str, str]]) -> Iterator[str]:
+        # Partitions whose results nothing here holds and whose document the keyer did not send (it found an entry
+        # for them that this process then did not believe): index -> (key, label), built again here at the end.
+        orphans: dict[int, tuple[bytes, str]] = {}
+
+        def screened(batch: Sequence[tuple[str | None, str, bytes]]) -> Iterator[str]:
+            """``(document or None, label, key)`` of the next partitions: each one's rows or results given to ``sink``
+            when they are known, its document yielded for the engine otherwise."""
             nonlocal taken
-            keys = [hashlib.blake2b(doc.encode("utf-8"), digest_size=20, key=prefix).digest() for doc, _ in batch]
-            missing = [k for k in keys if k not in known]
+            missing = [k for _, _, k in batch if k not in known]
             restored: dict[bytes, list[Row]] = {}
             if self.store is not None and missing and locator is not None:
                 try:
@@ -220,7 +394,7 @@ class PartitionCache:
                     known.update(self.store.get_many("results", missing, lambda v: valid_results(pack, v)))
                 except CacheUnusable as exc:
                     self._drop_store(exc)
-            for (doc, label), k in zip(batch, keys, strict=True):
+            for doc, label, k in batch:
                 index, taken = taken, taken + 1
                 rows = restored.pop(k, None)
                 if rows is not None:
@@ -230,23 +404,50 @@ class PartitionCache:
                     continue
                 held = known.pop(k, None)  # documents name their partition: no key comes twice in one run
                 value = _unpacked(held) if isinstance(held, bytes) else held
-                if value is None:
-                    fresh.append((index, k))
-                    fresh_labels.append(label)
-                    yield doc
-                else:
+                if value is not None:
                     self.hits += 1
                     keep(k, value, packed=held if isinstance(held, bytes) else None)
                     arrived(index, k, value)  # located again (a file they point into changed): stored again
+                elif doc is None:
+                    orphans[index] = (k, label)
+                else:
+                    fresh.append((index, k))
+                    fresh_labels.append(label)
+                    yield doc
+
+        def keyed(batch: list[tuple[str, str]]) -> list[tuple[str | None, str, bytes]]:
+            return [(doc, label, partition_key(prefix, doc)) for doc, label in batch]
 
         def fresh_documents() -> Iterator[str]:
-            batch: list[tuple[str, str]] = []
-            for item in partitions:
-                batch.append(item)
-                if len(batch) >= 64:
-                    yield from screened(batch)
-                    batch = []
-            yield from screened(batch)
+            resume = 0  # the first partition the keyer did not give
+            keyer = Keyer.start(partitions, prefix, set(known), self.store, timings) if self._use_keyer(count) else None
+            if keyer is not None:
+                try:
+                    for batch in keyer.batches():
+                        yield from screened(batch)
+                    self.keyer_stages = keyer.stages
+                finally:
+                    keyer.close()
+                if keyer.finished and not orphans:
+                    return
+                resume = taken  # it stopped early (it failed or died): the rest is built here
+            pending: list[tuple[str, str]] = []
+            for number, item in enumerate(partitions):
+                if number in orphans:
+                    k, label = orphans.pop(number)
+                    if partition_key(prefix, item[0]) != k:
+                        raise PolicyError(f"partition {label} was built differently twice in one run")
+                    fresh.append((number, k))
+                    fresh_labels.append(label)
+                    yield item[0]
+                elif number >= resume:
+                    pending.append(item)
+                    if len(pending) >= 64:
+                        yield from screened(keyed(pending))
+                        pending = []
+            yield from screened(keyed(pending))
+            if orphans:
+                raise PolicyError("the partitions were fewer when built again")
 
         # Nothing to read back: every partition goes to the engine, which may start while the first is built.
         prestart = self.store is None and not known
@@ -267,6 +468,8 @@ class PartitionCache:
                 close()  # on an error here or in ``sink``, the engine stops its workers now
         if fresh:
             raise PolicyError("the policy engine returned fewer results than partitions")
+        if orphans:
+            raise PolicyError(f"{len(orphans)} partition(s) left without results")
         for table, entries in unstored.items():
             self._store(table, entries)
         if self.keep_in_memory:
@@ -520,17 +723,24 @@ def audit(
     # Findings and what builds them are plain data (no cycles) and live to the end of the run: collecting while they
     # pile up walked them again and again (L: 6 full collections, 1.6 s of the CLI's CPU).
     with long_lived():
-        cache.evaluate(pack, engine, stream(), count, sink, located=builder)
+        cache.keyer_stages = {}
+        cache.evaluate(pack, engine, stream(), count, sink, located=builder, timings=timings)
         t = timings.add("evaluate", t)
         stages["evaluate"] -= sum(stages.get(k, 0.0) - v for k, v in before.items())
+        # A keyer process built the partitions beside this one: its stages are counted too (overlapping "evaluate").
+        for stage, seconds in cache.keyer_stages.items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
+        if cache.keyer_stages:
+            timings.count("partitions built by the keyer process", count)
         found = builder.findings()
         timings.add("findings", t)
     evaluated = cache.misses - misses
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
     timings.count("partitions reused located", cache.located_hits - located_hits)
-    # The cache takes every partition from the stream, so the lineage is known here (computed again otherwise).
-    return Audit(inv, pack, found, timings, analysed[0] if analysed else analyse(inv))
+    # The cache takes every partition from the stream, so the lineage is known here unless the keyer process built
+    # them (then it is computed again if asked for).
+    return Audit(inv, pack, found, timings, analysed[0] if analysed else None)
 
 
 def audit_many(

@@ -1,0 +1,125 @@
+"""The keyer process (``pipeline.Keyer``): with ``--cache`` and enough partitions, a fork of the CLI builds the
+partitions and sends their keys while the CLI reads their findings back. It decides nothing: whatever it does, the
+report is the one the CLI gives building every partition itself. The sample has 24 partitions, so the tests lower
+``KEYER_MIN`` (and ``KEYER_BATCH``, for several batches); the counts come from the hidden ``--timings`` line."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import SAMPLE, Run, commit_all, run_auditor
+
+from auditor import pipeline
+from auditor.cache import FILE_NAME
+
+KEYED = "partitions built by the keyer process"
+
+
+def counts(run: Run) -> dict[str, float]:
+    return json.loads(next(x for x in run.err.splitlines() if x.startswith("{")))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The sample committed, and a cache filled by the main branch's run (without the keyer)."""
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root / "inventory", ignore=shutil.ignore_patterns("README.md"))
+    commit_all(root)
+    warm = check(root, "--cache", str(tmp_path / "warm"))
+    assert warm.code == 1, warm.err
+    path = root / "inventory" / "systems" / "support-desk.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    region: us-east-1\n", "    region: us-west-2\n", 1), encoding="utf-8")
+    return root
+
+
+def check(repo: Path, *args: str) -> Run:
+    return run_auditor("check", "inventory", "--format", "json", "--timings", *args, cwd=repo)
+
+
+def pull_request(repo: Path, name: str, *, keyer: bool) -> Run:
+    """``check --diff-base HEAD --cache`` on a copy of the warm cache, with or without the keyer."""
+    cache = repo.parent / name
+    shutil.copytree(repo.parent / "warm", cache)
+    saved = pipeline.KEYER_MIN, pipeline.KEYER_BATCH
+    pipeline.KEYER_MIN, pipeline.KEYER_BATCH = (1, 5) if keyer else (10**9, 64)
+    try:
+        return check(repo, "--diff-base", "HEAD", "--cache", str(cache))
+    finally:
+        pipeline.KEYER_MIN, pipeline.KEYER_BATCH = saved
+        assert multiprocessing.active_children() == []  # the keyer never outlives the audit
+
+
+def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(repo: Path) -> None:
+    keyed = pull_request(repo, "a", keyer=True)
+    alone = pull_request(repo, "b", keyer=False)
+    uncached = check(repo, "--diff-base", "HEAD")
+    assert keyed.code == alone.code == uncached.code in (0, 1), keyed.err
+    assert keyed.out == alone.out == uncached.out
+    assert counts(keyed)[KEYED] == 24 and KEYED not in counts(alone)
+    # Only the partitions the changed system reaches are evaluated; the keyer sent the other keys without documents.
+    assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"] < 24
+    assert "warning" not in keyed.err
+
+
+def test_entries_the_keyer_finds_but_this_process_does_not_believe_are_built_again_here(repo: Path) -> None:
+    """The keyer only asks the store whether an entry exists: one that then does not verify leaves a partition
+    with neither results nor a document, built again by the CLI and evaluated."""
+    with sqlite3.connect(repo.parent / "warm" / FILE_NAME) as db:
+        for table in ("located", "results"):
+            db.execute(f"UPDATE {table} SET seal = zeroblob(32)")
+    keyed = pull_request(repo, "a", keyer=True)
+    uncached = check(repo, "--diff-base", "HEAD")
+    assert keyed.code == uncached.code in (0, 1), keyed.err
+    assert keyed.out == uncached.out
+    assert counts(keyed)["partitions evaluated"] == 24
+    assert "did not verify" in keyed.err
+
+
+def stop_after(batches: int, how: Callable[[], None]) -> Callable[..., None]:
+    """A keyer that sends ``batches`` batches, then ``how()``: it dies, or fails."""
+    real = pipeline._keyer_main
+
+    def keyer(conn: Any, *args: Any) -> None:
+        class Cut:
+            sent = 0
+
+            def send(self, message: Any) -> None:
+                if message[0] == "batch" and self.sent == batches:
+                    how()
+                self.sent += 1
+                conn.send(message)
+
+        real(Cut(), *args)
+
+    return keyer
+
+
+def die() -> None:
+    os._exit(9)
+
+
+def fail() -> None:
+    raise RuntimeError("the keyer failed")
+
+
+@pytest.mark.parametrize("how", [die, fail], ids=["dies", "fails"])
+@pytest.mark.parametrize("batches", [0, 2])
+def test_a_keyer_that_stops_early_leaves_the_rest_to_this_process(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, how: Callable[[], None], batches: int
+) -> None:
+    monkeypatch.setattr(pipeline, "_keyer_main", stop_after(batches, how))
+    keyed = pull_request(repo, "a", keyer=True)
+    alone = pull_request(repo, "b", keyer=False)
+    assert keyed.code == alone.code in (0, 1), keyed.err
+    assert keyed.out == alone.out
+    assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
+    assert KEYED not in counts(keyed)  # it did not finish: the CLI built the partitions after its last batch
