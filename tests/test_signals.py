@@ -44,7 +44,13 @@ def _alive(pid: int) -> bool:
 
 
 def _interrupt(
-    inventory: Path, tmp_path: Path, signum: int, group: bool, children: int = 2
+    inventory: Path,
+    tmp_path: Path,
+    signum: int,
+    group: bool,
+    children: int = 2,
+    auditor: tuple[str, ...] = (sys.executable, "-m", "auditor"),
+    options: tuple[str, ...] = (),
 ) -> tuple[int, str, set[int]]:
     """Start ``check -o``, wait until it has ``children`` child processes (2: its two engine workers run; 1: the
     helper that parses half of a large inventory while the CLI loads it), send ``signum`` (to the whole process
@@ -52,7 +58,7 @@ def _interrupt(
     and the children seen."""
     out = tmp_path / "report.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "check", str(inventory), "--format", "json", "-o", str(out)],
+        [*auditor, "check", str(inventory), "--format", "json", "-o", str(out), *options],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -124,6 +130,29 @@ def test_ctrl_c_stops_the_workers_and_exits_130(large_inventory: Path, tmp_path:
     assert code == 130, err[-2000:]
     assert err.strip().splitlines() == ["auditor: interrupted (SIGINT); exit 130"], err[-2000:]
     _assert_stopped(out_dir, workers)
+
+
+# The CLI with the keyer process (pipeline.Keyer) from the first partition on (M has ~300, below KEYER_MIN).
+WITH_KEYER = (sys.executable, "-c", "from auditor import cli, pipeline; pipeline.KEYER_MIN = 1; cli.main()")
+
+
+@pytest.mark.parametrize(
+    ("signum", "group", "code", "name"),
+    [(signal.SIGTERM, False, 143, "terminated (SIGTERM)"), (signal.SIGINT, True, 130, "interrupted (SIGINT)")],
+)
+def test_a_signal_stops_the_keyer_and_the_workers(
+    large_inventory: Path, tmp_path: Path, signum: int, group: bool, code: int, name: str
+) -> None:
+    """With --cache, a fork of the CLI (the keyer) builds the partitions while the engine workers evaluate those
+    the cache does not hold (an empty cache: all of them): a signal stops the three of them (the keyer ignores
+    Ctrl-C: the CLI stops it)."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    cache = ("--cache", str(tmp_path / "cache"))
+    got, err, children = _interrupt(large_inventory, out_dir, signum, group, 3, WITH_KEYER, cache)
+    assert got == code, err[-2000:]
+    assert err.strip().splitlines() == [f"auditor: {name}; exit {code}"], err[-2000:]
+    _assert_stopped(out_dir, children)
 
 
 HELD = """

@@ -114,6 +114,8 @@ KEYER_MIN = 1000
 # Partitions per message of the keyer.
 KEYER_BATCH = 64
 
+_in_keyer = False  # True in the keyer process
+
 
 class Keyer:
     """A process that builds the partitions (the lineage first) and sends their keys, while this process reads back
@@ -208,6 +210,8 @@ def _keyer_main(
 
     from auditor import workers
 
+    global _in_keyer
+    _in_keyer = True
     workers.init_child()
     try:
         db: sqlite3.Connection | None = None
@@ -644,7 +648,7 @@ def partition_stream(
     """What the engines evaluate, one partition at a time: its input document as JSON text (the Python document
     is dropped as soon as it is serialised) and its label for messages. ``candidates=False`` leaves out the
     candidate lists (see ``inputs.build``)."""
-    timings = timings or Timings()
+    # The hooks hold the lineage's facts, not the lineage: a caller that lets it go frees the rest (the keyer does).
     partitions = inputs.build(
         inv,
         flow_facts=flow_hook(lin),
@@ -652,6 +656,10 @@ def partition_stream(
         system_facts=system_hook(lin),
         candidates=candidates,
     )
+    return _serialised(partitions, timings or Timings())
+
+
+def _serialised(partitions: Iterator[inputs.Partition], timings: Timings) -> Iterator[tuple[str, str]]:
     while True:
         t = time.perf_counter()
         partition = next(partitions, None)
@@ -692,9 +700,17 @@ def audit(
         # The lineage is computed when the first partition is asked for: an engine that starts workers first
         # (``prestart``) starts them while the lineage is computed (L: ~1 s on one core).
         t = time.perf_counter()
-        analysed.append(analyse(inv))
+        lin = analyse(inv)
         timings.add("lineage", t)
-        yield from partition_stream(inv, analysed[0], timings=timings)
+        partitions = partition_stream(inv, lin, timings=timings)
+        if _in_keyer:
+            # Nothing asks the keyer for the lineage, and it is the keyer's largest part beside the inventory (XL:
+            # ~230 MB, of which the partitions need the facts, ~40 MB): let the rest go.
+            del lin
+            gc.collect()
+        else:
+            analysed.append(lin)
+        yield from partitions
 
     # Partitions are built while the engine evaluates the previous ones, and findings are built as each partition's
     # results arrive. "evaluate" is the time spent waiting for results: the whole stage less the lineage and the

@@ -432,9 +432,10 @@ def _analyse(inv: Inventory) -> Lineage:
 def flow_hook(lin: Lineage) -> Any:
     """``inputs.build(flow_facts=...)``: the lineage facts completing at a flow (nothing when none)."""
     empty: Mapping[str, Any] = {}
+    known = lin.flow_facts  # the facts, not the lineage: see pipeline.partition_stream
 
     def facts(flow: Entity) -> Mapping[str, Any]:
-        return lin.flow_facts.get(flow.id, empty)
+        return known.get(flow.id, empty)
 
     return facts
 
@@ -443,9 +444,10 @@ def field_hook(lin: Lineage) -> Any:
     """``inputs.build(field_facts=...)``: where a de-identified field is re-identified, and the purposes it is used
     for only under an exemption (nothing otherwise)."""
     empty: Mapping[str, Any] = {}
+    known = lin.field_facts
 
     def facts(f: Entity) -> Mapping[str, Any]:
-        return lin.field_facts.get(f.id, empty)
+        return known.get(f.id, empty)
 
     return facts
 
@@ -453,9 +455,10 @@ def field_hook(lin: Lineage) -> Any:
 def system_hook(lin: Lineage) -> Any:
     """``inputs.build(system_facts=...)``: a store mixing de-identified and identified data (nothing otherwise)."""
     empty: Mapping[str, Any] = {}
+    known = lin.system_facts
 
     def facts(s: Entity) -> Mapping[str, Any]:
-        return lin.system_facts.get(s.id, empty)
+        return known.get(s.id, empty)
 
     return facts
 
