@@ -349,7 +349,11 @@ class PartitionCache:
         ``sink`` returns the partition's findings prepared (:meth:`findings.Builder.prepare`). With a store and
         ``located`` (the builder, when it knows every file's digest), they are stored too, and a partition whose
         stored prepared findings still hold (:meth:`findings.Builder.restored`: every file they point into has the
-        same bytes) is given to ``sink`` as those rows, neither its results read nor its findings located again."""
+        same bytes) is given to ``sink`` as those rows, neither its results read nor its findings located again.
+
+        With a store and enough partitions, ``partitions`` is iterated by a :class:`Keyer` process, not here (then it
+        is iterated here only for what the keyer did not give); ``timings`` is the object ``partitions`` adds its
+        stages to, whose keyer's share ends in :attr:`keyer_stages`."""
         prefix = self.pack_key(pack, engine)
         known: dict[bytes, RuleResults | bytes] = {**self._previous, **self._current}
         fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
