@@ -97,6 +97,13 @@ def _assert_stopped(tmp_path: Path, workers: set[int]) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "a temporary or partial output file was left"
 
 
+# SIGTERM to the CLI alone (``docker stop``), SIGINT to the whole process group (a terminal's Ctrl-C): exit and message.
+SIGNALS = pytest.mark.parametrize(
+    ("signum", "group", "code", "name"),
+    [(signal.SIGTERM, False, 143, "terminated (SIGTERM)"), (signal.SIGINT, True, 130, "interrupted (SIGINT)")],
+)
+
+
 def test_sigterm_stops_the_workers_and_exits_143(large_inventory: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -106,10 +113,7 @@ def test_sigterm_stops_the_workers_and_exits_143(large_inventory: Path, tmp_path
     _assert_stopped(out_dir, workers)
 
 
-@pytest.mark.parametrize(
-    ("signum", "group", "code", "name"),
-    [(signal.SIGTERM, False, 143, "terminated (SIGTERM)"), (signal.SIGINT, True, 130, "interrupted (SIGINT)")],
-)
+@SIGNALS
 def test_a_signal_while_loading_stops_the_parsing_helper(
     large_inventory: Path, tmp_path: Path, signum: int, group: bool, code: int, name: str
 ) -> None:
@@ -136,10 +140,7 @@ def test_ctrl_c_stops_the_workers_and_exits_130(large_inventory: Path, tmp_path:
 WITH_KEYER = (sys.executable, "-c", "from auditor import cli, pipeline; pipeline.KEYER_MIN = 1; cli.main()")
 
 
-@pytest.mark.parametrize(
-    ("signum", "group", "code", "name"),
-    [(signal.SIGTERM, False, 143, "terminated (SIGTERM)"), (signal.SIGINT, True, 130, "interrupted (SIGINT)")],
-)
+@SIGNALS
 def test_a_signal_stops_the_keyer_and_the_workers(
     large_inventory: Path, tmp_path: Path, signum: int, group: bool, code: int, name: str
 ) -> None:
