@@ -10,7 +10,8 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +46,24 @@ def check(repo: Path, *args: str) -> Run:
     return run_auditor("check", "inventory", "--format", "json", "--timings", *args, cwd=repo)
 
 
+@contextmanager
+def keyer_used(used: bool) -> Iterator[None]:
+    """The keyer for every audit with a cache (batches of 5 partitions), or for none."""
+    saved = pipeline.KEYER_MIN, pipeline.KEYER_BATCH
+    pipeline.KEYER_MIN, pipeline.KEYER_BATCH = (1, 5) if used else (10**9, 64)
+    try:
+        yield
+    finally:
+        pipeline.KEYER_MIN, pipeline.KEYER_BATCH = saved
+        assert multiprocessing.active_children() == []  # the keyer never outlives the audit
+
+
 def pull_request(repo: Path, name: str, *, keyer: bool) -> Run:
     """``check --diff-base HEAD --cache`` on a copy of the warm cache, with or without the keyer."""
     cache = repo.parent / name
     shutil.copytree(repo.parent / "warm", cache)
-    saved = pipeline.KEYER_MIN, pipeline.KEYER_BATCH
-    pipeline.KEYER_MIN, pipeline.KEYER_BATCH = (1, 5) if keyer else (10**9, 64)
-    try:
+    with keyer_used(keyer):
         return check(repo, "--diff-base", "HEAD", "--cache", str(cache))
-    finally:
-        pipeline.KEYER_MIN, pipeline.KEYER_BATCH = saved
-        assert multiprocessing.active_children() == []  # the keyer never outlives the audit
 
 
 def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(repo: Path) -> None:
@@ -123,3 +131,14 @@ def test_a_keyer_that_stops_early_leaves_the_rest_to_this_process(
     assert keyed.out == alone.out
     assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
     assert KEYED not in counts(keyed)  # it did not finish: the CLI built the partitions after its last batch
+
+
+def test_a_pull_request_with_an_empty_cache_audits_both_revisions_with_the_keyer(repo: Path) -> None:
+    """No stored audit of the base: it is audited first (the keyer sending every document), then the working tree,
+    whose keyer sends only the documents neither that audit nor the store holds."""
+    with keyer_used(True):
+        keyed = check(repo, "--diff-base", "HEAD", "--cache", str(repo.parent / "empty"))
+    uncached = check(repo, "--diff-base", "HEAD")
+    assert keyed.code == uncached.code in (0, 1), keyed.err
+    assert keyed.out == uncached.out
+    assert counts(keyed)[KEYED] == 24
