@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import SAMPLE, Run, commit_all, run_auditor
 
 from auditor import pipeline
-from auditor.cache import FILE_NAME
+from auditor.cache import FILE_NAME, Presence, Store
 
 KEYED = "partitions built by the keyer process"
 
@@ -142,3 +142,19 @@ def test_a_pull_request_with_an_empty_cache_audits_both_revisions_with_the_keyer
     assert keyed.code == uncached.code in (0, 1), keyed.err
     assert keyed.out == uncached.out
     assert counts(keyed)[KEYED] == 24
+
+
+def test_the_keyer_knows_which_keys_the_cache_holds_without_believing_them(tmp_path: Path) -> None:
+    """What decides whether the keyer sends a document (cache.Presence): the keys with an entry in the tables asked,
+    sealed or not; nothing for a file that cannot be read."""
+    store = Store(tmp_path / "cache")
+    store.put_many("results", {b"r" * 20: b"[]"})
+    store.put_many("located", {b"l" * 20: b"[]"})
+    store.put_many("documents", {b"d" * 20: b"{}"})
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE located SET seal = zeroblob(32)")  # not believed by the store: present all the same
+    asked = [b"r" * 20, b"l" * 20, b"d" * 20, b"x" * 20]
+    assert Presence(store.path).held(("located", "results"), asked) == {b"r" * 20, b"l" * 20}
+    assert Presence(store.path).held(("documents",), asked) == {b"d" * 20}
+    assert Presence(tmp_path / "none" / FILE_NAME).held(("located", "results"), asked) == set()
+    store.close()

@@ -339,5 +339,36 @@ class Store:
             raise CacheUnusable(f"{self.path}: {exc}") from None
 
 
+class Presence:
+    """Which keys of a cache file's tables have an entry, asked read-only through a connection of its own: for a
+    process that only needs to know what it must send (:class:`auditor.pipeline.Keyer`, a fork, which must not use
+    the connection of the :class:`Store` it was forked with). Nothing is read or checked: whether an entry is
+    believed is still :meth:`Store.get_many`'s to say. A file that cannot be read knows no key."""
+
+    def __init__(self, path: Path) -> None:
+        from urllib.parse import quote
+
+        self._db: sqlite3.Connection | None
+        try:
+            self._db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+        except sqlite3.Error:
+            self._db = None
+
+    def held(self, tables: Iterable[str], keys: list[bytes]) -> set[bytes]:
+        """The ``keys`` that have an entry in any of ``tables`` (:data:`TABLES`); none once the file failed."""
+        if self._db is None or not keys:
+            return set()
+        marks = ",".join("?" * len(keys))
+        names = [table for table in tables if table in TABLES]  # only the cache's own names reach the query
+        if not names:
+            return set()
+        query = " UNION ".join(f"SELECT key FROM {table} WHERE key IN ({marks})" for table in names)
+        try:
+            return {row[0] for row in self._db.execute(query, keys * len(names)).fetchall()}
+        except sqlite3.Error:
+            self._db = None
+            return set()
+
+
 # The name used before the document table was added.
 ResultStore = Store

@@ -20,7 +20,7 @@ from typing import Any
 
 from auditor import findings as findings_mod
 from auditor import inventory, jsonsafe, source_digest
-from auditor.cache import UNEXPECTED_SHAPE, CacheUnusable, Store
+from auditor.cache import UNEXPECTED_SHAPE, CacheUnusable, Presence, Store
 from auditor.errors import PolicyError
 from auditor.findings import Finding, Row
 from auditor.lineage import Lineage, analyse, field_hook, flow_hook, system_hook
@@ -205,8 +205,6 @@ def _keyer_main(
 ) -> None:
     """The keyer process (:class:`Keyer`)."""
     import os
-    import sqlite3
-    from urllib.parse import quote
 
     from auditor import workers
 
@@ -214,33 +212,13 @@ def _keyer_main(
     _in_keyer = True
     workers.init_child()
     try:
-        db: sqlite3.Connection | None = None
-        if path is not None:
-            try:
-                db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
-            except sqlite3.Error:
-                db = None
-
-        def stored(keys: list[bytes]) -> set[bytes]:
-            nonlocal db
-            if db is None or not keys:
-                return set()
-            marks = ",".join("?" * len(keys))
-            try:
-                query = f"SELECT key FROM located WHERE key IN ({marks})"
-                query += f" UNION SELECT key FROM results WHERE key IN ({marks})"
-                rows = db.execute(query, [*keys, *keys]).fetchall()
-            except sqlite3.Error:
-                db = None  # every document is sent from now on
-                return set()
-            return {row[0] for row in rows}
-
+        stored = Presence(path) if path is not None else None
         before = dict(timings.stages) if timings is not None else {}
         batch: list[tuple[str, str, bytes]] = []
 
         def send() -> None:
             keys = [k for _, _, k in batch if k not in known]
-            have = stored(keys) | known
+            have = (stored.held(("located", "results"), keys) if stored is not None else set()) | known
             conn.send(("batch", [(None if k in have else doc, label, k) for doc, label, k in batch]))
             batch.clear()
 
