@@ -333,6 +333,7 @@ class PartitionCache:
         is iterated here only for what the keyer did not give); ``timings`` is the object ``partitions`` adds its
         stages to, whose keyer's share ends in :attr:`keyer_stages`."""
         prefix = self.pack_key(pack, engine)
+        self.keyer_stages = {}
         known: dict[bytes, RuleResults | bytes] = {**self._previous, **self._current}
         fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
         fresh_labels: list[str] = []
@@ -721,7 +722,6 @@ def audit(
     # Findings and what builds them are plain data (no cycles) and live to the end of the run: collecting while they
     # pile up walked them again and again (L: 6 full collections, 1.6 s of the CLI's CPU).
     with long_lived():
-        cache.keyer_stages = {}
         cache.evaluate(pack, engine, stream(), count, sink, located=builder, timings=timings)
         t = timings.add("evaluate", t)
         stages["evaluate"] -= sum(stages.get(k, 0.0) - v for k, v in before.items())
