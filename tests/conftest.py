@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -129,6 +130,12 @@ def run_auditor(*args: str, cwd: Path | None = None, timeout: float = 300) -> Ru
 
     code, out, err = run_main(list(args), cwd or ROOT, timeout)
     return Run(code, out, err)
+
+
+def counts(run: Run) -> dict[str, float]:
+    """The stage times and counts a run printed with the hidden ``--timings`` (its JSON line on stderr)."""
+    value: dict[str, float] = json.loads(next(x for x in run.err.splitlines() if x.startswith("{")))
+    return value
 
 
 def run_auditor_process(*args: str, cwd: Path | None = None, timeout: float = 300) -> Run:

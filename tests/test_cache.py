@@ -10,14 +10,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from tests.conftest import SAMPLE, Run, commit_all, run_auditor
+from tests.conftest import SAMPLE, Run, commit_all, counts, run_auditor
 
 from auditor.cache import FILE_NAME, TABLES
-
-
-def counts(run: Run) -> dict[str, float]:
-    line = next(x for x in run.err.splitlines() if x.startswith("{"))
-    return json.loads(line)
 
 
 def check(inv: Path, *args: str, cwd: Path | None = None) -> Run:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import SAMPLE, Run, commit_all, run_auditor
+from tests.conftest import SAMPLE, Run, commit_all, counts, run_auditor
 
 from auditor import findings
 from auditor.cache import FILE_NAME, SECRET_NAME, Store
@@ -25,10 +25,6 @@ from auditor.cache import FILE_NAME, SECRET_NAME, Store
 
 def check(inv: Path, *args: str) -> Run:
     return run_auditor("check", str(inv), "--format", "json", "--timings", *args)
-
-
-def counts(run: Run) -> dict[str, float]:
-    return json.loads(next(x for x in run.err.splitlines() if x.startswith("{")))
 
 
 @pytest.fixture(scope="module")

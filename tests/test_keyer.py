@@ -5,7 +5,6 @@ report is the one the CLI gives building every partition itself. The sample has 
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shutil
@@ -16,16 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import SAMPLE, Run, commit_all, run_auditor
+from tests.conftest import SAMPLE, Run, commit_all, counts, run_auditor
 
 from auditor import pipeline
 from auditor.cache import FILE_NAME, Presence, Store
 
 KEYED = "partitions built by the keyer process"
-
-
-def counts(run: Run) -> dict[str, float]:
-    return json.loads(next(x for x in run.err.splitlines() if x.startswith("{")))
 
 
 @pytest.fixture
