@@ -127,7 +127,12 @@ def working_dir() -> str:
 def display_path(path: Path, cwd: str | None = None) -> str:
     """A path as users see it in messages: relative to the working directory when below it. ``cwd``: that directory
     as :func:`working_dir` gives it, when the caller names many paths (XL's 10,004 files: 0.1 s less)."""
-    real = Path(os.path.realpath(path))
+    return _shown_real(os.path.realpath(path), cwd)
+
+
+def _shown_real(resolved: str, cwd: str | None = None) -> str:
+    """:func:`display_path` of a path already resolved (``os.path.realpath``)."""
+    real = Path(resolved)
     try:
         return real.relative_to(cwd if cwd is not None else working_dir()).as_posix()
     except ValueError:
@@ -158,7 +163,15 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     directory) that leave their root, broken or looping symlinks, and entries that are not regular files (named
     pipes, sockets, devices named ``*.yaml``). A symlinked directory inside the inventory is not followed: its
     target is read at its own place."""
-    files: list[Path] = []
+    found, problems = _discovered(paths)
+    return [path for path, _ in found], problems
+
+
+def _discovered(paths: Sequence[Path]) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """:func:`discover`, each file with where it really is (``os.path.realpath``): a file that is not a symlink is
+    its directory's real path and its name, so each directory is resolved once (XL: 10,004 files resolved one by
+    one took ~0.2 s, twice a run)."""
+    files: list[tuple[Path, str]] = []
     problems: list[Problem] = []
     for root in paths:
         try:
@@ -173,11 +186,12 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
                     Problem(Location(str(root)), f"{safeio.kind_of(root_mode)}, not a regular file; refused")
                 )
                 continue
-            files.append(root)
+            files.append((root, os.path.realpath(root)))
             continue
         real_root = Path(os.path.realpath(root))
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             here = Path(dirpath)
+            real_here = os.path.realpath(dirpath)
             kept = []
             for d in sorted(dirnames):
                 if d.startswith("."):
@@ -207,24 +221,26 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
                 except OSError as exc:
                     problems.append(Problem(Location(_shown_entry(candidate)), f"cannot read file: {exc.strerror}"))
                     continue
+                real = os.path.join(real_here, name)
                 if stat.S_ISLNK(mode):
                     target, problem = _link_target(candidate, real_root, "symlink")
                     if problem is not None or target is None:
                         problems.extend([problem] if problem is not None else [])
                         continue
                     mode = os.stat(target).st_mode
+                    real = str(target)
                 if not stat.S_ISREG(mode):
                     message = f"{safeio.kind_of(mode)}, not a regular file; refused"
                     problems.append(Problem(Location(_shown_entry(candidate)), message))
                     continue
-                files.append(candidate)
+                files.append((candidate, real))
                 if len(files) > MAX_FILES:
                     problems.append(Problem(Location(str(root)), f"more than {MAX_FILES} YAML files"))
                     return files, problems
-    unique: dict[Path, Path] = {}
-    for f in files:
-        unique.setdefault(Path(os.path.realpath(f)), f)
-    return sorted(unique.values(), key=lambda p: p.as_posix()), problems
+    unique: dict[str, tuple[Path, str]] = {}
+    for f, real in files:
+        unique.setdefault(real, (f, real))
+    return sorted(unique.values(), key=lambda item: item[0].as_posix()), problems
 
 
 def _read(path: Path, shown: str) -> bytes | Problem:
@@ -616,11 +632,11 @@ _REUSE = _Reuse()
 
 
 def _documents(paths: Sequence[Path]) -> Iterator[_Document]:
-    files, problems = discover(paths)
+    files, problems = _discovered(paths)
     for p in problems:
         yield p.location.file, None, [p], 0
     cwd = working_dir()
-    named = [(path, display_path(path, cwd)) for path in files]
+    named = [(path, _shown_real(real, cwd)) for path, real in files]
     if len(named) >= PARALLEL_FILES and _REUSE.fresh() and _helpers() > 0:
         yield from _documents_in_two(named)
         return
