@@ -405,11 +405,9 @@ class PartitionCache:
         def keyed(batch: list[tuple[str, str]]) -> list[tuple[str | None, str, bytes]]:
             return [(doc, label, partition_key(prefix, doc)) for doc, label in batch]
 
-        # Started before the engine's workers (below): this process is forked while it has no other thread yet.
-        keyer = Keyer.start(partitions, prefix, set(known), self.store, timings) if self._use_keyer(count) else None
-
         def fresh_documents() -> Iterator[str]:
             resume = 0  # the first partition the keyer did not give
+            keyer = Keyer.start(partitions, prefix, set(known), self.store, timings) if self._use_keyer(count) else None
             if keyer is not None:
                 try:
                     for batch in keyer.batches():
@@ -438,11 +436,8 @@ class PartitionCache:
             if orphans:
                 raise PolicyError("the partitions were fewer when built again")
 
-        # The engine's workers start before the first document when this process would wait for it anyway: nothing
-        # to read back (every partition goes to the engine; they start while the lineage is computed), or a keyer
-        # computing the lineage (XL's pull request: otherwise they started once every partition had been read
-        # back, to evaluate the few that changed, ~1 s after the rest was done).
-        prestart = (self.store is None and not known) or keyer is not None
+        # Nothing to read back: every partition goes to the engine, which may start while the first is built.
+        prestart = self.store is None and not known
         results = engine.evaluate_iter(pack, fresh_documents(), fresh_labels, count=count, prestart=prestart)
         try:
             for value in results:
@@ -458,8 +453,6 @@ class PartitionCache:
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # on an error here or in ``sink``, the engine stops its workers now
-            if keyer is not None:
-                keyer.close()  # when the engine failed before it took a document (else closed already)
         if fresh:
             raise PolicyError("the policy engine returned fewer results than partitions")
         if orphans:
