@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from tests.conftest import ROOT, SAMPLE, run_auditor
@@ -56,37 +54,6 @@ def test_documents_are_taken_as_workers_need_them(monkeypatch: pytest.MonkeyPatc
     assert len(taken) < len(docs) // 2, f"{len(taken)} of {len(docs)} documents taken before the first result"
     assert [first, *results] == whole
     assert len(taken) == len(docs)
-
-
-def test_a_few_documents_of_many_announced_get_a_pool_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A pull request announces every partition (``count``) but hands the engine only the few that changed, all known
-    once the stream ends: they get a pool sized for them, forked, not a fork server's workers sized for the estate
-    (XL: ~1 s at the end of the run). The results are the same."""
-    inv = pipeline.load([SAMPLE])
-    docs, labels = pipeline.partition_documents(inv, analyse(inv))
-    few, few_labels = docs[:3], labels[:3]
-    pack = load_pack()
-    expected = engine_mod.RegorusEngine().evaluate(pack, few, few_labels)
-    pools: list[tuple[int, bool]] = []
-    real_pool = engine_mod._pool
-
-    @contextmanager
-    def recorded(modules: Any, facts: bool, probe: str, workers: int, fresh: bool = False) -> Iterator[Any]:
-        pools.append((workers, fresh))
-        with real_pool(modules, facts, probe, workers, fresh) as pool:
-            yield pool
-
-    monkeypatch.setattr(engine_mod, "_pool", recorded)
-    announced = engine_mod.FORK_LIMIT * 20
-    assert list(engine_mod.RegorusEngine().evaluate_iter(pack, iter(few), few_labels, count=announced)) == expected
-    assert pools == [(engine_mod._workers(1), False)]
-    pools.clear()
-    # As many documents as announced: the pool is sized for the estate, from a fork server.
-    many = docs * (announced // len(docs) + 1)
-    results = engine_mod.RegorusEngine().evaluate_iter(pack, iter(many), labels * len(many), count=len(many))
-    next(results)
-    results.close()
-    assert pools == [(engine_mod._workers(len(many) // engine_mod.PARTITIONS_PER_WORKER), True)]
 
 
 def _without_regorus(*args: str) -> subprocess.CompletedProcess[str]:

@@ -549,12 +549,6 @@ class RegorusEngine:
         chunk = [] if prestart else list(itertools.islice(documents, size))
         if not chunk and not prestart:
             return
-        if chunk and len(chunk) < size:
-            # Every document is in hand, and fewer than a chunk: the pool is sized for them, not for ``count`` (a
-            # pull request reads back all but its changed partitions: XL's 17 of 10,501 were given to two workers
-            # started by a fork server, ~1 s after everything else was done).
-            count = len(chunk)
-            workers = _workers(max(1, count // PARTITIONS_PER_WORKER))
         start = index = 0
         in_flight: dict[Future[list[str]], tuple[int, list[str]]] = {}
         digest = modules_digest(modules)
