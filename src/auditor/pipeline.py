@@ -296,7 +296,7 @@ class PartitionCache:
         back (a store), there are enough to pay for the process, and a second core for it."""
         from auditor import workers
 
-        return self.store is not None and count >= KEYER_MIN and (workers.requested() or workers.cores()) >= 2
+        return self.store is not None and count >= KEYER_MIN and workers.processes() >= 2
 
     @staticmethod
     def pack_key(pack: PolicyPack, engine: Engine) -> bytes:
@@ -556,7 +556,7 @@ class PendingAudit:
 
         from auditor import workers
 
-        if (workers.requested() or workers.cores()) < 2:
+        if workers.processes() < 2:
             return None
         try:
             pool = workers.Pool(1, get_context("fork"), initializer=workers.init_child)

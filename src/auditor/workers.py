@@ -79,6 +79,12 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
+def processes() -> int:
+    """How many processes a run may keep busy at once: what the user asked for (``AUDITOR_WORKERS``), else one per
+    core. A helper beside the CLI (the parsing helper, the keyer, the stored audit's check) needs two."""
+    return requested() or cores()
+
+
 def init_child() -> None:
     """What every worker process does first: ignore Ctrl-C (it reaches the whole process group: the CLI stops its
     workers), die on SIGTERM (a forked worker inherits the CLI's handler) and die with the CLI."""

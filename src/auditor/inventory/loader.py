@@ -674,7 +674,7 @@ PARALLEL_AHEAD = 4  # tasks the helper may be given ahead of the CLI (what waits
 
 
 def _helpers() -> int:
-    return min(1, (workers.requested() or workers.cores()) - 1)
+    return min(1, workers.processes() - 1)
 
 
 _Parsed = tuple[str, Any, list[Problem], int, bytes]  # _Document, but the document as its stored form; and the digest
