@@ -218,8 +218,8 @@ def _keyer_main(
 
         def send() -> None:
             keys = [k for _, _, k in batch if k not in known]
-            have = (stored.held(("located", "results"), keys) if stored is not None else set()) | known
-            conn.send(("batch", [(None if k in have else doc, label, k) for doc, label, k in batch]))
+            held = stored.held(("located", "results"), keys) if stored is not None else set()
+            conn.send(("batch", [(None if k in known or k in held else doc, label, k) for doc, label, k in batch]))
             batch.clear()
 
         for doc, label in partitions:
