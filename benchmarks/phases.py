@@ -88,17 +88,18 @@ finally:
 sys.exit(code)
 """
 
-# (phase, from mark, to mark), in the order a run goes through them; a phase whose marks are absent is left out.
+# (phase, from mark, to mark, runs with a keyer: True, False, or None for both), in the order a run goes through them;
+# a phase whose marks are absent is left out.
 PHASES = (
-    ("start (imports, pack, engine)", None, "gate inputs start"),
-    ("gate inputs (base revision, stored audit)", "gate inputs start", "gate inputs end"),
-    ("load", "load start", "load end"),
-    ("audit until the keyer's first keys", "audit start", "first keys"),
-    ("keyer's batches", "first keys", "last keys"),
-    ("audit after the last keys", "last keys", "audit end"),
-    ("audit", "audit start", "audit end"),
-    ("gate", "gate start", "gate end"),
-    ("format (written)", "format start", "format end"),
+    ("start (imports, pack, engine)", None, "gate inputs start", None),
+    ("gate inputs (base revision, stored audit)", "gate inputs start", "gate inputs end", None),
+    ("load", "load start", "load end", None),
+    ("audit until the keyer's first keys", "audit start", "first keys", True),
+    ("keyer's batches", "first keys", "last keys", True),
+    ("audit after the last keys", "last keys", "audit end", True),
+    ("audit", "audit start", "audit end", False),
+    ("gate", "gate start", "gate end", None),
+    ("format (written)", "format start", "format end", None),
 )
 
 
@@ -132,14 +133,10 @@ def main() -> int:
     print("| phase | from s | seconds |")
     print("|---|---|---|")
     end = 0.0
-    for phase, first, second in PHASES:
-        if phase == "audit" and keyer:
+    for phase, first, second, with_keyer in PHASES:
+        if with_keyer not in (None, keyer) or (first is not None and first not in marks) or second not in marks:
             continue
-        if phase != "audit" and phase.startswith("audit ") and not keyer:
-            continue
-        begin = marks.get(first, 0.0) if first is not None else 0.0
-        if (first is not None and first not in marks) or second not in marks:
-            continue
+        begin = marks[first] if first is not None else 0.0
         print(f"| {phase} | {begin:.2f} | {marks[second] - begin:.2f} |")
         end = max(end, marks[second])
     if "engine pool start" in marks:
