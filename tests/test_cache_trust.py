@@ -233,19 +233,27 @@ def test_a_changed_file_is_parsed_and_the_others_read_back(
     assert c["inventory files read back"] == len(list(changed.rglob("*.yaml"))) - 1
 
 
-def _positions(node: object) -> list[object]:
-    """Every (path, position) of a located tree, in order."""
+def _positions(node: object, where: Any = None) -> list[object]:
+    """Every (path, position) of a located tree, in order: a parsed one (its containers know their positions) or one
+    read back from the store (its root's ``positions`` know them)."""
+    from auditor.inventory import stored
     from auditor.inventory.yamlsafe import LocDict, LocList
 
+    if where is None and isinstance(node, stored.Stored):
+        where = node.positions
     out: list[object] = []
-    if isinstance(node, LocDict):
-        out.append(node.pos)
+    if isinstance(node, dict):
+        assert where is not None or isinstance(node, LocDict)
+        out.append(where.pos(node) if where is not None else node.pos)  # type: ignore[attr-defined]
         for key, value in node.items():
-            out += [key, node.loc_of(key), *_positions(value)]
-    elif isinstance(node, LocList):
-        out.append(node.pos)
+            at = where.loc_of(node, key) if where is not None else node.loc_of(key)  # type: ignore[attr-defined]
+            out += [key, at, *_positions(value, where)]
+    elif isinstance(node, list):
+        assert where is not None or isinstance(node, LocList)
+        out.append(where.pos(node) if where is not None else node.pos)  # type: ignore[attr-defined]
         for i, value in enumerate(node):
-            out += [i, node.loc_of(i), *_positions(value)]
+            at = where.loc_of(node, i) if where is not None else node.loc_of(i)  # type: ignore[attr-defined]
+            out += [i, at, *_positions(value, where)]
     return out
 
 
@@ -268,6 +276,61 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
             {**entry, "v": 1},
         ):
             assert stored.decode(json.loads(json.dumps(broken))) is None
+
+
+class _MemoryStore:
+    """A parse cache in memory (loader.DocumentStore): what ``check --cache`` keeps, without the file."""
+
+    def __init__(self) -> None:
+        self.items: dict[bytes, bytes] = {}
+
+    def get_many(self, keys: Any, validate: Any) -> dict[bytes, Any]:
+        found = {k: validate(json.loads(self.items[k])) for k in keys if k in self.items}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def put_many(self, items: dict[bytes, bytes]) -> None:
+        self.items.update(items)
+
+
+def _paths(node: object, prefix: str = "") -> list[str]:
+    """Every dotted path into a document (keys and indexes), in order."""
+    out: list[str] = []
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        path = f"{prefix}{key}"
+        out += [path, *_paths(value, path + ".")]
+    return out
+
+
+def test_every_entity_read_back_from_the_store_points_where_its_parsed_twin_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A finding's file:line comes from ``Entity.loc``. A file read back from the parse cache keeps its positions
+    beside its containers (stored.Positions) instead of in them: every path of every entity of the sample, present
+    or not, must give the same location either way."""
+    from auditor.inventory import loader
+
+    store = _MemoryStore()
+    monkeypatch.setattr(loader, "_REUSE", loader._Reuse())
+    loader.use_document_store(store)
+    parsed = loader.load([SAMPLE])
+    assert loader.last_load_counts()["parsed"] == len(parsed.files) and store.items
+    monkeypatch.setattr(loader, "_REUSE", loader._Reuse())  # nothing kept from the first load in this process
+    loader.use_document_store(store)
+    back = loader.load([SAMPLE])
+    assert loader.last_load_counts()["read back"] == len(back.files)
+    compared = 0
+    for kind in ("purpose", "system", "field", "partner", "consent", "flow"):
+        for eid, entity in parsed.by_kind(kind).items():  # type: ignore[arg-type]
+            twin = back.by_kind(kind)[eid]  # type: ignore[arg-type]
+            assert entity.positions is None and twin.positions is not None
+            assert twin.data == entity.data and twin.file == entity.file
+            for path in (None, "no.such.key", *_paths(entity.data), *(p + ".99" for p in _paths(entity.data))):
+                assert twin.loc(path) == entity.loc(path), (kind, eid, path)
+                compared += 1
+    assert parsed.organization is not None and back.organization is not None
+    assert back.organization.loc("name") == parsed.organization.loc("name")
+    assert compared > 1000
 
 
 def test_findings_stored_as_a_table_read_back_identical_and_a_bent_table_is_refused(plain: Run) -> None:

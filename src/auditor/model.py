@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from auditor.errors import Location
 
@@ -24,6 +24,15 @@ ENTITY_KINDS: tuple[EntityKind, ...] = (
 )
 
 
+class Locator(Protocol):
+    """Where the containers of a document whose containers do not carry their own positions stand (a document read
+    back from the parse cache: ``auditor.inventory.stored.Positions``)."""
+
+    def pos(self, node: Any) -> tuple[int, int]: ...
+
+    def loc_of(self, node: Any, key: str | int) -> tuple[int, int]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Entity:
     """One inventory entity (a system, a field, a flow...) with where it was declared."""
@@ -33,6 +42,8 @@ class Entity:
     file: str
     data: Mapping[str, Any]
     parent: str | None = None  # the system id of a field
+    # Where ``data``'s containers stand when they do not say it themselves (parsed YAML's containers do).
+    positions: Locator | None = field(default=None, compare=False, repr=False)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -41,20 +52,24 @@ class Entity:
         """Location of the node at a dotted ``path`` inside this entity (``security.tls_min``,
         ``fields.2``); the deepest existing node when the path is only partly present."""
         node: Any = self.data
-        pos = getattr(node, "pos", (0, 0))
+        where = self.positions
+        pos = where.pos(node) if where is not None else getattr(node, "pos", (0, 0))
         if path:
             for part in path.split("."):
-                loc_of = getattr(node, "loc_of", None)  # located YAML (auditor.inventory.yamlsafe)
+                key: str | int
                 if isinstance(node, dict) and part in node:
-                    if loc_of is not None:
-                        pos = loc_of(part)
-                    node = node[part]
+                    key = part
                 elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                    if loc_of is not None:
-                        pos = loc_of(int(part))
-                    node = node[int(part)]
+                    key = int(part)
                 else:
                     break
+                if where is not None:
+                    pos = where.loc_of(node, key)
+                else:
+                    loc_of = getattr(node, "loc_of", None)  # located YAML (auditor.inventory.yamlsafe)
+                    if loc_of is not None:
+                        pos = loc_of(key)
+                node = node[key]
         return Location(self.file, pos[0], pos[1])
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from auditor import safeio, workers
 from auditor.errors import InputError, Location, Problem
 from auditor.inventory import stored, yamlsafe
-from auditor.model import Entity, EntityKind, Inventory
+from auditor.model import Entity, EntityKind, Inventory, Locator
 
 if TYPE_CHECKING:
     import jsonschema
@@ -358,8 +358,10 @@ class _Builder:
         self.organization: Entity | None = None
         self.problems: list[Problem] = []
 
-    def add(self, kind: EntityKind, data: Any, file: str, parent: str | None = None) -> None:
-        entity = Entity(kind, data["id"], file, data, parent)
+    def add(
+        self, kind: EntityKind, data: Any, file: str, parent: str | None = None, where: Locator | None = None
+    ) -> None:
+        entity = Entity(kind, data["id"], file, data, parent, where)
         first = self.ids.get(entity.id)
         if first is not None:
             self.problems.append(
@@ -373,9 +375,11 @@ class _Builder:
         self.by_kind[kind][entity.id] = entity
 
     def add_document(self, doc: Any, file: str) -> None:
+        # A document read back from the parse cache keeps its positions beside its containers (stored.Positions).
+        where = doc.positions if isinstance(doc, stored.Stored) else None
         if "organization" in doc:
             org = doc["organization"]
-            entity = Entity("organization", "organization", file, org)
+            entity = Entity("organization", "organization", file, org, None, where)
             if self.organization is not None:
                 self.problems.append(
                     Problem(entity.loc(), f"organization defined twice (first at {self.organization.loc()})")
@@ -384,10 +388,10 @@ class _Builder:
                 self.organization = entity
         for section, kind in _SECTION_KIND.items():
             for item in doc.get(section) or ():
-                self.add(kind, item, file)
+                self.add(kind, item, file, None, where)
                 if kind == "system":
                     for fld in item.get("fields") or ():
-                        self.add("field", fld, file, parent=item["id"])
+                        self.add("field", fld, file, item["id"], where)
 
     def _ref(self, entity: Entity, path: str, value: str, kinds: tuple[EntityKind, ...]) -> None:
         if any(value in self.by_kind[k] for k in kinds):

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from auditor.inventory.yamlsafe import _SHARED_CHARS, MAX_DEPTH, LocDict, LocList
+from auditor.inventory.yamlsafe import _SHARED_CHARS, MAX_DEPTH, LocDict, LocList, Pos
 
 CODEC = 2
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -84,7 +84,7 @@ def dumps(doc: LocDict, nodes: int) -> bytes:
     return orjson.dumps(encode(doc, nodes))
 
 
-def loads(data: bytes) -> tuple[LocDict, int] | None:
+def loads(data: bytes) -> tuple[Stored, int] | None:
     """:func:`decode` of JSON bytes; None when they are not JSON or not what :func:`dumps` writes."""
     try:
         return decode(orjson.loads(data))
@@ -96,65 +96,113 @@ class _Malformed(Exception):
     pass
 
 
-def decode(value: Any) -> tuple[LocDict, int] | None:
-    """The document and node count :func:`encode` stored in ``value``, or None when ``value`` is anything else."""
+class Stored(dict[str, Any]):
+    """The root of a document read back from the store. Its containers are the plain dicts and lists the JSON parser
+    made; where each of them stands is in :attr:`positions` (a :class:`Positions`)."""
+
+    __slots__ = ("positions",)
+
+    positions: Positions
+
+
+class Positions:
+    """Where the containers of a document read back from the store stand (a
+    :class:`~auditor.model.Locator`): the position array :func:`encode` wrote, and where each container's
+    positions start in it, found by one walk of the document the first time a position is asked.
+
+    Rebuilding every container as a ``LocDict``/``LocList`` with its own position array cost XL's pull request
+    ~3.5 s of its load and ~210 MiB, for the positions of the few entities whose findings are located in that run
+    (every other partition's findings are read back located)."""
+
+    __slots__ = ("_at", "_root", "_starts")
+
+    def __init__(self, root: Stored, at: array[int]) -> None:
+        self._root = root
+        self._at = at
+        self._starts: dict[int, int] | None = None
+
+    def _start(self, node: Any) -> int:
+        """Where ``node``'s positions start (KeyError when it is not a container of this document)."""
+        starts = self._starts
+        if starts is None:
+            starts = {}
+            cursor = 0
+
+            def walk(container: Any) -> None:
+                nonlocal cursor
+                starts[id(container)] = cursor
+                cursor += 2 + 2 * len(container)
+                for item in container.values() if isinstance(container, dict) else container:
+                    if type(item) is dict or type(item) is list:
+                        walk(item)
+
+            walk(self._root)
+            self._starts = starts
+        return starts[id(node)]
+
+    def pos(self, node: Any) -> Pos:
+        """Where the container ``node`` starts."""
+        start = self._start(node)
+        return self._at[start], self._at[start + 1]
+
+    def loc_of(self, node: Any, key: str | int) -> Pos:
+        """Where ``key`` (a mapping's key, or a sequence's index) of the container ``node`` stands (KeyError or
+        IndexError when absent)."""
+        start = self._start(node)
+        if isinstance(node, dict):
+            for i, k in enumerate(node):
+                if k == key:
+                    return self._at[start + 2 + 2 * i], self._at[start + 3 + 2 * i]
+            raise KeyError(key)
+        if not isinstance(key, int):
+            raise IndexError(key)
+        i = range(len(node))[key]
+        return self._at[start + 2 + 2 * i], self._at[start + 3 + 2 * i]
+
+
+def decode(value: Any) -> tuple[Stored, int] | None:
+    """The document and node count :func:`encode` stored in ``value``, or None when ``value`` is anything else.
+
+    The document is ``value``'s own containers (the caller gives up ``value``): one walk checks that the position
+    array holds exactly the positions of its containers and keys, that it nests no deeper than the parser allows,
+    and interns its short strings (one copy of each id, category, jurisdiction... as the parser keeps them)."""
     if not isinstance(value, dict) or value.get("v") != CODEC or set(value) != {"v", "nodes", "doc", "at"}:
         return None
     nodes, doc, at = value["nodes"], value["doc"], _positions_array(value["at"])
     if type(nodes) is not int or nodes < 0 or type(doc) is not dict or at is None:
         return None
     cursor = 0
-    size = len(at)
     intern = sys.intern
     shared = _SHARED_CHARS
-    new_dict, new_list = dict.__new__, list.__new__  # the containers made without __init__'s placeholder positions
 
-    def build(node: Any, depth: int) -> Any:
-        # One comprehension a container (no call per key): XL's 10,003 files, 1.2M containers, read back in ~2/3 of
-        # the time a loop setting each key took. A container's positions are taken before its children's, as
-        # :func:`encode` wrote them (depth first), in place (a call per container to take them cost ~8 %).
+    def walk(node: Any, depth: int) -> None:
+        # Values are replaced in place (never keys: the dict would change size), by index or key.
         nonlocal cursor
         if depth > MAX_DEPTH:
             raise _Malformed
         depth += 1
-        start = cursor
-        cursor = start + 2 + 2 * len(node)
-        if cursor > size:
-            raise _Malformed
+        cursor += 2 + 2 * len(node)
         if type(node) is dict:
-            out: Any = new_dict(LocDict)
-            out._at = at[start:cursor]
-            dict.update(
-                out,
-                {
-                    intern(key): build(item, depth)
-                    if type(item) is dict or type(item) is list
-                    else intern(item)
-                    if type(item) is str and len(item) <= shared
-                    else item
-                    for key, item in node.items()
-                },
-            )
-            return out
-        out = new_list(LocList)
-        out._at = at[start:cursor]
-        list.extend(
-            out,
-            [
-                build(item, depth)
-                if type(item) is dict or type(item) is list
-                else intern(item)
-                if type(item) is str and len(item) <= shared
-                else item
-                for item in node
-            ],
-        )
-        return out
+            for key, item in node.items():
+                if type(item) is str:
+                    if len(item) <= shared:
+                        node[key] = intern(item)
+                elif type(item) is dict or type(item) is list:
+                    walk(item, depth)
+        else:
+            for i, item in enumerate(node):
+                if type(item) is str:
+                    if len(item) <= shared:
+                        node[i] = intern(item)
+                elif type(item) is dict or type(item) is list:
+                    walk(item, depth)
 
     try:
-        built = build(doc, 1)
-    except (_Malformed, TypeError, OverflowError, ValueError, RecursionError):
+        walk(doc, 1)
+    except (_Malformed, RecursionError):
         return None
-    if cursor != size:
+    if cursor != len(at):
         return None
-    return built, nodes
+    root = Stored(doc)
+    root.positions = Positions(root, at)
+    return root, nodes
