@@ -171,37 +171,36 @@ def decode(value: Any) -> tuple[Stored, int] | None:
     nodes, doc, at = value["nodes"], value["doc"], _positions_array(value["at"])
     if type(nodes) is not int or nodes < 0 or type(doc) is not dict or at is None:
         return None
-    cursor = 0
     intern = sys.intern
     shared = _SHARED_CHARS
 
-    def walk(node: Any, depth: int) -> None:
-        # Values are replaced in place (never keys: the dict would change size), by index or key.
-        nonlocal cursor
+    def walk(node: Any, depth: int) -> int:
+        """How many positions ``node`` and its containers take. Short string values are interned in place (a key
+        cannot be replaced in place; the JSON parser already shares its short keys)."""
         if depth > MAX_DEPTH:
             raise _Malformed
         depth += 1
-        cursor += 2 + 2 * len(node)
+        taken = 2 + 2 * len(node)
         if type(node) is dict:
             for key, item in node.items():
                 if type(item) is str:
                     if len(item) <= shared:
                         node[key] = intern(item)
                 elif type(item) is dict or type(item) is list:
-                    walk(item, depth)
+                    taken += walk(item, depth)
         else:
             for i, item in enumerate(node):
                 if type(item) is str:
                     if len(item) <= shared:
                         node[i] = intern(item)
                 elif type(item) is dict or type(item) is list:
-                    walk(item, depth)
+                    taken += walk(item, depth)
+        return taken
 
     try:
-        walk(doc, 1)
+        if walk(doc, 1) != len(at):
+            return None
     except (_Malformed, RecursionError):
-        return None
-    if cursor != len(at):
         return None
     root = Stored(doc)
     root.positions = Positions(root, at)
