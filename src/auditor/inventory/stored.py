@@ -5,8 +5,10 @@ one array per container. It is stored as ``{"v": CODEC, "nodes": n, "doc": <the 
 where ``at`` concatenates the position arrays of every container in depth-first order, as unsigned 32-bit
 little-endian integers: JSON only, so reading an entry runs no code (no pickle), and :func:`decode` refuses anything
 that is not exactly what :func:`encode` writes (wrong types, a position array of the wrong length, positions left
-over, nesting deeper than the parser allows). Reading an entry back costs a JSON parse and one step per container,
-a fraction of parsing the YAML again.
+over, nesting deeper than the parser allows). Reading an entry back costs a JSON parse and one walk of the document:
+its containers stay the JSON parser's plain dicts and lists, and the root (:class:`Stored`) keeps the position array
+in a :class:`Positions`, which the entities of the file ask (``Entity.loc``) and which finds where each container's
+positions start the first time it is asked.
 
 The positions are bytes, not a JSON array of numbers (codec 1): written as a list, every position became a Python
 integer, millions of short-lived objects made while the loaded documents are being built, which left the memory of
