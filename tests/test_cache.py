@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from tests.conftest import SAMPLE, Run, commit_all, counts, run_auditor
+from tests.conftest import POLICIES, SAMPLE, Run, commit_all, counts, run_auditor
 
 from auditor.cache import FILE_NAME, TABLES
 
@@ -201,6 +201,30 @@ def test_findings_are_located_again_when_lines_move_in_a_file_they_point_into(sa
     c = counts(cached)
     assert c["partitions evaluated"] == 0
     assert 0 < c["partitions reused located"] < c["partitions reused"]
+
+
+def test_a_changed_pack_locates_every_finding_in_files_read_back_as_a_plain_run_does(
+    sample: Path, tmp_path: Path
+) -> None:
+    """A new policy pack (here a comment added to one module) invalidates every result but no parsed file: each
+    finding is then located in a file read back from the cache, whose positions are kept beside its containers
+    (auditor.inventory.stored.Positions), and must point exactly where a plain run's does, in every format."""
+    policy = tmp_path / "policy"
+    shutil.copytree(POLICIES, policy)
+    cache = tmp_path / "cache"
+    check(sample, "--policy", str(policy), "--cache", str(cache))
+    module = policy / "rego" / "cnil" / "audience" / "audience.rego"
+    module.write_text(module.read_text(encoding="utf-8") + "# a new pack: no result of the cache holds\n", "utf-8")
+    cached = check(sample, "--policy", str(policy), "--cache", str(cache))
+    plain = check(sample, "--policy", str(policy))
+    assert cached.code == plain.code == 1 and cached.out == plain.out
+    c = counts(cached)
+    assert c["inventory files parsed"] == 0 and c["inventory files read back"] == len(list(sample.rglob("*.yaml")))
+    assert c["partitions reused"] == 0 and c["partitions evaluated"] > 10
+    assert any(f["location"]["line"] > 1 for f in json.loads(plain.out)["findings"])
+    module.write_text(module.read_text(encoding="utf-8") + "# and another\n", "utf-8")
+    sarif = run_auditor("check", str(sample), "--policy", str(policy), "--format", "sarif", "--cache", str(cache))
+    assert sarif.out == run_auditor("check", str(sample), "--policy", str(policy), "--format", "sarif").out
 
 
 def test_tampered_located_findings_are_not_believed(sample: Path, tmp_path: Path) -> None:
