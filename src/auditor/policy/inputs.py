@@ -318,25 +318,33 @@ def build(
     received: dict[str, set[str]] = defaultdict(set)
     sources: dict[str, set[str]] = defaultdict(set)  # recipient id -> systems with a flow to it
     incoming_purposes: dict[str, set[str]] = defaultdict(set)  # recipient id -> purposes data arrives for
-    for flow in inv.flows.values():
-        flows_by_source[flow.data["from"]].append(flow)
-        sources[flow.data["to"]].add(flow.data["from"])
-        incoming_purposes[flow.data["to"]].add(flow.data["purpose"])
-        for fid in flow.data["fields"]:
-            flows_by_field[fid] += 1
-            received[flow.data["to"]].add(fid)
-            # A system holds what it sends on: a field it neither declares nor receives arrives by an undeclared
-            # (implied) path, which the lineage reports; the system still holds it.
-            if inv.fields[fid].parent != flow.data["from"]:
-                received[flow.data["from"]].add(fid)
-    nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
     # How each field left the system that declares it: the triggers of those flows ("" when unstated). III.VII.3
     # ("que vous téléchargez") asks whether content reached Creality by a user action.
     origin_triggers: dict[str, list[dict[str, str]]] = defaultdict(list)
+    fields = inv.fields
+    # One pass over every field of every flow (XL: 1M references), in flow id order for origin_triggers' lists.
     for flow in sorted(inv.flows.values(), key=lambda e: e.id):
-        for fid in flow.data["fields"]:
-            if inv.fields[fid].parent == flow.data["from"]:
-                origin_triggers[fid].append({"flow": flow.id, "trigger": str(flow.get("trigger") or "")})
+        data = flow.data
+        source, target, carried = data["from"], data["to"], data["fields"]
+        flows_by_source[source].append(flow)
+        sources[target].add(source)
+        incoming_purposes[target].add(data["purpose"])
+        received[target].update(carried)
+        sent_on = None
+        trigger = None
+        for fid in carried:
+            flows_by_field[fid] += 1
+            if fields[fid].parent == source:
+                if trigger is None:
+                    trigger = str(data.get("trigger") or "")
+                origin_triggers[fid].append({"flow": flow.id, "trigger": trigger})
+            else:
+                # A system holds what it sends on: a field it neither declares nor receives arrives by an undeclared
+                # (implied) path, which the lineage reports; the system still holds it.
+                if sent_on is None:
+                    sent_on = received[source]
+                sent_on.add(fid)
+    nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
     field_sj, system_sj = data_subject_jurisdictions(inv)
     summaries: dict[str, dict[str, Any]] = {}
     known_areas: dict[tuple[str, ...], list[str]] = {}
