@@ -155,37 +155,41 @@ def _partner_node(pid: str, data: Any) -> Node:
 
 
 def build(inv: Inventory) -> LineageGraph:
-    """The lineage graph of an inventory (validated, so every reference resolves)."""
+    """The lineage graph of an inventory (validated, so every reference resolves and every id is a string)."""
     nodes: dict[str, Node] = {}
-    for sid in sorted(inv.systems):
-        nodes[sid] = _system_node(sid, inv.systems[sid].data)
-    for pid in sorted(inv.partners):
-        nodes[pid] = _partner_node(pid, inv.partners[pid].data)
+    systems, partners, flows = inv.systems, inv.partners, inv.flows
+    for sid in sorted(systems):
+        nodes[sid] = _system_node(sid, systems[sid].data)
+    for pid in sorted(partners):
+        nodes[pid] = _partner_node(pid, partners[pid].data)
     origin = {fid: str(f.parent) for fid, f in inv.fields.items()}
     edges: dict[str, Edge] = {}
     carriers: dict[str, list[Edge]] = defaultdict(list)
     out_edges: dict[str, list[Edge]] = defaultdict(list)
     in_edges: dict[str, list[Edge]] = defaultdict(list)
-    for fid in sorted(inv.flows):
-        data = inv.flows[fid].data
+    # XL: 100k flows, 1M field references. Positional arguments, and the validated ids taken as they are (the schema
+    # makes them strings): 1.34-1.53 -> 1.08-1.22 s.
+    for fid in sorted(flows):
+        data = flows[fid].data
         basis = data.get("legal_basis") or {}
         transfer = data.get("transfer") or {}
+        source, target = data["from"], data["to"]
         edge = Edge(
-            flow=fid,
-            source=str(data["from"]),
-            target=str(data["to"]),
-            fields=tuple(dict.fromkeys(str(x) for x in data["fields"])),
-            purpose=str(data["purpose"]),
-            basis=basis.get("kind"),
-            consent=basis.get("consent"),
-            exemption=basis.get("exemption"),
-            channel=data.get("channel"),
-            mechanism=transfer.get("mechanism"),
-            separate_consent=transfer.get("separate_consent"),
+            fid,
+            source,
+            target,
+            tuple(dict.fromkeys(data["fields"])),  # each field once, in order
+            data["purpose"],
+            basis.get("kind"),
+            basis.get("consent"),
+            basis.get("exemption"),
+            data.get("channel"),
+            transfer.get("mechanism"),
+            transfer.get("separate_consent"),
         )
         edges[fid] = edge
-        out_edges[edge.source].append(edge)
-        in_edges[edge.target].append(edge)
+        out_edges[source].append(edge)
+        in_edges[target].append(edge)
         for x in edge.fields:
             carriers[x].append(edge)
     return LineageGraph(nodes, edges, origin, dict(carriers), dict(out_edges), dict(in_edges))
