@@ -371,13 +371,13 @@ def _system_facts(lin: Lineage) -> None:
     maybe.update(fid for fid, fl in lin.fields.items() if fl.low or fl.deidentified_by is not None)
     if not maybe:
         return
+    unrelated = maybe.isdisjoint
     for sid, system in inv.systems.items():
         own = [f["id"] for f in system.get("fields") or ()]
-        moved: list[str] = []
-        if not g.nodes[sid].deidentifies:
-            moved = [fid for e in (*g.predecessors(sid), *g.successors(sid)) for fid in e.fields]
-        if not any(fid in maybe for fid in own) and not any(fid in maybe for fid in moved):
+        edges = () if g.nodes[sid].deidentifies else (*g.predecessors(sid), *g.successors(sid))
+        if unrelated(own) and all(unrelated(e.fields) for e in edges):
             continue
+        moved = [fid for e in edges for fid in e.fields]
         levels: dict[str, str | None] = {fid: inv.fields[fid].get("identifiability") for fid in own}
         for fid in moved:
             if fid not in levels:
