@@ -178,29 +178,42 @@ def held_identifiers(inv: Inventory, g: LineageGraph, node: str) -> tuple[list[s
     return sorted(held), sorted(via)
 
 
+def _search(
+    adj: dict[str, list[Edge]],
+    nodes: dict[str, Any],
+    raw: dict[str, Parent],
+    low: dict[str, Parent],
+    queue: deque[tuple[str, bool]],
+    lowerable: bool,
+    origin: str,
+) -> None:
+    """Breadth-first from what ``queue`` holds, each node reached in the state it arrives in (raw, or lowered by a
+    de-identification step upstream other than the origin), recorded with its parent in ``raw`` or ``low``."""
+    while queue:
+        u, lowered = queue.popleft()
+        out_lowered = lowered or (lowerable and nodes[u].deidentifies and u != origin)
+        table = low if out_lowered else raw
+        for e in adj.get(u, ()):
+            v = e.target
+            if v not in table:
+                table[v] = (u, lowered, e.flow)
+                queue.append((v, out_lowered))
+
+
 def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable: bool) -> FieldLineage:
-    adj: dict[str, list[Edge]] = defaultdict(list)
+    # Once per travelling field (XL: 200k): no closure made per field.
+    adj: dict[str, list[Edge]] = {}
     for e in carriers:
-        adj[e.source].append(e)
+        found = adj.get(e.source)
+        if found is None:
+            adj[e.source] = [e]
+        else:
+            found.append(e)
     nodes = g.nodes
-    raw: dict[str, Parent] = {}
+    raw: dict[str, Parent] = {origin: None}
     low: dict[str, Parent] = {}
-    queue: deque[tuple[str, bool]] = deque()
-
-    def search() -> None:
-        while queue:
-            u, lowered = queue.popleft()
-            out_lowered = lowered or (lowerable and nodes[u].deidentifies and u != origin)
-            table = low if out_lowered else raw
-            for e in adj.get(u, ()):
-                v = e.target
-                if v not in table:
-                    table[v] = (u, lowered, e.flow)
-                    queue.append((v, out_lowered))
-
-    raw[origin] = None
-    queue.append((origin, False))
-    search()
+    queue: deque[tuple[str, bool]] = deque([(origin, False)])
+    _search(adj, nodes, raw, low, queue, lowerable, origin)
     # Sources carrying the field without declaring or receiving it: an implied hop from the declaring system (not
     # lowered: nothing says a de-identification step is on that path). Start where no other such source feeds the
     # field in, so a source that does receive it from one of them is not mistaken for one; in a loop of such
@@ -215,7 +228,7 @@ def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable
                 implied.append(root)
                 raw[root] = (origin, False, None)
                 queue.append((root, False))
-                search()
+                _search(adj, nodes, raw, low, queue, lowerable, origin)
     return FieldLineage(fid, origin, None, raw, low, implied=tuple(sorted(implied)))
 
 
