@@ -59,25 +59,28 @@ def _positions_array(text: Any) -> array[int] | None:
     return at
 
 
+def _depth_first(root: Any) -> list[Any]:
+    """The containers (dicts and lists) of a document in the order their positions are stored: depth first, each
+    before its children, children in order. :func:`encode` writes in this order and :class:`Positions` reads in it."""
+    out: list[Any] = []
+
+    def walk(node: Any) -> None:
+        out.append(node)
+        for value in node.values() if isinstance(node, dict) else node:
+            if isinstance(value, (dict, list)):
+                walk(value)
+
+    walk(root)
+    return out
+
+
 def encode(doc: LocDict, nodes: int) -> dict[str, Any]:
     """The plain JSON value storing ``doc`` (a parsed file) and its node count."""
     at: array[int] = array("I")
-
-    def walk(node: Any) -> None:
-        if isinstance(node, LocDict):
-            at.extend(node._at)
-            for value in node.values():
-                if isinstance(value, (LocDict, LocList)):
-                    walk(value)
-        elif isinstance(node, LocList):
-            at.extend(node._at)
-            for value in node:
-                if isinstance(value, (LocDict, LocList)):
-                    walk(value)
-        else:
+    for node in _depth_first(doc):
+        if not isinstance(node, (LocDict, LocList)):
             raise TypeError(f"not a located container: {type(node).__name__}")
-
-    walk(doc)
+        at.extend(node._at)
     return {"v": CODEC, "nodes": nodes, "doc": doc, "at": _positions_text(at)}
 
 
@@ -127,19 +130,11 @@ class Positions:
         """Where ``node``'s positions start (KeyError when it is not a container of this document)."""
         starts = self._starts
         if starts is None:
-            starts = {}
+            starts = self._starts = {}
             cursor = 0
-
-            def walk(container: Any) -> None:
-                nonlocal cursor
+            for container in _depth_first(self._root):
                 starts[id(container)] = cursor
                 cursor += 2 + 2 * len(container)
-                for item in container.values() if isinstance(container, dict) else container:
-                    if type(item) is dict or type(item) is list:
-                        walk(item)
-
-            walk(self._root)
-            self._starts = starts
         return starts[id(node)]
 
     def pos(self, node: Any) -> Pos:
