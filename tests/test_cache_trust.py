@@ -278,20 +278,6 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
             assert stored.decode(json.loads(json.dumps(broken))) is None
 
 
-class _MemoryStore:
-    """A parse cache in memory (loader.DocumentStore): what ``check --cache`` keeps, without the file."""
-
-    def __init__(self) -> None:
-        self.items: dict[bytes, bytes] = {}
-
-    def get_many(self, keys: Any, validate: Any) -> dict[bytes, Any]:
-        found = {k: validate(json.loads(self.items[k])) for k in keys if k in self.items}
-        return {k: v for k, v in found.items() if v is not None}
-
-    def put_many(self, items: dict[bytes, bytes]) -> None:
-        self.items.update(items)
-
-
 def _paths(node: object, prefix: str = "") -> list[str]:
     """Every dotted path into a document (keys and indexes), in order."""
     out: list[str] = []
@@ -303,22 +289,26 @@ def _paths(node: object, prefix: str = "") -> list[str]:
 
 
 def test_every_entity_read_back_from_the_store_points_where_its_parsed_twin_does(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A finding's file:line comes from ``Entity.loc``. A file read back from the parse cache keeps its positions
     beside its containers (stored.Positions) instead of in them: every path of every entity of the sample, present
     or not, must give the same location either way."""
+    from auditor import pipeline
     from auditor.inventory import loader
 
-    store = _MemoryStore()
+    cache = pipeline.PartitionCache(keep_in_memory=False)
     monkeypatch.setattr(loader, "_REUSE", loader._Reuse())
-    loader.use_document_store(store)
-    parsed = loader.load([SAMPLE])
-    assert loader.last_load_counts()["parsed"] == len(parsed.files) and store.items
-    monkeypatch.setattr(loader, "_REUSE", loader._Reuse())  # nothing kept from the first load in this process
-    loader.use_document_store(store)
-    back = loader.load([SAMPLE])
-    assert loader.last_load_counts()["read back"] == len(back.files)
+    cache.use_store(tmp_path / "cache")  # the cache of check --cache, its parsed files table
+    try:
+        parsed = loader.load([SAMPLE])
+        assert loader.last_load_counts()["parsed"] == len(parsed.files)
+        monkeypatch.setattr(loader, "_REUSE", loader._Reuse())  # nothing kept from the first load in this process
+        loader.use_document_store(pipeline.DocumentCache(cache))
+        back = loader.load([SAMPLE])
+        assert loader.last_load_counts()["read back"] == len(back.files)
+    finally:
+        cache.close_store()
     compared = 0
     for kind in ("purpose", "system", "field", "partner", "consent", "flow"):
         for eid, entity in parsed.by_kind(kind).items():  # type: ignore[arg-type]
