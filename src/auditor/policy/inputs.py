@@ -330,20 +330,15 @@ def build(
         sources[target].add(source)
         incoming_purposes[target].add(data["purpose"])
         received[target].update(carried)
-        sent_on = None
-        trigger = None
+        trigger = str(data.get("trigger") or "")
         for fid in carried:
             flows_by_field[fid] += 1
             if fields[fid].parent == source:
-                if trigger is None:
-                    trigger = str(data.get("trigger") or "")
                 origin_triggers[fid].append({"flow": flow.id, "trigger": trigger})
             else:
                 # A system holds what it sends on: a field it neither declares nor receives arrives by an undeclared
                 # (implied) path, which the lineage reports; the system still holds it.
-                if sent_on is None:
-                    sent_on = received[source]
-                sent_on.add(fid)
+                received[source].add(fid)
     nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
     field_sj, system_sj = data_subject_jurisdictions(inv)
     summaries: dict[str, dict[str, Any]] = {}
