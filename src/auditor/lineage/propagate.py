@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from auditor.lineage.graph import Edge, LineageGraph
+from auditor.lineage.graph import Edge, LineageGraph, Node
 from auditor.model import Inventory
 
 RANK = {"aggregate": 0, "anonymous": 1, "deidentified": 2, "pseudonymous": 3, "identified": 4}
@@ -180,7 +180,7 @@ def held_identifiers(inv: Inventory, g: LineageGraph, node: str) -> tuple[list[s
 
 def _search(
     adj: dict[str, list[Edge]],
-    nodes: dict[str, Any],
+    nodes: dict[str, Node],
     raw: dict[str, Parent],
     low: dict[str, Parent],
     queue: deque[tuple[str, bool]],
