@@ -21,6 +21,7 @@ from auditor import pipeline
 from auditor.cache import FILE_NAME, Presence, Store
 
 KEYED = "partitions built by the keyer process"
+AHEAD = "partitions read back ahead"
 
 
 @pytest.fixture
@@ -70,6 +71,47 @@ def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(rep
     assert counts(keyed)[KEYED] == 24 and KEYED not in counts(alone)
     # Only the partitions the changed system reaches are evaluated; the keyer sent the other keys without documents.
     assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"] < 24
+    # While the keyer computed the lineage, the findings of the base revision's partitions were read back ahead: here
+    # those of every partition not evaluated (none of them points into the changed file).
+    reused = 24 - counts(keyed)["partitions evaluated"]
+    assert counts(keyed)[AHEAD] == counts(keyed)["partitions reused located"] == reused
+    assert AHEAD not in counts(alone)
+    assert "warning" not in keyed.err
+
+
+def _rows(cache: Path, table: str) -> list[tuple[bytes, bytes, bytes]]:
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        return db.execute(f"SELECT key, value, seal FROM {table}").fetchall()
+
+
+@pytest.mark.parametrize("speculation", ["reversed", "foreign", "empty"])
+def test_the_partitions_read_back_ahead_are_a_speculation_the_keys_decide(repo: Path, speculation: str) -> None:
+    """The partition keys stored with the base revision's audit only say which findings to read back early: the
+    report is the one of a run without them whatever they hold, in whatever order (each partition's number comes
+    from the keyer), and a key no partition of the run has is read for nothing."""
+    warm = repo.parent / "warm"
+    [(audit_key, stored, _)] = _rows(warm, "partitions")
+    keys = [stored[i : i + 20] for i in range(0, len(stored), 20)]
+    assert len(keys) == 24  # every partition of the main branch's run, stored with its audit
+    forged = {
+        "reversed": keys[::-1],
+        "foreign": [bytes(20), *keys[1:], bytes(range(20))],  # a key of nothing, and one of no partition
+        "empty": [],
+    }[speculation]
+    if forged:
+        store = Store(warm)  # sealed with the cache's secret: believed, as a genuine entry is
+        store.put_many("partitions", {audit_key: b"".join(forged)}, compressed=True)
+        store.close()
+    else:
+        with sqlite3.connect(warm / FILE_NAME) as db:
+            db.execute("DELETE FROM partitions")
+    keyed = pull_request(repo, "a", keyer=True)
+    alone = pull_request(repo, "b", keyer=False)
+    assert keyed.code == alone.code in (0, 1), keyed.err
+    assert keyed.out == alone.out
+    assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
+    expected = {"reversed": True, "foreign": True, "empty": False}[speculation]
+    assert (AHEAD in counts(keyed)) is expected
     assert "warning" not in keyed.err
 
 
@@ -153,3 +195,21 @@ def test_the_keyer_knows_which_keys_the_cache_holds_without_believing_them(tmp_p
     assert Presence(store.path).held(("documents",), asked) == {b"d" * 20}
     assert Presence(tmp_path / "none" / FILE_NAME).held(("located", "results"), asked) == set()
     store.close()
+
+
+def test_findings_read_back_ahead_from_a_file_that_moved_are_located_again(repo: Path) -> None:
+    """A comment added at the top of a flows file changes no partition (same keys), but every finding in that file
+    moves down a line: those partitions' stored findings no longer hold, so they are not taken from the read-ahead
+    and are located again, as a run without the keyer locates them."""
+    path = repo / "inventory" / "flows" / "marketing.yaml"
+    path.write_text("# moved\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    keyed = pull_request(repo, "a", keyer=True)
+    alone = pull_request(repo, "b", keyer=False)
+    uncached = check(repo, "--diff-base", "HEAD")
+    assert keyed.code == alone.code == uncached.code in (0, 1), keyed.err
+    assert keyed.out == alone.out == uncached.out
+    assert '"file": "inventory/flows/marketing.yaml"' in keyed.out
+    # Some partitions point into the moved file: their results are reused and their findings located again, neither
+    # read ahead nor read back located.
+    reused = 24 - counts(keyed)["partitions evaluated"]
+    assert 0 < counts(keyed)[AHEAD] == counts(keyed)["partitions reused located"] < reused

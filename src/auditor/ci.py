@@ -92,7 +92,9 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
     base = inputs.base_inventory
     if base is None:
         return inputs
-    found = pipeline.audit(base, pack, engine, message_args=message_args).findings
+    audited = pipeline.audit(base, pack, engine, message_args=message_args)
+    found, partitions = audited.findings, audited.partition_keys
+    del audited  # its lineage, when computed here
     names = sorted(base.files)
     table = to_compressed_table(found, names)
     recorded = None if table is None else from_compressed_table(table, names)
@@ -100,7 +102,8 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
         # With --cache, the next run against the same base (the pull request's next push) reads it back. Stored with
         # the messages' arguments only, as the default branch's run stores its audit: a run in another language
         # reads it too.
-        pipeline.SHARED.store_audit(pack, engine, [(name, digest) for name, digest, _ in inputs.base_files], table)
+        files = [(name, digest) for name, digest, _ in inputs.base_files]
+        pipeline.SHARED.store_audit(pack, engine, files, table, partitions)
     # A finding the table cannot hold (none that an audit makes, see to_compressed_table): kept as it is.
     return replace(inputs, base_inventory=None, base_findings=recorded or Recorded.of(found))
 

@@ -644,7 +644,7 @@ def check(
         )
         started = time.perf_counter()
         if stores_audit:
-            pipeline.SHARED.keep_audit(pack, chosen, inv, result.findings)
+            pipeline.SHARED.keep_audit(pack, chosen, result)
             started = timings.add("keep audit", started)
         report, baseline_text = ci.build(result.findings, targets, pack, chosen, gate, prepared)
         started = timings.add("gate", started)

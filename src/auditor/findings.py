@@ -176,6 +176,15 @@ _AT = {name: i for i, name in enumerate(_STORED)}
 _ROW_TEXT = [i for i, name in enumerate(_STORED) if name not in ("file", "line", "column", "entity", "evidence")]
 
 
+class Made:
+    """One partition's findings made (:meth:`Builder.make`), not kept yet: ``(fingerprint, finding)`` in order."""
+
+    __slots__ = ("findings",)
+
+    def __init__(self, findings: list[tuple[str, Finding]]) -> None:
+        self.findings = findings
+
+
 class Builder:
     """Findings built as partitions' results arrive, in any order (with ``--cache`` the stored results are taken as
     they are read, the others as the engine gives them): ``add(index, results)`` for each partition, then
@@ -275,33 +284,19 @@ class Builder:
 
     def keep(self, index: int, rows: Sequence[Row]) -> None:
         """Partition number ``index``'s prepared findings (:meth:`prepare`, :meth:`restored`)."""
-        pack, found, origin = self._pack, self._found, self._origin
-        rules, clauses = pack.rules_by_id, pack.clauses
+        self.keep_made(index, self.make(rows))
+
+    def make(self, rows: Sequence[Row]) -> Made:
+        """A partition's findings as :meth:`keep_made` keeps them, from its prepared findings: the part of keeping that
+        does not depend on the partition's number, so it can be done before the number is known (a pull request
+        reads back the findings of the base revision's partitions while its own are still being keyed)."""
+        rules, clauses = self._pack.rules_by_id, self._pack.clauses
         message_args = self._message_args
-        held: list[str] = []
+        made: list[tuple[str, Finding]] = []
         for fp, rule_id, kind, sid, attribute, location, _, severity, verdict, message, fix, fmt, args, ev in rows:
-            kept = origin.get(fp)
-            if kept is not None:
-                if kept <= index:
-                    continue
-            elif fp in found:
-                continue  # kept from a partition below the watermark, so below this one
-            elif len(found) >= MAX_FINDINGS:
-                raise InputError(
-                    [
-                        Problem(
-                            Location("auditor"),
-                            f"the inventory yields more than {MAX_FINDINGS:,} findings, beyond what one run "
-                            "reports within 2 GiB of memory: fix the problems common to many entities first, "
-                            "or audit it in parts",
-                        )
-                    ]
-                )
             rule = rules[rule_id]
             clause = clauses[rule.clause]
-            origin[fp] = index
-            held.append(fp)
-            found[fp] = new_finding(
+            finding = new_finding(
                 fp,
                 rule_id,
                 rule.clause,
@@ -319,6 +314,35 @@ class Builder:
                 fmt if message_args else "",
                 args if message_args else "",
             )
+            made.append((fp, finding))
+        return Made(made)
+
+    def keep_made(self, index: int, made: Made) -> None:
+        """Partition number ``index``'s findings (:meth:`make`): each one kept unless a partition of a lower number
+        (or an earlier finding of this one) reported the same fingerprint."""
+        found, origin = self._found, self._origin
+        held: list[str] = []
+        for fp, finding in made.findings:
+            kept = origin.get(fp)
+            if kept is not None:
+                if kept <= index:
+                    continue
+            elif fp in found:
+                continue  # kept from a partition below the watermark, so below this one
+            elif len(found) >= MAX_FINDINGS:
+                raise InputError(
+                    [
+                        Problem(
+                            Location("auditor"),
+                            f"the inventory yields more than {MAX_FINDINGS:,} findings, beyond what one run "
+                            "reports within 2 GiB of memory: fix the problems common to many entities first, "
+                            "or audit it in parts",
+                        )
+                    ]
+                )
+            origin[fp] = index
+            held.append(fp)
+            found[fp] = finding
 
         self._held[index] = held
         if index == self._watermark:

@@ -11,7 +11,7 @@ import re
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -52,6 +52,10 @@ class Audit:
     # The lineage the partitions were built from, when this process computed it (the partitions may have been built
     # by the keyer process: :class:`Keyer`); :attr:`lineage` computes it on first use otherwise (``check`` never does).
     known_lineage: Lineage | None = None
+    # Each partition's key (:func:`partition_key`) in partition order: stored with the audit
+    # (:meth:`PartitionCache.store_audit`), so that a later run against this revision reads the findings of its
+    # partitions back ahead of its own keys.
+    partition_keys: tuple[bytes, ...] = ()
 
     @cached_property
     def lineage(self) -> Lineage:
@@ -261,6 +265,7 @@ class PartitionCache:
         self.hits = 0
         self.misses = 0
         self.located_hits = 0  # partitions whose findings were read back located (part of the hits)
+        self.read_ahead = 0  # of which read back ahead of their keys (:meth:`_read_ahead`)
         self.audits_read_back = 0
         # What the keyer process of the last audit spent (:class:`Keyer`), by stage: it ran beside this process.
         self.keyer_stages: dict[str, float] = {}
@@ -269,6 +274,11 @@ class PartitionCache:
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
         # them, and at scale they are the largest thing in memory.
         self.keep_in_memory = keep_in_memory
+        # Each partition's key in partition order, of the last audit (:attr:`Audit.partition_keys`).
+        self.partition_keys: tuple[bytes, ...] = ()
+        # The partitions of the stored audit :meth:`known_audit` last found, the next audit's likely keys: read back
+        # ahead while the keyer computes the lineage (a speculation: only the keys the keyer sends are used).
+        self._ahead: list[bytes] = []
 
     def use_store(self, directory: Path) -> None:
         """Read and write results (and parsed inventory files, :class:`DocumentCache`) in ``directory`` too; a cache
@@ -318,7 +328,7 @@ class PartitionCache:
         engine: Engine,
         partitions: Iterable[tuple[str, str]],
         count: int,
-        sink: Callable[[int, RuleResults | list[Row]], list[Row]],
+        sink: Callable[[int, RuleResults | list[Row] | findings_mod.Made], list[Row]],
         located: findings_mod.Builder | None = None,
         timings: Timings | None = None,
     ) -> None:
@@ -346,6 +356,8 @@ class PartitionCache:
         unstored: dict[str, dict[bytes, bytes]] = {"results": {}, "located": {}}  # to write, by table and key
         locator = located if located is not None and located.can_store else None
         taken = 0
+        order: list[bytes] = []  # each partition's key, by number
+        ahead: dict[bytes, findings_mod.Made] = {}  # read back ahead of the keys (:meth:`_read_ahead`)
 
         def put(table: str, k: bytes, entry: bytes | None) -> None:
             if self.store is not None and entry is not None:
@@ -372,7 +384,7 @@ class PartitionCache:
             """``(document or None, label, key)`` of the next partitions: each one's rows or results given to ``sink``
             when they are known, its document yielded for the engine otherwise."""
             nonlocal taken
-            missing = [k for _, _, k in batch if k not in known]
+            missing = [k for _, _, k in batch if k not in known and k not in ahead]
             restored: dict[bytes, list[Row]] = {}
             if self.store is not None and missing and locator is not None:
                 try:
@@ -388,6 +400,14 @@ class PartitionCache:
                     self._drop_store(exc)
             for doc, label, k in batch:
                 index, taken = taken, taken + 1
+                order.append(k)
+                made = ahead.pop(k, None)
+                if made is not None:
+                    self.hits += 1
+                    self.located_hits += 1
+                    self.read_ahead += 1
+                    sink(index, made)
+                    continue
                 rows = restored.pop(k, None)
                 if rows is not None:
                     self.hits += 1
@@ -415,6 +435,9 @@ class PartitionCache:
             keyer = Keyer.start(partitions, prefix, set(known), self.store, timings) if self._use_keyer(count) else None
             if keyer is not None:
                 try:
+                    # While the keyer computes the lineage (XL: ~8 s), this process is idle: the partitions of the
+                    # revision the run compares against are likely this one's too.
+                    ahead.update(self._read_ahead(known, locator, timings))
                     for batch in keyer.batches():
                         yield from screened(batch)
                     self.keyer_stages = keyer.stages
@@ -468,6 +491,32 @@ class PartitionCache:
             self._previous, self._current = self._current, current
         else:
             self._previous, self._current = {}, {}
+        self.partition_keys = tuple(order)
+
+    def _read_ahead(
+        self, known: Mapping[bytes, Any], locator: findings_mod.Builder | None, timings: Timings | None
+    ) -> dict[bytes, findings_mod.Made]:
+        """The findings of the partitions :meth:`known_audit` last found (those the store still holds located, and
+        that still hold: :meth:`findings.Builder.restored`), made (:meth:`findings.Builder.make`) before their
+        numbers are known. Only a key the keyer then sends is used: a partition that changed has another key."""
+        keys, self._ahead = [k for k in self._ahead if k not in known], []
+        if self.store is None or locator is None or not keys:
+            return {}
+        started = time.perf_counter()
+
+        def made(value: Any) -> findings_mod.Made | None:
+            rows = locator.restored(value)
+            return None if rows is None else locator.make(rows)
+
+        try:
+            found = self.store.get_many("located", keys, made)
+            self.store.touch("results", found)  # still wanted when a file they point into changes
+        except CacheUnusable as exc:
+            self._drop_store(exc)
+            return {}
+        if timings is not None:
+            timings.add("read ahead", started)
+        return found
 
     # -- whole audits: the findings of an inventory (every file's name and bytes), for --diff-base's base revision --
 
@@ -503,27 +552,56 @@ class PartitionCache:
             return None
         value = found.get(key)
         self.audits_read_back += isinstance(value, findings_mod.Recorded)
+        if value is not None:
+            self._ahead = self._stored_partitions(key)
         return value
 
-    def keep_audit(self, pack: PolicyPack, engine: Engine, inv: Inventory, found: Sequence[Finding]) -> None:
-        """Store the findings of ``inv`` (when its files' digests are known) for :meth:`known_audit`."""
+    def _stored_partitions(self, audit_key: bytes) -> list[bytes]:
+        """The partition keys stored with an audit (:meth:`store_audit`, table ``partitions``); none when absent or not
+        believed."""
+
+        def read(blob: bytes) -> list[bytes] | None:
+            if len(blob) % 20 or len(blob) > 20 * MAX_PARTITIONS:
+                return None
+            return [blob[i : i + 20] for i in range(0, len(blob), 20)]
+
+        if self.store is None:
+            return []
+        try:
+            keys: list[bytes] = self.store.get_many("partitions", [audit_key], read, raw=True).get(audit_key, [])
+        except CacheUnusable as exc:
+            self._drop_store(exc)
+            return []
+        return keys
+
+    def keep_audit(self, pack: PolicyPack, engine: Engine, audited: Audit) -> None:
+        """Store the findings of an audit (when its files' digests are known) for :meth:`known_audit`."""
+        inv = audited.inventory
         if self.store is None or not inv.digests:
             return
         files = sorted(zip(inv.files, inv.digests, strict=True))
-        table = findings_mod.to_compressed_table(found, [name for name, _ in files])
+        table = findings_mod.to_compressed_table(audited.findings, [name for name, _ in files])
         if table is not None:
-            self.store_audit(pack, engine, files, table)
+            self.store_audit(pack, engine, files, table, audited.partition_keys)
 
     def store_audit(
-        self, pack: PolicyPack, engine: Engine, files: Sequence[tuple[str, bytes]], table: bytes | bytearray
+        self,
+        pack: PolicyPack,
+        engine: Engine,
+        files: Sequence[tuple[str, bytes]],
+        table: bytes | bytearray,
+        partitions: Sequence[bytes] = (),
     ) -> None:
         """Store ``table`` (:func:`findings.to_compressed_table` of an audit of exactly ``files``, ``(name, digest)``
-        sorted by name, its findings' files given in that order) for :meth:`known_audit`."""
+        sorted by name, its findings' files given in that order) for :meth:`known_audit`, with the audit's
+        ``partitions`` (:attr:`Audit.partition_keys`) when known."""
         if self.store is None:
             return
         key = self._audit_key(pack, engine, files)
         try:
             self.store.put_many("audits", {key: table}, compressed=True)
+            if partitions and len(partitions) <= MAX_PARTITIONS:
+                self.store.put_many("partitions", {key: b"".join(partitions)}, compressed=True)
         except CacheUnusable as exc:
             self._drop_store(exc)
 
@@ -536,6 +614,9 @@ class PartitionCache:
                 self._drop_store(exc)
         entries.clear()
 
+
+# The most partition keys stored with an audit (:meth:`PartitionCache.store_audit`); more read back are not believed.
+MAX_PARTITIONS = 1_000_000
 
 # A stored audit of at least this many bytes (compressed) is checked by a helper process, when there is a core to spare,
 # while the working tree loads (XL's base revision: 54 MB, ~5 s to check; the sample's: a few kB, less than starting
@@ -708,15 +789,19 @@ def audit(
     before = {k: stages.get(k, 0.0) for k in ("lineage", "partitions", "serialise", "findings")}
     if cache is None:
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
-    misses, located_hits = cache.misses, cache.located_hits
+    misses, located_hits, read_ahead = cache.misses, cache.located_hits, cache.read_ahead
     builder = findings_mod.Builder(pack, inv, message_args=message_args, storing=cache.store is not None)
     done = 0
 
-    def sink(index: int, value: RuleResults | list[Row]) -> list[Row]:
+    def sink(index: int, value: RuleResults | list[Row] | findings_mod.Made) -> list[Row]:
         nonlocal done
         started = time.perf_counter()
-        rows = value if isinstance(value, list) else builder.prepare(value)
-        builder.keep(index, rows)
+        if isinstance(value, findings_mod.Made):
+            rows = []  # read back: not stored again
+            builder.keep_made(index, value)
+        else:
+            rows = value if isinstance(value, list) else builder.prepare(value)
+            builder.keep(index, rows)
         timings.add("findings", started)
         done += 1
         if progress is not None:
@@ -741,9 +826,11 @@ def audit(
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
     timings.count("partitions reused located", cache.located_hits - located_hits)
+    if cache.read_ahead > read_ahead:
+        timings.count("partitions read back ahead", cache.read_ahead - read_ahead)
     # The cache takes every partition from the stream, so the lineage is known here unless the keyer process built
     # them (then it is computed again if asked for).
-    return Audit(inv, pack, found, timings, analysed[0] if analysed else None)
+    return Audit(inv, pack, found, timings, analysed[0] if analysed else None, cache.partition_keys)
 
 
 def audit_many(
