@@ -22,6 +22,7 @@ from auditor.cache import FILE_NAME, Presence, Store
 
 KEYED = "partitions built by the keyer process"
 AHEAD = "partitions read back ahead"
+HELPED = "partitions built by the keyer's helper"
 
 
 @pytest.fixture
@@ -69,6 +70,8 @@ def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(rep
     assert keyed.code == alone.code == uncached.code in (0, 1), keyed.err
     assert keyed.out == alone.out == uncached.out
     assert counts(keyed)[KEYED] == 24 and KEYED not in counts(alone)
+    # Once the lineage was computed, the keyer's helper built and keyed the second half of the partitions.
+    assert 0 < counts(keyed)[HELPED] < 24
     # Only the partitions the changed system reaches are evaluated; the keyer sent the other keys without documents.
     assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"] < 24
     # While the keyer computed the lineage, the findings of the base revision's partitions were read back ahead: here
@@ -168,6 +171,44 @@ def test_a_keyer_that_stops_early_leaves_the_rest_to_this_process(
     assert keyed.out == alone.out
     assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
     assert KEYED not in counts(keyed)  # it did not finish: the CLI built the partitions after its last batch
+
+
+def stop_helper_after(batches: int, how: Callable[[], None]) -> Callable[..., None]:
+    """A keyer's helper that sends ``batches`` batches, then ``how()``: it dies, or fails."""
+    real = pipeline._send_keys
+
+    def send_keys(conn: Any, *args: Any) -> None:
+        if not pipeline._in_helper:
+            real(conn, *args)
+            return
+
+        class Cut:
+            sent = 0
+
+            def send(self, message: Any) -> None:
+                if message[0] == "batch" and self.sent == batches:
+                    how()
+                self.sent += 1
+                conn.send(message)
+
+        real(Cut(), *args)
+
+    return send_keys
+
+
+@pytest.mark.parametrize("how", [die, fail], ids=["dies", "fails"])
+@pytest.mark.parametrize("batches", [0, 1])
+def test_a_helper_that_stops_early_leaves_the_rest_to_this_process(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, how: Callable[[], None], batches: int
+) -> None:
+    """The keyer's part arrives whole, the helper's is cut: the partitions after its last batch are built here."""
+    monkeypatch.setattr(pipeline, "_send_keys", stop_helper_after(batches, how))
+    keyed = pull_request(repo, "a", keyer=True)
+    alone = pull_request(repo, "b", keyer=False)
+    assert keyed.code == alone.code in (0, 1), keyed.err
+    assert keyed.out == alone.out
+    assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
+    assert KEYED not in counts(keyed) and HELPED not in counts(keyed)
 
 
 def test_a_pull_request_with_an_empty_cache_audits_both_revisions_with_the_keyer(repo: Path) -> None:

@@ -123,7 +123,35 @@ KEYER_MIN = 1000
 # Partitions per message of the keyer.
 KEYER_BATCH = 64
 
-_in_keyer = False  # True in the keyer process
+_in_keyer = False  # True in the keyer process (and its helper)
+_in_helper = False  # True in the keyer's helper process
+
+
+class _Channel:
+    """What one keyer process sent, received as it comes: batches not yet taken, and how it ended."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn: Any = conn
+        self.batches: deque[list[tuple[str | None, str, bytes]]] = deque()
+        self.state = "running"  # "done" once it said so, "broken" when it failed, died or sent nonsense
+        self.stages: dict[str, float] = {}
+        self.helped = 0  # the keyer's last message: how many partitions its helper sends after its own
+
+    def receive(self) -> None:
+        try:
+            kind, value = self.conn.recv()
+        except (EOFError, OSError, ValueError, TypeError):
+            kind, value = "failed", None
+        if kind == "batch":
+            self.batches.append(value)
+        elif kind == "done":
+            self.stages, self.helped = value
+            self.state = "done"
+        else:  # "failed" or the end of the pipe: this process builds the rest, and meets the same error itself
+            self.state = "broken"
+        if self.state != "running":
+            with suppress(OSError):
+                self.conn.close()
 
 
 class Keyer:
@@ -136,12 +164,24 @@ class Keyer:
     process's results of the previous audit nor the store has an entry under its key (the store read-only, its
     entries' existence only: whether they are believed is still decided here). A partition none of these gives is
     built again here (:meth:`PartitionCache.evaluate`); so is every partition after the last batch of a keyer that
-    failed or died, which is then no more than slower: the keyer decides nothing."""
+    failed or died, which is then no more than slower: the keyer decides nothing.
 
-    def __init__(self, process: Any, conn: Any) -> None:
-        self._process, self._conn = process, conn
+    Once the lineage and what the partitions share are computed, the keyer forks a helper (:class:`Partitions`
+    only, with two cores), which builds and keys the second half of the partitions (by weight) while the keyer
+    builds the first: this process has read the findings back by then (:meth:`PartitionCache._read_ahead`), and
+    building the documents was the longest step left (XL: ~7 s). The helper's batches are taken after the keyer's,
+    so partitions keep their order; a helper that fails or dies is a keyer stopped early."""
+
+    def __init__(self, process: Any, conn: Any, helper: Any) -> None:
+        self._process = process
+        self._keyer, self._helper = _Channel(conn), _Channel(helper)
         self.finished = False
         self.stages: dict[str, float] = {}
+
+    @property
+    def helped(self) -> int:
+        """How many partitions the keyer's helper built (0 before the keyer finished)."""
+        return self._keyer.helped if self.finished else 0
 
     @classmethod
     def start(
@@ -161,47 +201,113 @@ class Keyer:
         try:
             ctx = get_context("fork")
             receiver, sender = ctx.Pipe(duplex=False)
+            helper_receiver, helper_sender = ctx.Pipe(duplex=False)
         except (ValueError, OSError):
             return None
         path = store.path if store is not None else None
-        process = ctx.Process(target=_keyer_main, args=(sender, partitions, prefix, known, path, timings), daemon=True)
+        args = (sender, partitions, prefix, known, path, timings, helper_sender)
+        process = ctx.Process(target=_keyer_main, args=args, daemon=True)
         try:
             with workers.starting():
                 process.start()
         except (OSError, RuntimeError):
-            receiver.close()
-            sender.close()
+            for conn in (receiver, sender, helper_receiver, helper_sender):
+                conn.close()
             return None
         sender.close()
-        return cls(process, receiver)
+        helper_sender.close()  # the keyer's copy is the helper's, or closed: its end tells this one
+        return cls(process, receiver, helper_receiver)
+
+    def pump(self, block: bool = False) -> None:
+        """Take what the keyer and its helper sent (a pipe that fills stops its sender); with ``block``, wait until
+        something comes."""
+        from multiprocessing.connection import wait
+
+        while True:
+            running = [c for c in (self._keyer, self._helper) if c.state == "running"]
+            if not running:
+                return
+            ready = wait([c.conn for c in running], timeout=None if block else 0)
+            if not ready:
+                return
+            for channel in running:
+                if channel.conn in ready:
+                    channel.receive()
+            block = False
 
     def batches(self) -> Iterator[list[tuple[str | None, str, bytes]]]:
-        """The keyer's batches as they come; ends early (``finished`` False) when it failed or died."""
-        while True:
-            try:
-                kind, value = self._conn.recv()
-            except (EOFError, OSError):
-                return
-            if kind == "batch":
-                yield value
-            elif kind == "done":
-                self.stages = value
-                self.finished = True
-                return
-            else:  # "failed": this process builds the rest, and meets the same error itself
-                return
+        """The keyer's batches, then its helper's, in partition order as they come; ends early (``finished`` False)
+        when either failed or died."""
+        for channel in (self._keyer, self._helper):
+            while True:
+                if channel.batches:
+                    yield channel.batches.popleft()
+                elif channel.state == "running":
+                    self.pump(block=True)
+                elif channel.state == "broken":
+                    return
+                else:
+                    break
+            if not self._keyer.helped:
+                break
+        for channel in (self._keyer, self._helper):
+            for stage, seconds in channel.stages.items():
+                self.stages[stage] = self.stages.get(stage, 0.0) + seconds
+        self.finished = True
 
     def close(self) -> None:
         from auditor import workers
 
-        with suppress(OSError):
-            self._conn.close()
+        for channel in (self._keyer, self._helper):
+            with suppress(OSError):
+                channel.conn.close()
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.terminate()  # its helper dies with it (workers.die_with_parent)
             self._process.join(workers.STOP_GRACE)
             if self._process.is_alive():
                 self._process.kill()
         self._process.join(workers.KILL_WAIT)
+
+
+def _halfway(items: Sequence[inputs.Pending]) -> int:
+    """Where to cut ``items`` so that both parts weigh about the same."""
+    half, total = sum(p.weight for p in items) / 2, 0
+    for i, item in enumerate(items):
+        total += item.weight
+        if total >= half:
+            return i + 1
+    return len(items)
+
+
+def _send_keys(
+    conn: Any,
+    partitions: Iterable[tuple[str, str]],
+    prefix: bytes,
+    known: set[bytes],
+    path: Path | None,
+    timings: Timings | None,
+    before: dict[str, float],
+    helped: int,
+) -> None:
+    """Key ``partitions`` and send them in batches to the process that started the keyer, then what ``timings``
+    gained since ``before``."""
+    # Opened here, in the process that uses it: a connection is never carried across a fork.
+    stored = Presence(path) if path is not None else None
+    batch: list[tuple[str, str, bytes]] = []
+
+    def send() -> None:
+        keys = [k for _, _, k in batch if k not in known]
+        held = stored.held(("located", "results"), keys) if stored is not None else set()
+        conn.send(("batch", [(None if k in known or k in held else doc, label, k) for doc, label, k in batch]))
+        batch.clear()
+
+    for doc, label in partitions:
+        batch.append((doc, label, partition_key(prefix, doc)))
+        if len(batch) >= KEYER_BATCH:
+            send()
+    send()
+    spent = {k: v - before.get(k, 0.0) for k, v in timings.stages.items()} if timings is not None else {}
+    conn.send(("done", ({k: v for k, v in spent.items() if v}, helped)))
 
 
 def _keyer_main(
@@ -211,6 +317,7 @@ def _keyer_main(
     known: set[bytes],
     path: Path | None,
     timings: Timings | None,
+    helper: Any,
 ) -> None:
     """The keyer process (:class:`Keyer`)."""
     import os
@@ -220,24 +327,39 @@ def _keyer_main(
     global _in_keyer
     _in_keyer = True
     workers.init_child()
+    before = dict(timings.stages) if timings is not None else {}
     try:
-        stored = Presence(path) if path is not None else None
-        before = dict(timings.stages) if timings is not None else {}
-        batch: list[tuple[str, str, bytes]] = []
-
-        def send() -> None:
-            keys = [k for _, _, k in batch if k not in known]
-            held = stored.held(("located", "results"), keys) if stored is not None else set()
-            conn.send(("batch", [(None if k in known or k in held else doc, label, k) for doc, label, k in batch]))
-            batch.clear()
-
-        for doc, label in partitions:
-            batch.append((doc, label, partition_key(prefix, doc)))
-            if len(batch) >= KEYER_BATCH:
-                send()
-        send()
-        spent = {k: v - before.get(k, 0.0) for k, v in timings.stages.items()} if timings is not None else {}
-        conn.send(("done", {k: v for k, v in spent.items() if v}))
+        if not isinstance(partitions, Partitions) or workers.processes() < 2:
+            helper.close()
+            _send_keys(conn, partitions, prefix, known, path, timings, before, 0)
+        else:
+            items = list(partitions.pending())  # the lineage and what the partitions share: built once, here
+            cut = _halfway(items)
+            forked = dict(timings.stages) if timings is not None else {}
+            try:
+                pid = os.fork()
+            except OSError:
+                pid = -1
+            if pid == 0:  # the helper: the second half
+                global _in_helper
+                _in_helper = True
+                try:
+                    conn.close()
+                    workers.die_with_parent()
+                    own = partitions.serialised(items[cut:])
+                    _send_keys(helper, own, prefix, known, path, timings, forked, 0)
+                except BaseException:
+                    with suppress(BaseException):
+                        helper.send(("failed", None))
+                    os._exit(1)
+                os._exit(0)
+            helper.close()
+            if pid < 0:
+                cut = len(items)
+            own = partitions.serialised(items[:cut])
+            _send_keys(conn, own, prefix, known, path, timings, before, len(items) - cut)
+            if pid > 0:
+                os.waitpid(pid, 0)  # it dies with this process: not before it has sent everything
     except BaseException:  # the caller builds the rest itself, and meets the error there
         with suppress(BaseException):
             conn.send(("failed", None))
@@ -269,6 +391,7 @@ class PartitionCache:
         self.audits_read_back = 0
         # What the keyer process of the last audit spent (:class:`Keyer`), by stage: it ran beside this process.
         self.keyer_stages: dict[str, float] = {}
+        self.keyer_helped = 0  # how many of them the keyer's helper built
         self.store: Store | None = None
         self.warnings: list[str] = []
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
@@ -346,9 +469,12 @@ class PartitionCache:
 
         With a store and enough partitions, ``partitions`` is iterated by a :class:`Keyer` process, not here (then it
         is iterated here only for what the keyer did not give); ``timings`` is the object ``partitions`` adds its
-        stages to, whose keyer's share ends in :attr:`keyer_stages`."""
+        stages to, whose keyer's share ends in :attr:`keyer_stages`. Meanwhile, when :meth:`known_audit` found the
+        revision this run compares against, the findings of that audit's partitions are read back ahead
+        (:meth:`_read_ahead`) and taken for the keys the keyer sends."""
         prefix = self.pack_key(pack, engine)
         self.keyer_stages = {}
+        self.keyer_helped = 0
         known: dict[bytes, RuleResults | bytes] = {**self._previous, **self._current}
         fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
         fresh_labels: list[str] = []
@@ -357,6 +483,7 @@ class PartitionCache:
         locator = located if located is not None and located.can_store else None
         taken = 0
         order: list[bytes] = []  # each partition's key, by number
+        speculation, self._ahead = self._ahead, []  # for this audit only
         ahead: dict[bytes, findings_mod.Made] = {}  # read back ahead of the keys (:meth:`_read_ahead`)
 
         def put(table: str, k: bytes, entry: bytes | None) -> None:
@@ -437,10 +564,10 @@ class PartitionCache:
                 try:
                     # While the keyer computes the lineage (XL: ~8 s), this process is idle: the partitions of the
                     # revision the run compares against are likely this one's too.
-                    ahead.update(self._read_ahead(known, locator, timings))
+                    ahead.update(self._read_ahead(speculation, known, locator, timings, keyer.pump))
                     for batch in keyer.batches():
                         yield from screened(batch)
-                    self.keyer_stages = keyer.stages
+                    self.keyer_stages, self.keyer_helped = keyer.stages, keyer.helped
                 finally:
                     keyer.close()
                 if keyer.finished and not orphans:
@@ -494,12 +621,19 @@ class PartitionCache:
         self.partition_keys = tuple(order)
 
     def _read_ahead(
-        self, known: Mapping[bytes, Any], locator: findings_mod.Builder | None, timings: Timings | None
+        self,
+        speculation: Sequence[bytes],
+        known: Mapping[bytes, Any],
+        locator: findings_mod.Builder | None,
+        timings: Timings | None,
+        between: Callable[[], None],
     ) -> dict[bytes, findings_mod.Made]:
-        """The findings of the partitions :meth:`known_audit` last found (those the store still holds located, and
-        that still hold: :meth:`findings.Builder.restored`), made (:meth:`findings.Builder.make`) before their
-        numbers are known. Only a key the keyer then sends is used: a partition that changed has another key."""
-        keys, self._ahead = [k for k in self._ahead if k not in known], []
+        """The findings of the partitions keyed ``speculation`` (the stored audit :meth:`known_audit` found: those
+        the store still holds located, and that still hold, :meth:`findings.Builder.restored`), made
+        (:meth:`findings.Builder.make`) before their numbers are known. Only a key the keyer then sends is used: a
+        partition that changed has another key. ``between`` is called every few hundred partitions (the keyer's
+        batches taken as they come)."""
+        keys = [k for k in speculation if k not in known]
         if self.store is None or locator is None or not keys:
             return {}
         started = time.perf_counter()
@@ -508,8 +642,11 @@ class PartitionCache:
             rows = locator.restored(value)
             return None if rows is None else locator.make(rows)
 
+        found: dict[bytes, findings_mod.Made] = {}
         try:
-            found = self.store.get_many("located", keys, made)
+            for start in range(0, len(keys), 256):
+                found.update(self.store.get_many("located", keys[start : start + 256], made))
+                between()
             self.store.touch("results", found)  # still wanted when a file they point into changes
         except CacheUnusable as exc:
             self._drop_store(exc)
@@ -711,6 +848,49 @@ class DocumentCache:
 SHARED = PartitionCache(keep_in_memory=False)  # `check --diff-base` without --cache turns keeping on for the base
 
 
+class Partitions:
+    """An audit's partitions, built when asked: iterated, ``(document, label)`` pairs in order, the lineage computed
+    first (:func:`partition_stream`); or, for the :class:`Keyer`, :meth:`pending` (the lineage and what the
+    partitions share computed, each partition built later, in any order or process) and :meth:`serialised`.
+    ``analysed`` receives the lineage when it is computed outside the keyer (:attr:`Audit.known_lineage`)."""
+
+    def __init__(self, inv: Inventory, timings: Timings, analysed: list[Lineage]) -> None:
+        self._inv, self._timings, self._analysed = inv, timings, analysed
+
+    def pending(self) -> list[inputs.Pending]:
+        t = time.perf_counter()
+        lin = analyse(self._inv)
+        t = self._timings.add("lineage", t)
+        items = inputs.pending(
+            self._inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), system_facts=system_hook(lin)
+        )
+        if _in_keyer:
+            # Nothing asks the keyer for the lineage, and it is the keyer's largest part beside the inventory (XL:
+            # ~230 MB, of which the partitions need the facts, ~40 MB): let the rest go.
+            del lin
+            gc.collect()
+        else:
+            self._analysed.append(lin)
+        built = list(items)  # what every partition shares is computed at the first
+        self._timings.add("partitions", t)
+        return built
+
+    def serialised(self, items: Iterable[inputs.Pending]) -> Iterator[tuple[str, str]]:
+        """Each of ``items`` built and serialised, in turn (the document is let go as soon as it is written)."""
+        timings = self._timings
+        for item in items:
+            t = time.perf_counter()
+            document = item.make()
+            t = timings.add("partitions", t)
+            text = dumps(document)
+            del document
+            timings.add("serialise", t)
+            yield text, item.label
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        yield from self.serialised(self.pending())  # nothing computed before the first partition is asked for
+
+
 def partition_stream(
     inv: Inventory, lin: Lineage, candidates: bool = True, timings: Timings | None = None
 ) -> Iterator[tuple[str, str]]:
@@ -765,28 +945,12 @@ def audit(
     timings = timings or Timings()
     analysed: list[Lineage] = []
 
-    def stream() -> Iterator[tuple[str, str]]:
-        # The lineage is computed when the first partition is asked for: an engine that starts workers first
-        # (``prestart``) starts them while the lineage is computed (L: ~1 s on one core).
-        t = time.perf_counter()
-        lin = analyse(inv)
-        timings.add("lineage", t)
-        partitions = partition_stream(inv, lin, timings=timings)
-        if _in_keyer:
-            # Nothing asks the keyer for the lineage, and it is the keyer's largest part beside the inventory (XL:
-            # ~230 MB, of which the partitions need the facts, ~40 MB): let the rest go.
-            del lin
-            gc.collect()
-        else:
-            analysed.append(lin)
-        yield from partitions
-
     # Partitions are built while the engine evaluates the previous ones, and findings are built as each partition's
     # results arrive. "evaluate" is the time spent waiting for results: the whole stage less the lineage and the
     # building of partitions and findings.
     count = inputs.partition_count(inv)
     stages = timings.stages
-    before = {k: stages.get(k, 0.0) for k in ("lineage", "partitions", "serialise", "findings")}
+    before = {k: stages.get(k, 0.0) for k in ("lineage", "partitions", "serialise", "findings", "read ahead")}
     if cache is None:
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
     misses, located_hits, read_ahead = cache.misses, cache.located_hits, cache.read_ahead
@@ -812,7 +976,10 @@ def audit(
     # Findings and what builds them are plain data (no cycles) and live to the end of the run: collecting while they
     # pile up walked them again and again (L: 6 full collections, 1.6 s of the CLI's CPU).
     with long_lived():
-        cache.evaluate(pack, engine, stream(), count, sink, located=builder, timings=timings)
+        # The lineage is computed when the first partition is asked for: an engine that starts workers first
+        # (``prestart``) starts them while the lineage is computed (L: ~1 s on one core).
+        partitions = Partitions(inv, timings, analysed)
+        cache.evaluate(pack, engine, partitions, count, sink, located=builder, timings=timings)
         t = timings.add("evaluate", t)
         stages["evaluate"] -= sum(stages.get(k, 0.0) - v for k, v in before.items())
         # A keyer process built the partitions beside this one: its stages are counted too (overlapping "evaluate").
@@ -820,6 +987,8 @@ def audit(
             stages[stage] = stages.get(stage, 0.0) + seconds
         if cache.keyer_stages:
             timings.count("partitions built by the keyer process", count)
+        if cache.keyer_helped:
+            timings.count("partitions built by the keyer's helper", cache.keyer_helped)
         found = builder.findings()
         timings.add("findings", t)
     evaluated = cache.misses - misses

@@ -9,6 +9,7 @@ its fields, the flows leaving it), one per partner (with the fields it receives)
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,16 @@ FlowFacts = Callable[[Entity], Mapping[str, Any]]
 class Partition:
     label: str  # "system 'app'", "partner 'adpixel'" or "the organization, purposes and consents"
     document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A partition not built yet (:func:`pending`): ``make()`` builds its document; ``weight`` is roughly what that
+    costs (the entities it holds), to share the building between processes."""
+
+    label: str
+    weight: int
+    make: Callable[[], dict[str, Any]]
 
 
 def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
@@ -309,6 +320,20 @@ def build(
     stable order (global, partners by id, systems by id). ``candidates=False``
     leaves out the candidate lists (rules then look at every item: same findings, slower; used by the tests that
     prove the lists are supersets)."""
+    for item in pending(inv, flow_facts, field_facts, system_facts, candidates):
+        yield Partition(item.label, item.make())
+
+
+def pending(
+    inv: Inventory,
+    flow_facts: FlowFacts | None = None,
+    field_facts: FlowFacts | None = None,
+    system_facts: FlowFacts | None = None,
+    candidates: bool = True,
+) -> Iterator[Pending]:
+    """The partitions of :func:`build`, in its order, each built when asked (:attr:`Pending.make`), in any order and
+    in any process forked after the first is yielded: what they share (indexes, facts) is computed before that, and
+    building one changes nothing another reads."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for consent in sorted(inv.consents.values(), key=lambda c: c.id):
         consents_by_purpose[consent.get("purpose")].append(_consent_facts(consent))
@@ -470,26 +495,20 @@ def build(
             **({"candidates": _candidates([], [], [])} if candidates else {}),
         }
 
-    yield (
-        Partition(
-            "the organization, purposes and consents",
-            {
-                **empty("global", ""),
-                "organization": dict(org.data) if org is not None else None,
-                "subject_jurisdictions": jurisdictions,
-                "subject_areas": _areas(jurisdictions),
-                "purposes": [purposes[p] for p in sorted(inv.purposes)],
-                "consents": [_consent_facts(c) for c in sorted(inv.consents.values(), key=lambda c: c.id)],
-            },
-        )
-    )
-    # One partition per partner: every partner rule looks at one partner at a time, and a partner's received fields
-    # grow with the inventory (one global partition held them all: ~60 MB at XL, more than the engine handles well).
-    for partner in sorted(inv.partners.values(), key=lambda p: p.id):
-        yield (
-            Partition(f"partner {partner.id!r}", {**empty("partner", partner.id), "partners": [partner_doc(partner)]})
-        )
-    for sid in sorted(inv.systems):
+    def global_document() -> dict[str, Any]:
+        return {
+            **empty("global", ""),
+            "organization": dict(org.data) if org is not None else None,
+            "subject_jurisdictions": jurisdictions,
+            "subject_areas": _areas(jurisdictions),
+            "purposes": [purposes[p] for p in sorted(inv.purposes)],
+            "consents": [_consent_facts(c) for c in sorted(inv.consents.values(), key=lambda c: c.id)],
+        }
+
+    def partner_document(partner: Entity) -> dict[str, Any]:
+        return {**empty("partner", partner.id), "partners": [partner_doc(partner)]}
+
+    def system_document(sid: str) -> dict[str, Any]:
         system = inv.systems[sid]
         own_flows = sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)
         flow_docs = [flow_doc(fl) for fl in own_flows]
@@ -522,15 +541,20 @@ def build(
         sdoc["classification_scheme"] = list(org.get("classification_scheme") or []) if org is not None else None
         if system_facts is not None:
             sdoc.update(system_facts(system))
-        yield (
-            Partition(
-                f"system {sid!r}",
-                {
-                    **empty("system", sid),
-                    "systems": [sdoc],
-                    "fields": field_docs,
-                    "flows": flow_docs,
-                    **({"candidates": _candidates(field_docs, flow_docs, border(own_flows))} if candidates else {}),
-                },
-            )
-        )
+        return {
+            **empty("system", sid),
+            "systems": [sdoc],
+            "fields": field_docs,
+            "flows": flow_docs,
+            **({"candidates": _candidates(field_docs, flow_docs, border(own_flows))} if candidates else {}),
+        }
+
+    yield Pending("the organization, purposes and consents", 1 + len(inv.purposes) + len(inv.consents), global_document)
+    # One partition per partner: every partner rule looks at one partner at a time, and a partner's received fields
+    # grow with the inventory (one global partition held them all: ~60 MB at XL, more than the engine handles well).
+    for partner in sorted(inv.partners.values(), key=lambda p: p.id):
+        weight = 1 + len(received.get(partner.id, ()))
+        yield Pending(f"partner {partner.id!r}", weight, functools.partial(partner_document, partner))
+    for sid in sorted(inv.systems):
+        weight = 1 + len(inv.systems[sid].data.get("fields") or ()) + len(flows_by_source.get(sid, ()))
+        yield Pending(f"system {sid!r}", weight, functools.partial(system_document, sid))
