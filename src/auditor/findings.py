@@ -177,11 +177,11 @@ _ROW_TEXT = [i for i, name in enumerate(_STORED) if name not in ("file", "line",
 
 
 class Made:
-    """One partition's findings made (:meth:`Builder.make`), not kept yet: ``(fingerprint, finding)`` in order."""
+    """One partition's findings made (:meth:`Builder.make`), not kept yet, in order."""
 
     __slots__ = ("findings",)
 
-    def __init__(self, findings: list[tuple[str, Finding]]) -> None:
+    def __init__(self, findings: list[Finding]) -> None:
         self.findings = findings
 
 
@@ -292,29 +292,30 @@ class Builder:
         reads back the findings of the base revision's partitions while its own are still being keyed)."""
         rules, clauses = self._pack.rules_by_id, self._pack.clauses
         message_args = self._message_args
-        made: list[tuple[str, Finding]] = []
+        made: list[Finding] = []
         for fp, rule_id, kind, sid, attribute, location, _, severity, verdict, message, fix, fmt, args, ev in rows:
             rule = rules[rule_id]
             clause = clauses[rule.clause]
-            finding = new_finding(
-                fp,
-                rule_id,
-                rule.clause,
-                clause.source,
-                severity or rule.severity,
-                verdict or rule.verdict,
-                rule.title,
-                message,
-                kind,
-                sid,
-                attribute,
-                location,
-                ev,
-                fix or rule.remediation or clause.remediation,
-                fmt if message_args else "",
-                args if message_args else "",
+            made.append(
+                new_finding(
+                    fp,
+                    rule_id,
+                    rule.clause,
+                    clause.source,
+                    severity or rule.severity,
+                    verdict or rule.verdict,
+                    rule.title,
+                    message,
+                    kind,
+                    sid,
+                    attribute,
+                    location,
+                    ev,
+                    fix or rule.remediation or clause.remediation,
+                    fmt if message_args else "",
+                    args if message_args else "",
+                )
             )
-            made.append((fp, finding))
         return Made(made)
 
     def keep_made(self, index: int, made: Made) -> None:
@@ -322,7 +323,8 @@ class Builder:
         (or an earlier finding of this one) reported the same fingerprint."""
         found, origin = self._found, self._origin
         held: list[str] = []
-        for fp, finding in made.findings:
+        for finding in made.findings:
+            fp = finding.fingerprint
             kept = origin.get(fp)
             if kept is not None:
                 if kept <= index:
