@@ -166,11 +166,12 @@ class Keyer:
     built again here (:meth:`PartitionCache.evaluate`); so is every partition after the last batch of a keyer that
     failed or died, which is then no more than slower: the keyer decides nothing.
 
-    Once the lineage and what the partitions share are computed, the keyer forks a helper (:class:`Partitions`
-    only, with two cores), which builds and keys the second half of the partitions (by weight) while the keyer
-    builds the first: this process has read the findings back by then (:meth:`PartitionCache._read_ahead`), and
-    building the documents was the longest step left (XL: ~7 s). The helper's batches are taken after the keyer's,
-    so partitions keep their order; a helper that fails or dies is a keyer stopped early."""
+    In a pull request (a stored audit of the base read back ahead), once the lineage and what the partitions share
+    are computed, the keyer forks a helper (:class:`Partitions` only, with two cores), which builds and keys the
+    second half of the partitions (by weight) while the keyer builds the first: this process has read the findings
+    back by then (:meth:`PartitionCache._read_ahead`), and building the documents was the longest step left (XL:
+    ~7 s of 11). The helper's batches are taken after the keyer's, so partitions keep their order; a helper that
+    fails or dies is a keyer stopped early."""
 
     def __init__(self, process: Any, conn: Any, helper: Any) -> None:
         self._process = process
@@ -191,9 +192,12 @@ class Keyer:
         known: set[bytes],
         store: Store | None,
         timings: Timings | None,
+        helper: bool = False,
     ) -> Keyer | None:
         """The keyer started on ``partitions`` (not iterated yet: it iterates its own copy); None when no process
-        can be started. ``timings`` is what ``partitions`` adds its stages to: the keyer sends back what it added."""
+        can be started. ``timings`` is what ``partitions`` adds its stages to: the keyer sends back what it added.
+        ``helper``: let it fork a helper (only worth its memory when this process is otherwise idle meanwhile: each
+        of the two copies the pages it touches, ~270 MiB each at XL)."""
         from multiprocessing import get_context
 
         from auditor import workers
@@ -205,7 +209,7 @@ class Keyer:
         except (ValueError, OSError):
             return None
         path = store.path if store is not None else None
-        args = (sender, partitions, prefix, known, path, timings, helper_sender)
+        args = (sender, partitions, prefix, known, path, timings, helper_sender, helper)
         process = ctx.Process(target=_keyer_main, args=args, daemon=True)
         try:
             with workers.starting():
@@ -318,6 +322,7 @@ def _keyer_main(
     path: Path | None,
     timings: Timings | None,
     helper: Any,
+    split: bool,
 ) -> None:
     """The keyer process (:class:`Keyer`)."""
     import os
@@ -329,7 +334,7 @@ def _keyer_main(
     workers.init_child()
     before = dict(timings.stages) if timings is not None else {}
     try:
-        if not isinstance(partitions, Partitions) or workers.processes() < 2:
+        if not split or not isinstance(partitions, Partitions) or workers.processes() < 2:
             helper.close()
             _send_keys(conn, partitions, prefix, known, path, timings, before, 0)
         else:
@@ -559,7 +564,11 @@ class PartitionCache:
 
         def fresh_documents() -> Iterator[str]:
             resume = 0  # the first partition the keyer did not give
-            keyer = Keyer.start(partitions, prefix, set(known), self.store, timings) if self._use_keyer(count) else None
+            keyer = None
+            if self._use_keyer(count):
+                # A helper builds half the partitions when this process has the base's findings to read back first
+                # (a pull request); otherwise (the default branch's run) this process is busy evaluating meanwhile.
+                keyer = Keyer.start(partitions, prefix, set(known), self.store, timings, helper=bool(speculation))
             if keyer is not None:
                 try:
                     # While the keyer computes the lineage (XL: ~8 s), this process is idle: the partitions of the
