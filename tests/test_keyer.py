@@ -134,21 +134,25 @@ def test_entries_the_keyer_finds_but_this_process_does_not_believe_are_built_aga
     assert "did not verify" in keyed.err
 
 
+class Cut:
+    """A keyer's pipe end that lets ``batches`` batches through, then calls ``how()`` (it dies, or fails)."""
+
+    def __init__(self, conn: Any, batches: int, how: Callable[[], None]) -> None:
+        self.conn, self.batches, self.how, self.sent = conn, batches, how, 0
+
+    def send(self, message: Any) -> None:
+        if message[0] == "batch" and self.sent == self.batches:
+            self.how()
+        self.sent += 1
+        self.conn.send(message)
+
+
 def stop_after(batches: int, how: Callable[[], None]) -> Callable[..., None]:
-    """A keyer that sends ``batches`` batches, then ``how()``: it dies, or fails."""
+    """A keyer that sends ``batches`` batches, then ``how()``."""
     real = pipeline._keyer_main
 
     def keyer(conn: Any, *args: Any) -> None:
-        class Cut:
-            sent = 0
-
-            def send(self, message: Any) -> None:
-                if message[0] == "batch" and self.sent == batches:
-                    how()
-                self.sent += 1
-                conn.send(message)
-
-        real(Cut(), *args)
+        real(Cut(conn, batches, how), *args)
 
     return keyer
 
@@ -161,54 +165,41 @@ def fail() -> None:
     raise RuntimeError("the keyer failed")
 
 
-@pytest.mark.parametrize("how", [die, fail], ids=["dies", "fails"])
-@pytest.mark.parametrize("batches", [0, 2])
-def test_a_keyer_that_stops_early_leaves_the_rest_to_this_process(
-    repo: Path, monkeypatch: pytest.MonkeyPatch, how: Callable[[], None], batches: int
-) -> None:
-    monkeypatch.setattr(pipeline, "_keyer_main", stop_after(batches, how))
-    keyed = pull_request(repo, "a", keyer=True)
-    alone = pull_request(repo, "b", keyer=False)
-    assert keyed.code == alone.code in (0, 1), keyed.err
-    assert keyed.out == alone.out
-    assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
-    assert KEYED not in counts(keyed)  # it did not finish: the CLI built the partitions after its last batch
-
-
 def stop_helper_after(batches: int, how: Callable[[], None]) -> Callable[..., None]:
-    """A keyer's helper that sends ``batches`` batches, then ``how()``: it dies, or fails."""
+    """A keyer's helper that sends ``batches`` batches, then ``how()``."""
     real = pipeline._send_keys
 
     def send_keys(conn: Any, *args: Any) -> None:
-        if not pipeline._in_helper:
-            real(conn, *args)
-            return
-
-        class Cut:
-            sent = 0
-
-            def send(self, message: Any) -> None:
-                if message[0] == "batch" and self.sent == batches:
-                    how()
-                self.sent += 1
-                conn.send(message)
-
-        real(Cut(), *args)
+        real(Cut(conn, batches, how) if pipeline._in_helper else conn, *args)
 
     return send_keys
 
 
-@pytest.mark.parametrize(("how", "batches"), [(die, 0), (fail, 1)], ids=["dies-at-once", "fails-after-a-batch"])
-def test_a_helper_that_stops_early_leaves_the_rest_to_this_process(
-    repo: Path, monkeypatch: pytest.MonkeyPatch, how: Callable[[], None], batches: int
+@pytest.mark.parametrize(
+    ("who", "how", "batches"),
+    [
+        ("keyer", die, 0),
+        ("keyer", fail, 0),
+        ("keyer", die, 2),
+        ("keyer", fail, 2),
+        ("helper", die, 0),  # the keyer's part arrives whole, the helper's is cut
+        ("helper", fail, 1),
+    ],
+    ids=["keyer-dies", "keyer-fails", "keyer-dies-later", "keyer-fails-later", "helper-dies", "helper-fails"],
+)
+def test_a_keyer_that_stops_early_leaves_the_rest_to_this_process(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, who: str, how: Callable[[], None], batches: int
 ) -> None:
-    """The keyer's part arrives whole, the helper's is cut: the partitions after its last batch are built here."""
-    monkeypatch.setattr(pipeline, "_send_keys", stop_helper_after(batches, how))
+    if who == "keyer":
+        monkeypatch.setattr(pipeline, "_keyer_main", stop_after(batches, how))
+    else:
+        monkeypatch.setattr(pipeline, "_send_keys", stop_helper_after(batches, how))
     keyed = pull_request(repo, "a", keyer=True)
     alone = pull_request(repo, "b", keyer=False)
     assert keyed.code == alone.code in (0, 1), keyed.err
     assert keyed.out == alone.out
     assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
+    # It did not finish: the CLI built the partitions after its last batch.
     assert KEYED not in counts(keyed) and HELPED not in counts(keyed)
 
 

@@ -209,7 +209,8 @@ class Keyer:
         except (ValueError, OSError):
             return None
         path = store.path if store is not None else None
-        args = (sender, partitions, prefix, known, path, timings, helper_sender, helper)
+        job = _Keying(prefix, frozenset(known), path, timings)
+        args = (sender, partitions, job, helper_sender, helper)
         process = ctx.Process(target=_keyer_main, args=args, daemon=True)
         try:
             with workers.starting():
@@ -283,20 +284,25 @@ def _halfway(items: Sequence[inputs.Pending]) -> int:
     return len(items)
 
 
+@dataclass(frozen=True)
+class _Keying:
+    """What the keyer and its helper key partitions with (:meth:`PartitionCache.pack_key`), which keys need no
+    document (those the CLI holds; the store's, asked at ``path``), and the timings whose gain they send back."""
+
+    prefix: bytes
+    known: frozenset[bytes]
+    path: Path | None
+    timings: Timings | None
+
+
 def _send_keys(
-    conn: Any,
-    partitions: Iterable[tuple[str, str]],
-    prefix: bytes,
-    known: set[bytes],
-    path: Path | None,
-    timings: Timings | None,
-    before: dict[str, float],
-    helped: int,
+    conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, before: dict[str, float], helped: int
 ) -> None:
-    """Key ``partitions`` and send them in batches to the process that started the keyer, then what ``timings``
+    """Key ``partitions`` and send them in batches to the process that started the keyer, then what ``job``'s timings
     gained since ``before``."""
+    prefix, known, timings = job.prefix, job.known, job.timings
     # Opened here, in the process that uses it: a connection is never carried across a fork.
-    stored = Presence(path) if path is not None else None
+    stored = Presence(job.path) if job.path is not None else None
     batch: list[tuple[str, str, bytes]] = []
 
     def send() -> None:
@@ -314,16 +320,7 @@ def _send_keys(
     conn.send(("done", ({k: v for k, v in spent.items() if v}, helped)))
 
 
-def _keyer_main(
-    conn: Any,
-    partitions: Iterable[tuple[str, str]],
-    prefix: bytes,
-    known: set[bytes],
-    path: Path | None,
-    timings: Timings | None,
-    helper: Any,
-    split: bool,
-) -> None:
+def _keyer_main(conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, helper: Any, split: bool) -> None:
     """The keyer process (:class:`Keyer`)."""
     import os
 
@@ -332,11 +329,12 @@ def _keyer_main(
     global _in_keyer
     _in_keyer = True
     workers.init_child()
+    timings = job.timings
     before = dict(timings.stages) if timings is not None else {}
     try:
         if not split or not isinstance(partitions, Partitions) or workers.processes() < 2:
             helper.close()
-            _send_keys(conn, partitions, prefix, known, path, timings, before, 0)
+            _send_keys(conn, partitions, job, before, 0)
         else:
             items = list(partitions.pending())  # the lineage and what the partitions share: built once, here
             cut = _halfway(items)
@@ -352,7 +350,7 @@ def _keyer_main(
                     conn.close()
                     workers.die_with_parent()
                     own = partitions.serialised(items[cut:])
-                    _send_keys(helper, own, prefix, known, path, timings, forked, 0)
+                    _send_keys(helper, own, job, forked, 0)
                 except BaseException:
                     with suppress(BaseException):
                         helper.send(("failed", None))
@@ -362,7 +360,7 @@ def _keyer_main(
             if pid < 0:
                 cut = len(items)
             own = partitions.serialised(items[:cut])
-            _send_keys(conn, own, prefix, known, path, timings, before, len(items) - cut)
+            _send_keys(conn, own, job, before, len(items) - cut)
             if pid > 0:
                 os.waitpid(pid, 0)  # it dies with this process: not before it has sent everything
     except BaseException:  # the caller builds the rest itself, and meets the error there
