@@ -336,7 +336,7 @@ def _keyer_main(conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, 
             helper.close()
             _send_keys(conn, partitions, job, before, 0)
         else:
-            items = list(partitions.pending())  # the lineage and what the partitions share: built once, here
+            items = partitions.pending()  # the lineage and what the partitions share: computed once, here
             cut = _halfway(items)
             forked = dict(timings.stages) if timings is not None else {}
             try:
@@ -865,6 +865,7 @@ class Partitions:
         self._inv, self._timings, self._analysed = inv, timings, analysed
 
     def pending(self) -> list[inputs.Pending]:
+        """Every partition unbuilt (:func:`inputs.pending`), once the lineage and what they share are computed."""
         t = time.perf_counter()
         lin = analyse(self._inv)
         t = self._timings.add("lineage", t)
