@@ -4,7 +4,7 @@ run must rebuild and evaluate, whatever it tracks, because these partitions' inp
 
     python benchmarks/dirty.py INVENTORY
 
-It builds every partition document of INVENTORY as ``check`` does (model, lineage, ``inputs.build``), then, for each of
+It builds every partition document of INVENTORY as ``check`` does (model, lineage, partitions), then, for each of
 a few edits of one system's file (the middle one of ``systems/`` by name), builds them again from an edited copy and
 counts the partitions whose document differs (by digest of its JSON text). The inventory is a generated one
 (``benchmarks/generate.py``: each system's flows in its own file).

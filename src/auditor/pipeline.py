@@ -869,9 +869,7 @@ class Partitions:
         t = time.perf_counter()
         lin = analyse(self._inv)
         t = self._timings.add("lineage", t)
-        items = inputs.pending(
-            self._inv, flow_facts=flow_hook(lin), field_facts=field_hook(lin), system_facts=system_hook(lin)
-        )
+        items = _pending(self._inv, lin)
         if _in_keyer:
             # Nothing asks the keyer for the lineage, and it is the keyer's largest part beside the inventory (XL:
             # ~230 MB, of which the partitions need the facts, ~40 MB): let the rest go.
@@ -884,48 +882,50 @@ class Partitions:
         return built
 
     def serialised(self, items: Iterable[inputs.Pending]) -> Iterator[tuple[str, str]]:
-        """Each of ``items`` built and serialised, in turn (the document is let go as soon as it is written)."""
-        timings = self._timings
-        for item in items:
-            t = time.perf_counter()
-            document = item.make()
-            t = timings.add("partitions", t)
-            text = dumps(document)
-            del document
-            timings.add("serialise", t)
-            yield text, item.label
+        """Each of ``items`` built and serialised, in turn (:func:`_serialised`)."""
+        return _serialised(items, self._timings)
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         yield from self.serialised(self.pending())  # nothing computed before the first partition is asked for
 
 
-def partition_stream(
-    inv: Inventory, lin: Lineage, candidates: bool = True, timings: Timings | None = None
-) -> Iterator[tuple[str, str]]:
-    """What the engines evaluate, one partition at a time: its input document as JSON text (the Python document
-    is dropped as soon as it is serialised) and its label for messages. ``candidates=False`` leaves out the
-    candidate lists (see ``inputs.build``)."""
-    # The hooks hold the lineage's facts, not the lineage: a caller that lets it go frees the rest (the keyer does).
-    partitions = inputs.build(
+def _pending(inv: Inventory, lin: Lineage, candidates: bool = True) -> Iterator[inputs.Pending]:
+    """:func:`inputs.pending` with the lineage's facts. The hooks hold the facts, not the lineage: a caller that lets
+    it go frees the rest (the keyer does)."""
+    return inputs.pending(
         inv,
         flow_facts=flow_hook(lin),
         field_facts=field_hook(lin),
         system_facts=system_hook(lin),
         candidates=candidates,
     )
-    return _serialised(partitions, timings or Timings())
 
 
-def _serialised(partitions: Iterator[inputs.Partition], timings: Timings) -> Iterator[tuple[str, str]]:
+def _serialised(items: Iterable[inputs.Pending], timings: Timings) -> Iterator[tuple[str, str]]:
+    """Each of ``items`` built and serialised as JSON text, in turn, with its label: the document is let go as soon
+    as it is written. Building (and what the first one computes for all) counts as "partitions", writing as
+    "serialise"."""
+    pending = iter(items)
     while True:
         t = time.perf_counter()
-        partition = next(partitions, None)
-        t = timings.add("partitions", t)
-        if partition is None:
+        item = next(pending, None)
+        if item is None:
+            timings.add("partitions", t)
             return
-        text = dumps(partition.document)
+        document = item.make()
+        t = timings.add("partitions", t)
+        text = dumps(document)
+        del document
         timings.add("serialise", t)
-        yield text, partition.label
+        yield text, item.label
+
+
+def partition_stream(
+    inv: Inventory, lin: Lineage, candidates: bool = True, timings: Timings | None = None
+) -> Iterator[tuple[str, str]]:
+    """What the engines evaluate, one partition at a time: its input document as JSON text and its label for
+    messages. ``candidates=False`` leaves out the candidate lists (see :func:`inputs.pending`)."""
+    return _serialised(_pending(inv, lin, candidates), timings or Timings())
 
 
 def partition_documents(

@@ -430,7 +430,7 @@ def _analyse(inv: Inventory) -> Lineage:
 
 
 def flow_hook(lin: Lineage) -> Any:
-    """``inputs.build(flow_facts=...)``: the lineage facts completing at a flow (nothing when none)."""
+    """``inputs.pending(flow_facts=...)``: the lineage facts completing at a flow (nothing when none)."""
     empty: Mapping[str, Any] = {}
     known = lin.flow_facts  # the facts, not the lineage: see pipeline.partition_stream
 
@@ -441,7 +441,7 @@ def flow_hook(lin: Lineage) -> Any:
 
 
 def field_hook(lin: Lineage) -> Any:
-    """``inputs.build(field_facts=...)``: where a de-identified field is re-identified, and the purposes it is used
+    """``inputs.pending(field_facts=...)``: where a de-identified field is re-identified, and the purposes it is used
     for only under an exemption (nothing otherwise)."""
     empty: Mapping[str, Any] = {}
     known = lin.field_facts
@@ -453,7 +453,7 @@ def field_hook(lin: Lineage) -> Any:
 
 
 def system_hook(lin: Lineage) -> Any:
-    """``inputs.build(system_facts=...)``: a store mixing de-identified and identified data (nothing otherwise)."""
+    """``inputs.pending(system_facts=...)``: a store mixing de-identified and identified data (nothing otherwise)."""
     empty: Mapping[str, Any] = {}
     known = lin.system_facts
 

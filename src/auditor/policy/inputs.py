@@ -21,12 +21,6 @@ FlowFacts = Callable[[Entity], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class Partition:
-    label: str  # "system 'app'", "partner 'adpixel'" or "the organization, purposes and consents"
-    document: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class Pending:
     """A partition not built yet (:func:`pending`): ``make()`` builds its document; ``weight`` is roughly what that
     costs (the entities it holds), to share the building between processes."""
@@ -305,23 +299,8 @@ def _candidates(fields: list[dict[str, Any]], flows: list[dict[str, Any]], borde
 
 
 def partition_count(inv: Inventory) -> int:
-    """How many partitions :func:`build` makes: the global one, one per partner, one per system."""
+    """How many partitions :func:`pending` gives: the global one, one per partner, one per system."""
     return 1 + len(inv.partners) + len(inv.systems)
-
-
-def build(
-    inv: Inventory,
-    flow_facts: FlowFacts | None = None,
-    field_facts: FlowFacts | None = None,
-    system_facts: FlowFacts | None = None,
-    candidates: bool = True,
-) -> Iterator[Partition]:
-    """Every partition of the inventory, one at a time (the caller serialises each before the next is built), in a
-    stable order (global, partners by id, systems by id). ``candidates=False``
-    leaves out the candidate lists (rules then look at every item: same findings, slower; used by the tests that
-    prove the lists are supersets)."""
-    for item in pending(inv, flow_facts, field_facts, system_facts, candidates):
-        yield Partition(item.label, item.make())
 
 
 def pending(
@@ -331,9 +310,11 @@ def pending(
     system_facts: FlowFacts | None = None,
     candidates: bool = True,
 ) -> Iterator[Pending]:
-    """The partitions of :func:`build`, in its order, each built when asked (:attr:`Pending.make`), in any order and
-    in any process forked after the first is yielded: what they share (indexes, facts) is computed before that, and
-    building one changes nothing another reads."""
+    """Every partition of the inventory in a stable order (global, partners by id, systems by id), each built when
+    asked (:attr:`Pending.make`), in any order and in any process forked after the first is yielded: what they
+    share (indexes, facts) is computed before that, and building one changes nothing another reads.
+    ``candidates=False`` leaves out the candidate lists (rules then look at every item: same findings, slower; used
+    by the tests that prove the lists are supersets)."""
     consents_by_purpose: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for consent in sorted(inv.consents.values(), key=lambda c: c.id):
         consents_by_purpose[consent.get("purpose")].append(_consent_facts(consent))
