@@ -454,7 +454,7 @@ class PartitionCache:
         engine: Engine,
         partitions: Iterable[tuple[str, str]],
         count: int,
-        sink: Callable[[int, RuleResults | list[Row] | findings_mod.Made], list[Row]],
+        sink: Callable[[int, RuleResults | findings_mod.Made], list[Row]],
         located: findings_mod.Builder | None = None,
         timings: Timings | None = None,
     ) -> None:
@@ -468,7 +468,8 @@ class PartitionCache:
         ``sink`` returns the partition's findings prepared (:meth:`findings.Builder.prepare`). With a store and
         ``located`` (the builder, when it knows every file's digest), they are stored too, and a partition whose
         stored prepared findings still hold (:meth:`findings.Builder.restored`: every file they point into has the
-        same bytes) is given to ``sink`` as those rows, neither its results read nor its findings located again.
+        same bytes) is given to ``sink`` as those findings made (:meth:`_restored`), neither its results read nor its
+        findings located again.
 
         With a store and enough partitions, ``partitions`` is iterated by a :class:`Keyer` process, not here (then it
         is iterated here only for what the keyer did not give); ``timings`` is the object ``partitions`` adds its
@@ -515,14 +516,8 @@ class PartitionCache:
             when they are known, its document yielded for the engine otherwise."""
             nonlocal taken
             missing = [k for _, _, k in batch if k not in known and k not in ahead]
-            restored: dict[bytes, list[Row]] = {}
-            if self.store is not None and missing and locator is not None:
-                try:
-                    restored = self.store.get_many("located", missing, locator.restored)
-                    missing = [k for k in missing if k not in restored]
-                    self.store.touch("results", restored)  # still wanted when a file they point into changes
-                except CacheUnusable as exc:
-                    self._drop_store(exc)
+            restored = self._restored(missing, locator)
+            missing = [k for k in missing if k not in restored]
             if self.store is not None and missing:
                 try:
                     known.update(self.store.get_many("results", missing, lambda v: valid_results(pack, v)))
@@ -533,16 +528,13 @@ class PartitionCache:
                 order.append(k)
                 made = ahead.pop(k, None)
                 if made is not None:
-                    self.hits += 1
-                    self.located_hits += 1
                     self.read_ahead += 1
-                    sink(index, made)
-                    continue
-                rows = restored.pop(k, None)
-                if rows is not None:
+                else:
+                    made = restored.pop(k, None)
+                if made is not None:
                     self.hits += 1
                     self.located_hits += 1
-                    sink(index, rows)
+                    sink(index, made)
                     continue
                 held = known.pop(k, None)  # documents name their partition: no key comes twice in one run
                 value = _unpacked(held) if isinstance(held, bytes) else held
@@ -641,25 +633,32 @@ class PartitionCache:
         partition that changed has another key. ``between`` is called every few hundred partitions (the keyer's
         batches taken as they come)."""
         keys = [k for k in speculation if k not in known]
+        started = time.perf_counter()
+        found: dict[bytes, findings_mod.Made] = {}
+        for start in range(0, len(keys), 256):
+            found.update(self._restored(keys[start : start + 256], locator))
+            between()
+        if timings is not None and keys:
+            timings.add("read ahead", started)
+        return found
+
+    def _restored(self, keys: Sequence[bytes], locator: findings_mod.Builder | None) -> dict[bytes, findings_mod.Made]:
+        """The located findings the store holds under ``keys`` that still hold (:meth:`findings.Builder.restored`:
+        every file they point into has the same bytes), made (:meth:`findings.Builder.make`); those results are then
+        kept in the store too (still wanted when a file they point into changes)."""
         if self.store is None or locator is None or not keys:
             return {}
-        started = time.perf_counter()
 
         def made(value: Any) -> findings_mod.Made | None:
             rows = locator.restored(value)
             return None if rows is None else locator.make(rows)
 
-        found: dict[bytes, findings_mod.Made] = {}
         try:
-            for start in range(0, len(keys), 256):
-                found.update(self.store.get_many("located", keys[start : start + 256], made))
-                between()
-            self.store.touch("results", found)  # still wanted when a file they point into changes
+            found = self.store.get_many("located", keys, made)
+            self.store.touch("results", found)
         except CacheUnusable as exc:
             self._drop_store(exc)
             return {}
-        if timings is not None:
-            timings.add("read ahead", started)
         return found
 
     # -- whole audits: the findings of an inventory (every file's name and bytes), for --diff-base's base revision --
@@ -965,14 +964,14 @@ def audit(
     builder = findings_mod.Builder(pack, inv, message_args=message_args, storing=cache.store is not None)
     done = 0
 
-    def sink(index: int, value: RuleResults | list[Row] | findings_mod.Made) -> list[Row]:
+    def sink(index: int, value: RuleResults | findings_mod.Made) -> list[Row]:
         nonlocal done
         started = time.perf_counter()
         if isinstance(value, findings_mod.Made):
             rows = []  # read back: not stored again
             builder.keep_made(index, value)
         else:
-            rows = value if isinstance(value, list) else builder.prepare(value)
+            rows = builder.prepare(value)
             builder.keep(index, rows)
         timings.add("findings", started)
         done += 1
