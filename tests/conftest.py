@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from auditor.cache import FILE_NAME
 
 # No property test may fail because the machine is busy: no per-example deadline, and no "data generation is slow"
 # health check (wall-clock based) unless a test asks for it. A failure prints the blob that reproduces it.
@@ -136,6 +139,13 @@ def counts(run: Run) -> dict[str, float]:
     """The stage times and counts a run printed with the hidden ``--timings`` (its JSON line on stderr)."""
     value: dict[str, float] = json.loads(next(x for x in run.err.splitlines() if x.startswith("{")))
     return value
+
+
+def cache_rows(cache: Path, table: str = "results") -> list[tuple[bytes, bytes, bytes]]:
+    """Every ``(key, value, seal)`` of a table of the ``--cache`` directory ``cache``, as stored."""
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        rows: list[tuple[bytes, bytes, bytes]] = db.execute(f"SELECT key, value, seal FROM {table}").fetchall()
+        return rows
 
 
 def run_auditor_process(*args: str, cwd: Path | None = None, timeout: float = 300) -> Run:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import SAMPLE, Run, commit_all, counts, run_auditor
+from tests.conftest import SAMPLE, Run, cache_rows, commit_all, counts, run_auditor
 
 from auditor import findings
 from auditor.cache import FILE_NAME, SECRET_NAME, Store
@@ -54,11 +54,6 @@ def warm(warm_template: Path, tmp_path: Path) -> Path:
     cache = tmp_path / "cache"
     shutil.copytree(warm_template, cache)
     return cache
-
-
-def rows(cache: Path, table: str = "results") -> list[tuple[bytes, bytes, bytes]]:
-    with sqlite3.connect(cache / FILE_NAME) as db:
-        return db.execute(f"SELECT key, value, seal FROM {table}").fetchall()
 
 
 def rewrite(cache: Path, table: str, new: list[tuple[bytes, bytes, bytes]]) -> None:
@@ -105,7 +100,7 @@ def test_entries_emptied_with_a_recomputed_plain_digest_are_not_believed(
     only(warm, table)
     empty = {"results": {"creality.rights.no_contact_point": []}, "located": {"v": 2, "files": [], "cols": [[]] * 16}}
     forged = []
-    for key, _value, _seal in rows(warm, table):
+    for key, _value, _seal in cache_rows(warm, table):
         raw = json.dumps(empty[table]).encode()
         forged.append((key, zlib.compress(raw), hashlib.blake2b(raw, digest_size=16).digest()))
     rewrite(warm, table, forged)
@@ -119,7 +114,7 @@ def test_one_partitions_value_copied_over_other_keys_is_not_believed(
     sample: Path, plain: Run, warm: Path, table: str
 ) -> None:
     only(warm, table)
-    existing = rows(warm, table)
+    existing = cache_rows(warm, table)
     _, value, seal = min(existing, key=lambda r: len(r[1]))  # a genuine, well-sealed entry of another key
     copied = [(k, value, seal) for k, v, _ in existing if v != value]
     rewrite(warm, table, copied)
@@ -152,7 +147,7 @@ def test_a_well_sealed_value_of_the_wrong_shape_is_a_miss_not_an_error(
         ],
     }[table]
     bad = []
-    for i, (key, value, _seal) in enumerate(rows(warm, table)):
+    for i, (key, value, _seal) in enumerate(cache_rows(warm, table)):
         shape = shapes[i % len(shapes)]
         if shape == "ragged":
             shape = json.loads(zlib.decompress(value))
@@ -160,7 +155,7 @@ def test_a_well_sealed_value_of_the_wrong_shape_is_a_miss_not_an_error(
         blob = zlib.compress(json.dumps(shape).encode())
         bad.append((key, blob, store._seal(table, key, blob)))
     bad_documents = []
-    for i, (key, _value, _seal) in enumerate(rows(warm, "documents")):
+    for i, (key, _value, _seal) in enumerate(cache_rows(warm, "documents")):
         at = "AQAAAAEAAAACAAAA" if i % 2 else ""  # positions 1, 1, 2 (one too many for the root), or none
         blob = json.dumps({"v": 2, "nodes": 0, "doc": {"systems": []}, "at": at}).encode()
         bad_documents.append((key, blob, store._seal("documents", key, blob)))
@@ -477,7 +472,7 @@ def pull_request_template(sample: Path, tmp_path_factory: pytest.TempPathFactory
     cache = tmp_path / "cache"
     main_run = run_auditor("check", "inventory", "--format", "json", "--cache", str(cache), cwd=repo)
     assert main_run.code == 1 and "warning" not in main_run.err
-    [(base_key, _, _)] = rows(cache, "audits")
+    [(base_key, _, _)] = cache_rows(cache, "audits")
     path = repo / "inventory" / "systems" / "support-desk.yaml"
     text = path.read_text(encoding="utf-8").replace("us-east-1", "us-west-2", 1)
     # One finding fixed (the unknown rights of the data subjects), new ones (unencrypted at rest): the base
@@ -487,7 +482,7 @@ def pull_request_template(sample: Path, tmp_path_factory: pytest.TempPathFactory
     text = text.replace("      days: 730\n", "      days: 730\n" + rights, 1)
     path.write_text(text, encoding="utf-8")
     other = run_auditor("check", "inventory", "--format", "json", "--cache", str(cache), cwd=repo)
-    assert other.code == 1 and len(rows(cache, "audits")) == 2
+    assert other.code == 1 and len(cache_rows(cache, "audits")) == 2
     return repo, cache, base_key
 
 
@@ -532,7 +527,7 @@ def test_another_audits_entry_under_the_base_key_is_not_believed(
 ) -> None:
     repo, cache, base_key = pull_request
     full = full_diff
-    [(_, other_value, other_seal)] = [r for r in rows(cache, "audits") if r[0] != base_key]
+    [(_, other_value, other_seal)] = [r for r in cache_rows(cache, "audits") if r[0] != base_key]
     rewrite(cache, "audits", [(base_key, other_value, other_seal)])  # genuine and well sealed, for another key
     fast = diff_run(repo, "--cache", str(cache))
     assert_full_diff_and_warned(fast, full, "did not verify")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import SAMPLE, Run, commit_all, counts, run_auditor
+from tests.conftest import SAMPLE, Run, cache_rows, commit_all, counts, run_auditor
 
 from auditor import pipeline
 from auditor.cache import FILE_NAME, Presence, Store
@@ -82,18 +82,13 @@ def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(rep
     assert "warning" not in keyed.err
 
 
-def _rows(cache: Path, table: str) -> list[tuple[bytes, bytes, bytes]]:
-    with sqlite3.connect(cache / FILE_NAME) as db:
-        return db.execute(f"SELECT key, value, seal FROM {table}").fetchall()
-
-
 @pytest.mark.parametrize("speculation", ["reversed", "foreign", "empty"])
 def test_the_partitions_read_back_ahead_are_a_speculation_the_keys_decide(repo: Path, speculation: str) -> None:
     """The partition keys stored with the base revision's audit only say which findings to read back early: the
     report is the one of a run without them whatever they hold, in whatever order (each partition's number comes
     from the keyer), and a key no partition of the run has is read for nothing."""
     warm = repo.parent / "warm"
-    [(audit_key, stored, _)] = _rows(warm, "partitions")
+    [(audit_key, stored, _)] = cache_rows(warm, "partitions")
     keys = [stored[i : i + 20] for i in range(0, len(stored), 20)]
     assert len(keys) == 24  # every partition of the main branch's run, stored with its audit
     forged = {

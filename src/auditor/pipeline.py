@@ -189,7 +189,7 @@ class Keyer:
         cls,
         partitions: Iterable[tuple[str, str]],
         prefix: bytes,
-        known: set[bytes],
+        known: Iterable[bytes],
         store: Store | None,
         timings: Timings | None,
         helper: bool = False,
@@ -558,7 +558,7 @@ class PartitionCache:
             if self._use_keyer(count):
                 # A helper builds half the partitions when this process has the base's findings to read back first
                 # (a pull request); otherwise (the default branch's run) this process is busy evaluating meanwhile.
-                keyer = Keyer.start(partitions, prefix, set(known), self.store, timings, helper=bool(speculation))
+                keyer = Keyer.start(partitions, prefix, known, self.store, timings, helper=bool(speculation))
             if keyer is not None:
                 try:
                     # While the keyer computes the lineage (XL: ~8 s), this process is idle: the partitions of the
