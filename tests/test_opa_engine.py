@@ -9,6 +9,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import MINIMAL, POLICIES, ROOT, Run, run_auditor
@@ -174,13 +175,29 @@ def test_undefined_result_is_a_tool_error_naming_the_rule(
     assert "creality.broken.never was undefined" in line and "pipl/zz/broken.rego:11:" in line, line
 
 
-def test_rego_tests_run_on_the_server(server: str) -> None:
-    """Same verdicts as real OPA in-process (embedded vs OPA agreement is test_conformance's job)."""
+def test_rego_tests_run_on_the_server() -> None:
+    """Same verdicts as real OPA in-process (embedded vs OPA agreement is test_conformance's job). The pack and its
+    tests go up in dependency order: the server, which compiles each upload against what it holds, refuses none
+    (a refused upload is a compile, an error in the server's log and a retry)."""
+    from tests.opa_server import Handler, OpaTestServer
+
+    answers: list[tuple[str, str, int]] = []
+
+    class Recording(Handler):
+        def _send(self, status: int, body: Any | None) -> None:
+            answers.append((self.command, self.path, status))
+            super()._send(status, body)
+
     ref = run_auditor("test", "--engine", "reference", "-v")
-    opa = run_auditor("test", "--engine", "opa", "--opa-url", server, "-v")
+    with OpaTestServer(handler_class=Recording) as server:
+        opa = run_auditor("test", "--engine", "opa", "--opa-url", server.url, "-v")
     assert opa.code == ref.code and opa.code in (0, 1), opa.out + opa.err
     assert opa.out == ref.out
     assert " passed, " in opa.out.splitlines()[-1]
+    puts = [(path, status) for command, path, status in answers if command == "PUT"]
+    modules = {p.relative_to(POLICIES / "rego").as_posix() for p in (POLICIES / "rego").rglob("*.rego")}
+    assert len(puts) == len(modules) + 1, puts  # every module and the generated test gatherer, once each
+    assert [p for p in puts if p[1] != 200] == []
 
 
 def test_opa_engine_without_url_is_a_usage_error() -> None:

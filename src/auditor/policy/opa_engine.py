@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import networkx as nx
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
@@ -516,9 +517,15 @@ def _declared_package(raw: str) -> str | None:
     return name[5:] if name.startswith("data.") else name
 
 
+_DATA_REF = re.compile(r"\bdata((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+
+
 def _upload_order(modules: Sequence[Module]) -> list[Module]:
-    """Libraries first (OPA compiles each module against those already loaded): lib, vocabularies, rules,
-    tests, the generated aggregator last."""
+    """Every module after the modules whose packages it refers to (``data.<package>...``), so that the server, which
+    compiles each upload against the modules already loaded, refuses none for a package not yet uploaded: a refused
+    upload costs the server a compile and its log an error, and is retried. Ties (and a pack whose packages refer to
+    each other, where the upload loop's retries decide) in the order libraries, vocabularies, rules, tests, the
+    generated aggregator last, then by name."""
 
     def rank(m: Module) -> tuple[int, str]:
         if m.name.startswith("lib/"):
@@ -529,7 +536,24 @@ def _upload_order(modules: Sequence[Module]) -> list[Module]:
             return 4, m.name
         return (3 if m.is_test else 2), m.name
 
-    return sorted(modules, key=rank)
+    by_package: dict[str, list[int]] = {}
+    for i, m in enumerate(modules):
+        by_package.setdefault(m.package, []).append(i)
+    graph: nx.DiGraph[int] = nx.DiGraph()
+    graph.add_nodes_from(range(len(modules)))
+    for i, m in enumerate(modules):
+        for ref in set(_DATA_REF.findall(m.text)):
+            parts = ref[1:].split(".")
+            for end in range(len(parts), 0, -1):  # the longest package the reference names
+                owners = by_package.get(".".join(parts[:end]))
+                if owners is not None:
+                    graph.add_edges_from((j, i) for j in owners if j != i)
+                    break
+    try:
+        order = list(nx.lexicographical_topological_sort(graph, key=lambda i: rank(modules[i])))
+    except nx.NetworkXUnfeasible:
+        return sorted(modules, key=rank)
+    return [modules[i] for i in order]
 
 
 def _is_timeout(exc: BaseException) -> bool:
