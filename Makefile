@@ -1,7 +1,7 @@
 # Two entry points for a new user (see README):
 #   make check  -> set up .venv on first use and audit the sample inventory with the embedded engine
 #   make test   -> set up .venv (with test extras and the reference OPA engine) and run the whole test suite
-#   make conformance -> also compare the engines on the generated L inventory (slow; not part of make test)
+#   make conformance -> also compare the engines on the generated L inventory, and the OPA server on M and L (slow)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -44,7 +44,7 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 conformance: $(TEST_STAMP)
-	AUDITOR_CONFORMANCE_SIZES=S,M,L $(BIN)/python -m pytest tests/test_conformance.py
+	AUDITOR_CONFORMANCE_SIZES=S,M,L AUDITOR_CONFORMANCE_SERVER_SIZES=S,M,L $(BIN)/python -m pytest tests/test_conformance.py
 
 $(LINT_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
