@@ -524,17 +524,19 @@ def _upload_order(modules: Sequence[Module]) -> list[Module]:
     """Every module after the modules whose packages it refers to (``data.<package>...``), so that the server, which
     compiles each upload against the modules already loaded, refuses none for a package not yet uploaded: a refused
     upload costs the server a compile and its log an error, and is retried. Ties (and a pack whose packages refer to
-    each other, where the upload loop's retries decide) in the order libraries, vocabularies, rules, tests, the
-    generated aggregator last, then by name."""
+    each other, where the upload loop's retries decide) in the order libraries, vocabularies, rules, then the tests,
+    the generated aggregator last, then by name: a test run uploads the pack as a check does before its tests."""
 
-    def rank(m: Module) -> tuple[int, str]:
-        if m.name.startswith("lib/"):
-            return 0, m.name
-        if "/vocab/" in m.name or m.name.endswith("vocab.rego"):
-            return 1, m.name
+    def rank(m: Module) -> tuple[int, int, str]:
         if m.name.startswith("auditor/"):
-            return 4, m.name
-        return (3 if m.is_test else 2), m.name
+            return 2, 0, m.name
+        if m.name.startswith("lib/"):
+            kind = 0
+        elif "/vocab/" in m.name or m.name.endswith("vocab.rego"):
+            kind = 1
+        else:
+            kind = 2
+        return (1 if m.is_test else 0), kind, m.name
 
     by_package: dict[str, list[int]] = {}
     for i, m in enumerate(modules):
