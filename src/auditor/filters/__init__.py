@@ -7,6 +7,7 @@ fixed ones listed apart), and :class:`GateReport` says which findings fail the g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,14 +45,27 @@ class GateReport:
 
     def counted(self) -> list[Finding]:
         """Open findings that the gate looks at: all of them, or only the new ones when diffing."""
-        return [f for f in self.findings if f.status == "open" and self.is_new(f)]
+        return list(self._counted)
 
     def failing(self) -> list[Finding]:
         """The findings that make the gate fail (exit 1)."""
-        return at_or_above(self.counted(), self.fail_on)
+        return list(self._failing)
 
     def fails(self) -> bool:
-        return bool(self.failing())
+        return bool(self._failing)
+
+    # Worked out once: a pull request's report asks for them several times (the exit code, the JSON's and SARIF's
+    # gate, the footer), and at XL each pass looked at ~940k findings (0.3 s).
+    @functools.cached_property
+    def _counted(self) -> tuple[Finding, ...]:
+        if self.diff_base is None:
+            return tuple(f for f in self.findings if f.status == "open")
+        new = self.new
+        return tuple(f for f in self.findings if f.fingerprint in new and f.status == "open")
+
+    @functools.cached_property
+    def _failing(self) -> tuple[Finding, ...]:
+        return tuple(at_or_above(self._counted, self.fail_on))
 
     def is_failing(self, f: Finding) -> bool:
         return (
