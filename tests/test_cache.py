@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import POLICIES, SAMPLE, Run, commit_all, counts, run_auditor
 
 from auditor.cache import FILE_NAME, TABLES
+from auditor.filters import gitrev
 
 
 def check(inv: Path, *args: str, cwd: Path | None = None) -> Run:
@@ -111,8 +112,81 @@ def test_diff_base_with_a_warm_cache_matches_a_full_run(sample: Path, tmp_path: 
     fast = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
     assert fast.code == full.code and fast.out == full.out
     assert counts(fast)["partitions evaluated"] <= 3
-    # The base revision is exactly what the main branch's run audited: its findings are read back, not recomputed.
+    # The base revision is exactly what the main branch's run audited: its findings are read back, not recomputed;
+    # it is found by its files' git blob ids, which the main branch's run stored, without reading them from git.
     assert counts(fast)["audits read back"] == 1 and counts(full)["audits read back"] == 0
+    assert counts(fast)["base trees read back"] == 1 and counts(full)["base trees read back"] == 0
+
+
+def test_the_base_is_found_by_its_blob_ids_without_reading_it_from_git(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = sample.parent
+    commit_all(repo, "inventory")
+    cache = tmp_path / "cache"
+    check(Path("inventory"), "--cache", str(cache), cwd=repo)  # the main branch's run
+    change_one_system(sample)
+    full = check(Path("inventory"), "--diff-base", "HEAD", cwd=repo)
+
+    def not_read(*args: object) -> None:
+        raise AssertionError("the base revision's files were read from git")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(gitrev, "read_files", not_read)
+        fast = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    assert fast.code == full.code and fast.out == full.out, fast.err
+    assert counts(fast)["base trees read back"] == 1
+
+
+def test_blob_ids_are_stored_only_for_the_bytes_that_were_audited(sample: Path, tmp_path: Path) -> None:
+    """A main branch's run on a working tree that differs from its commit (an edit not committed) stores its audit
+    and its files' blob ids, of those bytes: a pull request against the commit finds neither, audits the commit,
+    and reports what a run without a cache reports."""
+    repo = sample.parent
+    commit_all(repo, "inventory")
+    cache = tmp_path / "cache"
+    flows = sample / "flows" / "marketing.yaml"
+    committed = flows.read_text(encoding="utf-8")
+    flows.write_text(committed.replace("tls: true", "tls: false"), encoding="utf-8")
+    dirty = check(Path("inventory"), "--cache", str(cache), cwd=repo)
+    flows.write_text(committed, encoding="utf-8")
+    change_one_system(sample)
+    full = check(Path("inventory"), "--diff-base", "HEAD", cwd=repo)
+    fast = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    assert dirty.out != check(Path("inventory"), cwd=repo).out  # the edit mattered
+    assert fast.code == full.code and fast.out == full.out
+    assert counts(fast)["base trees read back"] == 0 and counts(fast)["audits read back"] == 0
+
+
+def test_blob_ids_found_missing_are_stored_by_the_run_that_reads_the_files(sample: Path, tmp_path: Path) -> None:
+    """A cache with the base's audit but not its blob ids (stored by an older auditor, or dropped): the pull request
+    reads the files from git, finds the audit by their digests and stores their blob ids; the next push uses them."""
+    repo = sample.parent
+    commit_all(repo, "inventory")
+    cache = tmp_path / "cache"
+    check(Path("inventory"), "--cache", str(cache), cwd=repo)
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        db.execute("DELETE FROM trees")
+    change_one_system(sample)
+    first = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    second = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    assert first.out == second.out
+    assert counts(first)["audits read back"] == 1 and counts(first)["base trees read back"] == 0
+    assert counts(second)["audits read back"] == 1 and counts(second)["base trees read back"] == 1
+
+
+def test_tampered_blob_ids_are_not_believed(sample: Path, tmp_path: Path) -> None:
+    repo = sample.parent
+    commit_all(repo, "inventory")
+    cache = tmp_path / "cache"
+    check(Path("inventory"), "--cache", str(cache), cwd=repo)
+    change_one_system(sample)
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        key, value = db.execute("SELECT key, value FROM trees").fetchone()
+        db.execute("UPDATE trees SET value = ? WHERE key = ?", (value[:-1] + bytes([value[-1] ^ 1]), key))
+    fast = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), cwd=repo)
+    assert fast.out == check(Path("inventory"), "--diff-base", "HEAD", cwd=repo).out
+    assert counts(fast)["base trees read back"] == 0 and "did not verify" in fast.err
 
 
 def test_diff_base_with_a_cold_cache_matches_a_full_run_then_and_after(sample: Path, tmp_path: Path) -> None:
@@ -135,6 +209,8 @@ def test_diff_base_with_a_cold_cache_matches_a_full_run_then_and_after(sample: P
     assert counts(cold)["audits read back"] == 0 and counts(warm)["audits read back"] == 1
     french = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), "--lang", "fr", cwd=repo)
     assert counts(french)["audits read back"] == 1
+    # The warm run read the base's files from git to find its audit, and stored their blob ids: the next does not.
+    assert counts(warm)["base trees read back"] == 0 and counts(french)["base trees read back"] == 1
     assert french.out == check(Path("inventory"), "--diff-base", "HEAD", "--lang", "fr", cwd=repo).out
 
 
@@ -261,3 +337,30 @@ def test_the_cache_keys_change_with_the_code_not_only_with_the_version(tmp_path:
     (copy / "inventory" / "schema.json").write_text("{}", encoding="utf-8")
     (copy / "findings.py").write_text((package / "findings.py").read_text(encoding="utf-8"), encoding="utf-8")
     assert auditor.source_digest.__wrapped__(copy) != same
+
+
+def test_blob_ids_are_stored_only_while_each_file_has_the_bytes_audited(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default branch's run reads its files again to compute their blob ids: a file whose bytes are no longer
+    those of its digest (edited during the run) stores no id at all, for any file of the audit."""
+    from auditor import inventory, pipeline
+    from auditor.policy import load_pack, make_engine
+
+    monkeypatch.chdir(sample.parent)
+    pack, engine = load_pack(POLICIES), make_engine("embedded")
+    names = sorted(p.relative_to(sample.parent).as_posix() for p in sample.rglob("*.yaml"))
+    digests = [inventory.content_digest(Path(n).read_bytes()) for n in names]
+    for damaged in (True, False):
+        cache = pipeline.PartitionCache()
+        cache.use_store(tmp_path / f"cache-{damaged}")
+        files = list(zip(names, digests, strict=True))
+        if damaged:
+            files[3] = (files[3][0], inventory.content_digest(b"what the run read"))
+        cache._keep_tree_of(pack, engine, files)
+        blobs = [(n, inventory.blob_id(Path(n).read_bytes())) for n in names]
+        found = cache.known_tree(pack, engine, blobs)
+        assert cache.store is not None
+        cache.store.close()
+        cache.close_store()
+        assert found == (None if damaged else digests)

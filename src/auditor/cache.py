@@ -51,7 +51,7 @@ SECRET_BYTES = 32
 FORMAT = 3  # 1: plain digests (before the secret); 2: the run in the value's row; older files are emptied on open
 # results: a partition's rule results; documents: a parsed inventory file; audits: a whole audit's findings, by its
 # files; located: a partition's findings located; partitions: an audit's partition keys, by the same key as audits.
-TABLES = ("results", "documents", "audits", "located", "partitions")
+TABLES = ("results", "documents", "audits", "located", "partitions", "trees")
 # A stored value larger than this once decompressed is refused (a compressed bomb must not take the memory).
 MAX_VALUE_BYTES = 512 * 1024 * 1024
 

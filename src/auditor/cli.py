@@ -612,7 +612,12 @@ def check(
         # The gate's stage: its files and the whole base revision (read from git, read back or loaded and audited).
         timings = pipeline.Timings()
         started = time.perf_counter()
-        prepared = ci.prepare(gate, targets, functools.partial(pipeline.SHARED.known_audit, pack, chosen))
+        prepared = ci.prepare(
+            gate,
+            targets,
+            functools.partial(pipeline.SHARED.known_audit, pack, chosen),
+            pipeline.Trees(pipeline.SHARED, pack, chosen),
+        )
         # No stored audit of the base revision: it is audited first (its findings kept compact, and stored with
         # --cache for the next run against the same base), then let go.
         prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en" or cache_dir is not None)
@@ -657,6 +662,7 @@ def check(
         timings.add("format", started)  # formatting and writing: JSON and SARIF are produced as they are written
         if show_timings:
             timings.count("audits read back", pipeline.SHARED.audits_read_back)
+            timings.count("base trees read back", pipeline.SHARED.trees_read_back)
             _err(json.dumps({**timings.stages, **timings.counts}, sort_keys=True))
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if fmt == "github" and summary_file:

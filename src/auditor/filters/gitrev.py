@@ -61,11 +61,14 @@ def _shown(top: Path, name: str, cwd: str) -> str:
         return full.as_posix()
 
 
-def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, memoryview]]:
-    """The ``(shown path, content)`` of every YAML file under ``paths`` at ``rev`` (empty if none existed). The
-    contents are views of one buffer, freed at once when the last is dropped: copied into a bytes object each, XL's
-    155 MB of base files stayed in the process's heap after use (a --diff-base run reading back the base's
-    findings needs only their digests)."""
+def tree(rev: str, paths: Sequence[Path]) -> list[tuple[str, str]]:
+    """The ``(shown path, git blob id)`` of every YAML file under ``paths`` at ``rev``, sorted by path (empty if none
+    existed): their ids without their contents (``git ls-tree``)."""
+    return sorted((shown, obj) for shown, _name, obj in _listed(rev, paths))
+
+
+def _listed(rev: str, paths: Sequence[Path]) -> list[tuple[str, str, str]]:
+    """``(shown path, name in the repository, blob id)`` of every YAML file under ``paths`` at ``rev``."""
     commit = resolve(rev)
     top = toplevel()
     assert top is not None  # resolve() checked
@@ -73,7 +76,8 @@ def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, memoryview]]:
     proc = _git(["ls-tree", "-r", "-z", "--full-name", commit, "--", *[str(p) for p in paths]])
     if proc.returncode != 0:
         raise UsageError(f"--diff-base {rev}: git ls-tree failed: {_first_line(proc.stderr)}")
-    blobs: list[tuple[str, str]] = []
+    blobs: list[tuple[str, str, str]] = []
+    cwd = working_dir()  # once, not once a file (XL's 10,004 files: 0.3 s)
     for entry in proc.stdout.split(b"\0"):
         if not entry:
             continue
@@ -87,28 +91,36 @@ def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, memoryview]]:
             continue
         if any(p.startswith(".") for p in parts):
             continue
-        blobs.append((name, obj))
+        blobs.append((_shown(top, name, cwd), name, obj))
         if len(blobs) > MAX_FILES:
             raise UsageError(f"--diff-base {rev}: more than {MAX_FILES} YAML files")
+    return blobs
+
+
+def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, str, memoryview]]:
+    """The ``(shown path, git blob id, content)`` of every YAML file under ``paths`` at ``rev`` (empty if none
+    existed). The contents are views of one buffer, freed at once when the last is dropped: copied into a bytes
+    object each, XL's 155 MB of base files stayed in the process's heap after use (a --diff-base run reading back
+    the base's findings needs only their digests)."""
+    blobs = _listed(rev, paths)
     if not blobs:
         return []
-    request = b"".join(obj.encode("ascii") + b"\n" for _, obj in blobs)
+    request = b"".join(obj.encode("ascii") + b"\n" for _, _, obj in blobs)
     proc = _git(["cat-file", "--batch"], stdin=request)
     if proc.returncode != 0:
         raise UsageError(f"--diff-base {rev}: git cat-file failed: {_first_line(proc.stderr)}")
     out = proc.stdout
     view = memoryview(out)  # the files' contents, without a copy each
-    files: list[tuple[str, memoryview]] = []
+    files: list[tuple[str, str, memoryview]] = []
     pos = 0
-    cwd = working_dir()  # once, not once a file (XL's 10,004 files: 0.3 s)
-    for name, _obj in blobs:
+    for shown, name, obj in blobs:
         header_end = out.index(b"\n", pos)
         header = out[pos:header_end].split()
         if len(header) != 3 or header[1] != b"blob":
             raise UsageError(f"--diff-base {rev}: cannot read {name} from git")
         size = int(header[2])
         start = header_end + 1
-        files.append((_shown(top, name, cwd), view[start : start + size]))
+        files.append((shown, obj, view[start : start + size]))
         pos = start + size + 1  # the content is followed by a newline
     return sorted(files, key=lambda f: f[0])
 

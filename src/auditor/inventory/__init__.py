@@ -2,6 +2,7 @@
 
 from auditor.inventory.loader import (
     DocumentStore,
+    blob_id,
     content_digest,
     discover,
     display_path,
@@ -13,6 +14,7 @@ from auditor.inventory.loader import (
 
 __all__ = [
     "DocumentStore",
+    "blob_id",
     "content_digest",
     "discover",
     "display_path",

@@ -620,6 +620,14 @@ def content_digest(data: bytes | memoryview) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest()
 
 
+def blob_id(data: bytes | memoryview, length: int = 40) -> str:
+    """The id git gives a blob of these bytes: SHA-1 (``length`` 40, hexadecimal) or, in a SHA-256 repository, 64."""
+    h = hashlib.sha1() if length == 40 else hashlib.sha256()
+    h.update(b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
 def last_load_counts() -> dict[str, int]:
     """How many files the last load parsed, took from an earlier load of this process, or read back from the
     store (files over the size limit, refused before any of this, are not counted)."""
