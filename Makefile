@@ -12,12 +12,17 @@ LINT_STAMP := $(VENV)/.installed-lint
 .PHONY: check test conformance lint bench fuzz clean
 
 # The virtual environment with auditor installed editable, with the extras given ($(1)), and the embedded engine.
+# Installed with uv when it can be had (the test set-up of a clean clone: ~3 s against ~25 s with pip), else with pip;
+# an install uv cannot make (an index only pip is configured for) is made again by pip.
 define install
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.$(1)'
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv || true
+	{ test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.$(1)'; } \
+	  || { $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet -e '.$(1)'; }
 	# The embedded engine (auditor[embedded]), hash-checked; wheels only (see README "Platforms").
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps --only-binary=:all: -r requirements/embedded.txt \
+	{ test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --no-deps \
+	    --only-binary :all: -r requirements/embedded.txt; } \
+	  || $(BIN)/python -m pip install --quiet --require-hashes --no-deps --only-binary=:all: -r requirements/embedded.txt \
 	  || { echo "regorus (the embedded engine) has no wheel for this platform: use --engine opa --opa-url URL (docs/engines.md)"; exit 1; }
 endef
 
