@@ -4,7 +4,7 @@ the chosen format. Kept out of cli.py so the command stays a thin shell; the CLI
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,12 +34,6 @@ def _rebase(exc: InputError, rev: str) -> InputError:
     return InputError(problems)
 
 
-# Looks up a stored audit of exactly these files (name, digest of the bytes, name shown in this run; sorted by name):
-# its findings located at the names shown, one still being checked, or None
-# (:meth:`auditor.pipeline.PartitionCache.known_audit`).
-AuditLookup = Callable[[Sequence[tuple[str, bytes, str]]], "Recorded | pipeline.PendingAudit | None"]
-
-
 @dataclass(frozen=True)
 class GateInputs:
     """Everything the gate reads besides the audited inventory, read and checked before the audit (fail fast: a typo
@@ -58,25 +52,25 @@ class GateInputs:
 
 
 def load_base(
-    rev: str, paths: Sequence[Path], known: AuditLookup | None = None, trees: pipeline.Trees | None = None
+    rev: str, paths: Sequence[Path], stored: pipeline.StoredBase | None = None
 ) -> tuple[Inventory | Recorded | pipeline.PendingAudit | None, tuple[tuple[str, bytes, str], ...]]:
     """The inventory at git revision ``rev``, loaded and validated (None if it did not exist there); or, when
-    ``known`` finds a stored audit of exactly these files, its findings (such an audit was only stored after
-    these bytes loaded and validated, with this auditor and this pack). And its files as ``known`` looks them up
+    ``stored`` holds an audit of exactly these files, its findings (such an audit was only stored after these bytes
+    loaded and validated, with this auditor and this pack). And its files as the audit is looked up by
     (:attr:`GateInputs.base_files`).
 
-    With ``trees``, the files' digests are first looked up by their git blob ids (``git ls-tree``), as a run that
-    read the same bytes stored them (:meth:`pipeline.PartitionCache.known_tree`): a stored audit is then found
-    without reading the files from git. Otherwise they are read, and, when a stored audit is found by their
-    digests, their blob ids stored for the next run."""
-    if known is not None and trees is not None:
+    The files' digests are first looked up by their git blob ids (``git ls-tree``), as a run that read the same
+    bytes stored them (:meth:`pipeline.PartitionCache.known_tree`): a stored audit is then found without reading the
+    files from git. Otherwise they are read, and, when a stored audit is found by their digests, their blob ids
+    stored for the next run."""
+    if stored is not None:
         listed = gitrev.tree(rev, paths)
         if not listed:
             return None, ()
-        digests = trees.digests(listed)
+        digests = stored.digests(listed)
         if digests is not None:
             keyed = tuple((name, digest, f"{rev}:{name}") for (name, _), digest in zip(listed, digests, strict=True))
-            found = known(keyed)
+            found = stored.audit(keyed)
             if found is not None:
                 return found, keyed
     files = gitrev.read_files(rev, paths)
@@ -84,11 +78,10 @@ def load_base(
         return None, ()
     digested = sorted((name, blob, inventory.content_digest(data)) for name, blob, data in files)
     keyed = tuple((name, digest, f"{rev}:{name}") for name, _, digest in digested)
-    if known is not None:
-        found = known(keyed)
+    if stored is not None:
+        found = stored.audit(keyed)
         if found is not None:
-            if trees is not None:
-                trees.keep([(name, blob) for name, blob, _ in digested], [digest for _, _, digest in digested])
+            stored.keep_digests([(name, blob) for name, blob, _ in digested], [digest for _, _, digest in digested])
             return found, keyed
     shown = [(f"{rev}:{name}", bytes(data)) for name, _, data in files]
     del files
@@ -126,15 +119,9 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
     return replace(inputs, base_inventory=None, base_findings=recorded or Recorded.of(found))
 
 
-def prepare(
-    options: GateOptions,
-    paths: Sequence[Path],
-    known: AuditLookup | None = None,
-    trees: pipeline.Trees | None = None,
-) -> GateInputs:
-    """Read the waivers, the baseline and the --diff-base revision's inventory (or its findings, through ``known``
-    and ``trees``: :func:`load_base`); every problem of all three is reported together (exit 2) before anything is
-    evaluated."""
+def prepare(options: GateOptions, paths: Sequence[Path], stored: pipeline.StoredBase | None = None) -> GateInputs:
+    """Read the waivers, the baseline and the --diff-base revision's inventory (or its findings, through ``stored``:
+    :func:`load_base`); every problem of all three is reported together (exit 2) before anything is evaluated."""
     problems: list[Problem] = []
     waiver_list: list[waivers.Waiver] = []
     accepted: frozenset[str] | None = None
@@ -152,7 +139,7 @@ def prepare(
             problems.extend(exc.problems)
     if options.diff_base is not None:
         try:
-            base, base_files = load_base(options.diff_base, paths, known, trees)
+            base, base_files = load_base(options.diff_base, paths, stored)
         except AuditorError as exc:  # an unknown revision (usage) or an invalid base inventory (input): exit 2
             problems.extend(exc.problems)
     if problems:

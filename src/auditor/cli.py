@@ -612,12 +612,7 @@ def check(
         # The gate's stage: its files and the whole base revision (read from git, read back or loaded and audited).
         timings = pipeline.Timings()
         started = time.perf_counter()
-        prepared = ci.prepare(
-            gate,
-            targets,
-            functools.partial(pipeline.SHARED.known_audit, pack, chosen),
-            pipeline.Trees(pipeline.SHARED, pack, chosen),
-        )
+        prepared = ci.prepare(gate, targets, pipeline.StoredBase(pipeline.SHARED, pack, chosen))
         # No stored audit of the base revision: it is audited first (its findings kept compact, and stored with
         # --cache for the next run against the same base), then let go.
         prepared = ci.audit_base_first(prepared, pack, chosen, message_args=lang != "en" or cache_dir is not None)

@@ -823,18 +823,22 @@ class PartitionCache:
 
 
 @dataclass(frozen=True)
-class Trees:
-    """The digests of a git tree's files, read back and stored through :data:`SHARED` for one pack and engine: what
-    ``check --diff-base`` looks the base revision's stored audit up by (:func:`auditor.ci.load_base`)."""
+class StoredBase:
+    """What the store knows of a revision's files, for one pack and engine (:func:`auditor.ci.load_base`): the audit
+    stored for exactly these files (:meth:`PartitionCache.known_audit`), and their digests by git blob id
+    (:meth:`PartitionCache.known_tree`, :meth:`PartitionCache.store_tree`)."""
 
     cache: PartitionCache
     pack: PolicyPack
     engine: Engine
 
+    def audit(self, files: Sequence[tuple[str, bytes, str]]) -> findings_mod.Recorded | PendingAudit | None:
+        return self.cache.known_audit(self.pack, self.engine, files)
+
     def digests(self, blobs: Sequence[tuple[str, str]]) -> list[bytes] | None:
         return self.cache.known_tree(self.pack, self.engine, blobs)
 
-    def keep(self, blobs: Sequence[tuple[str, str]], digests: Sequence[bytes]) -> None:
+    def keep_digests(self, blobs: Sequence[tuple[str, str]], digests: Sequence[bytes]) -> None:
         self.cache.store_tree(self.pack, self.engine, blobs, digests)
 
 
