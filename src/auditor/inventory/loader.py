@@ -620,9 +620,10 @@ def content_digest(data: bytes | memoryview) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest()
 
 
-def blob_id(data: bytes | memoryview, length: int = 40) -> str:
-    """The id git gives a blob of these bytes: SHA-1 (``length`` 40, hexadecimal) or, in a SHA-256 repository, 64."""
-    h = hashlib.sha1() if length == 40 else hashlib.sha256()
+def blob_id(data: bytes | memoryview) -> str:
+    """The id git gives a blob of these bytes in a SHA-1 repository, in hexadecimal (a SHA-256 repository's ids never
+    match one: its pull requests read the base's files from git, as before ids were stored)."""
+    h = hashlib.sha1()
     h.update(b"blob %d\0" % len(data))
     h.update(data)
     return h.hexdigest()
