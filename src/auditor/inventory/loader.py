@@ -621,8 +621,8 @@ def content_digest(data: bytes | memoryview) -> bytes:
 
 
 def blob_id(data: bytes | memoryview) -> str:
-    """The id git gives a blob of these bytes in a SHA-1 repository, in hexadecimal (a SHA-256 repository's ids never
-    match one: its pull requests read the base's files from git, as before ids were stored)."""
+    """The id git gives a blob of these bytes in a SHA-1 repository, in hexadecimal. (A SHA-256 repository's ids never
+    match one: there, only the ids a pull request stores, as git listed them, are found by the next.)"""
     h = hashlib.sha1()
     h.update(b"blob %d\0" % len(data))
     h.update(data)
