@@ -11,18 +11,19 @@ LINT_STAMP := $(VENV)/.installed-lint
 
 .PHONY: check test conformance lint bench fuzz clean
 
+PIP := $(BIN)/python -m pip install --quiet
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+# $(call installed,ARGS): install ARGS with uv when it is in the venv (the test set-up of a clean clone: ~3 s against
+# ~25 s with pip), else with pip; what uv cannot install (an index only pip is configured for) is installed by pip.
+installed = { test -x $(BIN)/uv && $(UV) $(1); } || $(PIP) $(1)
+
 # The virtual environment with auditor installed editable, with the extras given ($(1)), and the embedded engine.
-# Installed with uv when it can be had (the test set-up of a clean clone: ~3 s against ~25 s with pip), else with pip;
-# an install uv cannot make (an index only pip is configured for) is made again by pip.
 define install
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv || true
-	{ test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.$(1)'; } \
-	  || { $(BIN)/python -m pip install --quiet --upgrade pip && $(BIN)/python -m pip install --quiet -e '.$(1)'; }
+	test -x $(BIN)/uv || $(PIP) uv || $(PIP) --upgrade pip
+	$(call installed,-e '.$(1)')
 	# The embedded engine (auditor[embedded]), hash-checked; wheels only (see README "Platforms").
-	{ test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --no-deps \
-	    --only-binary :all: -r requirements/embedded.txt; } \
-	  || $(BIN)/python -m pip install --quiet --require-hashes --no-deps --only-binary=:all: -r requirements/embedded.txt \
+	$(call installed,--require-hashes --no-deps --only-binary :all: -r requirements/embedded.txt) \
 	  || { echo "regorus (the embedded engine) has no wheel for this platform: use --engine opa --opa-url URL (docs/engines.md)"; exit 1; }
 endef
 
@@ -37,7 +38,7 @@ $(TEST_STAMP): pyproject.toml setup.py requirements/embedded.txt
 	$(call install,[test])
 	# Reference engine (real OPA in-process) for the conformance tests; its metadata claims
 	# Python >= 3.14 but it works on 3.11, see docs/engines.md.
-	$(BIN)/python -m pip install --quiet --ignore-requires-python 'opa-golib-python-bindings>=0.4.4,<0.5'
+	$(PIP) --ignore-requires-python 'opa-golib-python-bindings>=0.4.4,<0.5'
 	touch $(STAMP) $@
 
 # Exit 1 means "findings" (the sample has real gaps on purpose): shown, not treated as a failure here.
@@ -52,7 +53,7 @@ conformance: $(TEST_STAMP)
 	AUDITOR_CONFORMANCE_SIZES=S,M,L AUDITOR_CONFORMANCE_SERVER_SIZES=S,M,L $(BIN)/python -m pytest tests/test_conformance.py
 
 $(LINT_STAMP): $(TEST_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(call installed,-e '.[dev]')
 	touch $@
 
 lint: $(LINT_STAMP)
