@@ -63,17 +63,18 @@ def load_base(
     bytes stored them (:meth:`pipeline.PartitionCache.known_tree`): a stored audit is then found without reading the
     files from git. Otherwise they are read, and, when a stored audit is found by their digests, their blob ids
     stored for the next run."""
+    listed = None
     if stored is not None:
         listed = gitrev.tree(rev, paths)
         if not listed:
             return None, ()
-        digests = stored.digests(listed)
+        digests = stored.digests([(name, blob) for name, _, blob in listed])
         if digests is not None:
-            keyed = tuple((name, digest, f"{rev}:{name}") for (name, _), digest in zip(listed, digests, strict=True))
+            keyed = tuple((name, digest, f"{rev}:{name}") for (name, _, _), digest in zip(listed, digests, strict=True))
             found = stored.audit(keyed)
             if found is not None:
                 return found, keyed
-    files = gitrev.read_files(rev, paths)
+    files = gitrev.read_files(rev, paths, listed)
     if not files:
         return None, ()
     digested = sorted((name, blob, inventory.content_digest(data)) for name, blob, data in files)

@@ -61,10 +61,10 @@ def _shown(top: Path, name: str, cwd: str) -> str:
         return full.as_posix()
 
 
-def tree(rev: str, paths: Sequence[Path]) -> list[tuple[str, str]]:
-    """The ``(shown path, git blob id)`` of every YAML file under ``paths`` at ``rev``, sorted by path (empty if none
-    existed): their ids without their contents (``git ls-tree``)."""
-    return sorted((shown, obj) for shown, _name, obj in _listed(rev, paths))
+def tree(rev: str, paths: Sequence[Path]) -> list[tuple[str, str, str]]:
+    """``(shown path, name in the repository, git blob id)`` of every YAML file under ``paths`` at ``rev``, sorted by
+    path (empty if none existed): their ids without their contents (``git ls-tree``)."""
+    return sorted(_listed(rev, paths))
 
 
 def _listed(rev: str, paths: Sequence[Path]) -> list[tuple[str, str, str]]:
@@ -97,12 +97,14 @@ def _listed(rev: str, paths: Sequence[Path]) -> list[tuple[str, str, str]]:
     return blobs
 
 
-def read_files(rev: str, paths: Sequence[Path]) -> list[tuple[str, str, memoryview]]:
+def read_files(
+    rev: str, paths: Sequence[Path], listed: Sequence[tuple[str, str, str]] | None = None
+) -> list[tuple[str, str, memoryview]]:
     """The ``(shown path, git blob id, content)`` of every YAML file under ``paths`` at ``rev`` (empty if none
     existed). The contents are views of one buffer, freed at once when the last is dropped: copied into a bytes
     object each, XL's 155 MB of base files stayed in the process's heap after use (a --diff-base run reading back
-    the base's findings needs only their digests)."""
-    blobs = _listed(rev, paths)
+    the base's findings needs only their digests). ``listed``: what :func:`tree` gave for them, when it was asked."""
+    blobs = _listed(rev, paths) if listed is None else listed
     if not blobs:
         return []
     request = b"".join(obj.encode("ascii") + b"\n" for _, _, obj in blobs)
