@@ -12,7 +12,10 @@ LINT_STAMP := $(VENV)/.installed-lint
 .PHONY: check test conformance lint bench fuzz clean
 
 PIP := $(BIN)/python -m pip install --quiet
-UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+# --compile-bytecode: what pip does by default. Without it, and where nothing may write bytecode at import time
+# (PYTHONDONTWRITEBYTECODE, set on many CI machines and containers), every auditor process compiles networkx,
+# jsonschema, click... from source again: `import auditor.cli` 1.33 s against 0.45 s, on each run.
+UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 # $(call installed,ARGS): install ARGS with uv when it is in the venv (the test set-up of a clean clone: ~3 s against
 # ~25 s with pip), else with pip; what uv cannot install (an index only pip is configured for) is installed by pip.
 installed = { test -x $(BIN)/uv && $(UV) $(1); } || $(PIP) $(1)
@@ -22,6 +25,8 @@ define install
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(PIP) uv || $(PIP) --upgrade pip
 	$(call installed,-e '.$(1)')
+	# The editable package's own bytecode, for the same reason (a stale file is recompiled, not trusted: mtimes).
+	$(BIN)/python -m compileall -q src
 	# The embedded engine (auditor[embedded]), hash-checked; wheels only (see README "Platforms").
 	$(call installed,--require-hashes --no-deps --only-binary :all: -r requirements/embedded.txt) \
 	  || { echo "regorus (the embedded engine) has no wheel for this platform: use --engine opa --opa-url URL (docs/engines.md)"; exit 1; }
