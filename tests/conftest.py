@@ -113,8 +113,8 @@ def md_unescape(text: str) -> str:
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto`` (pyproject.toml): one worker more than the cores this process may use. Many tests wait (on an
-    OPA server's answer, a subprocess, a signal's delivery) and a third worker on 2 cores fills those waits: a clean
-    clone's suite took 162-164 s with 3 or 4 workers against 184 s with 2, measured one after the other."""
+    OPA server's answer, a subprocess, a signal's delivery) and a third worker on 2 cores fills those waits: pytest
+    on a warm clone took 162-164 s with 3 or 4 workers against 184 s with 2, run one after the other."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform (macOS)
