@@ -98,3 +98,42 @@ def test_auditor_test_passes_on_the_embedded_engine() -> None:
     summary = re.search(r"(\d+) passed, (\d+) failed", run.out + run.err)
     assert summary is not None, run.out + run.err
     assert int(summary.group(1)) > 200 and summary.group(2) == "0"
+
+
+def test_a_pack_loaded_again_in_one_process_reflects_every_edit_and_every_problem(tmp_path: Path) -> None:
+    """A process that loads packs more than once (the test suite, in-process) reads each module once per text:
+    an edited module is read again, and a refused one is refused at every load, with the same located problems."""
+    import shutil
+
+    from auditor.errors import PolicyError
+
+    root = tmp_path / "policies"
+    shutil.copytree(POLICIES, root)
+    module = root / "rego" / "creality" / "cookies" / "cookies.rego"
+    original = module.read_text(encoding="utf-8")
+    assert "#   severity: error" in original
+    first = catalogue.load_pack(root)
+    assert catalogue.load_pack(root).rules == first.rules
+
+    shown = module.relative_to(tmp_path).as_posix()
+    for broken, why in [
+        (original.replace("#   severity: error", "#   severity: fatal", 1), "severity must be one of"),  # METADATA
+        (original + "\nleak := http.send({})\n", "http.send"),  # the guard's scan of the text
+    ]:
+        module.write_text(broken, encoding="utf-8")
+        refusals = []
+        for _ in range(2):
+            with pytest.raises(PolicyError) as caught:
+                catalogue.load_pack(root)
+            refusals.append([str(p) for p in caught.value.problems])
+        assert refusals[0] == refusals[1] and len(refusals[0]) == 1, refusals
+        assert shown in refusals[0][0] and why in refusals[0][0], refusals
+
+    rule = next(r for r in first.rules if r.location.file == shown)
+    assert original.count(f"# title: {rule.title}\n") == 1
+    retitled = original.replace(f"# title: {rule.title}\n", f"# title: Edited - {rule.title}\n")
+    module.write_text(retitled, encoding="utf-8")
+    assert catalogue.load_pack(root).rules_by_id[rule.id].title == f"Edited - {rule.title}"
+
+    module.write_text(original, encoding="utf-8")
+    assert catalogue.load_pack(root).rules == first.rules
