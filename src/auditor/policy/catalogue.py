@@ -260,9 +260,9 @@ def _clauses(root: Path, problems: list[Problem]) -> dict[str, Clause]:
     return clauses
 
 
-def _read_module(path: Path, shown: str, problems: list[Problem]) -> str | None:
-    """A module's text, or None with a located problem: too large (checked before reading), not UTF-8, or refused
-    by :func:`guard.check_source`."""
+def _read_module(path: Path, shown: str, problems: list[Problem]) -> tuple[str, int] | None:
+    """A module's text and size in bytes, or None with a located problem: too large (checked before reading) or not
+    UTF-8."""
     try:
         size = path.stat().st_size
         if size > guard.MAX_FILE_BYTES:
@@ -270,7 +270,8 @@ def _read_module(path: Path, shown: str, problems: list[Problem]) -> str | None:
                 Problem(Location(shown, 1, 1), f"policy module is {size:,} bytes, more than {guard.MAX_FILE_BYTES:,}")
             )
             return None
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        return data.decode("utf-8"), len(data)
     except OSError as exc:
         problems.append(Problem(Location(shown), f"cannot read policy module: {exc.strerror or exc}"))
         return None
@@ -278,36 +279,40 @@ def _read_module(path: Path, shown: str, problems: list[Problem]) -> str | None:
         line = exc.object[: exc.start].count(b"\n") + 1
         problems.append(Problem(Location(shown, line, 1), "policy module is not UTF-8 text"))
         return None
-    refused = _source_problems(shown, text, size) if size <= _MEMO_BYTES else guard.check_source(shown, text, size)
-    if refused:
-        problems.extend(refused)
-        return None
-    return text
 
 
 # Reading a module (the guard's scan of its text, its METADATA blocks parsed) is a pure function of its text and where
 # it is shown, and was ~0.08 of the ~0.18 s of CPU a run on the sample spends in the CLI's process. A process that
 # loads a pack more than once (the test suite runs the CLI ~400 times in a few processes) reads each module once: the
-# memos are keyed by the whole text, hold frozen values only, and hand back the same problems each time. They keep at
+# memo is keyed by the whole text, holds frozen values only, and hands back the same problems each time. It keeps at
 # most 512 texts of up to 128 KiB each (the shipped modules are under 24 KB); a larger module is read every time.
 _MODULE_MEMO = 512
 _MEMO_BYTES = 131_072
 
 
-@lru_cache(maxsize=_MODULE_MEMO)
-def _source_problems(shown: str, text: str, size: int) -> tuple[Problem, ...]:
-    return tuple(guard.check_source(shown, text, size))
-
-
-def _parse_module(root: Path, path: Path, shown: str, text: str, problems: list[Problem]) -> tuple[Module, list[Rule]]:
-    parse = _parsed_module if len(text) <= _MEMO_BYTES else _parsed_module.__wrapped__
-    module, rules, found = parse(root, path, shown, text)
+def _module(
+    root: Path, path: Path, shown: str, text: str, size: int, problems: list[Problem]
+) -> tuple[Module, list[Rule]] | None:
+    """The module and its check rules, with its problems added to ``problems``; None when :func:`guard.check_source`
+    refuses its text (no engine, nor the METADATA parser, sees it then)."""
+    read = _checked_module if size <= _MEMO_BYTES else _checked_module.__wrapped__
+    found, parsed = read(root, path, shown, text, size)
     problems.extend(found)
-    return module, list(rules)
+    return None if parsed is None else (parsed[0], list(parsed[1]))
 
 
 @lru_cache(maxsize=_MODULE_MEMO)
-def _parsed_module(
+def _checked_module(
+    root: Path, path: Path, shown: str, text: str, size: int
+) -> tuple[tuple[Problem, ...], tuple[Module, tuple[Rule, ...]] | None]:
+    refused = guard.check_source(shown, text, size)
+    if refused:
+        return tuple(refused), None
+    module, rules, problems = _parse_module(root, path, shown, text)
+    return problems, (module, rules)
+
+
+def _parse_module(
     root: Path, path: Path, shown: str, text: str
 ) -> tuple[Module, tuple[Rule, ...], tuple[Problem, ...]]:
     problems: list[Problem] = []
@@ -411,12 +416,12 @@ def load_pack(root: Path | None = None, packs: Iterable[str] = (POLICY_PACK, *OV
             if pack not in wanted and pack != "lib":
                 continue
             shown = path.relative_to(root.parent).as_posix() if root.parent != Path() else path.as_posix()
-            text = _read_module(path, shown, problems)
-            if text is None:
+            read = _read_module(path, shown, problems)
+            parsed = None if read is None else _module(rego_root, path, shown, *read, problems)
+            if parsed is None:
                 continue
-            module, module_rules = _parse_module(rego_root, path, shown, text, problems)
-            modules.append(module)
-            rules.extend(module_rules)
+            modules.append(parsed[0])
+            rules.extend(parsed[1])
     for rule in rules:
         if rule.clause not in clauses:
             problems.append(Problem(rule.location, f"rule {rule.id} cites unknown clause {rule.clause!r}"))
