@@ -51,6 +51,11 @@ class GateInputs:
     base_pending: pipeline.PendingAudit | None = None
 
 
+def _keyed(rev: str, digests: Iterable[tuple[str, bytes]]) -> tuple[tuple[str, bytes, str], ...]:
+    """The base's files as a stored audit is looked up by: ``(name, content digest, name shown in this run)``."""
+    return tuple((name, digest, f"{rev}:{name}") for name, digest in digests)
+
+
 def load_base(
     rev: str, paths: Sequence[Path], stored: pipeline.StoredBase | None = None
 ) -> tuple[Inventory | Recorded | pipeline.PendingAudit | None, tuple[tuple[str, bytes, str], ...]]:
@@ -70,7 +75,7 @@ def load_base(
             return None, ()
         digests = stored.digests([(name, blob) for name, _, blob in listed])
         if digests is not None:
-            keyed = tuple((name, digest, f"{rev}:{name}") for (name, _, _), digest in zip(listed, digests, strict=True))
+            keyed = _keyed(rev, zip([name for name, _, _ in listed], digests, strict=True))
             found = stored.audit(keyed)
             if found is not None:
                 return found, keyed
@@ -78,7 +83,7 @@ def load_base(
     if not files:
         return None, ()
     digested = sorted((name, blob, inventory.content_digest(data)) for name, blob, data in files)
-    keyed = tuple((name, digest, f"{rev}:{name}") for name, _, digest in digested)
+    keyed = _keyed(rev, [(name, digest) for name, _, digest in digested])
     if stored is not None:
         found = stored.audit(keyed)
         if found is not None:
