@@ -4,6 +4,7 @@ from today's rule pack, which keeps growing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -487,6 +488,40 @@ def test_sarif_code_flows_and_waived_suppressions_validate(pack: PolicyPack) -> 
     results = doc["runs"][0]["results"]
     assert results[0]["codeFlows"][0]["threadFlows"][0]["locations"][0]["location"]["message"]["text"] == "app"
     assert [r["baselineState"] for r in results] == ["new", "unchanged", "unchanged"]
+
+
+def test_each_sarif_result_is_what_its_finding_alone_gives(pack: PolicyPack) -> None:
+    """The SARIF writer makes what results share once (a file's artifact location, an evidence node's location) and
+    shares it between results: no result may depend on the others. Each result of the sample's report, with its
+    files and evidence nodes named by many, equals the result of a report holding that finding alone."""
+    from auditor import pipeline
+    from auditor.policy.regorus_engine import RegorusEngine
+
+    inv = pipeline.load([SAMPLE])
+    found = pipeline.audit(inv, pack, RegorusEngine(), cache=None).findings
+    shared_nodes = [n for f in found for n in f.evidence]
+    assert len(shared_nodes) > len(set(shared_nodes)) > 3  # evidence nodes named by several findings
+    assert len({f.location.file for f in found}) < len(found) / 3  # files named by several findings
+    waived = found[1].with_status("waived", {"justification": "pilot", "owner": "dpo"})
+    accepted = found[2].with_status("baseline")
+    # The same nodes at other places of another result (a node's location must carry each result's own id).
+    path = next(f for f in found if len(f.evidence) >= 2)
+    backwards = dataclasses.replace(path, fingerprint="f" * 20, evidence=path.evidence[::-1])
+    found = [found[0], waived, accepted, *found[3:], backwards]
+    report = gate(found, base_findings=found[::2], diff_base="origin/main")
+    whole = validate_sarif(sarif.render(report, pack, inv, lang="fr"))["runs"][0]["results"]
+    assert len(whole) == len(found)
+    for f, result in zip(found, whole, strict=True):
+        alone = GateReport(findings=(f,), diff_base="origin/main", new=report.new, baseline_file=None)
+        assert result == json.loads(sarif.render(alone, pack, inv, lang="fr"))["runs"][0]["results"][0], f
+    with_evidence = [r for r in whole if r.get("relatedLocations")]
+    assert with_evidence and all(
+        [loc["id"] for loc in r["relatedLocations"]] == list(range(1, len(r["relatedLocations"]) + 1))
+        for r in with_evidence
+    )
+    assert {r.get("baselineState") for r in whole} == {"new", "unchanged"}
+    justifications = [r["suppressions"][0]["justification"] for r in whole[1:3]]
+    assert justifications == ["pilot", "accepted debt recorded in baseline"]
 
 
 def test_markdown_summary_is_comment_sized(pack: PolicyPack) -> None:
