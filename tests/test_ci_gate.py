@@ -5,6 +5,7 @@ from today's rule pack, which keeps growing."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -522,6 +523,60 @@ def test_each_sarif_result_is_what_its_finding_alone_gives(pack: PolicyPack) -> 
     assert {r.get("baselineState") for r in whole} == {"new", "unchanged"}
     justifications = [r["suppressions"][0]["justification"] for r in whole[1:3]]
     assert justifications == ["pilot", "accepted debt recorded in baseline"]
+
+
+def test_annotations_and_summary_show_the_most_severe_of_findings_in_any_order(pack: PolicyPack) -> None:
+    """The annotations and the job summary show the first findings in severity order (then file, line), picked
+    without sorting all of them: shuffled findings of every severity beyond every budget (and expired waivers taking
+    warning annotations) give the lines and tables of by_severity's order, and count the rest."""
+    import random
+
+    from auditor.filters import by_severity, most_severe
+
+    rng = random.Random(7)
+    found = [
+        dataclasses.replace(f, location=Location(f"inventory/{rng.choice('abc')}.yaml", rng.randint(1, 400), 3))
+        for severity, n in (("error", 130), ("warning", 140), ("info", 150))
+        for f in synthetic(pack, n, severity)
+    ]
+    rng.shuffle(found)
+    ordered = by_severity(found)
+    assert most_severe(found, 25) == ordered[:25] and most_severe(found, 10_000) == ordered
+    report = gate(found)
+    lines = github.render(report, pack).splitlines()
+    messages = [line.rsplit("::", 1)[1].split("%0A")[0] for line in lines[:-1]]
+    expected = [f for s in ("error", "warning", "info") for f in [g for g in ordered if g.severity == s][:10]][:29]
+    assert messages == [github.escape_data(f.message) for f in expected]
+    assert "120 error, 130 warning, 141 info" in lines[-1]
+    # Three expired waivers (on errors: the errors stay open) take three of the ten warning annotations.
+    from auditor.filters.waivers import Waiver
+
+    lapsed = [
+        Waiver(Location("waivers.yaml", i + 2, 3), "old", "dpo", dt.date(2020, 1, 1), fingerprint=f.fingerprint)
+        for i, f in enumerate(ordered[:3])
+    ]
+    lines = github.render(gate(found, waivers=lapsed), pack).splitlines()
+    warnings = [line for line in lines if line.startswith("::warning ")]
+    assert len(warnings) == 10 and all("Expired waiver" in w for w in warnings[:3])
+    warned = [g for g in ordered if g.severity == "warning"][:7]
+    texts = [w.rsplit("::", 1)[1].split("%0A")[0] for w in warnings[3:]]
+    assert texts == [github.escape_data(f.message) for f in warned]
+    assert "120 error, 133 warning, 141 info" in lines[-1]
+
+    summary = markdown.render(report, pack)
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "Clause" not in line]
+    shown = [row.split(" | ")[2] for row in rows]
+    first = markdown.TOP_ROWS + markdown.DETAIL_ROWS
+    assert shown == [markdown.cell(f.message) for f in ordered[:first]]
+    assert f"More open findings ({len(found) - markdown.TOP_ROWS})" in summary
+    assert f"…and {len(found) - first} more" in summary
+    diffed = markdown.render(gate(found, base_findings=found[5:], diff_base="main"), pack)
+    base_rows = diffed.split("already present at the base")[1].split("</details>")[0]
+    present = [f for f in ordered if f not in found[:5]]
+    assert f"({len(present)})" in base_rows and f"…and {len(present) - markdown.DETAIL_ROWS} more" in base_rows
+    assert [r.split(" | ")[2] for r in base_rows.splitlines() if r.startswith("| ") and "Clause" not in r] == [
+        markdown.cell(f.message) for f in present[: markdown.DETAIL_ROWS]
+    ]
 
 
 def test_markdown_summary_is_comment_sized(pack: PolicyPack) -> None:

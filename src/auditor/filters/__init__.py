@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from auditor.filters import baseline as baseline_mod
 from auditor.filters import waivers as waivers_mod
@@ -80,9 +82,18 @@ class GateReport:
         return [f for f in self.findings if self.diff_base is not None and f.fingerprint not in self.new]
 
 
-def by_severity(findings: Sequence[Finding]) -> list[Finding]:
+def _severity_order(f: Finding) -> tuple[Any, ...]:
+    return (SEVERITY_RANK[f.severity], f.sort_key())
+
+
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then in report order (file, line, rule)."""
-    return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], f.sort_key()))
+    return sorted(findings, key=_severity_order)
+
+
+def most_severe(findings: Iterable[Finding], n: int) -> list[Finding]:
+    """``by_severity(findings)[:n]`` without sorting them all: a summary shows a few of a large estate's ~940k."""
+    return heapq.nsmallest(n, findings, key=_severity_order)
 
 
 def gate(
@@ -119,4 +130,4 @@ def gate(
     )
 
 
-__all__ = ["GateReport", "Waiver", "WaiverNote", "by_severity", "gate"]
+__all__ = ["GateReport", "Waiver", "WaiverNote", "by_severity", "gate", "most_severe"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from auditor.errors import Location
 from auditor.escape import printable
-from auditor.filters import GateReport, by_severity
-from auditor.findings import Finding
+from auditor.filters import GateReport, most_severe
+from auditor.findings import SEVERITY_RANK, Finding
 from auditor.formats import markdown
 from auditor.formats.sarif import PathMap
 from auditor.policy.catalogue import PolicyPack
@@ -90,17 +90,24 @@ def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_re
             ),
         ):
             notes_dropped += 1
-    for f in by_severity(report.counted()):
-        kind = COMMAND[f.severity]
-        clause = pack.clauses.get(f.clause_id)
-        law = f" [{clause.source.upper()}]" if clause is not None and clause.law else ""
-        title = f"{f.clause_id}{law}: {f.title}"
-        if emit(
-            kind, command(kind, _finding_message(f, report), location=f.location, title=title, repo_paths=repo_paths)
-        ):
-            shown[f.severity] += 1
-        else:
-            skipped[f.severity] += 1
+    # The most severe first (errors, warnings, then info), each kind up to what is left of its budget: only those are
+    # put in order (a large estate counts ~940k open findings when not diffing; the annotations are the first of
+    # by_severity's order, as when they were all sorted).
+    of_severity: dict[str, list[Finding]] = {s: [] for s in sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__)}
+    for f in report.counted():
+        of_severity[f.severity].append(f)
+    for severity, found in of_severity.items():
+        kind = COMMAND[severity]
+        for f in most_severe(found, max(budget[kind], 0)):
+            clause = pack.clauses.get(f.clause_id)
+            law = f" [{clause.source.upper()}]" if clause is not None and clause.law else ""
+            title = f"{f.clause_id}{law}: {f.title}"
+            emit(
+                kind,
+                command(kind, _finding_message(f, report), location=f.location, title=title, repo_paths=repo_paths),
+            )
+            shown[severity] += 1
+        skipped[severity] += len(found) - shown[severity]
     for note in unused:
         if not emit(
             "warning",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.escape import md_code, md_text
-from auditor.filters import GateReport, by_severity
+from auditor.filters import GateReport, most_severe
 from auditor.findings import Finding
 from auditor.localize import Localizer
 from auditor.policy.catalogue import PolicyPack
@@ -41,7 +41,12 @@ def _sev_counts(findings: Sequence[Finding]) -> str:
     return f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, {c['info']} info"
 
 
-def _table(findings: Sequence[Finding], pack: PolicyPack, limit: int, loc: Localizer) -> list[str]:
+def _table(
+    findings: Sequence[Finding], pack: PolicyPack, limit: int, loc: Localizer, total: int | None = None
+) -> list[str]:
+    """The first ``limit`` of ``findings`` as a table, and how many more there are of ``total`` (default: all of
+    ``findings``; a caller may give only the first ones of a larger list)."""
+    total = len(findings) if total is None else total
     lines = ["| | Clause | Finding | Location |", "|---|---|---|---|"]
     for f in findings[:limit]:
         clause = pack.clauses.get(f.clause_id)
@@ -50,8 +55,8 @@ def _table(findings: Sequence[Finding], pack: PolicyPack, limit: int, loc: Local
             f"| {_ICON[f.severity]} {f.severity} | {code(f.clause_id)}{law} | {cell(loc.message(f))} "
             f"| {code(str(f.location))} |"
         )
-    if len(findings) > limit:
-        lines.append(f"\n…and {len(findings) - limit} more (see the SARIF or JSON report).")
+    if total > limit:
+        lines.append(f"\n…and {total - limit} more (see the SARIF or JSON report).")
     return lines
 
 
@@ -62,8 +67,11 @@ def _details(summary: str, body: list[str]) -> list[str]:
 def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (auditor)", lang: str = "en") -> str:
     """The summary; finding messages and fixes in ``lang`` (its headings stay English: it is CI's summary)."""
     loc = Localizer(pack, lang)
-    failing = by_severity(report.failing())
-    counted = by_severity(report.counted())
+    failing = report.failing()
+    # A large estate counts ~940k open findings when not diffing: only the first rows are shown, so only they are
+    # put in order (the tables and their "…and N more" are what sorting them all gave).
+    counted_all = report.counted()
+    counted = most_severe(counted_all, TOP_ROWS + DETAIL_ROWS)
     open_all = [f for f in report.findings if f.status == "open"]
     waived = [f for f in report.findings if f.status == "waived"]
     baselined = [f for f in report.findings if f.status == "baseline"]
@@ -79,7 +87,7 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
     lines.append("")
     if report.diff_base is not None:
         lines.append(
-            f"Compared with {code(report.diff_base)}: **{len(report.new)} new** ({_sev_counts(counted)} open), "
+            f"Compared with {code(report.diff_base)}: **{len(report.new)} new** ({_sev_counts(counted_all)} open), "
             f"**{len(report.fixed)} fixed**, {len(report.unchanged)} unchanged."
         )
     lines.append(f"All open findings: {_sev_counts(open_all)} · waived: {len(waived)} · baseline: {len(baselined)}")
@@ -104,15 +112,18 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
                 fixes.append(f"- {code(str(f.location))} ({cell(f.rule_id)}): {cell(loc.remediation(f))}")
         if explained:
             lines += _details("Clauses and how to fix", [*explained, "", *dict.fromkeys(fixes)])
-    if len(counted) > TOP_ROWS:
+    if len(counted_all) > TOP_ROWS:
         more = counted[TOP_ROWS:]
         label = "More new findings" if report.diff_base is not None else "More open findings"
-        lines += _details(f"{label} ({len(more)})", _table(more, pack, DETAIL_ROWS, loc))
-    counted_ids = {f.fingerprint for f in counted}
-    rest = [f for f in by_severity(open_all) if f.fingerprint not in counted_ids]
-    if rest:
+        total = len(counted_all) - TOP_ROWS
+        lines += _details(f"{label} ({total})", _table(more, pack, DETAIL_ROWS, loc, total))
+    counted_ids = {f.fingerprint for f in counted_all}
+    rest_all = [f for f in open_all if f.fingerprint not in counted_ids]
+    if rest_all:
+        rest = most_severe(rest_all, DETAIL_ROWS)
         lines += _details(
-            f"Open findings already present at the base ({len(rest)})", _table(rest, pack, DETAIL_ROWS, loc)
+            f"Open findings already present at the base ({len(rest_all)})",
+            _table(rest, pack, DETAIL_ROWS, loc, len(rest_all)),
         )
     if report.fixed:
         lines += _details(
