@@ -19,7 +19,9 @@ then run ``auditor check --format json -o /dev/null --timings`` in a fresh subpr
 main-branch run filling a result cache (``--cache``), one system changed in the working tree, then
 ``check --diff-base HEAD --cache`` against a full run of the changed tree, and ``check --diff-base HEAD`` without a
 cache (both revisions audited in one run: its time and peak memory; its report must be the cached run's, byte for
-byte).
+byte), then the same pull request as the GitHub Action runs it (``action.yml``: ``--format github --sarif-output``
+with ``GITHUB_STEP_SUMMARY`` set) on a copy of the cache the main-branch run filled (its SARIF's results must be the
+cached run's findings, in order).
 
 It exits 2 when a measured run was a tool error (exit 2 or 3) or the pull-request run's findings differ from the
 full run's: such figures measure nothing.
@@ -31,7 +33,9 @@ import argparse
 import contextlib
 import itertools
 import json
+import mmap
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,7 +99,7 @@ def generate(size: str, seed: int, workdir: Path) -> Path:
 
 
 def run_in_fresh_process(
-    argv: list[str], cwd: Path | None = None
+    argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
     """Run ``argv`` in a fresh interpreter that reports its own children's peak RSS (MiB) and CPU time (user +
     system, s: the CLI and its engine workers), so sizes do not mix.
@@ -125,7 +129,8 @@ def run_in_fresh_process(
         "os.unlink(out)\n"
         "sys.stderr.write('\\n@@' + json.dumps([p.returncode, wall, u.ru_maxrss / 1024, cpu]) + '\\n')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, cwd=cwd)
+    environ = {**os.environ, **env} if env else None
+    proc = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, cwd=cwd, env=environ)
     err, _, tail = proc.stderr.rpartition("\n@@")
     code, wall, rss, cpu = json.loads(tail)
     return subprocess.CompletedProcess(argv, code, proc.stdout, err), wall, rss, cpu
@@ -169,6 +174,14 @@ class DiffResult:
     cold_cpu: float = 0.0
     cold_rss_mib: float = 0.0
     cold_same: bool = False
+    # The same pull request as the GitHub Action runs it (action.yml: annotations, a SARIF file, the job summary),
+    # on a copy of the cache as the main-branch run left it.
+    action_wall: float = 0.0
+    action_cpu: float = 0.0
+    action_rss_mib: float = 0.0
+    action_counts: dict[str, float] = field(default_factory=dict)
+    action_same: bool = False
+    action_sarif_mib: float = 0.0
 
 
 def base_repository(inv: Path, repo: Path) -> Path:
@@ -210,26 +223,53 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
     full, full_wall, _, full_cpu = run_in_fresh_process([*common, "-o", str(repo / "full.json")], cwd=repo)
     cold_argv = [*common, "--diff-base", "HEAD", "-o", str(repo / "cold.json")]
     cold, cold_wall, cold_rss, cold_cpu = run_in_fresh_process(cold_argv, cwd=repo)
+    action_cache = repo / ".auditor-cache-action"
+    shutil.copytree(repo / ".auditor-cache", action_cache)
     diff_argv = [*common, *cache, "--diff-base", "HEAD", "--timings", "-o", str(repo / "diff.json")]
     diff, diff_wall, diff_rss, diff_cpu = run_in_fresh_process(diff_argv, cwd=repo)
+    sarif = repo / "action.sarif"
+    action_argv = [*_auditor(), "check", "inventory", "--engine", engine, "--fail-on", "never", "--quiet"]
+    action_argv += ["--format", "github", "--sarif-output", str(sarif), "--cache", str(action_cache)]
+    action_argv += ["--diff-base", "HEAD", "--timings"]
+    summary = {"GITHUB_STEP_SUMMARY": str(repo / "summary.md")}
+    action, action_wall, action_rss, action_cpu = run_in_fresh_process(action_argv, cwd=repo, env=summary)
+    same = cold_same = action_same = False
+    runs = (warm, full, cold, diff, action)
+    if all(p.returncode == 0 for p in runs):
+        a = [f["fingerprint"] for f in json.loads((repo / "full.json").read_text(encoding="utf-8"))["findings"]]
+        b = [f["fingerprint"] for f in json.loads((repo / "diff.json").read_text(encoding="utf-8"))["findings"]]
+        same = a == b
+        cold_same = (repo / "cold.json").read_bytes() == (repo / "diff.json").read_bytes()
+        action_same = _sarif_fingerprints(sarif) == b  # the SARIF's results, in order, are the report's findings
+    else:
+        failed = " ".join(p.stderr[-300:] for p in runs)
+        sys.stderr.write(f"diff run failed: {failed}\n")
+    return DiffResult(
+        full_wall, full_cpu, warm_wall, warm_cpu, warm_rss, diff_wall, diff_cpu, diff_rss, _timings(diff), same,
+        cold_wall, cold_cpu, cold_rss, cold_same, action_wall, action_cpu, action_rss, _timings(action), action_same,
+        sarif.stat().st_size / 2**20 if sarif.exists() else 0.0,
+    )  # fmt: skip
+
+
+def _timings(run: subprocess.CompletedProcess[str]) -> dict[str, float]:
+    """The ``--timings`` line of a run's stderr: stage times and counts."""
     counts: dict[str, float] = {}
-    for line in diff.stderr.splitlines():
+    for line in run.stderr.splitlines():
         if line.startswith("{"):
             with contextlib.suppress(ValueError):
                 counts = json.loads(line)
-    same = cold_same = False
-    if full.returncode == 0 and diff.returncode == 0 and warm.returncode == 0 and cold.returncode == 0:
-        a = json.loads((repo / "full.json").read_text(encoding="utf-8"))
-        b = json.loads((repo / "diff.json").read_text(encoding="utf-8"))
-        same = [f["fingerprint"] for f in a.get("findings", [])] == [f["fingerprint"] for f in b.get("findings", [])]
-        cold_same = (repo / "cold.json").read_bytes() == (repo / "diff.json").read_bytes()
-    else:
-        failed = " ".join(p.stderr[-300:] for p in (warm, full, cold, diff))
-        sys.stderr.write(f"diff run failed: {failed}\n")
-    return DiffResult(
-        full_wall, full_cpu, warm_wall, warm_cpu, warm_rss, diff_wall, diff_cpu, diff_rss, counts, same,
-        cold_wall, cold_cpu, cold_rss, cold_same,
-    )  # fmt: skip
+    return counts
+
+
+def _sarif_fingerprints(path: Path) -> list[str]:
+    """The fingerprints of a SARIF file's results, in order, read without parsing it (XL's is ~1.7 GB)."""
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return [m.group(1).decode("ascii") for m in re.finditer(rb'"auditorFingerprint/v1": "([0-9a-f]+)"', data)]
+
+
+def _stages(counts: dict[str, float]) -> str:
+    stages = {k: v for k, v in counts.items() if not k.startswith(("partitions ", "inventory files "))}
+    return ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items()))
 
 
 def _fmt(x: float | None) -> str:
@@ -368,10 +408,14 @@ def main() -> int:
             f"parsed {parsed}, read back from the cache {read_back}; "
             f"identical findings to the full run: {'yes' if d.same else 'NO'}"
         )
-        stages = {k: v for k, v in c.items() if not k.startswith(("partitions ", "inventory files "))}
-        shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items()))
-        print(f"- its stages, wall s (the working tree's; gate = the whole base revision: read, load, audit): {shown}")
-        if not (d.same and d.cold_same):
+        print(f"- its stages, wall s (the working tree's; gate = the base revision: read, load, audit): {_stages(c)}")
+        print(
+            f"- the same pull request as the GitHub Action runs it (--format github --sarif-output, the job summary; "
+            f"a copy of the cache the main-branch run filled): {d.action_wall:.2f} / {d.action_cpu:.2f}, peak RSS "
+            f"{d.action_rss_mib:.0f} MiB, SARIF {d.action_sarif_mib:.0f} MiB; its results are the findings of the "
+            f"run above: {'yes' if d.action_same else 'NO'}; its stages: {_stages(d.action_counts)}"
+        )
+        if not (d.same and d.cold_same and d.action_same):
             return 2
     # Figures of a run that failed measure nothing: a tool error (exit 2 or 3) fails the benchmark (and CI's smoke job).
     return 2 if any(r.exit_code not in (0, 1) for r in results) else 0
