@@ -113,11 +113,13 @@ def _results(
     report: GateReport, inv: Inventory | None, paths: PathMap, index: dict[str, int], loc: Localizer
 ) -> Callable[[Finding], dict[str, Any]]:
     """What makes each finding's SARIF result, with the parts many results share made once: a file's
-    ``artifactLocation`` (its path mapped and quoted), an evidence node's location. XL's pull request has 940k results
-    naming ~10k files and ~10k nodes; making those parts again for each result was most of the time its SARIF (1.68
-    GB) took to write. Shared parts are never changed: each result is dumped as it is made."""
+    ``artifactLocation`` (its path mapped and quoted), an evidence node's location, an evidence path's related
+    locations and code flow. XL's pull request has 940k results naming ~10k files and ~10k nodes; making those parts
+    again for each result was most of the time its SARIF (1.68 GB) took to write. Shared parts are never changed:
+    each result is dumped as it is made."""
     artifacts: dict[str, dict[str, Any]] = {}
     nodes: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    paths_made: dict[tuple[str, ...], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
     localized = loc.localized if loc.active else None
     change = report.change
     baseline = f"accepted debt recorded in baseline{f' {report.baseline_file}' if report.baseline_file else ''}"
@@ -142,6 +144,16 @@ def _results(
             else:
                 where["logicalLocations"] = [{"name": name, "kind": "resource"}]
             found = nodes[name] = (where, {"location": where, "nestingLevel": 0})
+        return found
+
+    def path(evidence: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The related locations and the code flow of an evidence path (many findings follow the same one)."""
+        found = paths_made.get(evidence)
+        if found is None:
+            steps = [node(n) for n in evidence]
+            related = [{"id": i, **where} for i, (where, _) in enumerate(steps, 1)]
+            flow = {"message": {"text": " -> ".join(evidence)}, "threadFlows": [{"locations": [s for _, s in steps]}]}
+            found = paths_made[evidence] = (related, [flow])
         return found
 
     def result(f: Finding) -> dict[str, Any]:
@@ -177,14 +189,7 @@ def _results(
         if state:
             out["baselineState"] = state
         if f.evidence:
-            steps = [node(n) for n in f.evidence]
-            out["relatedLocations"] = [{"id": i, **where} for i, (where, _) in enumerate(steps, 1)]
-            out["codeFlows"] = [
-                {
-                    "message": {"text": " -> ".join(f.evidence)},
-                    "threadFlows": [{"locations": [step for _, step in steps]}],
-                }
-            ]
+            out["relatedLocations"], out["codeFlows"] = path(f.evidence)
         if f.status == "waived":
             w = f.waiver
             out["suppressions"] = [
