@@ -260,6 +260,14 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
         back = stored.decode(json.loads(json.dumps(stored.encode(doc, 7))))
         assert back is not None, path
         assert back[1] == 7 and back[0] == doc and _positions(back[0]) == _positions(doc), path
+        # Positions are found by walking the document as far as the one asked needs: asked last container first,
+        # then every other one backwards, a fresh copy gives the same positions; a foreign container has none.
+        fresh = stored.decode(json.loads(json.dumps(stored.encode(doc, 7))))
+        assert fresh is not None
+        mine, twins = stored._depth_first(fresh[0]), stored._depth_first(doc)
+        assert [fresh[0].positions.pos(c) for c in mine[::-1]] == [c.pos for c in twins[::-1]], path
+        with pytest.raises(KeyError):
+            fresh[0].positions.pos({"not": "in this document"})
         entry = stored.encode(doc, 7)
         raw = base64.b64decode(entry["at"])
         for broken in (
