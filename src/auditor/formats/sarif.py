@@ -102,8 +102,9 @@ def _artifact(file: str, paths: PathMap) -> dict[str, Any]:
     return {"uri": quote(file), "uriBaseId": SRCROOT}
 
 
-def _physical(loc: Location, paths: PathMap) -> dict[str, Any]:
-    out: dict[str, Any] = {"artifactLocation": _artifact(loc.file, paths)}
+def _physical(loc: Location, artifact: dict[str, Any]) -> dict[str, Any]:
+    """A ``physicalLocation`` at ``loc``, in the file whose ``artifactLocation`` is ``artifact`` (:func:`_artifact`)."""
+    out: dict[str, Any] = {"artifactLocation": artifact}
     if loc.line > 0:
         out["region"] = {"startLine": loc.line, "startColumn": max(loc.column, 1)}
     return out
@@ -128,10 +129,7 @@ def _results(
         artifact = artifacts.get(at.file)
         if artifact is None:
             artifact = artifacts[at.file] = _artifact(at.file, paths)
-        out: dict[str, Any] = {"artifactLocation": artifact}
-        if at.line > 0:
-            out["region"] = {"startLine": at.line, "startColumn": max(at.column, 1)}
-        return out
+        return _physical(at, artifact)
 
     def node(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """An evidence node's location, and the same as a step of a thread flow."""
@@ -215,7 +213,9 @@ def _notifications(report: GateReport, paths: PathMap) -> list[dict[str, Any]]:
                 "descriptor": {"id": f"waiver-{note.kind}"},
                 "level": "warning",
                 "message": {"text": note.message},
-                "locations": [{"physicalLocation": _physical(note.waiver.location, paths)}],
+                "locations": [
+                    {"physicalLocation": _physical(note.waiver.location, _artifact(note.waiver.location.file, paths))}
+                ],
             }
         )
     return out
