@@ -251,6 +251,10 @@ def test_expired_waiver_stops_waiving_and_is_reported_in_every_format(repo: Path
     assert [f["status"] for f in doc["findings"] if f["fingerprint"] == f_id] == ["open"]
     gh = outputs["github"]
     assert re.search(r"^::warning file=w\.yaml,line=2,col=5,title=Expired waiver::", gh, re.M), gh
+    (note,) = json.loads(outputs["sarif"])["runs"][0]["invocations"][0]["toolConfigurationNotifications"]
+    assert note["descriptor"]["id"] == "waiver-expired"
+    at = note["locations"][0]["physicalLocation"]
+    assert at["artifactLocation"]["uri"] == "w.yaml" and at["region"] == {"startLine": 2, "startColumn": 5}
 
 
 def test_waiver_without_justification_is_refused_with_a_located_error(repo: Path) -> None:
