@@ -574,7 +574,10 @@ def test_annotations_and_summary_show_the_most_severe_of_findings_in_any_order(p
     assert shown == [markdown.cell(f.message) for f in ordered[:first]]
     assert f"More open findings ({len(found) - markdown.TOP_ROWS})" in summary
     assert f"…and {len(found) - first} more" in summary
-    diffed = markdown.render(gate(found, base_findings=found[5:], diff_base="main"), pack)
+    against_main = gate(found, base_findings=found[5:], diff_base="main")
+    diffed = markdown.render(against_main, pack)
+    assert "**5 new** (" in diffed and f"**0 fixed**, {len(found) - 5} unchanged." in diffed
+    assert f"; 0 fixed, {len(found) - 5} unchanged since main" in github.render(against_main, pack)
     base_rows = diffed.split("already present at the base")[1].split("</details>")[0]
     present = [f for f in ordered if f not in found[:5]]
     assert f"({len(present)})" in base_rows and f"…and {len(present) - markdown.DETAIL_ROWS} more" in base_rows

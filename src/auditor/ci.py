@@ -238,7 +238,7 @@ def _text_footer(report: GateReport, pack: PolicyPack, lang: str = "en") -> str:
                 rev=printable(report.diff_base),
                 new=len(new),
                 fixed=len(report.fixed),
-                same=len(report.unchanged),
+                same=report.unchanged_count,
             )
         )
         lines += [

@@ -77,9 +77,14 @@ class GateReport:
             and SEVERITY_RANK[f.severity] <= SEVERITY_RANK[self.fail_on]
         )
 
-    @property
-    def unchanged(self) -> list[Finding]:
-        return [f for f in self.findings if self.diff_base is not None and f.fingerprint not in self.new]
+    @functools.cached_property
+    def unchanged_count(self) -> int:
+        """How many findings were already there at the base revision (0 when not diffing): counted once, not listed
+        (the annotations, the job summary and the text footer each said it; XL: ~940k)."""
+        if self.diff_base is None:
+            return 0
+        new = self.new
+        return sum(f.fingerprint not in new for f in self.findings)
 
 
 def _severity_order(f: Finding) -> tuple[Any, ...]:

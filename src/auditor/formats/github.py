@@ -134,7 +134,7 @@ def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_re
             summary += f", {notes_dropped} waiver note{'s' if notes_dropped != 1 else ''}"
         summary += " — see the job summary or the SARIF report"
     if report.diff_base is not None:
-        summary += f"; {len(report.fixed)} fixed, {len(report.unchanged)} unchanged since {report.diff_base}"
+        summary += f"; {len(report.fixed)} fixed, {report.unchanged_count} unchanged since {report.diff_base}"
     waived = sum(1 for f in report.findings if f.status == "waived")
     baselined = sum(1 for f in report.findings if f.status == "baseline")
     if waived or baselined:

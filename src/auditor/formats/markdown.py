@@ -89,7 +89,7 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
     if report.diff_base is not None:
         lines.append(
             f"Compared with {code(report.diff_base)}: **{len(report.new)} new** ({_sev_counts(counted_all)} open), "
-            f"**{len(report.fixed)} fixed**, {len(report.unchanged)} unchanged."
+            f"**{len(report.fixed)} fixed**, {report.unchanged_count} unchanged."
         )
     lines.append(f"All open findings: {_sev_counts(open_all)} · waived: {len(waived)} · baseline: {len(baselined)}")
     lines.append("")
