@@ -2,6 +2,7 @@
 """A/B of the pull-request run: two installations of auditor, one inventory, one sitting, runs alternated.
 
     python benchmarks/ab.py A_VENV B_VENV [--size XL] [--runs 3] [--seed 1] [--workdir DIR] [--engine embedded]
+                            [--action]
 
 This machine's speed moves by a third from one hour to the next (docs/performance.md, sessions 13 and 14), so a
 change to the pull-request run is measured against the code it changes in the same sitting. ``A_VENV`` and
@@ -14,6 +15,10 @@ the largest process's peak RSS (``benchmarks/run.py``'s measures), the peak of t
 the run (the CLI, its helpers, the engine's workers; sampled every 0.25 s from ``/proc/PID/smaps_rollup`` on Linux),
 the stage times, then medians and mean stages per side. It exits 2 when a run failed or any two reports differ:
 figures of a different report compare nothing.
+
+``--action`` times the pull request as the GitHub Action runs it (``action.yml``: ``--format github --sarif-output
+FILE`` with ``GITHUB_STEP_SUMMARY`` set) instead of ``--format json``; its report is then the annotations, the SARIF
+file and the job summary, all three compared.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/auditor-bench"))
     ap.add_argument("--engine", default="embedded")
+    ap.add_argument("--action", action="store_true", help="time the GitHub Action's command (annotations + SARIF)")
     args = ap.parse_args()
     sides = {"A": args.a.resolve(), "B": args.b.resolve()}
     for name, venv in sides.items():
@@ -119,9 +125,19 @@ def main() -> int:
                 shutil.rmtree(cache)
             shutil.copytree(templates[name], cache)
             out = workdir / f"ab-report-{name}.json"
-            argv = [*auditor(name), *common, "--cache", str(cache), "--diff-base", "HEAD", "--timings", "-o", str(out)]
+            argv = [*auditor(name), *common, "--cache", str(cache), "--diff-base", "HEAD", "--timings"]
+            env: dict[str, str] | None = None
+            summary = workdir / f"ab-summary-{name}.md"
+            if args.action:
+                out = workdir / f"ab-report-{name}.sarif"
+                summary.unlink(missing_ok=True)
+                argv[argv.index("json")] = "github"
+                argv += ["--quiet", "--sarif-output", str(out)]
+                env = {"GITHUB_STEP_SUMMARY": str(summary)}
+            else:
+                argv += ["-o", str(out)]
             with PssPeak(str(sides[name])) as pss:
-                proc, wall, rss, cpu = run_in_fresh_process(argv, cwd=repo)
+                proc, wall, rss, cpu = run_in_fresh_process(argv, cwd=repo, env=env)
             if proc.returncode not in (0, 1):
                 sys.stderr.write(f"{name}: the pull-request run failed: {proc.stderr[-500:]}\n")
                 return 2
@@ -130,7 +146,10 @@ def main() -> int:
             row.update({k: float(stages.get(k, 0.0)) for k in (*STAGES, "partitions evaluated")})
             results[name].append(row)
             with out.open("rb") as report:
-                reports[name].add(hashlib.file_digest(report, "sha256").hexdigest())
+                digest = hashlib.file_digest(report, "sha256").hexdigest()
+            if args.action:  # the annotations and the job summary too
+                digest += hashlib.sha256(proc.stdout.encode("utf-8") + summary.read_bytes()).hexdigest()
+            reports[name].add(digest)
             shown = " ".join(f"{k} {row[k]:.2f}" for k in STAGES)
             print(
                 f"run {i + 1} {name}: {wall:.2f} s / {cpu:.2f} CPU-s, peak RSS {rss:.0f} MiB, summed PSS "
