@@ -264,7 +264,7 @@ def test_a_stored_file_reads_back_as_the_same_located_tree() -> None:
         # then every other one backwards, a fresh copy gives the same positions; a foreign container has none.
         fresh = stored.decode(json.loads(json.dumps(stored.encode(doc, 7))))
         assert fresh is not None
-        mine, twins = stored._depth_first(fresh[0]), stored._depth_first(doc)
+        mine, twins = list(stored._depth_first(fresh[0])), list(stored._depth_first(doc))
         assert [fresh[0].positions.pos(c) for c in mine[::-1]] == [c.pos for c in twins[::-1]], path
         with pytest.raises(KeyError):
             fresh[0].positions.pos({"not": "in this document"})
