@@ -137,27 +137,28 @@ class RepoPaths:
     file outside any work tree maps to None (the caller keeps its path as it is)."""
 
     def __init__(self, cwd: Path | None = None) -> None:
-        self._cwd = Path(os.path.realpath(cwd if cwd is not None else Path.cwd()))
-        self._tops: dict[Path, Path | None] = {}
+        self._cwd = os.path.realpath(cwd if cwd is not None else Path.cwd())
+        self._tops: dict[str, str | None] = {}  # a real directory -> the top of its work tree, with a final separator
         self._mapped: dict[str, str | None] = {}  # per file: a report asks once per finding, hundreds per file
         self._real_dirs: dict[str, str] = {}  # a directory as shown -> where it really is
-        self._top_of: dict[str, str | None] = {}  # a real directory -> the top of its work tree
 
-    def _top(self, directory: Path) -> Path | None:
-        seen: list[Path] = []
+    def _top(self, directory: str) -> str | None:
+        """The top of the work tree holding the real ``directory``, ending with a separator; None outside any."""
+        seen: list[str] = []
         current = directory
-        top: Path | None = None
+        top: str | None = None
         while True:
             if current in self._tops:
                 top = self._tops[current]
                 break
             seen.append(current)
-            if os.path.lexists(current / ".git"):
-                top = current
+            if os.path.lexists(os.path.join(current, ".git")):
+                top = os.path.join(current, "")
                 break
-            if current.parent == current:
+            parent = os.path.dirname(current)
+            if parent == current:
                 break
-            current = current.parent
+            current = parent
         for d in seen:
             self._tops[d] = top
         return top
@@ -181,14 +182,8 @@ class RepoPaths:
             if where is None:
                 where = self._real_dirs[directory] = os.path.realpath(directory)
             real = os.path.join(where, name)
-        parent = os.path.dirname(real)
-        if parent not in self._top_of:
-            top = self._top(Path(parent))
-            self._top_of[parent] = None if top is None else os.path.join(str(top), "")  # with its final separator
-        prefix = self._top_of[parent]
-        if prefix is None or not real.startswith(prefix):
-            return None
-        return real[len(prefix) :].replace(os.sep, "/")
+        top = self._top(os.path.dirname(real))
+        return None if top is None else real[len(top) :].replace(os.sep, "/")
 
 
 def repo_paths() -> RepoPaths:
