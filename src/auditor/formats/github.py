@@ -11,10 +11,10 @@ from __future__ import annotations
 from auditor.errors import Location
 from auditor.escape import printable
 from auditor.filters import GateReport, most_severe
-from auditor.findings import SEVERITY_RANK, Finding
+from auditor.findings import Finding
 from auditor.formats import markdown
 from auditor.formats.sarif import PathMap
-from auditor.policy.catalogue import PolicyPack
+from auditor.policy.catalogue import SEVERITIES, PolicyPack
 
 LIMITS = {"error": 10, "warning": 10, "notice": 10}
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
@@ -93,7 +93,7 @@ def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_re
     # The most severe first (errors, warnings, then info), each kind up to what is left of its budget: only those are
     # put in order (a large estate counts ~940k open findings when not diffing; the annotations are the first of
     # by_severity's order, as when they were all sorted).
-    of_severity: dict[str, list[Finding]] = {s: [] for s in sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__)}
+    of_severity: dict[str, list[Finding]] = {s: [] for s in SEVERITIES}
     for f in report.counted():
         of_severity[f.severity].append(f)
     for severity, found in of_severity.items():
