@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import statistics
@@ -37,7 +36,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import SIZES  # noqa: E402
-from run import STAGES, base_repository, change_one_system, generate, run_in_fresh_process  # noqa: E402
+from run import (  # noqa: E402
+    STAGES,
+    as_the_action,
+    base_repository,
+    change_one_system,
+    generate,
+    run_in_fresh_process,
+    timings_of,
+)
 
 
 def _summed_pss(marker: str) -> int:
@@ -97,7 +104,7 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     inv = generate(args.size, args.seed, workdir)
     repo = base_repository(inv, workdir / f"{args.size}-abrepo")
-    common = ["check", "inventory", "--format", "json", "--engine", args.engine, "--fail-on", "never"]
+    common = ["check", "inventory", "--engine", args.engine, "--fail-on", "never"]
 
     def auditor(name: str) -> list[str]:
         return [str(sides[name] / "bin" / "auditor")]
@@ -107,7 +114,7 @@ def main() -> int:
         template = workdir / f"ab-cache-{name}"
         if template.exists():
             shutil.rmtree(template)
-        warm_argv = [*auditor(name), *common, "--cache", str(template), "-o", os.devnull]
+        warm_argv = [*auditor(name), *common, "--format", "json", "--cache", str(template), "-o", os.devnull]
         warm, wall, rss, cpu = run_in_fresh_process(warm_argv, cwd=repo)
         if warm.returncode not in (0, 1):
             sys.stderr.write(f"{name}: the main-branch run failed: {warm.stderr[-500:]}\n")
@@ -124,24 +131,23 @@ def main() -> int:
             if cache.exists():
                 shutil.rmtree(cache)
             shutil.copytree(templates[name], cache)
-            out = workdir / f"ab-report-{name}.json"
             argv = [*auditor(name), *common, "--cache", str(cache), "--diff-base", "HEAD", "--timings"]
             env: dict[str, str] | None = None
             summary = workdir / f"ab-summary-{name}.md"
             if args.action:
                 out = workdir / f"ab-report-{name}.sarif"
                 summary.unlink(missing_ok=True)
-                argv[argv.index("json")] = "github"
-                argv += ["--quiet", "--sarif-output", str(out)]
-                env = {"GITHUB_STEP_SUMMARY": str(summary)}
+                output, env = as_the_action(out, summary)
+                argv += output
             else:
-                argv += ["-o", str(out)]
+                out = workdir / f"ab-report-{name}.json"
+                argv += ["--format", "json", "-o", str(out)]
             with PssPeak(str(sides[name])) as pss:
                 proc, wall, rss, cpu = run_in_fresh_process(argv, cwd=repo, env=env)
             if proc.returncode not in (0, 1):
                 sys.stderr.write(f"{name}: the pull-request run failed: {proc.stderr[-500:]}\n")
                 return 2
-            stages = next((json.loads(x) for x in proc.stderr.splitlines() if x.startswith("{")), {})
+            stages = timings_of(proc)
             row = {"wall": wall, "cpu": cpu, "rss": rss, "pss": pss.peak_kb / 1024}
             row.update({k: float(stages.get(k, 0.0)) for k in (*STAGES, "partitions evaluated")})
             results[name].append(row)

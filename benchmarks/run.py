@@ -228,10 +228,9 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
     diff_argv = [*common, *cache, "--diff-base", "HEAD", "--timings", "-o", str(repo / "diff.json")]
     diff, diff_wall, diff_rss, diff_cpu = run_in_fresh_process(diff_argv, cwd=repo)
     sarif = repo / "action.sarif"
-    action_argv = [*_auditor(), "check", "inventory", "--engine", engine, "--fail-on", "never", "--quiet"]
-    action_argv += ["--format", "github", "--sarif-output", str(sarif), "--cache", str(action_cache)]
-    action_argv += ["--diff-base", "HEAD", "--timings"]
-    summary = {"GITHUB_STEP_SUMMARY": str(repo / "summary.md")}
+    output, summary = as_the_action(sarif, repo / "summary.md")
+    action_argv = [*_auditor(), "check", "inventory", "--engine", engine, "--fail-on", "never", *output]
+    action_argv += ["--cache", str(action_cache), "--diff-base", "HEAD", "--timings"]
     action, action_wall, action_rss, action_cpu = run_in_fresh_process(action_argv, cwd=repo, env=summary)
     same = cold_same = action_same = False
     runs = (warm, full, cold, diff, action)
@@ -245,13 +244,19 @@ def diff_run(size: str, inv: Path, engine: str, workdir: Path) -> DiffResult:
         failed = " ".join(p.stderr[-300:] for p in runs)
         sys.stderr.write(f"diff run failed: {failed}\n")
     return DiffResult(
-        full_wall, full_cpu, warm_wall, warm_cpu, warm_rss, diff_wall, diff_cpu, diff_rss, _timings(diff), same,
-        cold_wall, cold_cpu, cold_rss, cold_same, action_wall, action_cpu, action_rss, _timings(action), action_same,
+        full_wall, full_cpu, warm_wall, warm_cpu, warm_rss, diff_wall, diff_cpu, diff_rss, timings_of(diff), same,
+        cold_wall, cold_cpu, cold_rss, cold_same, action_wall, action_cpu, action_rss, timings_of(action), action_same,
         sarif.stat().st_size / 2**20 if sarif.exists() else 0.0,
     )  # fmt: skip
 
 
-def _timings(run: subprocess.CompletedProcess[str]) -> dict[str, float]:
+def as_the_action(sarif: Path, summary: Path) -> tuple[list[str], dict[str, str]]:
+    """The output options and environment of ``auditor check`` as the GitHub Action runs it (``action.yml``:
+    annotations on stdout, the SARIF file, the job summary appended to ``$GITHUB_STEP_SUMMARY``)."""
+    return ["--quiet", "--format", "github", "--sarif-output", str(sarif)], {"GITHUB_STEP_SUMMARY": str(summary)}
+
+
+def timings_of(run: subprocess.CompletedProcess[str]) -> dict[str, float]:
     """The ``--timings`` line of a run's stderr: stage times and counts."""
     counts: dict[str, float] = {}
     for line in run.stderr.splitlines():
