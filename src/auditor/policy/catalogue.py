@@ -292,13 +292,13 @@ _MEMO_BYTES = 131_072
 
 def _module(
     root: Path, path: Path, shown: str, text: str, size: int, problems: list[Problem]
-) -> tuple[Module, list[Rule]] | None:
+) -> tuple[Module, tuple[Rule, ...]] | None:
     """The module and its check rules, with its problems added to ``problems``; None when :func:`guard.check_source`
     refuses its text (no engine, nor the METADATA parser, sees it then)."""
     read = _checked_module if size <= _MEMO_BYTES else _checked_module.__wrapped__
     found, parsed = read(root, path, shown, text, size)
     problems.extend(found)
-    return None if parsed is None else (parsed[0], list(parsed[1]))
+    return parsed
 
 
 @lru_cache(maxsize=_MODULE_MEMO)
