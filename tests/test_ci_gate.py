@@ -358,6 +358,26 @@ def test_sarif_on_the_sample_validates_and_carries_lines_fingerprints_and_rules(
     assert again.out == r.out
 
 
+def test_sarif_max_results_on_the_command_line() -> None:
+    """``--sarif-max-results N`` writes the N results that matter most (the sample's errors before its warnings),
+    warns on one stderr line, keeps the exit code; the JSON report still holds every finding; N < 1 is a usage
+    error."""
+    whole = json.loads(run_auditor("check", str(SAMPLE), "--format", "json").out)["findings"]
+    errors = [f["fingerprint"] for f in whole if f["severity"] == "error"]
+    assert len(whole) > len(errors) > 5
+    r = run_auditor("check", str(SAMPLE), "--format", "sarif", "--sarif-max-results", "5")
+    assert r.code == 1, r.err
+    results = validate_sarif(r.out)["runs"][0]["results"]
+    assert [x["partialFingerprints"][sarif.FINGERPRINT_KEY] for x in results] == errors[:5]
+    [warning] = [line for line in r.err.splitlines() if line.strip()]
+    assert warning.startswith(f"auditor: warning: SARIF report: 5 of {len(whole)} results written")
+    limit = str(len(whole))
+    same = run_auditor("check", str(SAMPLE), "--format", "sarif", "--sarif-max-results", limit)
+    assert same.out == run_auditor("check", str(SAMPLE), "--format", "sarif").out and not same.err.strip()
+    bad = run_auditor("check", str(SAMPLE), "--format", "sarif", "--sarif-max-results", "0")
+    assert bad.code == 2 and "--sarif-max-results" in bad.err
+
+
 def test_help_markdown_quotes_the_french_clause_text() -> None:
     pack = load_pack(POLICIES, (POLICY_PACK,))
     rule = next(r for r in pack.rules if pack.clauses[r.clause].excerpt_fr)
@@ -584,6 +604,58 @@ def test_annotations_and_summary_show_the_most_severe_of_findings_in_any_order(p
     assert [r.split(" | ")[2] for r in base_rows.splitlines() if r.startswith("| ") and "Clause" not in r] == [
         markdown.cell(f.message) for f in present[: markdown.DETAIL_ROWS]
     ]
+
+
+def test_a_limited_sarif_keeps_the_findings_that_matter_most_and_says_what_it_left_out(pack: PolicyPack) -> None:
+    """With ``max_results`` (the action: code scanning refuses more than 25,000 results a run), the SARIF holds that
+    many results in report order: open before waived or baselined, new before unchanged, the most severe first, then
+    report order; it says how many it left out, and the gate's verdict is still the whole report's. A limit the
+    report does not reach changes nothing, byte for byte."""
+    import random
+
+    rng = random.Random(11)
+    found = [
+        dataclasses.replace(f, location=Location(f"inventory/{rng.choice('abc')}.yaml", rng.randint(1, 400), 3))
+        for severity, n in (("error", 40), ("warning", 60), ("info", 50))
+        for f in synthetic(pack, n, severity)
+    ]
+    found.sort(key=Finding.sort_key)
+    waived = {f.fingerprint for f in rng.sample(found, 30)}
+    base = rng.sample(found, 90)  # the rest is new
+    accepted = {"justification": "j", "owner": "o"}
+    report = gate(
+        [f.with_status("waived", accepted) if f.fingerprint in waived else f for f in found],
+        base_findings=base,
+        diff_base="main",
+        fail_on="warning",
+    )
+    assert len(report.findings) == 150 and 0 < len(report.new) < 150 and report.fails()
+
+    def importance(i: int) -> tuple[object, ...]:
+        f = report.findings[i]
+        return (f.status != "open", f.fingerprint not in report.new, ["error", "warning", "info"].index(f.severity), i)
+
+    whole = sarif.render(report, pack)
+    for limit in (1, 7, 33, 61, 120, 149):
+        expected = [report.findings[i] for i in sorted(sorted(range(150), key=importance)[:limit])]
+        assert report.foremost(limit) == tuple(expected)
+        doc = validate_sarif(sarif.render(report, pack, max_results=limit))
+        run = doc["runs"][0]
+        assert [r["partialFingerprints"][sarif.FINGERPRINT_KEY] for r in run["results"]] == [
+            f.fingerprint for f in expected
+        ]
+        assert run["properties"]["resultsTotal"] == 150 and run["properties"]["resultsOmitted"] == 150 - limit
+        assert run["properties"]["gateFailed"] is True  # the whole report's verdict, whatever was written
+        [note] = run["invocations"][0]["toolExecutionNotifications"]
+        assert note["message"]["text"].startswith(f"{limit} of 150 results written")
+        # The results written are those of the whole log, unchanged.
+        full = {r["partialFingerprints"][sarif.FINGERPRINT_KEY]: r for r in json.loads(whole)["runs"][0]["results"]}
+        assert all(r == full[r["partialFingerprints"][sarif.FINGERPRINT_KEY]] for r in run["results"])
+    failing = report.failing()
+    assert report.foremost(len(failing)) == tuple(failing)  # the findings failing the gate come first
+    assert sarif.render(report, pack, max_results=150) == whole == sarif.render(report, pack, max_results=10**6)
+    summary = markdown.render(report, pack, notes=["SARIF report: 7 of 150 results written <b>"])
+    assert "> **Note:** SARIF report: 7 of 150 results written \\<b\\>" in summary
 
 
 def test_markdown_summary_is_comment_sized(pack: PolicyPack) -> None:

@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 import yaml
 from tests.conftest import CLEAN, MINIMAL, ROOT, commit_all
-from tests.test_ci_gate import SARIF_SCHEMA, VIOLATING, git, repo  # noqa: F401  (repo is a fixture)
+from tests.test_ci_gate import NEW_FIELD, SARIF_SCHEMA, VIOLATING, git, repo  # noqa: F401  (repo is a fixture)
 
 BIN = Path(sys.executable).parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -166,6 +166,34 @@ def test_action_audits_once_for_its_annotations_and_its_sarif(repo: Path, tmp_pa
     assert bool(annotated) == (annotate == "true"), run.log
     summary = (tmp_path / "run" / "step-summary.md").read_text(encoding="utf-8").strip()
     assert bool(summary) == (annotate == "true")
+
+
+def test_action_limits_the_uploaded_sarif_to_what_code_scanning_takes(repo: Path, tmp_path: Path) -> None:  # noqa: F811
+    """Code scanning refuses a run of more than 25,000 results: the action asks for at most that many when it uploads
+    (its sarif-max-results input), the failing findings first, and says so in the log and the job summary; the gate
+    still counts every finding. A SARIF kept for another reader (upload-sarif false) holds every result."""
+    more = "".join(NEW_FIELD.replace("app.home_gps", f"app.home_gps_{i}") for i in range(2))
+    (repo / "inventory" / "app.yaml").write_text(VIOLATING + more, encoding="utf-8")
+    env, calls = counting_auditor(tmp_path)
+    everything = run_action(gate_inputs(repo, **{"diff-base": ""}), repo, tmp_path / "all", env)
+    assert everything.failed == ("Gate verdict", 1), everything.log
+    assert "--sarif-max-results 25000" in calls.read_text(encoding="utf-8")  # the default, far above this repo's
+    results = json.loads((repo / "auditor.sarif").read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert len(results) == 3 and "results written" not in everything.log
+
+    one = run_action(gate_inputs(repo, **{"diff-base": "", "sarif-max-results": "1"}), repo, tmp_path / "one", env)
+    assert one.failed == ("Gate verdict", 1) and one.outputs["audit"]["exit-code"] == "1", one.log
+    doc = json.loads((repo / "auditor.sarif").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(SARIF_SCHEMA).validate(doc)
+    [kept] = doc["runs"][0]["results"]
+    assert kept["level"] == "error" and doc["runs"][0]["properties"]["resultsOmitted"] == len(results) - 1
+    said = f"1 of {len(results)} results written"
+    assert said in one.log and said in (tmp_path / "one" / "step-summary.md").read_text(encoding="utf-8")
+
+    kept_all = {"diff-base": "", "sarif-max-results": "1", "upload-sarif": "false"}
+    other = run_action(gate_inputs(repo, **kept_all), repo, tmp_path / "other", env)
+    assert other.failed == ("Gate verdict", 1), other.log
+    assert len(json.loads((repo / "auditor.sarif").read_text(encoding="utf-8"))["runs"][0]["results"]) == len(results)
 
 
 def test_action_with_a_diff_base_fails_only_on_new_findings(repo: Path, tmp_path: Path) -> None:  # noqa: F811

@@ -285,11 +285,19 @@ def render(
 
 
 def render_chunks(
-    fmt: str, report: GateReport, pack: PolicyPack, inv: Inventory, *, color: bool = False, lang: str = "en"
+    fmt: str,
+    report: GateReport,
+    pack: PolicyPack,
+    inv: Inventory,
+    *,
+    color: bool = False,
+    lang: str = "en",
+    sarif_max_results: int | None = None,
 ) -> Iterable[str] | Iterable[bytes]:
     """The report in ``fmt`` as pieces to write in order: text, JSON and SARIF are produced a finding or a slice of
     findings at a time (a report of a large inventory is never one string in memory), the other formats are one
-    piece. JSON and SARIF come as UTF-8 (:func:`auditor.formats.jsonstream.chunks`), the others as text."""
+    piece. JSON and SARIF come as UTF-8 (:func:`auditor.formats.jsonstream.chunks`), the others as text. SARIF holds
+    at most ``sarif_max_results`` results (:meth:`GateReport.foremost`)."""
     if fmt == "json":
         from auditor.formats import json_format
         from auditor.localize import Localizer
@@ -298,7 +306,9 @@ def render_chunks(
     if fmt == "sarif":
         from auditor.formats import sarif
 
-        return sarif.render_chunks(report, pack, inv, repo_paths=gitrev.repo_paths(), lang=lang)
+        return sarif.render_chunks(
+            report, pack, inv, repo_paths=gitrev.repo_paths(), lang=lang, max_results=sarif_max_results
+        )
     if fmt == "text":
         from auditor.formats import text as text_format
 
@@ -323,10 +333,19 @@ def _render_whole(fmt: str, report: GateReport, pack: PolicyPack, lang: str = "e
     raise ValueError(f"unknown report format {fmt!r}")
 
 
-def step_summary(report: GateReport, pack: PolicyPack) -> str:
+def sarif_limited(report: GateReport, max_results: int | None) -> str | None:
+    """What to tell of a SARIF report that holds only ``max_results`` of the findings; None when it holds them all."""
+    if max_results is None or len(report.findings) <= max_results:
+        return None
+    from auditor.formats import sarif
+
+    return "SARIF report: " + sarif.omitted_note(len(report.findings), max_results)
+
+
+def step_summary(report: GateReport, pack: PolicyPack, notes: Sequence[str] = ()) -> str:
     from auditor.formats import github
 
-    return github.step_summary(report, pack)
+    return github.step_summary(report, pack, notes)
 
 
 __all__ = [
@@ -337,6 +356,7 @@ __all__ = [
     "prepare",
     "release",
     "render",
+    "sarif_limited",
     "settle",
     "step_summary",
 ]

@@ -512,6 +512,15 @@ def cli() -> None:
     "SARIF for code scanning in one run.",
 )
 @click.option(
+    "--sarif-max-results",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Write at most N results in the SARIF report: open before waived or baselined, new before unchanged, then "
+    "the most severe (GitHub code scanning refuses more than 25000; the GitHub Action sets this). Default: all. The "
+    "gate and the other formats still count every finding.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
     default=None,
@@ -566,6 +575,7 @@ def check(
     fmt: str,
     output: Path | None,
     sarif_output: Path | None,
+    sarif_max_results: int | None,
     fail_on: str | None,
     engine: str,
     color: bool | None,
@@ -651,10 +661,18 @@ def check(
         use_colour = color if color is not None else (output is None and sys.stdout.isatty())
         if baseline_text is not None and write_baseline is not None:
             write_output(baseline_text, write_baseline)
-        write_output(ci.render_chunks(fmt, report, pack, inv, color=use_colour, lang=lang), output)
+        limit = sarif_max_results
+        write_output(
+            ci.render_chunks(fmt, report, pack, inv, color=use_colour, lang=lang, sarif_max_results=limit), output
+        )
         if sarif_output is not None:
-            write_output(ci.render_chunks("sarif", report, pack, inv, lang=lang), sarif_output)
+            write_output(ci.render_chunks("sarif", report, pack, inv, lang=lang, sarif_max_results=limit), sarif_output)
         timings.add("format", started)  # formatting and writing: JSON and SARIF are produced as they are written
+        # A SARIF report that holds only some results says so in itself, here and in the job summary.
+        limited = ci.sarif_limited(report, limit) if fmt == "sarif" or sarif_output is not None else None
+        notes = [limited] if limited is not None else []
+        if limited is not None:
+            _err(f"auditor: warning: {limited}")
         if show_timings:
             timings.count("audits read back", pipeline.SHARED.audits_read_back)
             timings.count("base trees read back", pipeline.SHARED.trees_read_back)
@@ -663,7 +681,7 @@ def check(
         if fmt == "github" and summary_file:
             try:
                 with open(summary_file, "a", encoding="utf-8") as handle:
-                    handle.write(ci.step_summary(report, pack))
+                    handle.write(ci.step_summary(report, pack, notes))
             except OSError as exc:
                 raise _output_failed(summary_file, exc) from None
         return EXIT_FINDINGS if report.fails() else EXIT_OK

@@ -86,6 +86,30 @@ class GateReport:
         new = self.new
         return sum(f.fingerprint not in new for f in self.findings)
 
+    def foremost(self, n: int) -> tuple[Finding, ...]:
+        """The ``n`` findings that matter most, in report order: open before waived or baselined, new before
+        unchanged (when diffing), then the most severe, then report order (so the findings failing the gate come
+        first). All of them when there are no more than ``n``. For a reader that takes only so many: GitHub code
+        scanning refuses a SARIF run of more than 25,000 results."""
+        findings = self.findings
+        if len(findings) <= n:
+            return findings
+        diffing, new = self.diff_base is not None, self.new
+        buckets: dict[tuple[bool, bool, int], list[int]] = {}
+        for i, f in enumerate(findings):  # one pass, no sort of a large estate's ~940k
+            key = (f.status != "open", diffing and f.fingerprint not in new, SEVERITY_RANK[f.severity])
+            bucket = buckets.get(key)
+            if bucket is None:
+                bucket = buckets[key] = []
+            bucket.append(i)
+        chosen: list[int] = []
+        for key in sorted(buckets):
+            chosen += buckets[key][: n - len(chosen)]
+            if len(chosen) >= n:
+                break
+        chosen.sort()
+        return tuple(findings[i] for i in chosen)
+
 
 def _severity_order(f: Finding) -> tuple[Any, ...]:
     return (SEVERITY_RANK[f.severity], f.sort_key())

@@ -8,6 +8,8 @@ toolkit does (``%``, CR, LF in the message; also ``:`` and ``,`` in properties).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from auditor.errors import Location
 from auditor.escape import printable
 from auditor.filters import GateReport, most_severe
@@ -143,6 +145,7 @@ def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_re
     return "\n".join(lines) + "\n"
 
 
-def step_summary(report: GateReport, pack: PolicyPack) -> str:
-    """Markdown for ``$GITHUB_STEP_SUMMARY`` (the CLI appends it when the variable is set)."""
-    return markdown.render(report, pack)
+def step_summary(report: GateReport, pack: PolicyPack, notes: Sequence[str] = ()) -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY`` (the CLI appends it when the variable is set); ``notes``: what the run
+    says of itself (the SARIF it wrote holding only some results), shown under the counts."""
+    return markdown.render(report, pack, notes=notes)

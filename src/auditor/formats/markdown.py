@@ -64,8 +64,16 @@ def _details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 
-def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (auditor)", lang: str = "en") -> str:
-    """The summary; finding messages and fixes in ``lang`` (its headings stay English: it is CI's summary)."""
+def render(
+    report: GateReport,
+    pack: PolicyPack,
+    *,
+    title: str = "Privacy gate (auditor)",
+    lang: str = "en",
+    notes: Sequence[str] = (),
+) -> str:
+    """The summary; finding messages and fixes in ``lang`` (its headings stay English: it is CI's summary); ``notes``
+    (the run's own, not inventory text) under the counts."""
     loc = Localizer(pack, lang)
     failing = report.failing()
     # A large estate counts ~940k open findings when not diffing: only the first rows are shown, so only they are
@@ -93,6 +101,8 @@ def render(report: GateReport, pack: PolicyPack, *, title: str = "Privacy gate (
         )
     lines.append(f"All open findings: {_sev_counts(open_all)} · waived: {len(waived)} · baseline: {len(baselined)}")
     lines.append("")
+    for text in notes:
+        lines += [f"> **Note:** {cell(text)}", ""]
     for note in report.notes:
         lines.append(f"> ⚠️ **Waiver {note.kind}** ({code(str(note.waiver.location))}): {cell(note.message)}")
     if report.notes:

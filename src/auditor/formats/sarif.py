@@ -32,6 +32,8 @@ FINGERPRINT_KEY = "auditorFingerprint/v1"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 # GitHub maps security-severity to critical >= 9.0, high >= 7.0, medium >= 4.0, low > 0.
 SECURITY_SEVERITY = {"error": "7.5", "warning": "5.0", "info": "2.0"}
+# GitHub code scanning refuses a run of more than this many results (the action's default --sarif-max-results).
+CODE_SCANNING_MAX_RESULTS = 25_000
 
 
 def _source_name(clause: Clause | None) -> str:
@@ -221,6 +223,15 @@ def _notifications(report: GateReport, paths: PathMap) -> list[dict[str, Any]]:
     return out
 
 
+def omitted_note(total: int, written: int) -> str:
+    """What a SARIF log limited to ``written`` of ``total`` results says of the others (and the CLI on stderr)."""
+    return (
+        f"{written:,} of {total:,} results written (--sarif-max-results): open before waived or baselined, new "
+        "before unchanged, then the most severe. GitHub code scanning refuses a run of more than "
+        f"{CODE_SCANNING_MAX_RESULTS:,} results; auditor's JSON and HTML reports hold every finding."
+    )
+
+
 def render(
     report: GateReport,
     pack: PolicyPack,
@@ -228,8 +239,10 @@ def render(
     *,
     repo_paths: PathMap = _no_repo,
     lang: str = "en",
+    max_results: int | None = None,
 ) -> str:
-    return b"".join(render_chunks(report, pack, inv, repo_paths=repo_paths, lang=lang)).decode("utf-8")
+    chunks = render_chunks(report, pack, inv, repo_paths=repo_paths, lang=lang, max_results=max_results)
+    return b"".join(chunks).decode("utf-8")
 
 
 def render_chunks(
@@ -239,13 +252,21 @@ def render_chunks(
     *,
     repo_paths: PathMap = _no_repo,
     lang: str = "en",
+    max_results: int | None = None,
 ) -> Iterator[bytes]:
     """The SARIF log in pieces of UTF-8 (:data:`jsonstream.SLICE` results each). ``repo_paths`` maps the paths
     findings carry to paths relative to the top of their git work tree (``gitrev.RepoPaths``); a path it cannot map
-    stays as it is (relative to the working directory, or an absolute ``file://`` URI)."""
+    stays as it is (relative to the working directory, or an absolute ``file://`` URI). With ``max_results``, only
+    that many results (:meth:`GateReport.foremost`), and a notification and run properties saying how many were
+    left out; the gate's verdict is still the whole report's."""
     rules: Sequence[Rule] = sorted(pack.rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
-    results = map(_results(report, inv, repo_paths, index, Localizer(pack, lang)), report.findings)
+    chosen = report.findings if max_results is None else report.foremost(max_results)
+    results = map(_results(report, inv, repo_paths, index, Localizer(pack, lang)), chosen)
+    invocation: dict[str, Any] = {
+        "executionSuccessful": True,
+        "toolConfigurationNotifications": _notifications(report, repo_paths),
+    }
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -262,15 +283,20 @@ def render_chunks(
             SRCROOT: {"description": {"text": "The top of the git work tree that holds the inventory."}}
         },
         "columnKind": "unicodeCodePoints",
-        "invocations": [
-            {
-                "executionSuccessful": True,
-                "toolConfigurationNotifications": _notifications(report, repo_paths),
-            }
-        ],
+        "invocations": [invocation],
         "results": None,
         "properties": {"failOn": report.fail_on, "gateFailed": report.fails()},
     }
+    omitted = len(report.findings) - len(chosen)
+    if omitted:
+        invocation["toolExecutionNotifications"] = [
+            {
+                "descriptor": {"id": "results-limited"},
+                "level": "warning",
+                "message": {"text": omitted_note(len(report.findings), len(chosen))},
+            }
+        ]
+        run["properties"].update(resultsTotal=len(report.findings), resultsOmitted=omitted)
     if report.diff_base is not None:
         run["properties"]["diffBase"] = report.diff_base
         run["properties"]["fixed"] = [
