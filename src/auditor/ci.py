@@ -335,11 +335,10 @@ def _render_whole(fmt: str, report: GateReport, pack: PolicyPack, lang: str = "e
 
 def sarif_limited(report: GateReport, max_results: int | None) -> str | None:
     """What to tell of a SARIF report that holds only ``max_results`` of the findings; None when it holds them all."""
-    if max_results is None or len(report.findings) <= max_results:
-        return None
     from auditor.formats import sarif
 
-    return "SARIF report: " + sarif.omitted_note(len(report.findings), max_results)
+    note = sarif.omitted_note(len(report.findings), max_results)
+    return None if note is None else "SARIF report: " + note
 
 
 def step_summary(report: GateReport, pack: PolicyPack, notes: Sequence[str] = ()) -> str:

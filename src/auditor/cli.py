@@ -661,16 +661,16 @@ def check(
         use_colour = color if color is not None else (output is None and sys.stdout.isatty())
         if baseline_text is not None and write_baseline is not None:
             write_output(baseline_text, write_baseline)
-        limit = sarif_max_results
         write_output(
-            ci.render_chunks(fmt, report, pack, inv, color=use_colour, lang=lang, sarif_max_results=limit), output
+            ci.render_chunks(fmt, report, pack, inv, color=use_colour, lang=lang, sarif_max_results=sarif_max_results),
+            output,
         )
         if sarif_output is not None:
-            write_output(ci.render_chunks("sarif", report, pack, inv, lang=lang, sarif_max_results=limit), sarif_output)
+            sarif = ci.render_chunks("sarif", report, pack, inv, lang=lang, sarif_max_results=sarif_max_results)
+            write_output(sarif, sarif_output)
         timings.add("format", started)  # formatting and writing: JSON and SARIF are produced as they are written
         # A SARIF report that holds only some results says so in itself, here and in the job summary.
-        limited = ci.sarif_limited(report, limit) if fmt == "sarif" or sarif_output is not None else None
-        notes = [limited] if limited is not None else []
+        limited = ci.sarif_limited(report, sarif_max_results) if fmt == "sarif" or sarif_output is not None else None
         if limited is not None:
             _err(f"auditor: warning: {limited}")
         if show_timings:
@@ -681,7 +681,7 @@ def check(
         if fmt == "github" and summary_file:
             try:
                 with open(summary_file, "a", encoding="utf-8") as handle:
-                    handle.write(ci.step_summary(report, pack, notes))
+                    handle.write(ci.step_summary(report, pack, [limited] if limited is not None else []))
             except OSError as exc:
                 raise _output_failed(summary_file, exc) from None
         return EXIT_FINDINGS if report.fails() else EXIT_OK

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import heapq
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,13 +96,9 @@ class GateReport:
         if len(findings) <= n:
             return findings
         diffing, new = self.diff_base is not None, self.new
-        buckets: dict[tuple[bool, bool, int], list[int]] = {}
+        buckets: defaultdict[tuple[bool, bool, int], list[int]] = defaultdict(list)
         for i, f in enumerate(findings):  # one pass, no sort of a large estate's ~940k
-            key = (f.status != "open", diffing and f.fingerprint not in new, SEVERITY_RANK[f.severity])
-            bucket = buckets.get(key)
-            if bucket is None:
-                bucket = buckets[key] = []
-            bucket.append(i)
+            buckets[f.status != "open", diffing and f.fingerprint not in new, SEVERITY_RANK[f.severity]].append(i)
         chosen: list[int] = []
         for key in sorted(buckets):
             chosen += buckets[key][: n - len(chosen)]

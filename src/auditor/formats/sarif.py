@@ -223,10 +223,13 @@ def _notifications(report: GateReport, paths: PathMap) -> list[dict[str, Any]]:
     return out
 
 
-def omitted_note(total: int, written: int) -> str:
-    """What a SARIF log limited to ``written`` of ``total`` results says of the others (and the CLI on stderr)."""
+def omitted_note(total: int, max_results: int | None) -> str | None:
+    """What a SARIF log of ``total`` findings limited to ``max_results`` results says of the others (and the CLI on
+    stderr); None when it holds them all."""
+    if max_results is None or total <= max_results:
+        return None
     return (
-        f"{written:,} of {total:,} results written (--sarif-max-results): open before waived or baselined, new "
+        f"{max_results:,} of {total:,} results written (--sarif-max-results): open before waived or baselined, new "
         "before unchanged, then the most severe. GitHub code scanning refuses a run of more than "
         f"{CODE_SCANNING_MAX_RESULTS:,} results; auditor's JSON and HTML reports hold every finding."
     )
@@ -287,16 +290,12 @@ def render_chunks(
         "results": None,
         "properties": {"failOn": report.fail_on, "gateFailed": report.fails()},
     }
-    omitted = len(report.findings) - len(chosen)
-    if omitted:
+    note = omitted_note(len(report.findings), max_results)
+    if note is not None:
         invocation["toolExecutionNotifications"] = [
-            {
-                "descriptor": {"id": "results-limited"},
-                "level": "warning",
-                "message": {"text": omitted_note(len(report.findings), len(chosen))},
-            }
+            {"descriptor": {"id": "results-limited"}, "level": "warning", "message": {"text": note}}
         ]
-        run["properties"].update(resultsTotal=len(report.findings), resultsOmitted=omitted)
+        run["properties"].update(resultsTotal=len(report.findings), resultsOmitted=len(report.findings) - len(chosen))
     if report.diff_base is not None:
         run["properties"]["diffBase"] = report.diff_base
         run["properties"]["fixed"] = [
