@@ -17,8 +17,9 @@ the stage times, then medians and mean stages per side. It exits 2 when a run fa
 figures of a different report compare nothing.
 
 ``--action`` times the pull request as the GitHub Action runs it (``action.yml``: ``--format github --sarif-output
-FILE`` with ``GITHUB_STEP_SUMMARY`` set) instead of ``--format json``; its report is then the annotations, the SARIF
-file and the job summary, all three compared.
+FILE --sarif-max-results N`` with ``GITHUB_STEP_SUMMARY`` set: ``run.as_the_action``) instead of ``--format json``;
+its report is then the annotations, the SARIF file and the job summary, all three compared. Both installations must
+know ``--sarif-max-results`` (since 910c238).
 """
 
 from __future__ import annotations

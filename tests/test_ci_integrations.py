@@ -23,6 +23,8 @@ import yaml
 from tests.conftest import CLEAN, MINIMAL, ROOT, commit_all
 from tests.test_ci_gate import NEW_FIELD, SARIF_SCHEMA, VIOLATING, git, repo  # noqa: F401  (repo is a fixture)
 
+from auditor.formats.sarif import CODE_SCANNING_MAX_RESULTS
+
 BIN = Path(sys.executable).parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
@@ -177,7 +179,9 @@ def test_action_limits_the_uploaded_sarif_to_what_code_scanning_takes(repo: Path
     env, calls = counting_auditor(tmp_path)
     everything = run_action(gate_inputs(repo, **{"diff-base": ""}), repo, tmp_path / "all", env)
     assert everything.failed == ("Gate verdict", 1), everything.log
-    assert "--sarif-max-results 25000" in calls.read_text(encoding="utf-8")  # the default, far above this repo's
+    default = ACTION["inputs"]["sarif-max-results"]["default"]
+    assert default == str(CODE_SCANNING_MAX_RESULTS)  # what code scanning takes, as the SARIF writer says it
+    assert f"--sarif-max-results {default}" in calls.read_text(encoding="utf-8")  # far above this repo's findings
     results = json.loads((repo / "auditor.sarif").read_text(encoding="utf-8"))["runs"][0]["results"]
     assert len(results) == 3 and "results written" not in everything.log
 
