@@ -39,7 +39,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from tests.conftest import GIT_IDENTITY, SAMPLE, Run, commit_all, run_auditor, tree_get, tree_paths
+from tests.conftest import GIT_IDENTITY, SAMPLE, Run, commit_all, counts, run_auditor, tree_get, tree_paths
 
 from auditor import pipeline
 
@@ -209,11 +209,16 @@ def test_cached_pull_requests_give_the_reports_of_uncached_runs(
         assert verdict(main_run) == verdict(base), f"main-branch run differs after {history}"
         history += apply(inv, data.draw(edits(), label=f"edits {round_}"), data.draw)
         plain = check(repo)
-        pr = check(repo, "--diff-base", "HEAD", "--cache", cache)
+        pr = check(repo, "--diff-base", "HEAD", "--cache", cache, "--timings")
         again = check(repo, "--diff-base", "HEAD", "--cache", cache)
         uncached = check(repo, "--diff-base", "HEAD")
         assert verdict(pr) == verdict(uncached), f"cached and uncached pull-request runs differ after {history}"
         assert verdict(again) == verdict(pr), f"the second cached run differs after {history}"
+        if pr.code in (0, 1):  # which of the pull request's paths the example took
+            taken = counts(pr).get("partitions taken from the base audit", 0)
+            located = counts(pr)["partitions reused located"]
+            event(f"round {round_}: findings taken from the base audit: {'yes' if taken else 'no'}")
+            event(f"round {round_}: {'some' if taken and located else 'no'} unchanged partitions read back beside them")
         # The messages in another language are rebuilt from what the located findings store (format and arguments).
         french = check(repo, "--diff-base", "HEAD", "--cache", cache, "--lang", "fr")
         assert verdict(french) == verdict(check(repo, "--diff-base", "HEAD", "--lang", "fr")), f"fr: {history}"

@@ -1,14 +1,17 @@
 """The keyer process (``pipeline.Keyer``): with ``--cache`` and enough partitions, a fork of the CLI builds the
-partitions and sends their keys while the CLI reads their findings back. It decides nothing: whatever it does, the
-report is the one the CLI gives building every partition itself. The sample has 24 partitions, so the tests lower
-``KEYER_MIN`` (and ``KEYER_BATCH``, for several batches); the counts come from the hidden ``--timings`` line."""
+partitions and sends their keys while the CLI makes the findings of the base revision's stored audit. It decides
+nothing: whatever it does, the report is the one the CLI gives building every partition itself. The sample has 24
+partitions, so the tests lower ``KEYER_MIN`` (and ``KEYER_BATCH``, for several batches); the counts come from the
+hidden ``--timings`` line."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +24,7 @@ from auditor import pipeline
 from auditor.cache import FILE_NAME, Presence, Store
 
 KEYED = "partitions built by the keyer process"
-AHEAD = "partitions read back ahead"
+TAKEN = "partitions taken from the base audit"
 HELPED = "partitions built by the keyer's helper"
 
 
@@ -74,50 +77,64 @@ def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(rep
     assert 0 < counts(keyed)[HELPED] < 24
     # Only the partitions the changed system reaches are evaluated; the keyer sent the other keys without documents.
     assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"] < 24
-    # While the keyer computed the lineage, the findings of the base revision's partitions were read back ahead: here
-    # those of every partition not evaluated (none of them points into the changed file).
-    reused = 24 - counts(keyed)["partitions evaluated"]
-    assert counts(keyed)[AHEAD] == counts(keyed)["partitions reused located"] == reused
-    assert AHEAD not in counts(alone)
+    # The partitions the change does not reach give the base audit's findings, neither read back nor evaluated: here
+    # every partition not evaluated (none of them points into the changed file).
+    assert counts(keyed)[TAKEN] == counts(alone)[TAKEN] == 24 - counts(keyed)["partitions evaluated"]
+    assert counts(keyed)["partitions reused located"] == 0
     assert "warning" not in keyed.err
 
 
-@pytest.mark.parametrize("speculation", ["reversed", "foreign", "empty"])
-def test_the_partitions_read_back_ahead_are_a_speculation_the_keys_decide(repo: Path, speculation: str) -> None:
-    """The partition keys stored with the base revision's audit only say which findings to read back early: the
-    report is the one of a run without them whatever they hold, in whatever order (each partition's number comes
-    from the keyer), and a key no partition of the run has is read for nothing."""
+def _without_reuse(repo: Path) -> None:
+    """The warm cache without what it stores of the base audit's partitions: every partition is read back or
+    evaluated, as before a pull request took findings from the base audit."""
+    with sqlite3.connect(repo.parent / "warm" / FILE_NAME) as db:
+        db.execute("DELETE FROM partitions")
+
+
+@pytest.mark.parametrize("damage", ["unsealed", "keys alone", "file out of range", "absent"])
+def test_the_base_audits_partitions_are_used_only_when_believed(repo: Path, damage: str) -> None:
+    """What the cache stores of the base audit's partitions (each one's key and the files its findings point into)
+    decides which findings are taken from the base audit, unread: an entry that does not verify, is not exactly what
+    the auditor writes (session 24's keys alone, a file the audit does not have) or is absent is not used. The
+    findings are then read back or evaluated, and the report is the same."""
     warm = repo.parent / "warm"
     [(audit_key, stored, _)] = cache_rows(warm, "partitions")
-    keys = [stored[i : i + 20] for i in range(0, len(stored), 20)]
-    assert len(keys) == 24  # every partition of the main branch's run, stored with its audit
-    forged = {
-        "reversed": keys[::-1],
-        "foreign": [bytes(20), *keys[1:], bytes(range(20))],  # a key of nothing, and one of no partition
-        "empty": [],
-    }[speculation]
-    if forged:
-        store = Store(warm)  # sealed with the cache's secret: believed, as a genuine entry is
-        store.put_many("partitions", {audit_key: b"".join(forged)}, compressed=True)
-        store.close()
-    else:
+    entry = json.loads(zlib.decompress(stored))
+    assert len(entry["keys"]) == len(entry["files"]) == 24  # every partition of the main branch's run
+    if damage == "absent":
+        _without_reuse(repo)
+    elif damage == "unsealed":
         with sqlite3.connect(warm / FILE_NAME) as db:
-            db.execute("DELETE FROM partitions")
+            db.execute("UPDATE partitions SET seal = zeroblob(32)")
+    else:
+        if damage == "keys alone":
+            forged = b"".join(bytes.fromhex(k) for k in entry["keys"])
+        else:
+            files = len(list((repo / "inventory").rglob("*.yaml")))  # the audit's files: an index beyond them
+            forged = json.dumps({**entry, "files": [[files], *entry["files"][1:]]}).encode()
+        store = Store(warm)  # sealed with the cache's secret, as a genuine entry is
+        store.put_many("partitions", {audit_key: forged})
+        store.close()
     keyed = pull_request(repo, "a", keyer=True)
     alone = pull_request(repo, "b", keyer=False)
-    assert keyed.code == alone.code in (0, 1), keyed.err
-    assert keyed.out == alone.out
-    assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
-    expected = {"reversed": True, "foreign": True, "empty": False}[speculation]
-    assert (AHEAD in counts(keyed)) is expected
-    # The keyer's helper only when this process reads back ahead (otherwise it would be busy beside both).
-    assert (HELPED in counts(keyed)) is expected
-    assert "warning" not in keyed.err
+    uncached = check(repo, "--diff-base", "HEAD")
+    assert keyed.code == alone.code == uncached.code in (0, 1), keyed.err
+    assert keyed.out == alone.out == uncached.out
+    assert TAKEN not in counts(keyed) and TAKEN not in counts(alone)
+    assert counts(keyed)["partitions reused located"] == 24 - counts(keyed)["partitions evaluated"]
+    # The keyer's helper only when this process has the base audit's findings to make meanwhile.
+    assert HELPED not in counts(keyed)
+    warning = {"unsealed": "did not verify", "absent": None}.get(damage, "unexpected shape")
+    if warning is None:
+        assert "warning" not in keyed.err
+    else:
+        assert warning in keyed.err and warning in alone.err
 
 
 def test_entries_the_keyer_finds_but_this_process_does_not_believe_are_built_again_here(repo: Path) -> None:
     """The keyer only asks the store whether an entry exists: one that then does not verify leaves a partition
     with neither results nor a document, built again by the CLI and evaluated."""
+    _without_reuse(repo)  # else the partitions the change does not reach need none of their entries
     with sqlite3.connect(repo.parent / "warm" / FILE_NAME) as db:
         for table in ("located", "results"):
             db.execute(f"UPDATE {table} SET seal = zeroblob(32)")
@@ -127,6 +144,29 @@ def test_entries_the_keyer_finds_but_this_process_does_not_believe_are_built_aga
     assert keyed.out == uncached.out
     assert counts(keyed)["partitions evaluated"] == 24
     assert "did not verify" in keyed.err
+
+
+@pytest.mark.parametrize("keyer", [True, False])
+def test_a_pull_request_that_cannot_read_back_what_its_change_reaches_audits_without_the_base(
+    repo: Path, keyer: bool
+) -> None:
+    """A system moved to another country changes the partitions whose flows reach it: their findings point into
+    flows files other partitions, unchanged, point into too, whose findings there are then read back (the base
+    audit's are not taken for a file the change reaches). When the store no longer gives them (pruned, damaged), the
+    run does not guess: it audits the working tree without the base audit, and the report is the same."""
+    path = repo / "inventory" / "systems" / "warehouse.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("jurisdiction: CN", "jurisdiction: SG", 1), "utf-8")
+    whole = pull_request(repo, "a", keyer=keyer)
+    assert counts(whole)[TAKEN] > 0 and counts(whole)["partitions reused located"] > 0
+    with sqlite3.connect(repo.parent / "warm" / FILE_NAME) as db:
+        for table in ("located", "results"):
+            db.execute(f"DELETE FROM {table}")
+    pruned = pull_request(repo, "b", keyer=keyer)
+    uncached = check(repo, "--diff-base", "HEAD")
+    assert whole.code == pruned.code == uncached.code in (0, 1), pruned.err
+    assert whole.out == pruned.out == uncached.out
+    assert counts(pruned)["base audit not reused"] == 1
+    assert TAKEN not in counts(pruned)  # the audit that made the report took none
 
 
 class Cut:
@@ -225,10 +265,11 @@ def test_the_keyer_knows_which_keys_the_cache_holds_without_believing_them(tmp_p
     store.close()
 
 
-def test_findings_read_back_ahead_from_a_file_that_moved_are_located_again(repo: Path) -> None:
+def test_findings_from_a_file_that_moved_are_located_again(repo: Path) -> None:
     """A comment added at the top of a flows file changes no partition (same keys), but every finding in that file
-    moves down a line: those partitions' stored findings no longer hold, so they are not taken from the read-ahead
-    and are located again, as a run without the keyer locates them."""
+    moves down a line: the partitions pointing into it are not taken from the base audit (a file they point into
+    changed), and their stored findings no longer hold, so they are located again from their results, as a run
+    without the keyer locates them."""
     path = repo / "inventory" / "flows" / "marketing.yaml"
     path.write_text("# moved\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     keyed = pull_request(repo, "a", keyer=True)
@@ -237,7 +278,5 @@ def test_findings_read_back_ahead_from_a_file_that_moved_are_located_again(repo:
     assert keyed.code == alone.code == uncached.code in (0, 1), keyed.err
     assert keyed.out == alone.out == uncached.out
     assert '"file": "inventory/flows/marketing.yaml"' in keyed.out
-    # Some partitions point into the moved file: their results are reused and their findings located again, neither
-    # read ahead nor read back located.
     reused = 24 - counts(keyed)["partitions evaluated"]
-    assert 0 < counts(keyed)[AHEAD] == counts(keyed)["partitions reused located"] < reused
+    assert 0 < counts(keyed)[TAKEN] == counts(alone)[TAKEN] < reused

@@ -649,9 +649,15 @@ def check(
         # What renders a message in another language (~130 bytes a finding) is kept for --lang fr, and in an audit
         # that is stored: a later --diff-base run in any language may read it back.
         message_args = lang != "en" or stores_audit
+        # A pull request takes the findings of the files its change does not reach from the base's stored audit.
+        base = None
+        if prepared.base_findings is not None and prepared.base_files:
+            files = tuple((name, digest) for name, digest, _ in prepared.base_files)
+            base = pipeline.Base(prepared.base_findings, files)
         result = _audit_with_progress(
-            inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings, message_args=message_args
-        )
+            inv, pack, chosen, quiet=quiet, fmt=fmt, output=output, timings=timings, message_args=message_args,
+            base=base,
+        )  # fmt: skip
         started = time.perf_counter()
         if stores_audit:
             pipeline.SHARED.keep_audit(pack, chosen, result)

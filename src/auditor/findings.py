@@ -176,6 +176,20 @@ _AT = {name: i for i, name in enumerate(_STORED)}
 _ROW_TEXT = [i for i, name in enumerate(_STORED) if name not in ("file", "line", "column", "entity", "evidence")]
 
 
+def too_many() -> InputError:
+    """The error of an inventory that yields more than :data:`MAX_FINDINGS` findings (exit 2: never a partial
+    report)."""
+    return InputError(
+        [
+            Problem(
+                Location("auditor"),
+                f"the inventory yields more than {MAX_FINDINGS:,} findings, beyond what one run reports within 2 GiB "
+                "of memory: fix the problems common to many entities first, or audit it in parts",
+            )
+        ]
+    )
+
+
 class Made:
     """One partition's findings made (:meth:`Builder.make`), not kept yet, in order."""
 
@@ -213,6 +227,11 @@ class Builder:
         # Each file's digest (check --cache): what a stored partition's locations are valid for.
         self._digests = dict(zip(inv.files, inv.digests, strict=True)) if inv.digests else {}
         self._by_kind: dict[str, Mapping[str, Entity]] = {kind: inv.by_kind(kind) for kind in ENTITY_KINDS}
+
+    @property
+    def nowhere(self) -> Location:
+        """Where a finding about no entity of the inventory is located (the first file, no line): this object."""
+        return self._nowhere
 
     @property
     def can_store(self) -> bool:
@@ -332,16 +351,7 @@ class Builder:
             elif fp in found:
                 continue  # kept from a partition below the watermark, so below this one
             elif len(found) >= MAX_FINDINGS:
-                raise InputError(
-                    [
-                        Problem(
-                            Location("auditor"),
-                            f"the inventory yields more than {MAX_FINDINGS:,} findings, beyond what one run "
-                            "reports within 2 GiB of memory: fix the problems common to many entities first, "
-                            "or audit it in parts",
-                        )
-                    ]
-                )
+                raise too_many()
             origin[fp] = index
             held.append(fp)
             found[fp] = finding
@@ -411,7 +421,7 @@ class Builder:
         if not all(set(map(type, columns[i])) <= {str} for i in _ROW_TEXT):
             return None
         places = columns[_AT["line"]] + columns[_AT["column"]]
-        if not (_indexes(list(columns[_AT["file"]]), len(names)) and set(map(type, places)) <= {int}):
+        if not (indexes(list(columns[_AT["file"]]), len(names)) and set(map(type, places)) <= {int}):
             return None
         if min(places) < 0:
             return None
@@ -625,7 +635,7 @@ class _Bent(Exception):
     """A stored table that is not exactly what :func:`to_compressed_table` writes."""
 
 
-def _indexes(column: Any, bound: int) -> bool:
+def indexes(column: Any, bound: int) -> bool:
     """``column`` is a list of ints, each in ``range(bound)``."""
     return (
         type(column) is list
@@ -651,13 +661,13 @@ def _chunk(line: bytes, files: Sequence[str]) -> tuple[list[str], list[list[int]
     n, m = len(strings), len(evidence)
     if not all(type(c) is list and len(c) == m for c in columns):
         raise _Bent
-    if not (all(_indexes(c, n) for c in columns[:_WIDTH]) and _indexes(columns[_WIDTH], len(files))):
+    if not (all(indexes(c, n) for c in columns[:_WIDTH]) and indexes(columns[_WIDTH], len(files))):
         raise _Bent
     if not set(map(type, itertools.chain(columns[_WIDTH + 1], columns[_WIDTH + 2]))) <= {int}:
         raise _Bent  # lines and columns
     if not all(strings[i] in SEVERITY_RANK for i in set(columns[_AT_SEVERITY])):
         raise _Bent
-    if not (set(map(type, evidence)) <= {list} and _indexes(list(itertools.chain.from_iterable(evidence)), n)):
+    if not (set(map(type, evidence)) <= {list} and indexes(list(itertools.chain.from_iterable(evidence)), n)):
         raise _Bent
     return strings, columns, evidence
 
@@ -744,13 +754,61 @@ class Recorded:
     """The findings of a --diff-base revision, as the gate uses them: which findings of a later audit are new, and
     the findings gone from it (the fixed ones), built only when asked for. A stored audit read back
     (:func:`from_table`) keeps only its fingerprints, packed, and builds only the findings gone: XL's base revision
-    has ~940k findings, of which a pull request fixes a handful."""
+    has ~940k findings, of which a pull request fixes a handful.
+
+    A stored audit can also give all its findings again (:meth:`lines_of_findings`): a pull request takes from it the
+    findings of the files its change did not reach (:func:`auditor.pipeline.audit`). ``partitions`` is what the
+    cache stored with the audit about its partitions (:class:`auditor.pipeline.StoredPartitions`), when it did."""
 
     def __init__(
-        self, fingerprints: Callable[[], Iterable[str]], gone: Callable[[Container[str]], list[Finding]]
+        self,
+        fingerprints: Callable[[], Iterable[str]],
+        gone: Callable[[Container[str]], list[Finding]],
+        table: tuple[Callable[[int], bytes], int, int] | None = None,
     ) -> None:
         self._fingerprints = fingerprints
         self._gone = gone
+        self._table = table  # (line(i), lines of findings, files) of a checked table
+        self.partitions: Any = None
+
+    @property
+    def files(self) -> int | None:
+        """How many files the stored audit's findings are located in (the table's), None when not a stored table."""
+        return None if self._table is None else self._table[2]
+
+    def lines_of_findings(self, names: Sequence[str], message_args: bool) -> Iterator[list[Finding]]:
+        """Every finding of a stored audit, in its order, a line of the table at a time, each located in
+        ``names[i]`` for the table's file ``i`` (``names``: as many as :attr:`files`); without ``message_args``,
+        without what renders the message in another language (as :class:`Builder` makes them then). Nothing when
+        this is not a stored table."""
+        if self._table is None:
+            return
+        line, count, files = self._table
+        if len(names) != files:
+            raise ValueError("a stored audit's files named differently")
+        intern = sys.intern
+        for i in range(1, count + 1):
+            try:
+                strings, columns, evidence = _chunk(line(i), names)
+            except (_Bent, ValueError):  # the same bytes were read and checked before: cannot happen
+                raise RuntimeError("a stored audit read back differently the second time") from None
+            text = [[strings[k] for k in column] for column in columns[:_WIDTH]]
+            if not message_args:
+                text[_WIDTH - 2] = text[_WIDTH - 1] = [""] * len(evidence)
+            places: dict[tuple[int, int, int], Location] = {}
+            out: list[Finding] = []
+            rows = zip(*text, *columns[_WIDTH:], evidence, strict=True)
+            for fp, rule, clause, src, sev, verd, title, msg, kind, sid, attr, fix, fmt, args, at, ln, col, ev in rows:
+                location = places.get((at, ln, col))
+                if location is None:
+                    location = places[at, ln, col] = Location(names[at], ln, col)
+                out.append(
+                    new_finding(
+                        fp, intern(rule), clause, src, sev, verd, title, msg, intern(kind), sid, intern(attr),
+                        location, tuple(intern(strings[e]) for e in ev), fix, fmt, args,
+                    )
+                )  # fmt: skip
+            yield out
 
     @classmethod
     def of(cls, found: Sequence[Finding]) -> Recorded:
@@ -819,4 +877,4 @@ def _recorded(line: Callable[[int], bytes], files: Sequence[str], per_line: list
         except (_Bent, ValueError):  # the same bytes were read and checked before: cannot happen
             raise RuntimeError("a stored audit read back differently the second time") from None
 
-    return Recorded(lambda: itertools.chain.from_iterable(fingerprints()), gone)
+    return Recorded(lambda: itertools.chain.from_iterable(fingerprints()), gone, (line, len(per_line), len(files)))

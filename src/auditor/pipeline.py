@@ -57,6 +57,9 @@ class Audit:
     # (:meth:`PartitionCache.store_audit`), so that a later run against this revision reads the findings of its
     # partitions back ahead of its own keys.
     partition_keys: tuple[bytes, ...] = ()
+    # Each partition's files, in the same order: those its findings point into, and whether one of them is about no
+    # entity (:class:`StoredPartitions`); empty when not known for every partition.
+    partition_files: tuple[tuple[frozenset[str], bool], ...] = ()
 
     @cached_property
     def lineage(self) -> Lineage:
@@ -167,12 +170,12 @@ class Keyer:
     built again here (:meth:`PartitionCache.evaluate`); so is every partition after the last batch of a keyer that
     failed or died, which is then no more than slower: the keyer decides nothing.
 
-    In a pull request (a stored audit of the base read back ahead), once the lineage and what the partitions share
-    are computed, the keyer forks a helper (:class:`Partitions` only, with two cores), which builds and keys the
-    second half of the partitions (by weight) while the keyer builds the first: this process has read the findings
-    back by then (:meth:`PartitionCache._read_ahead`), and building the documents was the longest step left (XL:
-    ~7 s of 11). The helper's batches are taken after the keyer's, so partitions keep their order; a helper that
-    fails or dies is a keyer stopped early."""
+    In a pull request (the base's stored audit reused: :func:`audit`), once the lineage and what the partitions
+    share are computed, the keyer forks a helper (:class:`Partitions` only, with two cores), which builds and keys the
+    second half of the partitions (by weight) while the keyer builds the first: this process has made the base
+    audit's findings by then, and building the documents was the longest step left (XL: ~7 s of 11). The helper's
+    batches are taken after the keyer's, so partitions keep their order; a helper that fails or dies is a keyer
+    stopped early."""
 
     def __init__(self, process: Any, conn: Any, helper: Any) -> None:
         self._process = process
@@ -372,6 +375,99 @@ def _keyer_main(conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, 
     os._exit(0)
 
 
+@dataclass(frozen=True)
+class StoredPartitions:
+    """What a stored audit says of its partitions (:meth:`PartitionCache.store_audit`): for each partition's key, the
+    files its findings point into (indexes into the audit's files, sorted by name), and the keys of the partitions
+    with a finding about no entity (located at the first file, so where it goes depends on every file)."""
+
+    files: Mapping[bytes, tuple[int, ...]]
+    nowhere: frozenset[bytes]
+
+    @classmethod
+    def encode(cls, keys: Sequence[bytes], files: Sequence[tuple[frozenset[str], bool]], names: Sequence[str]) -> bytes:
+        """The entry stored for an audit's partitions (``keys`` and ``files``, :attr:`Audit.partition_files`, in
+        partition order; ``names``: the audit's files sorted, as its table indexes them)."""
+        at = {name: i for i, name in enumerate(names)}
+        value = {
+            "v": _PARTITIONS,
+            "keys": [k.hex() for k in keys],
+            "files": [sorted(at[name] for name in mine) for mine, _ in files],
+            "nowhere": [i for i, (_, nowhere) in enumerate(files) if nowhere],
+        }
+        return jsonsafe.dumps_compact(value)
+
+    @classmethod
+    def decode(cls, value: Any, file_count: int) -> StoredPartitions | None:
+        """The entry :meth:`encode` wrote, read back (JSON decoded) for an audit of ``file_count`` files; None when it
+        is not exactly such an entry."""
+        if type(value) is not dict or set(value) != {"v", "keys", "files", "nowhere"} or value["v"] != _PARTITIONS:
+            return None
+        keys, files, nowhere = value["keys"], value["files"], value["nowhere"]
+        if not (type(keys) is list and type(files) is list and type(nowhere) is list):
+            return None
+        if len(keys) != len(files) or len(keys) > MAX_PARTITIONS:
+            return None
+        if not all(type(k) is str and _DIGEST_HEX.fullmatch(k) for k in keys) or len(set(keys)) != len(keys):
+            return None
+        if not all(type(f) is list and findings_mod.indexes(f, file_count) for f in files):
+            return None
+        if not findings_mod.indexes(nowhere, len(keys)):
+            return None
+        raw = [bytes.fromhex(k) for k in keys]
+        return cls(dict(zip(raw, map(tuple, files), strict=True)), frozenset(raw[i] for i in nowhere))
+
+
+# The version of a stored audit's partitions (:class:`StoredPartitions`): 1 was their keys alone, concatenated.
+_PARTITIONS = 2
+
+
+@dataclass(frozen=True)
+class Base:
+    """The stored audit of the revision a pull request compares against (``check --diff-base --cache``), for
+    :func:`audit` to take the findings of the files the change did not reach from: its findings (a table read back,
+    with what the cache stored of its partitions) and its files, ``(name as this run names them, digest)`` sorted by
+    name, as the table indexes them."""
+
+    recorded: findings_mod.Recorded
+    files: tuple[tuple[str, bytes], ...]
+
+
+class _Reuse:
+    """A :class:`Base` checked against the working tree (:meth:`of`): which partitions are *clean* (their key is one
+    of the base audit's partitions, none of their findings is about no entity, and every file their findings pointed
+    into has the same bytes here), hence give exactly the findings they gave there, in the same files and places."""
+
+    def __init__(self, base: Base, partitions: StoredPartitions, changed: frozenset[str]) -> None:
+        self.recorded = base.recorded
+        self.names = [name for name, _ in base.files]
+        self.partitions = partitions
+        self.changed = changed  # names of the files added, removed or changed, in either revision
+        self._changed_at = frozenset(i for i, name in enumerate(self.names) if name in changed)
+
+    @classmethod
+    def of(cls, base: Base | None, inv: Inventory) -> _Reuse | None:
+        if base is None or not inv.digests:
+            return None
+        partitions = base.recorded.partitions
+        if not isinstance(partitions, StoredPartitions) or base.recorded.files != len(base.files):
+            return None
+        names = [name for name, _ in base.files]
+        if names != sorted(set(names)):
+            return None
+        here = dict(zip(inv.files, inv.digests, strict=True))
+        there = dict(base.files)
+        changed = frozenset(n for n in here.keys() | there.keys() if here.get(n) != there.get(n))
+        return cls(base, partitions, changed)
+
+    def clean(self, key: bytes) -> bool:
+        files = self.partitions.files.get(key)
+        return files is not None and key not in self.partitions.nowhere and self._changed_at.isdisjoint(files)
+
+    def files_of(self, key: bytes) -> list[str]:
+        return [self.names[i] for i in self.partitions.files.get(key, ())]
+
+
 class PartitionCache:
     """Partition results by content: rules are pure functions of their partition's input document, so an identical
     (engine, policy modules, serialised document) triple gives identical results and need not be evaluated twice.
@@ -391,7 +487,7 @@ class PartitionCache:
         self.hits = 0
         self.misses = 0
         self.located_hits = 0  # partitions whose findings were read back located (part of the hits)
-        self.read_ahead = 0  # of which read back ahead of their keys (:meth:`_read_ahead`)
+        self.base_hits = 0  # partitions whose findings the base revision's stored audit gives (part of the hits)
         self.audits_read_back = 0
         self.trees_read_back = 0  # base revisions whose files' digests were read back (:meth:`known_tree`)
         # What the keyer process of the last audit spent (:class:`Keyer`), by stage: it ran beside this process.
@@ -404,9 +500,6 @@ class PartitionCache:
         self.keep_in_memory = keep_in_memory
         # Each partition's key in partition order, of the last audit (:attr:`Audit.partition_keys`).
         self.partition_keys: tuple[bytes, ...] = ()
-        # The partitions of the stored audit :meth:`known_audit` last found, the next audit's likely keys: read back
-        # ahead while the keyer computes the lineage (a speculation: only the keys the keyer sends are used).
-        self._ahead: list[bytes] = []
 
     def use_store(self, directory: Path) -> None:
         """Read and write results (and parsed inventory files, :class:`DocumentCache`) in ``directory`` too; a cache
@@ -456,9 +549,11 @@ class PartitionCache:
         engine: Engine,
         partitions: Iterable[tuple[str, str]],
         count: int,
-        sink: Callable[[int, RuleResults | findings_mod.Made], list[Row]],
+        sink: Callable[[int, RuleResults | findings_mod.Made | None], list[Row]],
         located: findings_mod.Builder | None = None,
         timings: Timings | None = None,
+        reuse: _Reuse | None = None,
+        idle: Iterable[object] = (),
     ) -> None:
         """Give ``sink`` the results of every partition (``(document, label)`` pairs, at most ``count``) with its
         number, each as soon as it is known: a result read back (from memory or the store) at once, in whatever
@@ -475,9 +570,12 @@ class PartitionCache:
 
         With a store and enough partitions, ``partitions`` is iterated by a :class:`Keyer` process, not here (then it
         is iterated here only for what the keyer did not give); ``timings`` is the object ``partitions`` adds its
-        stages to, whose keyer's share ends in :attr:`keyer_stages`. Meanwhile, when :meth:`known_audit` found the
-        revision this run compares against, the findings of that audit's partitions are read back ahead
-        (:meth:`_read_ahead`) and taken for the keys the keyer sends."""
+        stages to, whose keyer's share ends in :attr:`keyer_stages`.
+
+        With ``reuse`` (a pull request, the base revision's stored audit: :func:`audit`), a *clean* partition
+        (:meth:`_Reuse.clean`) is neither read back nor evaluated: ``sink`` is given ``None`` for it, its findings
+        are the base's. ``idle`` is work done while the keyer builds the partitions, a step at a time (then by the
+        caller, when there is no keyer)."""
         prefix = self.pack_key(pack, engine)
         self.keyer_stages = {}
         self.keyer_helped = 0
@@ -489,8 +587,6 @@ class PartitionCache:
         locator = located if located is not None and located.can_store else None
         taken = 0
         order: list[bytes] = []  # each partition's key, by number
-        speculation, self._ahead = self._ahead, []  # for this audit only
-        ahead: dict[bytes, findings_mod.Made] = {}  # read back ahead of the keys (:meth:`_read_ahead`)
 
         def put(table: str, k: bytes, entry: bytes | None) -> None:
             if self.store is not None and entry is not None:
@@ -517,7 +613,8 @@ class PartitionCache:
             """``(document or None, label, key)`` of the next partitions: each one's rows or results given to ``sink``
             when they are known, its document yielded for the engine otherwise."""
             nonlocal taken
-            missing = [k for _, _, k in batch if k not in known and k not in ahead]
+            clean = {k for _, _, k in batch if reuse.clean(k)} if reuse is not None else set()
+            missing = [k for _, _, k in batch if k not in known and k not in clean]
             restored = self._restored(missing, locator)
             missing = [k for k in missing if k not in restored]
             if self.store is not None and missing:
@@ -528,11 +625,12 @@ class PartitionCache:
             for doc, label, k in batch:
                 index, taken = taken, taken + 1
                 order.append(k)
-                made = ahead.pop(k, None)
-                if made is not None:
-                    self.read_ahead += 1
-                else:
-                    made = restored.pop(k, None)
+                if k in clean:
+                    self.hits += 1
+                    self.base_hits += 1
+                    sink(index, None)
+                    continue
+                made = restored.pop(k, None)
                 if made is not None:
                     self.hits += 1
                     self.located_hits += 1
@@ -558,14 +656,14 @@ class PartitionCache:
             resume = 0  # the first partition the keyer did not give
             keyer = None
             if self._use_keyer(count):
-                # A helper builds half the partitions when this process has the base's findings to read back first
-                # (a pull request); otherwise (the default branch's run) this process is busy evaluating meanwhile.
-                keyer = Keyer.start(partitions, prefix, known, self.store, timings, helper=bool(speculation))
+                # A helper builds half the partitions when this process has little to do meanwhile (a pull request
+                # reusing the base's audit); otherwise (the default branch's run) it is busy evaluating.
+                keyer = Keyer.start(partitions, prefix, known, self.store, timings, helper=reuse is not None)
             if keyer is not None:
                 try:
-                    # While the keyer computes the lineage (XL: ~8 s), this process is idle: the partitions of the
-                    # revision the run compares against are likely this one's too.
-                    ahead.update(self._read_ahead(speculation, known, locator, timings, keyer.pump))
+                    # While the keyer computes the lineage (XL: ~8 s), this process does the caller's idle work.
+                    for _ in idle:
+                        keyer.pump()
                     for batch in keyer.batches():
                         yield from screened(batch)
                     self.keyer_stages, self.keyer_helped = keyer.stages, keyer.helped
@@ -621,29 +719,6 @@ class PartitionCache:
             self._previous, self._current = {}, {}
         self.partition_keys = tuple(order)
 
-    def _read_ahead(
-        self,
-        speculation: Sequence[bytes],
-        known: Mapping[bytes, Any],
-        locator: findings_mod.Builder | None,
-        timings: Timings | None,
-        between: Callable[[], None],
-    ) -> dict[bytes, findings_mod.Made]:
-        """The findings of the partitions keyed ``speculation`` (the stored audit :meth:`known_audit` found: those
-        the store still holds located, and that still hold, :meth:`findings.Builder.restored`), made
-        (:meth:`findings.Builder.make`) before their numbers are known. Only a key the keyer then sends is used: a
-        partition that changed has another key. ``between`` is called every few hundred partitions (the keyer's
-        batches taken as they come)."""
-        keys = [k for k in speculation if k not in known]
-        started = time.perf_counter()
-        found: dict[bytes, findings_mod.Made] = {}
-        for start in range(0, len(keys), 256):
-            found.update(self._restored(keys[start : start + 256], locator))
-            between()
-        if timings is not None and keys:
-            timings.add("read ahead", started)
-        return found
-
     def _restored(self, keys: Sequence[bytes], locator: findings_mod.Builder | None) -> dict[bytes, findings_mod.Made]:
         """The located findings the store holds under ``keys`` that still hold (:meth:`findings.Builder.restored`:
         every file they point into has the same bytes), made (:meth:`findings.Builder.make`); those results are then
@@ -662,6 +737,32 @@ class PartitionCache:
             self._drop_store(exc)
             return {}
         return found
+
+    def findings_of(
+        self, pack: PolicyPack, keys: Sequence[bytes], builder: findings_mod.Builder
+    ) -> dict[bytes, findings_mod.Made]:
+        """The findings of the partitions keyed ``keys``, made by ``builder``: read back located when they still
+        hold (:meth:`_restored`), else located again from their results; those the store does not give are missing."""
+        found = self._restored(keys, builder)
+        self.located_hits += len(found)
+        rest = [k for k in keys if k not in found]
+        if rest and self.store is not None:
+            try:
+                results = self.store.get_many("results", rest, lambda v: valid_results(pack, v))
+            except CacheUnusable as exc:
+                self._drop_store(exc)
+                results = {}
+            for k, value in results.items():
+                found[k] = builder.make(builder.prepare(value))
+        return found
+
+    def keep_using(self, keys: Iterable[bytes]) -> None:
+        """Keep the store's entries of partitions this run neither read nor evaluated (their findings taken from the
+        base audit): the next run may need them."""
+        if self.store is not None:
+            keys = list(keys)
+            self.store.touch("located", keys)
+            self.store.touch("results", keys)
 
     # -- whole audits: the findings of an inventory (every file's name and bytes), for --diff-base's base revision --
 
@@ -698,26 +799,20 @@ class PartitionCache:
         value = found.get(key)
         self.audits_read_back += isinstance(value, findings_mod.Recorded)
         if value is not None:
-            self._ahead = self._stored_partitions(key)
+            value.partitions = self._stored_partitions(key, len(files))
         return value
 
-    def _stored_partitions(self, audit_key: bytes) -> list[bytes]:
-        """The partition keys stored with an audit (:meth:`store_audit`, table ``partitions``); none when absent or not
-        believed."""
-
-        def read(blob: bytes) -> list[bytes] | None:
-            if len(blob) % 20 or len(blob) > 20 * MAX_PARTITIONS:
-                return None
-            return [blob[i : i + 20] for i in range(0, len(blob), 20)]
-
+    def _stored_partitions(self, audit_key: bytes, file_count: int) -> StoredPartitions | None:
+        """What is stored of an audit's partitions (:meth:`store_audit`, table ``partitions``); None when absent or
+        not believed."""
         if self.store is None:
-            return []
+            return None
         try:
-            keys: list[bytes] = self.store.get_many("partitions", [audit_key], read, raw=True).get(audit_key, [])
+            found = self.store.get_many("partitions", [audit_key], lambda v: StoredPartitions.decode(v, file_count))
         except CacheUnusable as exc:
             self._drop_store(exc)
-            return []
-        return keys
+            return None
+        return found.get(audit_key)
 
     def keep_audit(self, pack: PolicyPack, engine: Engine, audited: Audit) -> None:
         """Store the findings of an audit (when its files' digests are known) for :meth:`known_audit`, and the git
@@ -728,7 +823,7 @@ class PartitionCache:
         files = sorted(zip(inv.files, inv.digests, strict=True))
         table = findings_mod.to_compressed_table(audited.findings, [name for name, _ in files])
         if table is not None:
-            self.store_audit(pack, engine, files, table, audited.partition_keys)
+            self.store_audit(pack, engine, files, table, audited.partition_keys, audited.partition_files)
             self._keep_tree_of(pack, engine, files)
 
     def _keep_tree_of(self, pack: PolicyPack, engine: Engine, files: Sequence[tuple[str, bytes]]) -> None:
@@ -797,18 +892,28 @@ class PartitionCache:
         engine: Engine,
         files: Sequence[tuple[str, bytes]],
         table: bytes | bytearray,
-        partitions: Sequence[bytes] = (),
+        keys: Sequence[bytes] = (),
+        partition_files: Sequence[tuple[frozenset[str], bool]] = (),
+        names: Sequence[str] | None = None,
     ) -> None:
         """Store ``table`` (:func:`findings.to_compressed_table` of an audit of exactly ``files``, ``(name, digest)``
-        sorted by name, its findings' files given in that order) for :meth:`known_audit`, with the audit's
-        ``partitions`` (:attr:`Audit.partition_keys`) when known."""
+        sorted by name, its findings' files given in that order) for :meth:`known_audit`, with what its partitions
+        give (:class:`StoredPartitions`: ``keys`` and ``partition_files``, :attr:`Audit.partition_keys` and
+        :attr:`Audit.partition_files`) when every one is known; ``names``: the files as the audit's findings name
+        them, when not as ``files`` does (a --diff-base revision's: ``rev:name``)."""
         if self.store is None:
             return
         key = self._audit_key(pack, engine, files)
+        entries: dict[bytes, bytes] = {}
+        named = list(names) if names is not None else [name for name, _ in files]
+        if keys and len(keys) == len(partition_files) <= MAX_PARTITIONS and len(named) == len(files):
+            every = set(named)
+            if all(mine <= every for mine, _ in partition_files):
+                entries[key] = StoredPartitions.encode(keys, partition_files, named)
         try:
             self.store.put_many("audits", {key: table}, compressed=True)
-            if partitions and len(partitions) <= MAX_PARTITIONS:
-                self.store.put_many("partitions", {key: b"".join(partitions)}, compressed=True)
+            if entries:
+                self.store.put_many("partitions", entries)
         except CacheUnusable as exc:
             self._drop_store(exc)
 
@@ -864,6 +969,7 @@ class PendingAudit:
     def __init__(self, owner: PartitionCache, blob: bytes, files: Sequence[str], pool: Any, future: Any) -> None:
         self._owner, self._blob, self._files = owner, blob, list(files)
         self._pool, self._future = pool, future
+        self.partitions: StoredPartitions | None = None  # what is stored of its partitions (:class:`Recorded`'s)
 
     @classmethod
     def start(cls, owner: PartitionCache, blob: bytes, files: Sequence[str]) -> PendingAudit | None:
@@ -900,6 +1006,7 @@ class PendingAudit:
                 store.reject(UNEXPECTED_SHAPE)
             return None
         self._owner.audits_read_back += 1
+        recorded.partitions = self.partitions
         return recorded
 
     def close(self) -> None:
@@ -1030,12 +1137,17 @@ def audit(
     cache: PartitionCache | None = SHARED,
     progress: Callable[[int, int], None] | None = None,
     message_args: bool = True,
+    base: Base | None = None,
 ) -> Audit:
     """Audit ``inv``. Partitions already evaluated by one of the last two audits in this process (same engine, same
     policy, byte-identical input document) reuse their results; ``cache=None`` evaluates everything. ``progress``, when
     given, is called with (partitions done, total) as each partition's results arrive (the CLI's progress bar).
     ``message_args=False`` drops what findings need to be shown in another language (~130 bytes a finding: an
-    English-only run of XL keeps ~100 MB less)."""
+    English-only run of XL keeps ~100 MB less).
+
+    ``base`` (a pull request with a store: the stored audit of the revision it compares against) gives the findings
+    of every file the change does not reach, as that audit has them, without reading back the findings of the
+    partitions behind them (:func:`_spliced`)."""
     timings = timings or Timings()
     analysed: list[Lineage] = []
 
@@ -1044,27 +1156,59 @@ def audit(
     # building of partitions and findings.
     count = inputs.partition_count(inv)
     stages = timings.stages
-    before = {k: stages.get(k, 0.0) for k in ("lineage", "partitions", "serialise", "findings", "read ahead")}
+    before = {k: stages.get(k, 0.0) for k in ("lineage", "partitions", "serialise", "findings", "base findings")}
     if cache is None:
         cache = PartitionCache(keep_in_memory=False)  # knows nothing: every partition is evaluated
-    misses, located_hits, read_ahead = cache.misses, cache.located_hits, cache.read_ahead
+    reuse = _Reuse.of(base, inv) if cache.store is not None else None
+    misses, located_hits, base_hits = cache.misses, cache.located_hits, cache.base_hits
     builder = findings_mod.Builder(pack, inv, message_args=message_args, storing=cache.store is not None)
+    nowhere = builder.nowhere
     done = 0
+    # Each partition's files, for an audit that may be stored (:attr:`Audit.partition_files`; one that reuses a base
+    # audit is a pull request's, never stored).
+    stored = cache.store is not None and reuse is None
+    contributed: dict[int, tuple[frozenset[str], bool]] | None = {} if stored else None
+    # With ``reuse``: the findings of the partitions that are not clean, kept at the end (:func:`_spliced`), and the
+    # clean ones' keys.
+    changed: dict[int, findings_mod.Made] = {}
+    clean_at: list[int] = []
+    base_lines: list[list[Finding]] = []  # the base audit's findings, a line of its table at a time
 
-    def sink(index: int, value: RuleResults | findings_mod.Made) -> list[Row]:
+    def sink(index: int, value: RuleResults | findings_mod.Made | None) -> list[Row]:
         nonlocal done
         started = time.perf_counter()
-        if isinstance(value, findings_mod.Made):
-            rows = []  # read back: not stored again
-            builder.keep_made(index, value)
+        rows: list[Row] = []  # read back: not stored again
+        if value is None:  # clean: its findings are the base audit's
+            clean_at.append(index)
         else:
-            rows = builder.prepare(value)
-            builder.keep(index, rows)
+            if isinstance(value, findings_mod.Made):
+                made = value
+            else:
+                rows = builder.prepare(value)
+                made = builder.make(rows)
+            if contributed is not None:
+                mine = frozenset(f.location.file for f in made.findings)
+                contributed[index] = (mine, any(f.location is nowhere for f in made.findings))
+            if reuse is not None:
+                changed[index] = made
+            else:
+                builder.keep_made(index, made)
         timings.add("findings", started)
         done += 1
         if progress is not None:
             progress(done, count)
         return rows
+
+    def idle() -> Iterator[None]:
+        """The base audit's findings made while the keyer builds the partitions (the keys decide later which are
+        taken)."""
+        if reuse is None:
+            return
+        for line in reuse.recorded.lines_of_findings(reuse.names, message_args):
+            started = time.perf_counter()
+            base_lines.append(line)
+            timings.add("base findings", started)
+            yield None
 
     t = time.perf_counter()
     # Findings and what builds them are plain data (no cycles) and live to the end of the run: collecting while they
@@ -1073,7 +1217,10 @@ def audit(
         # The lineage is computed when the first partition is asked for: an engine that starts workers first
         # (``prestart``) starts them while the lineage is computed (L: ~1 s on one core).
         partitions = Partitions(inv, timings, analysed)
-        cache.evaluate(pack, engine, partitions, count, sink, located=builder, timings=timings)
+        steps = idle()
+        cache.evaluate(pack, engine, partitions, count, sink, builder, timings, reuse, steps)
+        for _ in steps:  # no keyer did it
+            pass
         t = timings.add("evaluate", t)
         stages["evaluate"] -= sum(stages.get(k, 0.0) - v for k, v in before.items())
         # A keyer process built the partitions beside this one: its stages are counted too (overlapping "evaluate").
@@ -1083,17 +1230,87 @@ def audit(
             timings.count("partitions built by the keyer process", count)
         if cache.keyer_helped:
             timings.count("partitions built by the keyer's helper", cache.keyer_helped)
-        found = builder.findings()
+        if reuse is not None:
+            clean = {i: cache.partition_keys[i] for i in clean_at}
+            spliced = _spliced(reuse, cache, builder, pack, changed, clean, base_lines)
+            del base_lines
+            if spliced is None:  # a partition the change reaches could not be read back: audited without the base
+                timings.count("base audit not reused", 1)
+                cache.base_hits = base_hits
+                return audit(inv, pack, engine, timings, cache, progress, message_args)
+            found = spliced
+        else:
+            found = builder.findings()
         timings.add("findings", t)
     evaluated = cache.misses - misses
     timings.count("partitions evaluated", evaluated)
     timings.count("partitions reused", count - evaluated)
     timings.count("partitions reused located", cache.located_hits - located_hits)
-    if cache.read_ahead > read_ahead:
-        timings.count("partitions read back ahead", cache.read_ahead - read_ahead)
+    if reuse is not None:
+        timings.count("partitions taken from the base audit", cache.base_hits - base_hits)
+    files = (
+        tuple(contributed[i] for i in range(len(cache.partition_keys)))
+        if contributed is not None and len(contributed) == len(cache.partition_keys)
+        else ()
+    )
     # The cache takes every partition from the stream, so the lineage is known here unless the keyer process built
     # them (then it is computed again if asked for).
-    return Audit(inv, pack, found, timings, analysed[0] if analysed else None, cache.partition_keys)
+    return Audit(inv, pack, found, timings, analysed[0] if analysed else None, cache.partition_keys, files)
+
+
+def _spliced(
+    reuse: _Reuse,
+    cache: PartitionCache,
+    builder: findings_mod.Builder,
+    pack: PolicyPack,
+    changed: Mapping[int, findings_mod.Made],
+    clean: Mapping[int, bytes],
+    base_lines: list[list[Finding]],
+) -> list[Finding] | None:
+    """The findings of an audit whose clean partitions (:meth:`_Reuse.clean`, keys ``clean`` by number) were neither
+    read back nor evaluated, and the others' findings are ``changed`` (by number); None when one the change reaches
+    cannot be read back.
+
+    Findings sort by file first, and a finding's fingerprint names its entity, hence its file: so the report is made
+    file by file. A file is *reached* when it changed, or a partition that is not clean points into it now or pointed
+    into it in the base audit. A file not reached has exactly the base audit's findings (every partition pointing into
+    it is clean: the same results, located in the same bytes, kept in the same order). A reached file's findings are
+    made here from every partition pointing into it (the clean ones' read back), kept as :class:`findings.Builder`
+    keeps them (the lowest-numbered partition's finding of a fingerprint)."""
+    reached = set(reuse.changed)
+    for made in changed.values():
+        reached.update(f.location.file for f in made.findings)
+    kept = set(clean.values())
+    for key in reuse.partitions.files:
+        if key not in kept:
+            reached.update(reuse.files_of(key))
+    wanted = {index: key for index, key in clean.items() if not reached.isdisjoint(reuse.files_of(key))}
+    cache.keep_using(key for index, key in clean.items() if index not in wanted)
+    read = cache.findings_of(pack, list(wanted.values()), builder)
+    if len(read) != len(wanted):
+        return None
+    for index in sorted(changed.keys() | wanted.keys()):
+        if index in changed:
+            builder.keep_made(index, changed[index])
+        else:  # only what it gives in the files reached: the others' findings are the base audit's
+            mine = read[wanted[index]].findings
+            builder.keep_made(index, findings_mod.Made([f for f in mine if f.location.file in reached]))
+    here = builder.findings()
+    out: list[Finding] = []
+    at, end = 0, len(here)
+    for line in base_lines:
+        for f in line:
+            name = f.location.file
+            if name in reached:
+                continue
+            while at < end and here[at].location.file < name:
+                out.append(here[at])
+                at += 1
+            out.append(f)
+    out.extend(here[at:])
+    if len(out) > findings_mod.MAX_FINDINGS:
+        raise findings_mod.too_many()
+    return out
 
 
 def audit_many(
