@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import POLICIES, SAMPLE
 
 from auditor import pipeline
-from auditor.findings import Builder, Finding, build, new_finding
+from auditor.findings import Builder, Finding, build, from_compressed_table, new_finding, to_compressed_table
 from auditor.model import Inventory
 from auditor.policy import OVERLAYS, POLICY_PACK, PolicyPack, load_pack, make_engine
 from auditor.policy.engine import RuleResults, check_results, normalise
@@ -116,3 +116,34 @@ def test_the_builders_fast_constructor_makes_what_the_dataclass_makes(
     made = new_finding(*(getattr(found[0], n) for n in taken))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.status = "waived"  # type: ignore[misc]
+
+
+def test_a_stored_audit_gives_back_the_findings_it_was_made_of(
+    setting: tuple[PolicyPack, Inventory, list[RuleResults]],
+) -> None:
+    """A pull request takes the findings of the files its change does not reach from the base's stored audit
+    (:meth:`Recorded.lines_of_findings`, made with fast constructors for findings and locations): they must be the
+    findings the table was made of, field for field, in order, located in the files as this run names them, and
+    without the message's format and arguments when the run does not keep them."""
+    pack, inv, results = setting
+    found = built(pack, inv, results, list(range(len(results))))
+    files = sorted(inv.files)
+    table = to_compressed_table(found, files, chunk=7)  # several lines, each with its own strings
+    assert table is not None
+    recorded = from_compressed_table(table, files)
+    assert recorded is not None and recorded.files == len(files)
+    names = [f.name for f in dataclasses.fields(Finding)]
+    fields = [[[getattr(f, n) for n in names] for f in line] for line in recorded.lines_of_findings(files, True)]
+    assert [len(line) for line in fields][:-1] == [7] * (len(fields) - 1)
+    assert [row for line in fields for row in line] == [[getattr(f, n) for n in names] for f in found]
+    assert [f.message_args for f in found if f.message_args]  # the arguments are really there to drop
+    renamed = [f"base:{name}" for name in files]
+    plain = [f for line in recorded.lines_of_findings(renamed, False) for f in line]
+    assert plain == [
+        dataclasses.replace(f, location=dataclasses.replace(f.location, file=f"base:{f.location.file}"),
+                            message_fmt="", message_args="")
+        for f in found
+    ]  # fmt: skip
+    assert all(type(f.location) is type(found[0].location) for f in plain)
+    with pytest.raises(ValueError):
+        next(recorded.lines_of_findings(files[1:], True))

@@ -103,6 +103,19 @@ def new_finding(
     return f
 
 
+_SET_LOCATION = {name: Location.__dict__[name].__set__ for name in Location.__slots__}
+_set_file, _set_line, _set_column = _SET_LOCATION["file"], _SET_LOCATION["line"], _SET_LOCATION["column"]
+
+
+def _location(file: str, line: int, column: int) -> Location:
+    """``Location(file, line, column)``, its slots set directly (:func:`new_finding`'s way: ~0.2 against ~0.6 µs)."""
+    place: Location = _NEW(Location)
+    _set_file(place, file)
+    _set_line(place, line)
+    _set_column(place, column)
+    return place
+
+
 # The slots' own setters (member descriptors), looked up once.
 _set_fingerprint = _SLOT["fingerprint"]
 _set_rule_id = _SLOT["rule_id"]
@@ -780,35 +793,33 @@ class Recorded:
         """Every finding of a stored audit, in its order, a line of the table at a time, each located in
         ``names[i]`` for the table's file ``i`` (``names``: as many as :attr:`files`); without ``message_args``,
         without what renders the message in another language (as :class:`Builder` makes them then). Nothing when
-        this is not a stored table."""
+        this is not a stored table.
+
+        The table was checked whole (:func:`check_compressed_table`) from these very bytes, so its lines are only
+        decoded here, each column mapped through its line's strings at once (XL's 940k findings: ~4 s, against ~12
+        s checking each line again and making each finding field by field)."""
         if self._table is None:
             return
         line, count, files = self._table
         if len(names) != files:
             raise ValueError("a stored audit's files named differently")
-        intern = sys.intern
+        at_file = names.__getitem__
         for i in range(1, count + 1):
             try:
-                strings, columns, evidence = _chunk(line(i), names)
-            except (_Bent, ValueError):  # the same bytes were read and checked before: cannot happen
-                raise RuntimeError("a stored audit read back differently the second time") from None
-            text = [[strings[k] for k in column] for column in columns[:_WIDTH]]
-            if not message_args:
-                text[_WIDTH - 2] = text[_WIDTH - 1] = [""] * len(evidence)
-            places: dict[tuple[int, int, int], Location] = {}
-            out: list[Finding] = []
-            rows = zip(*text, *columns[_WIDTH:], evidence, strict=True)
-            for fp, rule, clause, src, sev, verd, title, msg, kind, sid, attr, fix, fmt, args, at, ln, col, ev in rows:
-                location = places.get((at, ln, col))
-                if location is None:
-                    location = places[at, ln, col] = Location(names[at], ln, col)
-                out.append(
-                    new_finding(
-                        fp, intern(rule), clause, src, sev, verd, title, msg, intern(kind), sid, intern(attr),
-                        location, tuple(intern(strings[e]) for e in ev), fix, fmt, args,
-                    )
+                value = orjson.loads(line(i))
+                strings, columns, evidence = value["strings"], value["columns"], value["evidence"]
+                text = [list(map(strings.__getitem__, column)) for column in columns[:_WIDTH]]
+                if not message_args:
+                    text[_WIDTH - 2] = text[_WIDTH - 1] = [""] * len(evidence)
+                places = map(_location, map(at_file, columns[_WIDTH]), columns[_WIDTH + 1], columns[_WIDTH + 2])
+                proofs = [tuple(map(strings.__getitem__, ev)) if ev else () for ev in evidence]
+                fp, rule, clause, src, sev, verd, title, msg, kind, sid, attr, fix, fmt, args = text
+                yield list(
+                    map(new_finding, fp, rule, clause, src, sev, verd, title, msg, kind, sid, attr, places, proofs,
+                        fix, fmt, args)
                 )  # fmt: skip
-            yield out
+            except (ValueError, KeyError, IndexError, TypeError):  # read and checked before: cannot happen
+                raise RuntimeError("a stored audit read back differently the second time") from None
 
     @classmethod
     def of(cls, found: Sequence[Finding]) -> Recorded:

@@ -1204,10 +1204,14 @@ def audit(
         taken)."""
         if reuse is None:
             return
-        for line in reuse.recorded.lines_of_findings(reuse.names, message_args):
+        lines = reuse.recorded.lines_of_findings(reuse.names, message_args)
+        while True:
             started = time.perf_counter()
-            base_lines.append(line)
+            line = next(lines, None)
             timings.add("base findings", started)
+            if line is None:
+                return
+            base_lines.append(line)
             yield None
 
     t = time.perf_counter()
