@@ -12,7 +12,7 @@ from auditor import filters, inventory, jsonsafe, pipeline
 from auditor.errors import AuditorError, InputError, Problem
 from auditor.escape import printable, safe_line
 from auditor.filters import GateReport, baseline, gitrev, waivers
-from auditor.findings import Finding, Recorded, from_compressed_table, to_compressed_table
+from auditor.findings import Finding, Recorded, StoredPartitions, from_compressed_table, to_compressed_table
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack
 
@@ -124,8 +124,8 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
         if recorded is not None and keys and len(keys) == len(contributed):
             # The working tree's audit takes the findings of the files its change does not reach from this one, as
             # it would from the stored audit (the same entry, read back).
-            entry = pipeline.StoredPartitions.encode(keys, contributed, names)
-            recorded.partitions = pipeline.StoredPartitions.decode(jsonsafe.loads_fast(entry), len(names))
+            entry = StoredPartitions.encode(keys, contributed, names)
+            recorded.partitions = StoredPartitions.decode(jsonsafe.loads_fast(entry), len(names), len(keys))
     # A finding the table cannot hold (none that an audit makes, see to_compressed_table): kept as it is.
     return replace(inputs, base_inventory=None, base_findings=recorded or Recorded.of(found))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import sys
 import zlib
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
@@ -763,6 +764,55 @@ def _gone(
     return out
 
 
+@dataclass(frozen=True)
+class StoredPartitions:
+    """What a stored audit says of its partitions (``pipeline.PartitionCache.store_audit``): for each partition's
+    key, the files its findings point into (indexes into the audit's files, sorted by name), and the keys of the
+    partitions with a finding about no entity (located at the first file, so where it goes depends on every file)."""
+
+    files: Mapping[bytes, tuple[int, ...]]
+    nowhere: frozenset[bytes]
+
+    @classmethod
+    def encode(cls, keys: Sequence[bytes], files: Sequence[tuple[frozenset[str], bool]], names: Sequence[str]) -> bytes:
+        """The entry stored for an audit's partitions (``keys`` and ``files``, ``pipeline.Audit.partition_files``, in
+        partition order; ``names``: the audit's files sorted, as its table indexes them)."""
+        at = {name: i for i, name in enumerate(names)}
+        value = {
+            "v": _PARTITIONS,
+            "keys": [k.hex() for k in keys],
+            "files": [sorted(at[name] for name in mine) for mine, _ in files],
+            "nowhere": [i for i, (_, nowhere) in enumerate(files) if nowhere],
+        }
+        return orjson.dumps(value)
+
+    @classmethod
+    def decode(cls, value: Any, file_count: int, max_count: int) -> StoredPartitions | None:
+        """The entry :meth:`encode` wrote, read back (JSON decoded) for an audit of ``file_count`` files, of at most
+        ``max_count`` partitions; None when it is not exactly such an entry."""
+        if type(value) is not dict or set(value) != {"v", "keys", "files", "nowhere"} or value["v"] != _PARTITIONS:
+            return None
+        keys, files, nowhere = value["keys"], value["files"], value["nowhere"]
+        if not (type(keys) is list and type(files) is list and type(nowhere) is list):
+            return None
+        if len(keys) != len(files) or len(keys) > max_count:
+            return None
+        if not all(type(k) is str and _KEY_HEX.fullmatch(k) for k in keys) or len(set(keys)) != len(keys):
+            return None
+        if not all(type(f) is list and indexes(f, file_count) for f in files):
+            return None
+        if not indexes(nowhere, len(keys)):
+            return None
+        raw = [bytes.fromhex(k) for k in keys]
+        return cls(dict(zip(raw, map(tuple, files), strict=True)), frozenset(raw[i] for i in nowhere))
+
+
+# A partition's key as stored (hexadecimal), and the version of a stored audit's partitions (:class:`StoredPartitions`):
+# 1 was their keys alone, concatenated.
+_PARTITIONS = 2
+_KEY_HEX = re.compile(r"[0-9a-f]{40}")
+
+
 class Recorded:
     """The findings of a --diff-base revision, as the gate uses them: which findings of a later audit are new, and
     the findings gone from it (the fixed ones), built only when asked for. A stored audit read back
@@ -771,7 +821,7 @@ class Recorded:
 
     A stored audit can also give all its findings again (:meth:`lines_of_findings`): a pull request takes from it the
     findings of the files its change did not reach (:func:`auditor.pipeline.audit`). ``partitions`` is what the
-    cache stored with the audit about its partitions (:class:`auditor.pipeline.StoredPartitions`), when it did."""
+    cache stored with the audit about its partitions (:class:`StoredPartitions`), when it did."""
 
     def __init__(
         self,
@@ -782,7 +832,7 @@ class Recorded:
         self._fingerprints = fingerprints
         self._gone = gone
         self._table = table  # (line(i), lines of findings, files) of a checked table
-        self.partitions: Any = None
+        self.partitions: StoredPartitions | None = None
 
     @property
     def files(self) -> int | None:

@@ -58,7 +58,7 @@ class Audit:
     # partitions back ahead of its own keys.
     partition_keys: tuple[bytes, ...] = ()
     # Each partition's files, in the same order: those its findings point into, and whether one of them is about no
-    # entity (:class:`StoredPartitions`); empty when not known for every partition.
+    # entity (:class:`findings.StoredPartitions`); empty when not known for every partition.
     partition_files: tuple[tuple[frozenset[str], bool], ...] = ()
 
     @cached_property
@@ -376,53 +376,6 @@ def _keyer_main(conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, 
 
 
 @dataclass(frozen=True)
-class StoredPartitions:
-    """What a stored audit says of its partitions (:meth:`PartitionCache.store_audit`): for each partition's key, the
-    files its findings point into (indexes into the audit's files, sorted by name), and the keys of the partitions
-    with a finding about no entity (located at the first file, so where it goes depends on every file)."""
-
-    files: Mapping[bytes, tuple[int, ...]]
-    nowhere: frozenset[bytes]
-
-    @classmethod
-    def encode(cls, keys: Sequence[bytes], files: Sequence[tuple[frozenset[str], bool]], names: Sequence[str]) -> bytes:
-        """The entry stored for an audit's partitions (``keys`` and ``files``, :attr:`Audit.partition_files`, in
-        partition order; ``names``: the audit's files sorted, as its table indexes them)."""
-        at = {name: i for i, name in enumerate(names)}
-        value = {
-            "v": _PARTITIONS,
-            "keys": [k.hex() for k in keys],
-            "files": [sorted(at[name] for name in mine) for mine, _ in files],
-            "nowhere": [i for i, (_, nowhere) in enumerate(files) if nowhere],
-        }
-        return jsonsafe.dumps_compact(value)
-
-    @classmethod
-    def decode(cls, value: Any, file_count: int) -> StoredPartitions | None:
-        """The entry :meth:`encode` wrote, read back (JSON decoded) for an audit of ``file_count`` files; None when it
-        is not exactly such an entry."""
-        if type(value) is not dict or set(value) != {"v", "keys", "files", "nowhere"} or value["v"] != _PARTITIONS:
-            return None
-        keys, files, nowhere = value["keys"], value["files"], value["nowhere"]
-        if not (type(keys) is list and type(files) is list and type(nowhere) is list):
-            return None
-        if len(keys) != len(files) or len(keys) > MAX_PARTITIONS:
-            return None
-        if not all(type(k) is str and _DIGEST_HEX.fullmatch(k) for k in keys) or len(set(keys)) != len(keys):
-            return None
-        if not all(type(f) is list and findings_mod.indexes(f, file_count) for f in files):
-            return None
-        if not findings_mod.indexes(nowhere, len(keys)):
-            return None
-        raw = [bytes.fromhex(k) for k in keys]
-        return cls(dict(zip(raw, map(tuple, files), strict=True)), frozenset(raw[i] for i in nowhere))
-
-
-# The version of a stored audit's partitions (:class:`StoredPartitions`): 1 was their keys alone, concatenated.
-_PARTITIONS = 2
-
-
-@dataclass(frozen=True)
 class Base:
     """The stored audit of the revision a pull request compares against (``check --diff-base --cache``), for
     :func:`audit` to take the findings of the files the change did not reach from: its findings (a table read back,
@@ -438,7 +391,7 @@ class _Reuse:
     of the base audit's partitions, none of their findings is about no entity, and every file their findings pointed
     into has the same bytes here), hence give exactly the findings they gave there, in the same files and places."""
 
-    def __init__(self, base: Base, partitions: StoredPartitions, changed: frozenset[str]) -> None:
+    def __init__(self, base: Base, partitions: findings_mod.StoredPartitions, changed: frozenset[str]) -> None:
         self.recorded = base.recorded
         self.names = [name for name, _ in base.files]
         self.partitions = partitions
@@ -450,7 +403,7 @@ class _Reuse:
         if base is None or not inv.digests:
             return None
         partitions = base.recorded.partitions
-        if not isinstance(partitions, StoredPartitions) or base.recorded.files != len(base.files):
+        if partitions is None or base.recorded.files != len(base.files):
             return None
         names = [name for name, _ in base.files]
         if names != sorted(set(names)):
@@ -802,13 +755,15 @@ class PartitionCache:
             value.partitions = self._stored_partitions(key, len(files))
         return value
 
-    def _stored_partitions(self, audit_key: bytes, file_count: int) -> StoredPartitions | None:
+    def _stored_partitions(self, audit_key: bytes, file_count: int) -> findings_mod.StoredPartitions | None:
         """What is stored of an audit's partitions (:meth:`store_audit`, table ``partitions``); None when absent or
         not believed."""
         if self.store is None:
             return None
         try:
-            found = self.store.get_many("partitions", [audit_key], lambda v: StoredPartitions.decode(v, file_count))
+            found = self.store.get_many(
+                "partitions", [audit_key], lambda v: findings_mod.StoredPartitions.decode(v, file_count, MAX_PARTITIONS)
+            )
         except CacheUnusable as exc:
             self._drop_store(exc)
             return None
@@ -898,7 +853,7 @@ class PartitionCache:
     ) -> None:
         """Store ``table`` (:func:`findings.to_compressed_table` of an audit of exactly ``files``, ``(name, digest)``
         sorted by name, its findings' files given in that order) for :meth:`known_audit`, with what its partitions
-        give (:class:`StoredPartitions`: ``keys`` and ``partition_files``, :attr:`Audit.partition_keys` and
+        give (:class:`findings.StoredPartitions`: ``keys`` and ``partition_files``, :attr:`Audit.partition_keys` and
         :attr:`Audit.partition_files`) when every one is known; ``names``: the files as the audit's findings name
         them, when not as ``files`` does (a --diff-base revision's: ``rev:name``)."""
         if self.store is None:
@@ -909,7 +864,7 @@ class PartitionCache:
         if keys and len(keys) == len(partition_files) <= MAX_PARTITIONS and len(named) == len(files):
             every = set(named)
             if all(mine <= every for mine, _ in partition_files):
-                entries[key] = StoredPartitions.encode(keys, partition_files, named)
+                entries[key] = findings_mod.StoredPartitions.encode(keys, partition_files, named)
         try:
             self.store.put_many("audits", {key: table}, compressed=True)
             if entries:
@@ -969,7 +924,8 @@ class PendingAudit:
     def __init__(self, owner: PartitionCache, blob: bytes, files: Sequence[str], pool: Any, future: Any) -> None:
         self._owner, self._blob, self._files = owner, blob, list(files)
         self._pool, self._future = pool, future
-        self.partitions: StoredPartitions | None = None  # what is stored of its partitions (:class:`Recorded`'s)
+        # What is stored of its partitions (:attr:`findings.Recorded.partitions`).
+        self.partitions: findings_mod.StoredPartitions | None = None
 
     @classmethod
     def start(cls, owner: PartitionCache, blob: bytes, files: Sequence[str]) -> PendingAudit | None:
