@@ -195,6 +195,10 @@ def test_diff_base_with_a_cold_cache_matches_a_full_run_then_and_after(sample: P
     # compressed); with a cold cache, from the store.
     assert counts(full)["partitions evaluated"] <= 3 and counts(cold)["partitions evaluated"] <= 3
     assert counts(warm)["partitions evaluated"] == 0 and counts(warm)["partitions reused located"] > 0
+    # The partitions the change does not reach give the base audit's findings: audited in the same run (cold), or
+    # stored (warm).
+    taken = "partitions taken from the base audit"
+    assert counts(cold)[taken] == counts(warm)[taken] > 0 and taken not in counts(full)
     # The cold run stored the base's audit too: the next push reads the base's findings back instead of auditing it.
     assert counts(cold)["audits read back"] == 0 and counts(warm)["audits read back"] == 1
     french = check(Path("inventory"), "--diff-base", "HEAD", "--cache", str(cache), "--lang", "fr", cwd=repo)
