@@ -53,9 +53,9 @@ class Audit:
     # The lineage the partitions were built from, when this process computed it (the partitions may have been built
     # by the keyer process: :class:`Keyer`); :attr:`lineage` computes it on first use otherwise (``check`` never does).
     known_lineage: Lineage | None = None
-    # Each partition's key (:func:`partition_key`) in partition order: stored with the audit
-    # (:meth:`PartitionCache.store_audit`), so that a later run against this revision reads the findings of its
-    # partitions back ahead of its own keys.
+    # Each partition's key (:func:`partition_key`) in partition order: stored with the audit and
+    # :attr:`partition_files` (:meth:`PartitionCache.store_audit`), so that a later run against this revision takes
+    # the findings of the partitions its change does not reach from this audit (:func:`audit`).
     partition_keys: tuple[bytes, ...] = ()
     # Each partition's files, in the same order: those its findings point into, and whether one of them is about no
     # entity (:class:`findings.StoredPartitions`); empty when not known for every partition.
