@@ -569,12 +569,7 @@ class PartitionCache:
             clean = {k for _, _, k in batch if reuse.clean(k)} if reuse is not None else set()
             missing = [k for _, _, k in batch if k not in known and k not in clean]
             restored = self._restored(missing, locator)
-            missing = [k for k in missing if k not in restored]
-            if self.store is not None and missing:
-                try:
-                    known.update(self.store.get_many("results", missing, lambda v: valid_results(pack, v)))
-                except CacheUnusable as exc:
-                    self._drop_store(exc)
+            known.update(self._stored_results(pack, [k for k in missing if k not in restored]))
             for doc, label, k in batch:
                 index, taken = taken, taken + 1
                 order.append(k)
@@ -698,16 +693,19 @@ class PartitionCache:
         hold (:meth:`_restored`), else located again from their results; those the store does not give are missing."""
         found = self._restored(keys, builder)
         self.located_hits += len(found)
-        rest = [k for k in keys if k not in found]
-        if rest and self.store is not None:
-            try:
-                results = self.store.get_many("results", rest, lambda v: valid_results(pack, v))
-            except CacheUnusable as exc:
-                self._drop_store(exc)
-                results = {}
-            for k, value in results.items():
-                found[k] = builder.make(builder.prepare(value))
+        for k, value in self._stored_results(pack, [k for k in keys if k not in found]).items():
+            found[k] = builder.make(builder.prepare(value))
         return found
+
+    def _stored_results(self, pack: PolicyPack, keys: Sequence[bytes]) -> dict[bytes, RuleResults]:
+        """The results the store holds under ``keys`` and believes (:func:`valid_results` for ``pack``)."""
+        if self.store is None or not keys:
+            return {}
+        try:
+            return self.store.get_many("results", keys, lambda v: valid_results(pack, v))
+        except CacheUnusable as exc:
+            self._drop_store(exc)
+            return {}
 
     def keep_using(self, keys: Iterable[bytes]) -> None:
         """Keep the store's entries of partitions this run neither read nor evaluated (their findings taken from the
