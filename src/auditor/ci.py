@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from auditor import filters, inventory, jsonsafe, pipeline
+from auditor import filters, inventory, pipeline
 from auditor.errors import AuditorError, InputError, Problem
 from auditor.escape import printable, safe_line
 from auditor.filters import GateReport, baseline, gitrev, waivers
-from auditor.findings import Finding, Recorded, StoredPartitions, from_compressed_table, to_compressed_table
+from auditor.findings import Finding, Recorded, from_compressed_table, to_compressed_table
 from auditor.model import Inventory
 from auditor.policy import Engine, PolicyPack
 
@@ -110,7 +110,7 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
     if base is None:
         return inputs
     audited = pipeline.audit(base, pack, engine, message_args=message_args)
-    found, keys, contributed = audited.findings, audited.partition_keys, audited.partition_files
+    found, partitions = audited.findings, audited.stored_partitions()
     del audited  # its lineage, when computed here
     names = sorted(base.files)
     table = to_compressed_table(found, names)
@@ -120,12 +120,11 @@ def audit_base_first(inputs: GateInputs, pack: PolicyPack, engine: Engine, *, me
         # the messages' arguments only, as the default branch's run stores its audit: a run in another language
         # reads it too.
         files = [(name, digest) for name, digest, _ in inputs.base_files]
-        pipeline.SHARED.store_audit(pack, engine, files, table, keys, contributed, names)
-        if recorded is not None and keys and len(keys) == len(contributed):
+        pipeline.SHARED.store_audit(pack, engine, files, table, partitions)
+        if recorded is not None:
             # The working tree's audit takes the findings of the files its change does not reach from this one, as
-            # it would from the stored audit (the same entry, read back).
-            entry = StoredPartitions.encode(keys, contributed, names)
-            recorded.partitions = StoredPartitions.decode(jsonsafe.loads_fast(entry), len(names), len(keys))
+            # it would from the stored audit.
+            recorded.partitions = partitions
     # A finding the table cannot hold (none that an audit makes, see to_compressed_table): kept as it is.
     return replace(inputs, base_inventory=None, base_findings=recorded or Recorded.of(found))
 

@@ -774,15 +774,27 @@ class StoredPartitions:
     nowhere: frozenset[bytes]
 
     @classmethod
-    def encode(cls, keys: Sequence[bytes], files: Sequence[tuple[frozenset[str], bool]], names: Sequence[str]) -> bytes:
-        """The entry stored for an audit's partitions (``keys`` and ``files``, ``pipeline.Audit.partition_files``, in
-        partition order; ``names``: the audit's files sorted, as its table indexes them)."""
+    def of(
+        cls, keys: Sequence[bytes], files: Sequence[tuple[frozenset[str], bool]], names: Sequence[str]
+    ) -> StoredPartitions | None:
+        """An audit's partitions (``keys`` and ``files``, ``pipeline.Audit.partition_keys`` and ``partition_files``,
+        in partition order; ``names``: the audit's files sorted, as its table indexes them); None when they are not
+        known for every partition or point into a file not of ``names``."""
         at = {name: i for i, name in enumerate(names)}
+        if not keys or len(keys) != len(files) or len(set(keys)) != len(keys):
+            return None
+        if not all(mine <= at.keys() for mine, _ in files):
+            return None
+        indexed = {k: tuple(sorted(at[name] for name in mine)) for k, (mine, _) in zip(keys, files, strict=True)}
+        return cls(indexed, frozenset(k for k, (_, nowhere) in zip(keys, files, strict=True) if nowhere))
+
+    def encode(self) -> bytes:
+        """The entry stored for them (JSON), in partition order: :meth:`decode` reads it back."""
         value = {
             "v": _PARTITIONS,
-            "keys": [k.hex() for k in keys],
-            "files": [sorted(at[name] for name in mine) for mine, _ in files],
-            "nowhere": [i for i, (_, nowhere) in enumerate(files) if nowhere],
+            "keys": [k.hex() for k in self.files],
+            "files": list(self.files.values()),
+            "nowhere": [i for i, k in enumerate(self.files) if k in self.nowhere],
         }
         return orjson.dumps(value)
 

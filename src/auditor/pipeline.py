@@ -65,6 +65,11 @@ class Audit:
     def lineage(self) -> Lineage:
         return self.known_lineage if self.known_lineage is not None else analyse(self.inventory)
 
+    def stored_partitions(self) -> findings_mod.StoredPartitions | None:
+        """What is stored of its partitions with the audit (:meth:`PartitionCache.store_audit`), its files indexed as
+        its table indexes them (sorted by name); None when not known for every partition."""
+        return findings_mod.StoredPartitions.of(self.partition_keys, self.partition_files, sorted(self.inventory.files))
+
 
 @contextmanager
 def long_lived() -> Iterator[None]:
@@ -776,7 +781,7 @@ class PartitionCache:
         files = sorted(zip(inv.files, inv.digests, strict=True))
         table = findings_mod.to_compressed_table(audited.findings, [name for name, _ in files])
         if table is not None:
-            self.store_audit(pack, engine, files, table, audited.partition_keys, audited.partition_files)
+            self.store_audit(pack, engine, files, table, audited.stored_partitions())
             self._keep_tree_of(pack, engine, files)
 
     def _keep_tree_of(self, pack: PolicyPack, engine: Engine, files: Sequence[tuple[str, bytes]]) -> None:
@@ -845,28 +850,18 @@ class PartitionCache:
         engine: Engine,
         files: Sequence[tuple[str, bytes]],
         table: bytes | bytearray,
-        keys: Sequence[bytes] = (),
-        partition_files: Sequence[tuple[frozenset[str], bool]] = (),
-        names: Sequence[str] | None = None,
+        partitions: findings_mod.StoredPartitions | None = None,
     ) -> None:
         """Store ``table`` (:func:`findings.to_compressed_table` of an audit of exactly ``files``, ``(name, digest)``
-        sorted by name, its findings' files given in that order) for :meth:`known_audit`, with what its partitions
-        give (:class:`findings.StoredPartitions`: ``keys`` and ``partition_files``, :attr:`Audit.partition_keys` and
-        :attr:`Audit.partition_files`) when every one is known; ``names``: the files as the audit's findings name
-        them, when not as ``files`` does (a --diff-base revision's: ``rev:name``)."""
+        sorted by name, its findings' files given in that order) for :meth:`known_audit`, with what is known of its
+        ``partitions`` (:meth:`Audit.stored_partitions`)."""
         if self.store is None:
             return
         key = self._audit_key(pack, engine, files)
-        entries: dict[bytes, bytes] = {}
-        named = list(names) if names is not None else [name for name, _ in files]
-        if keys and len(keys) == len(partition_files) <= MAX_PARTITIONS and len(named) == len(files):
-            every = set(named)
-            if all(mine <= every for mine, _ in partition_files):
-                entries[key] = findings_mod.StoredPartitions.encode(keys, partition_files, named)
         try:
             self.store.put_many("audits", {key: table}, compressed=True)
-            if entries:
-                self.store.put_many("partitions", entries)
+            if partitions is not None and len(partitions.files) <= MAX_PARTITIONS:
+                self.store.put_many("partitions", {key: partitions.encode()})
         except CacheUnusable as exc:
             self._drop_store(exc)
 
