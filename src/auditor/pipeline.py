@@ -396,9 +396,11 @@ class _Reuse:
     of the base audit's partitions, none of their findings is about no entity, and every file their findings pointed
     into has the same bytes here), hence give exactly the findings they gave there, in the same files and places."""
 
-    def __init__(self, base: Base, partitions: findings_mod.StoredPartitions, changed: frozenset[str]) -> None:
+    def __init__(
+        self, base: Base, names: list[str], partitions: findings_mod.StoredPartitions, changed: frozenset[str]
+    ) -> None:
         self.recorded = base.recorded
-        self.names = [name for name, _ in base.files]
+        self.names = names  # the base's files, as its table indexes them
         self.partitions = partitions
         self.changed = changed  # names of the files added, removed or changed, in either revision
         self._changed_at = frozenset(i for i, name in enumerate(self.names) if name in changed)
@@ -416,7 +418,7 @@ class _Reuse:
         here = dict(zip(inv.files, inv.digests, strict=True))
         there = dict(base.files)
         changed = frozenset(n for n in here.keys() | there.keys() if here.get(n) != there.get(n))
-        return cls(base, partitions, changed)
+        return cls(base, names, partitions, changed)
 
     def clean(self, key: bytes) -> bool:
         files = self.partitions.files.get(key)
@@ -1189,7 +1191,6 @@ def audit(
             del base_lines
             if spliced is None:  # a partition the change reaches could not be read back: audited without the base
                 timings.count("base audit not reused", 1)
-                cache.base_hits = base_hits
                 return audit(inv, pack, engine, timings, cache, progress, message_args)
             found = spliced
         else:
