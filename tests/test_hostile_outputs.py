@@ -371,3 +371,15 @@ def test_no_command_only_touches_command_lines() -> None:
     assert no_command("  ::error::x") == "  \\x3a:error::x"
     assert no_command("a ::error::x") == "a ::error::x"
     assert cli_module.safe_line("x\n::error::y") == "x\\n::error::y"
+
+
+def test_a_new_output_where_a_dangling_input_link_points_is_never_written(tmp_path: Path, inventory_dir: Any) -> None:
+    # An output that names no file yet is compared only with inputs that name none either (_may_name): a symbolic
+    # link in the inventory pointing where the output would be written is refused, and nothing is written there.
+    inv = inventory_dir({"a.yaml": MINIMAL})
+    target = tmp_path / "new.sarif"
+    os.symlink(target, inv / "b.yaml")
+    result = CliRunner().invoke(cli, ["check", str(inv), "--sarif-output", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "b.yaml" in result.stderr and "refused" in result.stderr, result.stderr
+    assert not target.exists()

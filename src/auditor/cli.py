@@ -323,6 +323,20 @@ def _same_file(a: Path, b: Path) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino) and stat.S_ISREG(sa.st_mode)
 
 
+def _may_name(output: Path, sources: list[Path]) -> list[Path]:
+    """The ``sources`` that ``output`` may name (:func:`_same_file` decides): all of them when it names a file now;
+    when it names none, only those that do not exist either, since a path that names no file cannot be an existing
+    input. :func:`_same_file` compares resolved paths when either file is absent: for a new SARIF output and
+    XL's 10,000 inputs, 20,000 ``realpath`` calls (~0.4 s before the audit starts)."""
+    try:
+        os.stat(output)
+    except FileNotFoundError:
+        return [s for s in sources if not os.path.exists(s)]
+    except OSError:
+        pass
+    return sources
+
+
 def refuse_overwriting_inputs(outputs: dict[str, Path | None], inputs: Iterable[Path]) -> None:
     """Exit 2 before anything runs when an output (``--output``, ``--write-baseline``) would overwrite a file the run
     reads (an inventory file, the waivers, the baseline, the configuration) or the other output."""
@@ -334,7 +348,7 @@ def refuse_overwriting_inputs(outputs: dict[str, Path | None], inputs: Iterable[
                 problems.append(Problem(Location(str(path)), f"{flag} and {other_flag} name the same file; refused"))
     sources = list(inputs)
     for flag, path in named:
-        for source in sources:
+        for source in _may_name(path, sources):
             if _same_file(path, source):
                 problems.append(
                     Problem(Location(str(path)), f"{flag} would overwrite {source}, an input of this run; refused")
