@@ -1,4 +1,5 @@
-"""Run the CLI's real entry point (``auditor.cli.main``, what ``python -m auditor`` runs) inside the test process.
+"""Run the CLI's real entry point (``auditor.cli.main``, what ``python -m auditor`` runs, but for the exit without a
+teardown :func:`auditor.cli.entry_point` adds once ``check`` has finished: tests/test_cli.py) inside the test process.
 
 A subprocess costs ~0.5 s of CPU before the CLI does anything (interpreter start-up, importing auditor, networkx,
 jsonschema...), and the suite runs the CLI hundreds of times. In-process, everything a test observes stays what a

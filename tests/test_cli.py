@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
-from tests.conftest import CLEAN, MINIMAL, POLICIES, SAMPLE, run_auditor, run_auditor_process
+from tests.conftest import CLEAN, MINIMAL, POLICIES, ROOT, SAMPLE, run_auditor, run_auditor_process
 
 LOCATED = re.compile(r"^\S+\.ya?ml:\d+:\d+: ")
 
@@ -124,3 +127,41 @@ def test_rego_unit_tests_pass_on_embedded_engine() -> None:
     assert r.code == 0, r.out + r.err
     m = re.search(r"^(\d+) passed, 0 failed$", r.out, re.M)
     assert m and int(m.group(1)) > 0
+
+
+# The program, once `check` has written everything, exits without freeing what it built (cli.entry_point: XL's
+# ~0.55 s of teardown). What a user relies on must not change: the report, the exit code, what stderr says.
+_PROGRAM = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('TEARDOWN RAN\\n'))\n"
+    "from auditor.cli import entry_point\n"
+    "sys.argv[0] = 'auditor'\n"
+    "entry_point()\n"
+)
+
+
+def _program(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _PROGRAM, *args], capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL
+    )
+
+
+def test_a_finished_check_exits_with_its_verdict_and_every_byte_written_without_a_teardown(
+    tmp_path: Path, inventory_dir: Any
+) -> None:
+    for args in (["--format", "json"], ["--no-color"], ["--format", "sarif", "-o", str(tmp_path / "r.sarif")]):
+        program = _program("check", str(SAMPLE), *args)
+        in_process = run_auditor("check", str(SAMPLE), *args)
+        assert program.returncode == in_process.code == 1, program.stderr
+        assert program.stdout == in_process.out and program.stderr == in_process.err  # nothing lost, nothing added
+        assert "TEARDOWN RAN" not in program.stderr
+    assert json.loads((tmp_path / "r.sarif").read_text(encoding="utf-8"))["runs"][0]["results"]
+    clean = _program("check", str(inventory_dir({"a.yaml": CLEAN})), "--law", "none")
+    assert clean.returncode == 0 and "TEARDOWN RAN" not in clean.stderr, clean.stderr
+
+
+def test_a_check_that_fails_exits_as_python_does(tmp_path: Path) -> None:
+    broken = _program("check", str(tmp_path / "no-such-inventory"))
+    assert broken.returncode == 2 and "TEARDOWN RAN" in broken.stderr, broken.stderr
+    other = _program("schema")  # a command other than check
+    assert other.returncode == 0 and "TEARDOWN RAN" in other.stderr

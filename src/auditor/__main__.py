@@ -1,3 +1,3 @@
-from auditor.cli import main
+from auditor.cli import entry_point
 
-main()
+entry_point()
