@@ -95,7 +95,7 @@ def test_problems_are_the_same_located_lines_in_the_same_order(tmp_path: Path, m
 def test_a_helper_that_dies_costs_time_not_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = many(tmp_path, BROKEN)
     alone = load(path, "1", monkeypatch)
-    monkeypatch.setattr(loader, "_parse_in_helper", lambda items: os._exit(1))  # inherited by the forked helper
+    monkeypatch.setattr(loader, "_parse_in_helper", lambda items, salt=None: os._exit(1))  # inherited by the helper
     assert load(path, "2", monkeypatch) == alone
     good = many(tmp_path / "good")
     assert load(good, "2", monkeypatch) == load(good, "1", monkeypatch)
@@ -106,9 +106,63 @@ def test_a_malformed_answer_from_the_helper_is_parsed_again(tmp_path: Path, monk
     alone = load(path, "1", monkeypatch)
     real = loader._parse_in_helper
 
-    def tampered(items: list[tuple[str, str]]) -> list[loader._Parsed]:
+    def tampered(items: list[tuple[str, str]], salt: bytes | None = None) -> list[loader._Parsed]:
         one_position = b'{"v": 2, "nodes": 0, "doc": {}, "at": "CQAAAA=="}'  # a mapping has at least two
-        return [(shown, one_position, [], n, d) for shown, _doc, _p, n, d in real(items)]
+        return [(shown, one_position, [], n, d, k) for shown, _doc, _p, n, d, k in real(items, salt)]
 
     monkeypatch.setattr(loader, "_parse_in_helper", tampered)
     assert load(path, "2", monkeypatch) == alone
+
+
+# With the store of parsed files (check --cache), a cold store (nothing of this inventory in it: a first run, an
+# upgrade) is filled by the two processes; a warm one is read back by the CLI alone. Either way, the same inventory.
+
+
+def load_with_store(
+    path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, list[str], dict[str, int]]:
+    from auditor import pipeline
+
+    cache = pipeline.PartitionCache(keep_in_memory=False)
+    cache.use_store(store)
+    loader.use_document_store(pipeline.DocumentCache(cache))
+    try:
+        return load(path, "2", monkeypatch)
+    finally:
+        loader.use_document_store(None)
+        cache.close_store()
+
+
+def test_a_cold_store_is_filled_by_both_processes_and_read_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = many(tmp_path / "inv")
+    alone = load(path, "1", monkeypatch)
+    calls: list[int] = []
+    real = loader._REUSE.adopt
+
+    def counted(shown: str, parsed: loader._Parsed) -> loader._Document | None:
+        calls.append(1)
+        return real(shown, parsed)
+
+    monkeypatch.setattr(loader._REUSE, "adopt", counted)
+    cold = load_with_store(path, tmp_path / "cache", monkeypatch)
+    assert len(calls) >= FILES // 3, "the helper parsed nothing: the cold store was filled by the CLI alone"
+    adopted = len(calls)
+    warm = load_with_store(path, tmp_path / "cache", monkeypatch)
+    assert len(calls) == adopted, "the helper parsed files the store holds"
+    assert cold[0] == warm[0] == alone[0]
+    assert cold[2]["parsed"] == FILES + 1
+    assert warm[2]["read back"] == FILES + 1, "a file the helper parsed was not stored"
+
+
+def test_problems_with_a_cold_store_are_the_same_located_lines_in_the_same_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = many(tmp_path / "inv", BROKEN)
+    os.mkfifo(path / "systems" / "s150.yaml.fifo.yaml")  # refused by the reader, in the helper's share
+    alone = load(path, "1", monkeypatch)
+    cold = load_with_store(path, tmp_path / "cache", monkeypatch)
+    warm = load_with_store(path, tmp_path / "cache", monkeypatch)
+    assert alone[0] is None and any("fifo" in line for line in alone[1]), alone[1]
+    assert cold[:2] == warm[:2] == alone[:2]
