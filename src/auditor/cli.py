@@ -1101,5 +1101,8 @@ def entry_point() -> None:
         main()
     except SystemExit as exc:
         if _HELD_UNTIL_EXIT and isinstance(exc.code, int):
-            _exit_now(exc.code)
+            try:
+                _exit_now(exc.code)
+            except Interrupted as stop:  # a signal while the last bytes were flushed: said, as anywhere else
+                _stop_now(stop)
         raise
