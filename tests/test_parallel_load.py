@@ -55,11 +55,8 @@ def load(path: Path, workers: str, monkeypatch: pytest.MonkeyPatch) -> tuple[obj
     return (inv.files, inv.digests, sorted(located, key=repr)), [], loader.last_load_counts()
 
 
-def test_the_helper_parses_a_share_and_the_inventory_is_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = many(tmp_path)
-    alone = load(path, "1", monkeypatch)
+def count_adopted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one for each file the CLI takes from the helper (``_Reuse.adopt``)."""
     calls: list[int] = []
     real = loader._REUSE.adopt
 
@@ -68,6 +65,15 @@ def test_the_helper_parses_a_share_and_the_inventory_is_the_same(
         return real(shown, parsed)
 
     monkeypatch.setattr(loader._REUSE, "adopt", counted)
+    return calls
+
+
+def test_the_helper_parses_a_share_and_the_inventory_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = many(tmp_path)
+    alone = load(path, "1", monkeypatch)
+    calls = count_adopted(monkeypatch)
     two = load(path, "2", monkeypatch)
     assert len(calls) >= FILES // 3, "the helper parsed nothing: the two-process load was not exercised"
     assert two == alone
@@ -138,14 +144,7 @@ def test_a_cold_store_is_filled_by_both_processes_and_read_back_the_same(
 ) -> None:
     path = many(tmp_path / "inv")
     alone = load(path, "1", monkeypatch)
-    calls: list[int] = []
-    real = loader._REUSE.adopt
-
-    def counted(shown: str, parsed: loader._Parsed) -> loader._Document | None:
-        calls.append(1)
-        return real(shown, parsed)
-
-    monkeypatch.setattr(loader._REUSE, "adopt", counted)
+    calls = count_adopted(monkeypatch)
     cold = load_with_store(path, tmp_path / "cache", monkeypatch)
     assert len(calls) >= FILES // 3, "the helper parsed nothing: the cold store was filled by the CLI alone"
     adopted = len(calls)
