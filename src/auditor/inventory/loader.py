@@ -547,9 +547,10 @@ class _Reuse:
         stored_keys = [b""] * len(batch)
         found: dict[bytes, Any] = {}
         if self.store is not None:
+            salt = _store_salt()
             for i, (key, (_, data)) in enumerate(zip(keys, batch, strict=True)):
                 if key not in self.current and key not in self.previous:
-                    stored_keys[i] = hashlib.blake2b(data, digest_size=20, key=_store_salt()).digest()
+                    stored_keys[i] = store_key(data, salt)
             wanted = sorted({k for k in stored_keys if k})
             if wanted:
                 found = self.store.get_many(wanted, stored.decode)
@@ -575,10 +576,14 @@ class _Reuse:
         if result[1] is not None and not result[2]:
             self.current[key] = (result[1], result[3])
             if self.store is not None and isinstance(result[1], yamlsafe.LocDict):
-                self._unstored[stored_key] = stored.dumps(result[1], result[3])
-                if len(self._unstored) >= 64:
-                    self.flush()
+                self._keep(stored_key, stored.dumps(result[1], result[3]))
         return result
+
+    def _keep(self, stored_key: bytes, value: bytes) -> None:
+        """A parsed file's stored form (:func:`stored.dumps`), for the store, written 64 at a time."""
+        self._unstored[stored_key] = value
+        if len(self._unstored) >= 64:
+            self.flush()
 
     def first_load(self) -> bool:
         """Nothing to reuse from an earlier load in this process."""
@@ -601,10 +606,8 @@ class _Reuse:
                 if known is None:
                     return None
                 self.current[key] = known
-                if self.store is not None and in_store:
-                    self._unstored[in_store] = sent  # what _checked stores of a file it parses: the same bytes
-                    if len(self._unstored) >= 64:
-                        self.flush()
+                if in_store:
+                    self._keep(in_store, sent)  # what _checked stores of a file it parses: the same bytes
             result = (shown, known[0], [], known[1])
         self.digests[shown] = key
         self.counts[counted] += 1
@@ -618,6 +621,11 @@ class _Reuse:
     def finish(self) -> None:
         self.flush()
         self.previous = {k: v for k, v in self.previous.items() if k in self.current}
+
+
+def store_key(data: bytes, salt: bytes) -> bytes:
+    """The key of a file's parsed form in the store of parsed files: its bytes, keyed by :func:`_store_salt`."""
+    return hashlib.blake2b(data, digest_size=20, key=salt).digest()
 
 
 def content_digest(data: bytes | memoryview) -> bytes:
@@ -722,7 +730,7 @@ def _parse_in_helper(items: Sequence[tuple[str, str]], salt: bytes | None = None
         shown, doc, problems, nodes = _checked(shown, data)
         # Nothing uses the document of a file with problems.
         sent = stored.dumps(doc, nodes) if isinstance(doc, yamlsafe.LocDict) and not problems else None
-        in_store = hashlib.blake2b(data, digest_size=20, key=salt).digest() if salt is not None else b""
+        in_store = store_key(data, salt) if salt is not None else b""
         out.append((shown, sent, problems, nodes, content_digest(data), in_store))
     return out
 
