@@ -250,17 +250,13 @@ def _stop_now(exc: Interrupted) -> None:
     """Say why and exit at once. The stack has unwound (engine workers terminated, a half-written report removed);
     what is left are threads still waiting on a server (the OPA engine), which a normal exit would wait for."""
     _err(exc.message)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(exc.exit_code)
+    _exit_now(exc.exit_code)
 
 
-# What a finished ``check`` leaves to the operating system instead of freeing (only when run as the program,
-# :func:`entry_point`; never in-process, where the tests run many commands): XL's inventory, its ~940k findings and
+# What a finished ``check`` leaves to the operating system instead of freeing: a list only when run as the program
+# (:func:`entry_point`), None in-process, where the tests run many commands. XL's inventory, its ~940k findings and
 # the report, freed object by object, took ~0.55 s between the last output and the exit of a pull-request run.
-_EXITS_HARD = False
-_HELD_UNTIL_EXIT: list[object] = []
+_HELD_UNTIL_EXIT: list[object] | None = None
 
 
 def _exit_now(code: int) -> NoReturn:
@@ -724,7 +720,7 @@ def check(
                     handle.write(ci.step_summary(report, pack, [limited] if limited is not None else []))
             except OSError as exc:
                 raise _output_failed(summary_file, exc) from None
-        if _EXITS_HARD:
+        if _HELD_UNTIL_EXIT is not None:
             _HELD_UNTIL_EXIT.extend((inv, result, report, prepared))
         return EXIT_FINDINGS if report.fails() else EXIT_OK
 
@@ -1095,8 +1091,8 @@ def main() -> None:
 def entry_point() -> None:
     """What ``auditor`` and ``python -m auditor`` run: :func:`main`, and once ``check`` has finished, the exit
     without freeing what it built (:func:`_exit_now`). The tests run :func:`main` in their own process."""
-    global _EXITS_HARD
-    _EXITS_HARD = True
+    global _HELD_UNTIL_EXIT
+    _HELD_UNTIL_EXIT = []
     try:
         main()
     except SystemExit as exc:
