@@ -373,13 +373,13 @@ def test_no_command_only_touches_command_lines() -> None:
     assert cli_module.safe_line("x\n::error::y") == "x\\n::error::y"
 
 
-def test_a_new_output_where_a_dangling_input_link_points_is_never_written(tmp_path: Path, inventory_dir: Any) -> None:
-    # An output that names no file yet is compared only with inputs that name none either (_may_name): a symbolic
-    # link in the inventory pointing where the output would be written is refused, and nothing is written there.
+def test_a_new_output_onto_an_input_that_does_not_exist_yet_is_refused(tmp_path: Path, inventory_dir: Any) -> None:
+    # An output naming no file is compared only with the inputs that name none either (cli._may_name): a waivers
+    # file given but absent is one, and the output at its path would be read as the waivers of the next run.
     inv = inventory_dir({"a.yaml": MINIMAL})
-    target = tmp_path / "new.sarif"
-    os.symlink(target, inv / "b.yaml")
-    result = CliRunner().invoke(cli, ["check", str(inv), "--sarif-output", str(target)])
-    assert result.exit_code == 2, result.output
-    assert "b.yaml" in result.stderr and "refused" in result.stderr, result.stderr
-    assert not target.exists()
+    missing = tmp_path / "waivers.yaml"
+    for output in (["--sarif-output", str(missing)], ["-o", str(tmp_path / "." / "waivers.yaml")]):
+        result = CliRunner().invoke(cli, ["check", str(inv), "--waivers", str(missing), *output])
+        assert result.exit_code == 2, result.output
+        assert "would overwrite" in result.stderr and "refused" in result.stderr, result.stderr
+    assert not missing.exists()
