@@ -1161,9 +1161,12 @@ def audit(
             line = next(lines, None)
             timings.add("base findings", started)
             if line is None:
-                return
+                break
             base_lines.append(line)
             yield None
+        started = time.perf_counter()
+        reuse.recorded.get_ready()  # the gate's share: here, while the keyer works
+        timings.add("base findings", started)
 
     t = time.perf_counter()
     # Findings and what builds them are plain data (no cycles) and live to the end of the run: collecting while they
