@@ -10,7 +10,7 @@ its fields, the flows leaving it), one per partner (with the fields it receives)
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -127,7 +127,7 @@ def data_subject_jurisdictions(inv: Inventory) -> tuple[dict[str, list[str]], di
     incoming: dict[str, set[str]] = defaultdict(set)
     for flow in inv.flows.values():
         if flow.data["to"] in held:
-            incoming[flow.data["to"]].update(parent[fid] for fid in flow.data["fields"])
+            incoming[flow.data["to"]].update(map(parent.__getitem__, flow.data["fields"]))
     empty: set[str] = set()
 
     def of_system(sid: str) -> set[str]:
@@ -145,7 +145,8 @@ def data_subject_jurisdictions(inv: Inventory) -> tuple[dict[str, list[str]], di
     by_system = {sid: sorted(of_system(sid)) for sid in {*parent.values()}}
     # The fields of a system share its list: documents are serialised as built, never changed (XL's 400k fields
     # each with a copy held ~33 MB more while the partitions were built).
-    return ({fid: by_system[p] for fid, p in parent.items()}, {sid: sorted(j) for sid, j in held.items()})
+    by_field = dict(zip(parent, map(by_system.__getitem__, parent.values()), strict=True))
+    return by_field, {sid: sorted(j) for sid, j in held.items()}
 
 
 EEA = frozenset(
@@ -320,7 +321,7 @@ def pending(
         consents_by_purpose[consent.get("purpose")].append(_consent_facts(consent))
     purposes = {pid: _purpose_facts(inv, consents_by_purpose, pid) for pid in inv.purposes}
     flows_by_source: dict[str, list[Entity]] = defaultdict(list)
-    flows_by_field: dict[str, int] = defaultdict(int)
+    flows_by_field: Counter[str] = Counter()
     received: dict[str, set[str]] = defaultdict(set)
     sources: dict[str, set[str]] = defaultdict(set)  # recipient id -> systems with a flow to it
     incoming_purposes: dict[str, set[str]] = defaultdict(set)  # recipient id -> purposes data arrives for
@@ -337,8 +338,8 @@ def pending(
         incoming_purposes[target].add(data["purpose"])
         received[target].update(carried)
         trigger = str(data.get("trigger") or "")
+        flows_by_field.update(carried)
         for fid in carried:
-            flows_by_field[fid] += 1
             if fields[fid].parent == source:
                 origin_triggers[fid].append({"flow": flow.id, "trigger": trigger})
             else:
