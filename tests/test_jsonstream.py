@@ -106,10 +106,24 @@ def test_a_finding_written_directly_equals_its_generic_dump(
         remediation=texts[1],
         waiver=waiver,
     )
-    # As the report writes its findings (json_format.render_chunks), in one slice and in two.
+    # As the report writes its findings (json_format.render_chunks: keys in order already), in one slice and in two.
     for size in (1, 2):
-        written = b"".join(jsonstream.chunks({"findings": None}, ("findings",), [f, f], finding_dict, size))
+        written = b"".join(
+            jsonstream.chunks({"findings": None}, ("findings",), [f, f], finding_dict, size, keys_sorted=True)
+        )
         assert written == _whole({"findings": [finding_dict(f)] * 2}).encode("utf-8")
+
+    class French:  # what a Localizer gives finding_dict, its keys in no particular order
+        active = True
+
+        def localized(self, _: object) -> dict[str, str]:
+            return {"title": texts[2], "lang": "fr", "remediation": texts[3], "message": texts[4]}
+
+    def dumped(item: Finding) -> dict[str, Any]:
+        return finding_dict(item, French())  # type: ignore[arg-type]
+
+    written = b"".join(jsonstream.chunks({"findings": None}, ("findings",), [f], dumped, keys_sorted=True))
+    assert written == _whole({"findings": [dumped(f)]}).encode("utf-8")
 
 
 @pytest.mark.parametrize(

@@ -13,27 +13,28 @@ from auditor.localize import Localizer
 
 def finding_dict(f: Finding, loc: Localizer | None = None) -> dict[str, Any]:
     """One finding; with a non-English ``loc``, its texts in that language under ``localized`` (``message`` stays
-    English for tools)."""
+    English for tools). Every mapping's keys are in code point order, as the report writes them: orjson then writes
+    them without sorting each (:func:`render_chunks`; XL's 940k findings: ~0.25 s)."""
     out: dict[str, Any] = {
-        "fingerprint": f.fingerprint,
-        "rule": f.rule_id,
-        "clause": f.clause_id,
-        "source": f.source,
-        "severity": f.severity,
-        "verdict": f.verdict,
-        "title": f.title,
-        "message": f.message,
-        "subject": {"kind": f.subject_kind, "id": f.subject_id},
         "attribute": f.attribute,
-        "location": {"file": f.location.file, "line": f.location.line, "column": f.location.column},
+        "clause": f.clause_id,
         "evidence": list(f.evidence),
-        "remediation": f.remediation,
-        "status": f.status,
+        "fingerprint": f.fingerprint,
     }
-    if f.waiver:
-        out["waiver"] = dict(f.waiver)
     if loc is not None and loc.active:
-        out["localized"] = loc.localized(f)
+        out["localized"] = dict(sorted(loc.localized(f).items()))
+    out["location"] = {"column": f.location.column, "file": f.location.file, "line": f.location.line}
+    out["message"] = f.message
+    out["remediation"] = f.remediation
+    out["rule"] = f.rule_id
+    out["severity"] = f.severity
+    out["source"] = f.source
+    out["status"] = f.status
+    out["subject"] = {"id": f.subject_id, "kind": f.subject_kind}
+    out["title"] = f.title
+    out["verdict"] = f.verdict
+    if f.waiver:
+        out["waiver"] = dict(sorted(f.waiver.items()))
     return out
 
 
@@ -50,4 +51,4 @@ def render_chunks(
     }
     if extra:
         doc.update(extra)
-    return jsonstream.chunks(doc, ("findings",), findings, lambda f: finding_dict(f, loc))
+    return jsonstream.chunks(doc, ("findings",), findings, lambda f: finding_dict(f, loc), keys_sorted=True)

@@ -55,13 +55,15 @@ def chunks(
     items: Iterable[T],
     value: Callable[[T], Any] = lambda item: item,
     slice_size: int = SLICE,
+    keys_sorted: bool = False,
 ) -> Iterator[bytes]:
     """The JSON of ``doc`` (with a final newline) in pieces of UTF-8, with the list at ``path`` (keys and indexes from
     the root) made lazily of ``value(item)`` for each of ``items``, taken ``slice_size`` at a time. ``doc`` must hold a
     placeholder at ``path`` (its value is ignored).
 
     A slice is dumped as one list by orjson, its lines after the first indented to where the list stands: the same
-    bytes as each item written by :func:`dumps_indented`. A slice orjson refuses is written item by item so."""
+    bytes as each item written by :func:`dumps_indented`. A slice orjson refuses is written item by item so.
+    ``keys_sorted``: every mapping ``value`` makes has its keys in code point order already (orjson keeps them so)."""
     node = doc
     for step in path[:-1]:
         node = node[step]
@@ -83,6 +85,7 @@ def chunks(
     depth = len(indent) // 2
     opening = b"".join(b"{\n" + b"  " * (level + 1) + b'"": ' for level in range(depth)) + b"["
     closing = newline + b"]" + b"".join(b"\n" + b"  " * level + b"}" for level in reversed(range(depth)))
+    option = orjson.OPT_INDENT_2 if keys_sorted else _PRETTY
     first = True
     it = iter(items)
     while True:
@@ -95,7 +98,7 @@ def chunks(
         body: bytes | memoryview
         try:
             # b'[\n  A,\n  B\n]' at the top: the items at two spaces, their own lines deeper; here at ``pad``.
-            data = orjson.dumps(wrapped, option=_PRETTY)
+            data = orjson.dumps(wrapped, option=option)
         except TypeError:  # orjson.JSONEncodeError: what it refuses is written by json, item by item
             body = b",".join(b"\n" + pad + dumps_indented(v, pad) for v in values)
         else:
