@@ -77,12 +77,19 @@ def _batched(text: Output) -> Iterator[bytes]:
         yield b"".join(batch)
 
 
+# The most one ``os.write`` is given. On this project's CI machines (Linux 6.18 in a VM), writing 855 MB into a
+# file took 2.3-3.9 s of kernel time in writes of 128 KB to 1 MB and 0.2-0.5 s in writes of 64 KB or less
+# (docs/performance.md, session 27): XL's JSON report was written in pieces of ~1 MB.
+WRITE_MAX = 64 << 10
+
+
 def _write_all(fd: int, piece: bytes) -> None:
-    """Write every byte of ``piece`` to ``fd`` with ``os.write``, short writes retried: a file-size limit (EFBIG), a
-    full disk (ENOSPC) or a closed pipe (EPIPE) raises OSError instead of disappearing in a buffer flushed at exit."""
+    """Write every byte of ``piece`` to ``fd`` with ``os.write``, at most :data:`WRITE_MAX` bytes a call, short
+    writes retried: a file-size limit (EFBIG), a full disk (ENOSPC) or a closed pipe (EPIPE) raises OSError instead of
+    disappearing in a buffer flushed at exit."""
     data = memoryview(piece)
     while data:
-        written = os.write(fd, data)
+        written = os.write(fd, data[:WRITE_MAX])
         data = data[written:]
 
 
