@@ -12,6 +12,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from auditor.filters import baseline as baseline_mod
@@ -84,8 +85,8 @@ class GateReport:
         (the annotations, the job summary and the text footer each said it; XL: ~940k)."""
         if self.diff_base is None:
             return 0
-        new = self.new
-        return sum(f.fingerprint not in new for f in self.findings)
+        findings = self.findings
+        return len(findings) - sum(map(self.new.__contains__, map(attrgetter("fingerprint"), findings)))
 
     def foremost(self, n: int) -> tuple[Finding, ...]:
         """The ``n`` findings that matter most, in report order: open before waived or baselined, new before

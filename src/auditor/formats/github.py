@@ -8,7 +8,9 @@ toolkit does (``%``, CR, LF in the message; also ``:`` and ``,`` in properties).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from operator import attrgetter
 
 from auditor.errors import Location
 from auditor.escape import printable
@@ -137,8 +139,8 @@ def render(report: GateReport, pack: PolicyPack, *, repo_paths: PathMap = _no_re
         summary += " — see the job summary or the SARIF report"
     if report.diff_base is not None:
         summary += f"; {len(report.fixed)} fixed, {report.unchanged_count} unchanged since {report.diff_base}"
-    waived = sum(1 for f in report.findings if f.status == "waived")
-    baselined = sum(1 for f in report.findings if f.status == "baseline")
+    statuses = Counter(map(attrgetter("status"), report.findings))  # one pass, in C: a large estate has ~940k
+    waived, baselined = statuses["waived"], statuses["baseline"]
     if waived or baselined:
         summary += f"; {waived} waived, {baselined} in baseline"
     lines.append(command("notice", summary, title="auditor summary"))

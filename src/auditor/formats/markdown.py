@@ -7,7 +7,9 @@ Kept well under GitHub's 65,536-character comment limit.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from operator import attrgetter
 
 from auditor.escape import md_code, md_text
 from auditor.filters import GateReport, most_severe
@@ -37,7 +39,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _sev_counts(findings: Sequence[Finding]) -> str:
-    c = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    c = Counter(map(attrgetter("severity"), findings))  # one pass, in C: a large estate has ~940k
     return f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, {c['info']} info"
 
 
