@@ -77,9 +77,10 @@ def _batched(text: Output) -> Iterator[bytes]:
         yield b"".join(batch)
 
 
-# The most one ``os.write`` is given. On this project's CI machines (Linux 6.18 in a VM), writing 855 MB into a
-# file took 2.3-3.9 s of kernel time in writes of 128 KB to 1 MB and 0.2-0.5 s in writes of 64 KB or less
-# (docs/performance.md, session 27): XL's JSON report was written in pieces of ~1 MB.
+# The most one ``os.write`` is given. On this project's machines (Linux 6.18 in a VM) writing 855 MB into a file in
+# writes of 128 KB to 1 MB took, for ten minutes, 1.6-3.9 s of kernel time against 0.2-0.5 s in writes of 64 KB;
+# in other states of the machine 64 KB writes cost 0.1-0.2 s more than 1 MB ones (docs/performance.md, session 27;
+# benchmarks/write_size.py). XL's JSON report used to go in ~1 MB writes: the cap bounds the worst case.
 WRITE_MAX = 64 << 10
 
 
