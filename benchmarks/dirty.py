@@ -6,7 +6,9 @@ run must rebuild and evaluate, whatever it tracks, because these partitions' inp
 
 It builds every partition document of INVENTORY as ``check`` does (model, lineage, partitions), then, for each of
 a few edits of one system's file (the middle one of ``systems/`` by name), builds them again from an edited copy and
-counts the partitions whose document differs (by digest of its JSON text). The inventory is a generated one
+counts the partitions whose document differs (by digest of its JSON text), and what the lineage computes that
+differs (each travelling field's search, the facts attached to flows, fields and systems, each node's subjects): what
+a lineage maintained by value (session 13's point 2) would recompute. The inventory is a generated one
 (``benchmarks/generate.py``: each system's flows in its own file).
 Edits: the retention made indefinite (``run.py --diff``'s edit), the system moved to China (``jurisdiction``), its
 first field made anonymous (``identifiability``) or its category financial data, and the same two for the first
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import shutil
 import sys
@@ -33,14 +36,39 @@ from auditor import pipeline  # noqa: E402
 from auditor.lineage import analyse  # noqa: E402
 
 
-def documents(inventory: Path) -> dict[str, bytes]:
-    """Every partition's label and the digest of its document's JSON text."""
+def _digest(value: object) -> bytes:
+    return hashlib.blake2b(json.dumps(value, sort_keys=True, default=repr).encode("utf-8"), digest_size=16).digest()
+
+
+def documents(inventory: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Every partition's label and the digest of its document's JSON text; and what the lineage computes, by name
+    (``field <id>``: a travelling field's search, where it reaches raw or lowered and from where; ``flow <id>``,
+    ``field facts <id>``, ``system <id>``: the facts attached to the partitions; ``subjects <node>``) and digest."""
     inv = pipeline.load([inventory])
     with pipeline.long_lived():
-        return {
+        lin = analyse(inv)
+        parts = {
             label: hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-            for text, label in pipeline.partition_stream(inv, analyse(inv))
+            for text, label in pipeline.partition_stream(inv, lin)
         }
+        facts: dict[str, bytes] = {}
+        for fid, fl in lin.fields.items():
+            search = (
+                fl.origin, fl.declared, fl.lowerable, sorted(fl.raw.items()), sorted(fl.low.items()), fl.implied,
+                fl.rejoined_at, sorted(fl.reverted), fl.reverted_to, fl.deidentified_by,
+            )  # fmt: skip
+            facts[f"field {fid}"] = _digest(search)
+        for kind, known in (("flow", lin.flow_facts), ("field facts", lin.field_facts), ("system", lin.system_facts)):
+            for key, value in known.items():
+                facts[f"{kind} {key}"] = _digest(value)
+        for node, subjects in lin.subjects.items():
+            facts[f"subjects {node}"] = _digest(subjects)
+        return parts, facts
+
+
+def _changed(before: dict[str, bytes], after: dict[str, bytes]) -> int:
+    """How many names have another digest, or are in only one of the two."""
+    return sum(1 for k, v in after.items() if before.get(k) != v) + sum(1 for k in before if k not in after)
 
 
 def _first(pattern: str, replacement: str) -> Callable[[str], str]:
@@ -94,12 +122,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("inventory", type=Path)
     args = parser.parse_args()
-    base = documents(args.inventory)
+    base, base_facts = documents(args.inventory)
     systems = sorted((args.inventory / "systems").glob("*.yaml"))
     target = systems[len(systems) // 2].relative_to(args.inventory)
-    print(f"{args.inventory}: {len(base)} partitions; edits of {target}")
-    print("| edit | partitions whose document changed | share |")
-    print("|---|---|---|")
+    print(f"{args.inventory}: {len(base)} partitions, {len(base_facts)} lineage results; edits of {target}")
+    print("| edit | partitions whose document changed | share | lineage results changed (of which fields' searches) |")
+    print("|---|---|---|---|")
     forwarded = _most_forwarded(args.inventory, args.inventory / target)  # read once, not once per edit
 
     def pick(_text: str) -> str:
@@ -117,10 +145,14 @@ def main() -> int:
             shutil.copytree(args.inventory, copy, ignore=shutil.ignore_patterns(".complete"))
             path = copy / target
             path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
-            after = documents(copy)
-            changed = sum(1 for label, digest in after.items() if base.get(label) != digest)
-            changed += sum(1 for label in base if label not in after)
-            print(f"| {name} | {changed} | {changed / len(base):.1%} |")
+            after, after_facts = documents(copy)
+            changed = _changed(base, after)
+            facts = _changed(base_facts, after_facts)
+            searches = _changed(
+                {k: v for k, v in base_facts.items() if k.startswith("field ")},
+                {k: v for k, v in after_facts.items() if k.startswith("field ")},
+            )
+            print(f"| {name} | {changed} | {changed / len(base):.1%} | {facts} ({searches}) |")
     return 0
 
 
