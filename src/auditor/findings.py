@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
@@ -839,12 +840,10 @@ class Recorded:
         fingerprints: Callable[[], Iterable[str]],
         gone: Callable[[Container[str]], list[Finding]],
         table: tuple[Callable[[int], bytes], int, int] | None = None,
-        ready: Callable[[], None] = lambda: None,
     ) -> None:
         self._fingerprints = fingerprints
         self._gone = gone
         self._table = table  # (line(i), lines of findings, files) of a checked table
-        self._ready = ready
         self.partitions: StoredPartitions | None = None
 
     @property
@@ -885,9 +884,10 @@ class Recorded:
                 raise RuntimeError("a stored audit read back differently the second time") from None
 
     def get_ready(self) -> None:
-        """Do now what the gate's questions share (a stored audit's fingerprints made text: XL's ~940k, ~0.25 s), so
-        that a pull request does it while it waits for its keyer rather than after the audit."""
-        self._ready()
+        """Do now what the gate's questions share: a stored table makes its fingerprints text when they are first
+        asked for (:func:`_recorded`; XL's ~940k, ~0.25 s), so a pull request asks while it waits for its keyer
+        rather than after the audit. Findings already built (:meth:`of`) have nothing to prepare."""
+        self._fingerprints()
 
     @classmethod
     def of(cls, found: Sequence[Finding]) -> Recorded:
@@ -943,12 +943,10 @@ def _recorded(line: Callable[[int], bytes], files: Sequence[str], per_line: list
     """The findings of a checked table (:func:`_check_table` gave ``per_line``), its line ``i`` read by ``line(i)``.
     Its fingerprints are made text once, for the gate's two questions (which are new, which are gone): XL's ~940k
     took ~0.3 s each time."""
-    text: list[list[str]] = []
 
+    @functools.cache
     def fingerprints() -> list[list[str]]:
-        if len(text) < len(per_line):
-            text[:] = map(_fingerprints_of, per_line)
-        return text
+        return list(map(_fingerprints_of, per_line))
 
     def gone(now: Container[str]) -> list[Finding]:
         try:
@@ -956,8 +954,4 @@ def _recorded(line: Callable[[int], bytes], files: Sequence[str], per_line: list
         except (_Bent, ValueError):  # the same bytes were read and checked before: cannot happen
             raise RuntimeError("a stored audit read back differently the second time") from None
 
-    def ready() -> None:
-        fingerprints()
-
-    table = (line, len(per_line), len(files))
-    return Recorded(lambda: itertools.chain.from_iterable(fingerprints()), gone, table, ready)
+    return Recorded(lambda: itertools.chain.from_iterable(fingerprints()), gone, (line, len(per_line), len(files)))
