@@ -80,11 +80,12 @@ def chunks(
     pad = indent + b"  "
     newline = b"\n" + indent
     # The slice dumped where orjson indents it as the list stands here: nested in as many one-key objects as the
-    # list is levels deep (two spaces a level), whose opening and closing lines are cut off. Shifting each line of a
-    # slice dumped at the top (a copy of its bytes) took as long again as dumping it (XL's report: ~0.6 s).
+    # list is levels deep (``json.dumps`` indents two spaces a level), whose opening and closing lines are cut off.
+    # Shifting each line of a slice dumped at the top (a copy of its bytes) took as long again as dumping it (XL's
+    # report: ~0.6 s).
     depth = len(indent) // 2
-    opening = b"".join(b"{\n" + b"  " * (level + 1) + b'"": ' for level in range(depth)) + b"["
-    closing = newline + b"]" + b"".join(b"\n" + b"  " * level + b"}" for level in reversed(range(depth)))
+    start = len(b"".join(b"{\n" + b"  " * (level + 1) + b'"": ' for level in range(depth)) + b"[")
+    end = len(newline + b"]" + b"".join(b"\n" + b"  " * level + b"}" for level in range(depth)))
     option = orjson.OPT_INDENT_2 if keys_sorted else _PRETTY
     first = True
     it = iter(items)
@@ -102,10 +103,7 @@ def chunks(
         except TypeError:  # orjson.JSONEncodeError: what it refuses is written by json, item by item
             body = b",".join(b"\n" + pad + dumps_indented(v, pad) for v in values)
         else:
-            if data.startswith(opening) and data.endswith(closing):
-                body = memoryview(data)[len(opening) : len(data) - len(closing)]  # copied once, below
-            else:  # an odd indentation (json.dumps makes none): dumped at the top and shifted
-                body = orjson.dumps(values, option=_PRETTY)[1:-2].replace(b"\n", newline)
+            body = memoryview(data)[start : len(data) - end]  # copied once, below
         yield (b"[" if first else b",") + body
         first = False
     yield b"[]" if first else newline + b"]"
