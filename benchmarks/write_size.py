@@ -3,11 +3,12 @@
 
     python benchmarks/write_size.py [--mb 855] [--caps 65536,1048576] [--rounds 2] [--dir DIR]
 
-Writes ``--mb`` MB into a new file in ``--dir`` (default: the system's temporary directory) as the CLI writes a
-report: pieces of JSON made by orjson, joined into ~1 MB batches, each batch written by ``os.write`` calls of at most
-``cap`` bytes (``cli.WRITE_MAX`` is that cap). Prints wall, user and system seconds per cap and round, alternated; the
-file is deleted after each. It asserts no speed: on this project's machines (Linux 6.18 in a VM, session 27) writes of
-128 KB and more took 6-10x the kernel time of writes of 64 KB, which is why the CLI caps them.
+Writes ``--mb`` MB of pieces of JSON made by orjson into a new file in ``--dir`` (default: the system's temporary
+directory) with the CLI's own writer (``cli._write_fd``: ~1 MB batches, each written by ``os.write`` calls of at
+most ``cli.WRITE_MAX`` bytes), that cap set to each of ``--caps`` in turn. Prints wall, user and system seconds per
+cap and round, alternated; the file is deleted after each. It asserts no speed: on this project's machines (Linux
+6.18 in a VM, session 27) writes of 128 KB and more took, for ten minutes, 6-10x the kernel time of writes of 64 KB,
+and at other times 64 KB writes cost a little more: the CLI caps them to bound the worst case.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "src")]
+
+from auditor import cli  # noqa: E402
 
 
 def _used() -> tuple[float, float]:
@@ -27,26 +35,22 @@ def _used() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
-def write(path: Path, total: int, cap: int) -> tuple[float, float, float]:
-    """Wall, user and system seconds to write ``total`` bytes of report-like JSON into ``path``, at most ``cap`` bytes
-    an ``os.write``."""
+def _pieces(total: int) -> Iterator[bytes]:
+    """``total`` bytes of report-like JSON, a new object each time, as each slice of findings is."""
     piece = orjson.dumps([{"message": "m" * 800, "line": i} for i in range(100)], option=orjson.OPT_INDENT_2)
+    for _ in range(total // (len(piece) + 1) + 1):
+        yield b"," + piece
+
+
+def write(path: Path, total: int, cap: int) -> tuple[float, float, float]:
+    """Wall, user and system seconds to write ``total`` bytes into ``path`` with the CLI's writer, at most ``cap``
+    bytes an ``os.write``."""
+    cli.WRITE_MAX = cap
     user, system = _used()
     started = time.perf_counter()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        written = 0
-        batch: list[bytes] = []
-        size = 0
-        while written < total:
-            batch.append(b"," + piece)  # a new object each time, as each slice of findings is
-            size += len(piece) + 1
-            if size >= 1 << 20:
-                data = memoryview(b"".join(batch))
-                batch, size = [], 0
-                written += len(data)
-                while data:
-                    data = data[os.write(fd, data[:cap]) :]
+        cli._write_fd(fd, _pieces(total))
     finally:
         os.close(fd)
     elapsed = time.perf_counter() - started
