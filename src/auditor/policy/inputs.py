@@ -10,6 +10,7 @@ its fields, the flows leaving it), one per partner (with the fields it receives)
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,11 +24,16 @@ FlowFacts = Callable[[Entity], Mapping[str, Any]]
 @dataclass(frozen=True, slots=True)
 class Pending:
     """A partition not built yet (:func:`pending`): ``make()`` builds its document; ``weight`` is roughly what that
-    costs (the entities it holds), to share the building between processes."""
+    costs (the entities it holds), to share the building between processes. ``inputs()`` lists what the document
+    is made from, much cheaper than building it: the digests of the files of every entity it reads and the values
+    derived from other partitions' entities that it reads (subject jurisdictions, received fields, the lineage's
+    facts...). Two partitions with equal ``inputs()`` (JSON) have equal documents, in this revision or another one
+    of the same code; None when the inventory's file digests are unknown."""
 
     label: str
     weight: int
     make: Callable[[], dict[str, Any]]
+    inputs: Callable[[], list[Any]] | None = None
 
 
 def _node_facts(inv: Inventory, node_id: str) -> dict[str, Any]:
@@ -531,12 +537,115 @@ def pending(
             **({"candidates": _candidates(field_docs, flow_docs, border(own_flows))} if candidates else {}),
         }
 
-    yield Pending("the organization, purposes and consents", 1 + len(inv.purposes) + len(inv.consents), global_document)
+    # What each document is made from (:attr:`Pending.inputs`). An entity's data is its file's: the digest of the
+    # file's bytes stands for every entity declared in it (a system's fields are declared in its file). What a
+    # document reads of other partitions' entities is listed as the values it reads (a field's view, a system's
+    # subject jurisdictions, the flows' facts...). The organization, purposes, consents and partners are read by
+    # nearly every document: the digests of the files declaring them are in every partition's inputs (an edit of
+    # one of those files rebuilds every partition). Kept beside the builders above: whatever a builder starts to
+    # read must be listed here too (tests/test_partition_inputs.py edits inventories at random and checks that
+    # equal inputs mean equal documents).
+    digest_of = dict(zip(inv.files, [d.hex() for d in inv.digests], strict=True)) if inv.digests else {}
+    shared_entities = [*inv.purposes.values(), *inv.consents.values(), *inv.partners.values()]
+    if org is not None:
+        shared_entities.append(org)
+    shared = [[name, digest_of[name]] for name in sorted({e.file for e in shared_entities})] if digest_of else []
+    # A field is declared in its system's file, and concerns the people its system's fields concern
+    # (data_subject_jurisdictions: one list per declaring system): what a partition reads of the fields it
+    # references is their declaring systems' files and lists.
+    declared_sj = {
+        sid: field_sj[declared[0]["id"]] for sid, s in inv.systems.items() if (declared := s.data.get("fields"))
+    }
+    parent_of = {fid: f.parent or "" for fid, f in inv.fields.items()} if digest_of else {}
+    content = {fid for fid, f in inv.fields.items() if str(f.data.get("category", "")).startswith("user.content")}
+
+    def referenced(fids: Iterable[str]) -> list[Any]:
+        """What a document reads of the fields ``fids`` (data, origin, subject jurisdictions): their declaring
+        systems' files and lists."""
+        parents = sorted(set(map(parent_of.__getitem__, fids)))
+        return [[p, digest_of[inv.systems[p].file], declared_sj.get(p)] for p in parents]
+
+    def facts(hook: FlowFacts | None, entity: Entity) -> Any:
+        return hook(entity) if hook is not None else None
+
+    def global_inputs() -> list[Any]:
+        return ["global", candidates, shared, jurisdictions]
+
+    def partner_inputs(partner: Entity) -> list[Any]:
+        received_ids = sorted(received.get(partner.id, ()))
+        return [
+            "partner",
+            partner.id,
+            candidates,
+            shared,
+            received_ids,
+            referenced(received_ids),
+            [digest_of[node.file] for s in partner.get("embedded_in") or () if (node := inv.node(s)) is not None],
+            sorted(sources.get(partner.id, ())),
+        ]
+
+    def flow_inputs(flow: Entity) -> list[Any]:
+        target = inv.systems.get(flow.data["to"])  # a partner's data is in `shared`
+        return [
+            flow.id,
+            digest_of[flow.file],
+            digest_of[target.file] if target is not None else None,
+            [origin_triggers.get(fid, []) for fid in flow.data["fields"] if fid in content],
+            facts(flow_facts, flow),
+        ]
+
+    def system_inputs(sid: str) -> list[Any]:
+        system = inv.systems[sid]
+        ids = [f["id"] for f in system.data.get("fields") or ()]
+        own_flows = sorted(flows_by_source.get(sid, ()), key=lambda e: e.id)
+        received_ids = sorted(received.get(sid, ()))
+        own_facts: dict[str, Any] = {}
+        if field_facts is not None:
+            own = map(inv.fields.__getitem__, ids)
+            own_facts = {fid: found for fid, found in zip(ids, map(field_facts, own), strict=True) if found}
+        return [
+            "system",
+            sid,
+            candidates,
+            shared,
+            digest_of[system.file],
+            system_sj[sid],
+            declared_sj.get(sid),
+            sorted(incoming_purposes.get(sid, ())),
+            received_ids,
+            # The fields its flows carry are its own or among those it receives (`received` counts every field a
+            # system sends on without declaring it).
+            referenced(received_ids),
+            [flow_inputs(flow) for flow in own_flows],
+            list(map(flows_by_field.get, ids, itertools.repeat(0))),
+            own_facts,
+            facts(system_facts, system),
+        ]
+
+    def listed(inputs_of: Callable[[], list[Any]]) -> Callable[[], list[Any]] | None:
+        return inputs_of if digest_of else None
+
+    yield Pending(
+        "the organization, purposes and consents",
+        1 + len(inv.purposes) + len(inv.consents),
+        global_document,
+        listed(global_inputs),
+    )
     # One partition per partner: every partner rule looks at one partner at a time, and a partner's received fields
     # grow with the inventory (one global partition held them all: ~60 MB at XL, more than the engine handles well).
     for partner in sorted(inv.partners.values(), key=lambda p: p.id):
         weight = 1 + len(received.get(partner.id, ()))
-        yield Pending(f"partner {partner.id!r}", weight, functools.partial(partner_document, partner))
+        yield Pending(
+            f"partner {partner.id!r}",
+            weight,
+            functools.partial(partner_document, partner),
+            listed(functools.partial(partner_inputs, partner)),
+        )
     for sid in sorted(inv.systems):
         weight = 1 + len(inv.systems[sid].data.get("fields") or ()) + len(flows_by_source.get(sid, ()))
-        yield Pending(f"system {sid!r}", weight, functools.partial(system_document, sid))
+        yield Pending(
+            f"system {sid!r}",
+            weight,
+            functools.partial(system_document, sid),
+            listed(functools.partial(system_inputs, sid)),
+        )
