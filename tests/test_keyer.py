@@ -26,6 +26,7 @@ from auditor.cache import FILE_NAME, Presence, Store
 KEYED = "partitions built by the keyer process"
 TAKEN = "partitions taken from the base audit"
 HELPED = "partitions built by the keyer's helper"
+UNBUILT = "partitions not built (inputs unchanged)"
 
 
 @pytest.fixture
@@ -82,6 +83,10 @@ def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(rep
     assert counts(keyed)[TAKEN] == counts(alone)[TAKEN] == 24 - counts(keyed)["partitions evaluated"]
     assert counts(keyed)["partitions reused located"] == 0
     assert "warning" not in keyed.err
+    # The partitions whose inputs are the base audit's (inputs.Pending.inputs) were not even built: their keys are
+    # the base's. The changed system's own partition and those reading its node or fields were.
+    assert 0 < counts(keyed)[UNBUILT] < 24 - counts(keyed)["partitions evaluated"]
+    assert UNBUILT not in counts(alone)
 
 
 def _without_reuse(repo: Path) -> None:
@@ -91,7 +96,9 @@ def _without_reuse(repo: Path) -> None:
         db.execute("DELETE FROM partitions")
 
 
-@pytest.mark.parametrize("damage", ["unsealed", "keys alone", "file out of range", "absent"])
+@pytest.mark.parametrize(
+    "damage", ["unsealed", "keys alone", "file out of range", "inputs of another key", "inputs twice", "absent"]
+)
 def test_the_base_audits_partitions_are_used_only_when_believed(repo: Path, damage: str) -> None:
     """What the cache stores of the base audit's partitions (each one's key and the files its findings point into)
     decides which findings are taken from the base audit, unread: an entry that does not verify, is not exactly what
@@ -100,7 +107,7 @@ def test_the_base_audits_partitions_are_used_only_when_believed(repo: Path, dama
     warm = repo.parent / "warm"
     [(audit_key, stored, _)] = cache_rows(warm, "partitions")
     entry = json.loads(zlib.decompress(stored))
-    assert len(entry["keys"]) == len(entry["files"]) == 24  # every partition of the main branch's run
+    assert len(entry["keys"]) == len(entry["files"]) == len(entry["inputs"]) == 24  # every partition of the run
     if damage == "absent":
         _without_reuse(repo)
     elif damage == "unsealed":
@@ -109,6 +116,11 @@ def test_the_base_audits_partitions_are_used_only_when_believed(repo: Path, dama
     else:
         if damage == "keys alone":
             forged = b"".join(bytes.fromhex(k) for k in entry["keys"])
+        elif damage == "inputs of another key":  # a partition's inputs said to give a key the audit does not have
+            forged = json.dumps({**entry, "inputs": [[entry["inputs"][0][0], "0" * 40], *entry["inputs"][1:]]}).encode()
+        elif damage == "inputs twice":  # one digest, two keys
+            first, second, *rest = entry["inputs"]
+            forged = json.dumps({**entry, "inputs": [first, [first[0], second[1]], *rest]}).encode()
         else:
             files = len(list((repo / "inventory").rglob("*.yaml")))  # the audit's files: an index beyond them
             forged = json.dumps({**entry, "files": [[files], *entry["files"][1:]]}).encode()

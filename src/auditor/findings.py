@@ -769,25 +769,37 @@ def _gone(
 class StoredPartitions:
     """What a stored audit says of its partitions (``pipeline.PartitionCache.store_audit``): for each partition's
     key, the files its findings point into (indexes into the audit's files, sorted by name), and the keys of the
-    partitions with a finding about no entity (located at the first file, so where it goes depends on every file)."""
+    partitions with a finding about no entity (located at the first file, so where it goes depends on every file);
+    and ``inputs``: each partition's key by the digest of what its document was made from (``inputs.Pending.inputs``,
+    ``pipeline.input_digest``), for the partitions whose digest was known: a later run whose partition has the same
+    digest has the same document, hence the same key, without building it."""
 
     files: Mapping[bytes, tuple[int, ...]]
     nowhere: frozenset[bytes]
+    inputs: Mapping[bytes, bytes] = field(default_factory=dict)
 
     @classmethod
     def of(
-        cls, keys: Sequence[bytes], files: Sequence[tuple[frozenset[str], bool]], names: Sequence[str]
+        cls,
+        keys: Sequence[bytes],
+        files: Sequence[tuple[frozenset[str], bool]],
+        names: Sequence[str],
+        inputs: Sequence[bytes | None] = (),
     ) -> StoredPartitions | None:
-        """An audit's partitions (``keys`` and ``files``, ``pipeline.Audit.partition_keys`` and ``partition_files``,
-        in partition order; ``names``: the audit's files sorted, as its table indexes them); None when they are not
-        known for every partition or point into a file not of ``names``."""
+        """An audit's partitions (``keys``, ``files`` and ``inputs``, ``pipeline.Audit.partition_keys``,
+        ``partition_files`` and ``partition_inputs``, in partition order; ``names``: the audit's files sorted, as its
+        table indexes them); None when they are not known for every partition or point into a file not of ``names``.
+        Inputs are kept only when known for every partition and all distinct."""
         at = {name: i for i, name in enumerate(names)}
         if not keys or len(keys) != len(files) or len(set(keys)) != len(keys):
             return None
         if not all(mine <= at.keys() for mine, _ in files):
             return None
         indexed = {k: tuple(sorted(at[name] for name in mine)) for k, (mine, _) in zip(keys, files, strict=True)}
-        return cls(indexed, frozenset(k for k, (_, nowhere) in zip(keys, files, strict=True) if nowhere))
+        by_inputs: dict[bytes, bytes] = {}
+        if len(inputs) == len(keys) and all(d is not None for d in inputs) and len(set(inputs)) == len(inputs):
+            by_inputs = {d: k for d, k in zip(inputs, keys, strict=True) if d is not None}
+        return cls(indexed, frozenset(k for k, (_, nowhere) in zip(keys, files, strict=True) if nowhere), by_inputs)
 
     def encode(self) -> bytes:
         """The entry stored for them (JSON), in partition order: :meth:`decode` reads it back."""
@@ -796,6 +808,7 @@ class StoredPartitions:
             "keys": [k.hex() for k in self.files],
             "files": list(self.files.values()),
             "nowhere": [i for i, k in enumerate(self.files) if k in self.nowhere],
+            "inputs": [[d.hex(), k.hex()] for d, k in self.inputs.items()],
         }
         return orjson.dumps(value)
 
@@ -803,7 +816,9 @@ class StoredPartitions:
     def decode(cls, value: Any, file_count: int, max_count: int) -> StoredPartitions | None:
         """The entry :meth:`encode` wrote, read back (JSON decoded) for an audit of ``file_count`` files, of at most
         ``max_count`` partitions; None when it is not exactly such an entry."""
-        if type(value) is not dict or set(value) != {"v", "keys", "files", "nowhere"} or value["v"] != _PARTITIONS:
+        if type(value) is not dict or set(value) != {"v", "keys", "files", "nowhere", "inputs"}:
+            return None
+        if value["v"] != _PARTITIONS:
             return None
         keys, files, nowhere = value["keys"], value["files"], value["nowhere"]
         if not (type(keys) is list and type(files) is list and type(nowhere) is list):
@@ -816,12 +831,23 @@ class StoredPartitions:
             return None
         if not indexes(nowhere, len(keys)):
             return None
+        pairs = value["inputs"]
+        if type(pairs) is not list or len(pairs) > len(keys):
+            return None
+        if not all(
+            type(p) is list and len(p) == 2 and all(type(x) is str and _KEY_HEX.fullmatch(x) for x in p) for p in pairs
+        ):
+            return None
+        if not {k for _, k in pairs} <= set(keys) or len({d for d, _ in pairs}) != len(pairs):
+            return None
         raw = [bytes.fromhex(k) for k in keys]
-        return cls(dict(zip(raw, map(tuple, files), strict=True)), frozenset(raw[i] for i in nowhere))
+        inputs = {bytes.fromhex(d): bytes.fromhex(k) for d, k in pairs}
+        return cls(dict(zip(raw, map(tuple, files), strict=True)), frozenset(raw[i] for i in nowhere), inputs)
 
 
-# The version of a stored audit's partitions (:class:`StoredPartitions`): 1 was their keys alone, concatenated.
-_PARTITIONS = 2
+# The version of a stored audit's partitions (:class:`StoredPartitions`): 1 was their keys alone, concatenated; 2 had
+# no inputs.
+_PARTITIONS = 3
 _KEY_HEX = re.compile(r"[0-9a-f]{40}")  # a partition's key as stored
 
 

@@ -60,6 +60,8 @@ class Audit:
     # Each partition's files, in the same order: those its findings point into, and whether one of them is about no
     # entity (:class:`findings.StoredPartitions`); empty when not known for every partition.
     partition_files: tuple[tuple[frozenset[str], bool], ...] = ()
+    # Each partition's inputs digest (:func:`input_digest`), in the same order, when known (None when not).
+    partition_inputs: tuple[bytes | None, ...] = ()
 
     @cached_property
     def lineage(self) -> Lineage:
@@ -68,7 +70,9 @@ class Audit:
     def stored_partitions(self) -> findings_mod.StoredPartitions | None:
         """What is stored of its partitions with the audit (:meth:`PartitionCache.store_audit`), its files indexed as
         its table indexes them (sorted by name); None when not known for every partition."""
-        return findings_mod.StoredPartitions.of(self.partition_keys, self.partition_files, sorted(self.inventory.files))
+        return findings_mod.StoredPartitions.of(
+            self.partition_keys, self.partition_files, sorted(self.inventory.files), self.partition_inputs
+        )
 
 
 @contextmanager
@@ -126,6 +130,21 @@ def partition_key(prefix: bytes, doc: str) -> bytes:
     return h.digest()[:20]
 
 
+def input_digest(listed: list[Any]) -> bytes:
+    """The digest of what a partition's document is made from (:attr:`inputs.Pending.inputs`): equal digests, equal
+    documents (for the same code: a stored audit is only found by a run of the same code and pack)."""
+    h = hashlib.sha256(b"partition inputs\x00")
+    h.update(jsonsafe.dumps_compact(listed))
+    return h.digest()[:20]
+
+
+# One partition as the keyer hands it on (:meth:`Partitions.serialised`): its document (None when not built), label,
+# inputs digest (None when unknown) and, when not built, the key its inputs give (the base audit's).
+Part = tuple[str | None, str, bytes | None, bytes | None]
+# A partition as sent to this process: document (None when not sent), label, key, inputs digest.
+Sent = tuple[str | None, str, bytes, bytes | None]
+
+
 # A run that reads results back (``--cache``) builds its partitions in the keyer process from this many on, when there
 # are two cores: below it, starting the process costs more than it saves.
 KEYER_MIN = 1000
@@ -141,10 +160,11 @@ class _Channel:
 
     def __init__(self, conn: Any) -> None:
         self.conn: Any = conn
-        self.batches: deque[list[tuple[str | None, str, bytes]]] = deque()
+        self.batches: deque[list[Sent]] = deque()
         self.state = "running"  # "done" once it said so, "broken" when it failed, died or sent nonsense
         self.stages: dict[str, float] = {}
         self.helped = 0  # the keyer's last message: how many partitions its helper sends after its own
+        self.unbuilt = 0  # and how many it did not build (their inputs were the base audit's)
 
     def receive(self) -> None:
         try:
@@ -154,7 +174,7 @@ class _Channel:
         if kind == "batch":
             self.batches.append(value)
         elif kind == "done":
-            self.stages, self.helped = value
+            self.stages, self.helped, self.unbuilt = value
             self.state = "done"
         else:  # "failed" or the end of the pipe: this process builds the rest, and meets the same error itself
             self.state = "broken"
@@ -187,6 +207,7 @@ class Keyer:
         self._keyer, self._helper = _Channel(conn), _Channel(helper)
         self.finished = False
         self.stages: dict[str, float] = {}
+        self.unbuilt = 0  # partitions not built, their inputs those of the base audit's (once finished)
 
     @property
     def helped(self) -> int:
@@ -196,17 +217,20 @@ class Keyer:
     @classmethod
     def start(
         cls,
-        partitions: Iterable[tuple[str, str]],
+        partitions: Iterable[Part],
         prefix: bytes,
         known: Iterable[bytes],
         store: Store | None,
         timings: Timings | None,
         helper: bool = False,
+        unchanged: Mapping[bytes, bytes] | None = None,
     ) -> Keyer | None:
         """The keyer started on ``partitions`` (not iterated yet: it iterates its own copy); None when no process
         can be started. ``timings`` is what ``partitions`` adds its stages to: the keyer sends back what it added.
         ``helper``: let it fork a helper (only worth its memory when this process is otherwise idle meanwhile: each
-        of the two copies the pages it touches, ~270 MiB each at XL)."""
+        of the two copies the pages it touches, ~270 MiB each at XL). ``unchanged``: the base audit's partitions' keys
+        by their inputs digest (:attr:`findings.StoredPartitions.inputs`): a partition with one of these digests is
+        not built, its key is the base's."""
         from multiprocessing import get_context
 
         from auditor import workers
@@ -218,7 +242,7 @@ class Keyer:
         except (ValueError, OSError):
             return None
         path = store.path if store is not None else None
-        job = _Keying(prefix, frozenset(known), path, timings)
+        job = _Keying(prefix, frozenset(known), path, timings, unchanged or {})
         args = (sender, partitions, job, helper_sender, helper)
         process = ctx.Process(target=_keyer_main, args=args, daemon=True)
         try:
@@ -249,7 +273,7 @@ class Keyer:
                     channel.receive()
             block = False
 
-    def batches(self) -> Iterator[list[tuple[str | None, str, bytes]]]:
+    def batches(self) -> Iterator[list[Sent]]:
         """The keyer's batches, then its helper's, in partition order as they come; ends early (``finished`` False)
         when either failed or died."""
         for channel in (self._keyer, self._helper):
@@ -267,6 +291,7 @@ class Keyer:
         for channel in (self._keyer, self._helper):
             for stage, seconds in channel.stages.items():
                 self.stages[stage] = self.stages.get(stage, 0.0) + seconds
+            self.unbuilt += channel.unbuilt
         self.finished = True
 
     def close(self) -> None:
@@ -302,34 +327,41 @@ class _Keying:
     known: frozenset[bytes]
     path: Path | None
     timings: Timings | None
+    unchanged: Mapping[bytes, bytes]
 
 
-def _send_keys(
-    conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, before: dict[str, float], helped: int
-) -> None:
+def _send_keys(conn: Any, partitions: Iterable[Part], job: _Keying, before: dict[str, float], helped: int) -> None:
     """Key ``partitions`` and send them in batches to the process that started the keyer, then what ``job``'s timings
-    gained since ``before``."""
+    gained since ``before``. A partition not built comes with the key its inputs gave (the base audit's): the
+    process that started the keyer reads its results back by that key, or builds it itself when nothing holds them
+    (and checks that it gives that key)."""
     prefix, known, timings = job.prefix, job.known, job.timings
     # Opened here, in the process that uses it: a connection is never carried across a fork.
     stored = Presence(job.path) if job.path is not None else None
-    batch: list[tuple[str, str, bytes]] = []
+    batch: list[Sent] = []
+    unbuilt = 0
 
     def send() -> None:
-        keys = [k for _, _, k in batch if k not in known]
+        keys = [k for doc, _, k, _ in batch if doc is not None and k not in known]
         held = stored.held(("located", "results"), keys) if stored is not None else set()
-        conn.send(("batch", [(None if k in known or k in held else doc, label, k) for doc, label, k in batch]))
+        conn.send(("batch", [(None if k in known or k in held else doc, label, k, d) for doc, label, k, d in batch]))
         batch.clear()
 
-    for doc, label in partitions:
-        batch.append((doc, label, partition_key(prefix, doc)))
+    for doc, label, digest, key in partitions:
+        if doc is None:
+            assert key is not None
+            unbuilt += 1
+            batch.append((None, label, key, digest))
+        else:
+            batch.append((doc, label, partition_key(prefix, doc), digest))
         if len(batch) >= KEYER_BATCH:
             send()
     send()
     spent = {k: v - before.get(k, 0.0) for k, v in timings.stages.items()} if timings is not None else {}
-    conn.send(("done", ({k: v for k, v in spent.items() if v}, helped)))
+    conn.send(("done", ({k: v for k, v in spent.items() if v}, helped, unbuilt)))
 
 
-def _keyer_main(conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, helper: Any, split: bool) -> None:
+def _keyer_main(conn: Any, partitions: Iterable[Part], job: _Keying, helper: Any, split: bool) -> None:
     """The keyer process (:class:`Keyer`)."""
     import os
 
@@ -358,7 +390,7 @@ def _keyer_main(conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, 
                 try:
                     conn.close()
                     workers.die_with_parent()
-                    own = partitions.serialised(items[cut:])
+                    own = partitions.serialised(items[cut:], job.unchanged)
                     _send_keys(helper, own, job, forked, 0)
                 except BaseException:
                     with suppress(BaseException):
@@ -368,7 +400,7 @@ def _keyer_main(conn: Any, partitions: Iterable[tuple[str, str]], job: _Keying, 
             helper.close()
             if pid < 0:
                 cut = len(items)
-            own = partitions.serialised(items[:cut])
+            own = partitions.serialised(items[:cut], job.unchanged)
             _send_keys(conn, own, job, before, len(items) - cut)
             if pid > 0:
                 os.waitpid(pid, 0)  # it dies with this process: not before it has sent everything
@@ -453,6 +485,7 @@ class PartitionCache:
         # What the keyer process of the last audit spent (:class:`Keyer`), by stage: it ran beside this process.
         self.keyer_stages: dict[str, float] = {}
         self.keyer_helped = 0  # how many of them the keyer's helper built
+        self.keyer_unbuilt = 0  # how many it did not build: their inputs were the base audit's
         self.store: Store | None = None
         self.warnings: list[str] = []
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
@@ -460,6 +493,9 @@ class PartitionCache:
         self.keep_in_memory = keep_in_memory
         # Each partition's key in partition order, of the last audit (:attr:`Audit.partition_keys`).
         self.partition_keys: tuple[bytes, ...] = ()
+        self.partition_inputs: tuple[
+            bytes | None, ...
+        ] = ()  # and their inputs digests (:attr:`Audit.partition_inputs`)
 
     def use_store(self, directory: Path) -> None:
         """Read and write results (and parsed inventory files, :class:`DocumentCache`) in ``directory`` too; a cache
@@ -507,7 +543,7 @@ class PartitionCache:
         self,
         pack: PolicyPack,
         engine: Engine,
-        partitions: Iterable[tuple[str, str]],
+        partitions: Iterable[Part],
         count: int,
         sink: Callable[[int, RuleResults | findings_mod.Made | None], list[Row]],
         located: findings_mod.Builder | None = None,
@@ -515,7 +551,7 @@ class PartitionCache:
         reuse: _Reuse | None = None,
         idle: Iterable[object] = (),
     ) -> None:
-        """Give ``sink`` the results of every partition (``(document, label)`` pairs, at most ``count``) with its
+        """Give ``sink`` the results of every partition (:data:`Part`, all built, at most ``count``) with its
         number, each as soon as it is known: a result read back (from memory or the store) at once, in whatever
         order that makes, the others as the engine evaluates them. Partitions are taken as the engine needs them
         and nothing waits here for an earlier partition: a run that reads most results back (a pull request)
@@ -539,6 +575,7 @@ class PartitionCache:
         prefix = self.pack_key(pack, engine)
         self.keyer_stages = {}
         self.keyer_helped = 0
+        self.keyer_unbuilt = 0
         known: dict[bytes, RuleResults | bytes] = {**self._previous, **self._current}
         fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
         fresh_labels: list[str] = []
@@ -547,6 +584,7 @@ class PartitionCache:
         locator = located if located is not None and located.can_store else None
         taken = 0
         order: list[bytes] = []  # each partition's key, by number
+        order_inputs: list[bytes | None] = []  # and its inputs digest
 
         def put(table: str, k: bytes, entry: bytes | None) -> None:
             if self.store is not None and entry is not None:
@@ -566,20 +604,23 @@ class PartitionCache:
                 current[k] = packed or _packed(text if text is not None else jsonsafe.dumps_compact(value))
 
         # Partitions whose results nothing here holds and whose document the keyer did not send (it found an entry
-        # for them that this process then did not believe): index -> (key, label), built again here at the end.
+        # for them that this process then did not believe, or did not build them, their inputs being the base
+        # audit's, whose results the store no longer gives): index -> (key, label), built again here at the end,
+        # where the key they give must be the one the keyer sent.
         orphans: dict[int, tuple[bytes, str]] = {}
 
-        def screened(batch: Sequence[tuple[str | None, str, bytes]]) -> Iterator[str]:
-            """``(document or None, label, key)`` of the next partitions: each one's rows or results given to ``sink``
-            when they are known, its document yielded for the engine otherwise."""
+        def screened(batch: Sequence[Sent]) -> Iterator[str]:
+            """``(document or None, label, key, inputs digest)`` of the next partitions: each one's rows or results
+            given to ``sink`` when they are known, its document yielded for the engine otherwise."""
             nonlocal taken
-            clean = {k for _, _, k in batch if reuse.clean(k)} if reuse is not None else set()
-            missing = [k for _, _, k in batch if k not in known and k not in clean]
+            clean = {k for _, _, k, _ in batch if reuse.clean(k)} if reuse is not None else set()
+            missing = [k for _, _, k, _ in batch if k not in known and k not in clean]
             restored = self._restored(missing, locator)
             known.update(self._stored_results(pack, [k for k in missing if k not in restored]))
-            for doc, label, k in batch:
+            for doc, label, k, digest in batch:
                 index, taken = taken, taken + 1
                 order.append(k)
+                order_inputs.append(digest)
                 if k in clean:
                     self.hits += 1
                     self.base_hits += 1
@@ -604,8 +645,12 @@ class PartitionCache:
                     fresh_labels.append(label)
                     yield doc
 
-        def keyed(batch: list[tuple[str, str]]) -> list[tuple[str | None, str, bytes]]:
-            return [(doc, label, partition_key(prefix, doc)) for doc, label in batch]
+        def keyed(batch: list[Part]) -> list[Sent]:
+            out: list[Sent] = []
+            for doc, label, digest, _ in batch:
+                assert doc is not None  # built here: nothing is left unbuilt
+                out.append((doc, label, partition_key(prefix, doc), digest))
+            return out
 
         def fresh_documents() -> Iterator[str]:
             resume = 0  # the first partition the keyer did not give
@@ -613,7 +658,10 @@ class PartitionCache:
             if self._use_keyer(count):
                 # A helper builds half the partitions when this process has little to do meanwhile (a pull request
                 # reusing the base's audit); otherwise (the default branch's run) it is busy evaluating.
-                keyer = Keyer.start(partitions, prefix, known, self.store, timings, helper=reuse is not None)
+                unchanged = reuse.partitions.inputs if reuse is not None else None
+                keyer = Keyer.start(
+                    partitions, prefix, known, self.store, timings, helper=reuse is not None, unchanged=unchanged
+                )
             if keyer is not None:
                 try:
                     # While the keyer computes the lineage (XL: ~8 s), this process does the caller's idle work.
@@ -622,20 +670,28 @@ class PartitionCache:
                     for batch in keyer.batches():
                         yield from screened(batch)
                     self.keyer_stages, self.keyer_helped = keyer.stages, keyer.helped
+                    self.keyer_unbuilt = keyer.unbuilt
                 finally:
                     keyer.close()
                 if keyer.finished and not orphans:
                     return
                 resume = taken  # it stopped early (it failed or died): the rest is built here
-            pending: list[tuple[str, str]] = []
+            pending: list[Part] = []
             for number, item in enumerate(partitions):
                 if number in orphans:
                     k, label = orphans.pop(number)
-                    if partition_key(prefix, item[0]) != k:
-                        raise PolicyError(f"partition {label} was built differently twice in one run")
+                    doc = item[0]
+                    assert doc is not None
+                    if partition_key(prefix, doc) != k:
+                        # Built differently by the keyer, or not built by it although its document differs from the
+                        # base audit's whose inputs it has (inputs.Pending.inputs misses something it reads).
+                        raise PolicyError(
+                            f"partition {label} was built differently twice in one run, or its inputs digest missed"
+                            " a change (a defect of the auditor: run without --cache)"
+                        )
                     fresh.append((number, k))
                     fresh_labels.append(label)
-                    yield item[0]
+                    yield doc
                 elif number >= resume:
                     pending.append(item)
                     if len(pending) >= 64:
@@ -673,6 +729,7 @@ class PartitionCache:
         else:
             self._previous, self._current = {}, {}
         self.partition_keys = tuple(order)
+        self.partition_inputs = tuple(order_inputs)
 
     def _restored(self, keys: Sequence[bytes], locator: findings_mod.Builder | None) -> dict[bytes, findings_mod.Made]:
         """The located findings the store holds under ``keys`` that still hold (:meth:`findings.Builder.restored`:
@@ -1003,10 +1060,12 @@ class Partitions:
     """An audit's partitions, built when asked: iterated, ``(document, label)`` pairs in order, the lineage computed
     first (:func:`partition_stream`); or, for the :class:`Keyer`, :meth:`pending` (the lineage and what the
     partitions share computed, each partition built later, in any order or process) and :meth:`serialised`.
-    ``analysed`` receives the lineage when it is computed outside the keyer (:attr:`Audit.known_lineage`)."""
+    ``analysed`` receives the lineage when it is computed outside the keyer (:attr:`Audit.known_lineage`). With
+    ``digests``, each partition comes with its inputs digest (:func:`input_digest`; a run with a store keeps them
+    with its audit)."""
 
-    def __init__(self, inv: Inventory, timings: Timings, analysed: list[Lineage]) -> None:
-        self._inv, self._timings, self._analysed = inv, timings, analysed
+    def __init__(self, inv: Inventory, timings: Timings, analysed: list[Lineage], digests: bool = False) -> None:
+        self._inv, self._timings, self._analysed, self._digests = inv, timings, analysed, digests
 
     def pending(self) -> list[inputs.Pending]:
         """Every partition unbuilt (:func:`inputs.pending`), once the lineage and what they share are computed."""
@@ -1025,11 +1084,26 @@ class Partitions:
         self._timings.add("partitions", t)
         return built
 
-    def serialised(self, items: Iterable[inputs.Pending]) -> Iterator[tuple[str, str]]:
-        """Each of ``items`` built and serialised, in turn (:func:`_serialised`)."""
-        return _serialised(items, self._timings)
+    def serialised(
+        self, items: Iterable[inputs.Pending], unchanged: Mapping[bytes, bytes] | None = None
+    ) -> Iterator[Part]:
+        """Each of ``items`` built and serialised, in turn (:func:`_serialised`), with its inputs digest; one whose
+        digest ``unchanged`` holds is not built: it comes with the key given there."""
+        timings = self._timings
+        for item in items:
+            digest = None
+            if self._digests and item.inputs is not None:
+                t = time.perf_counter()
+                digest = input_digest(item.inputs())
+                timings.add("inputs", t)
+                key = unchanged.get(digest) if unchanged else None
+                if key is not None:
+                    yield None, item.label, digest, key
+                    continue
+            for text, label in _serialised((item,), timings):
+                yield text, label, digest, None
 
-    def __iter__(self) -> Iterator[tuple[str, str]]:
+    def __iter__(self) -> Iterator[Part]:
         yield from self.serialised(self.pending())  # nothing computed before the first partition is asked for
 
 
@@ -1174,7 +1248,7 @@ def audit(
     with long_lived():
         # The lineage is computed when the first partition is asked for: an engine that starts workers first
         # (``prestart``) starts them while the lineage is computed (L: ~1 s on one core).
-        partitions = Partitions(inv, timings, analysed)
+        partitions = Partitions(inv, timings, analysed, digests=cache.store is not None)
         steps = idle()
         cache.evaluate(pack, engine, partitions, count, sink, builder, timings, reuse, steps)
         for _ in steps:  # no keyer did it
@@ -1188,6 +1262,8 @@ def audit(
             timings.count("partitions built by the keyer process", count)
         if cache.keyer_helped:
             timings.count("partitions built by the keyer's helper", cache.keyer_helped)
+        if cache.keyer_unbuilt:
+            timings.count("partitions not built (inputs unchanged)", cache.keyer_unbuilt)
         if reuse is not None:
             clean = {i: cache.partition_keys[i] for i in clean_at}
             spliced = _spliced(reuse, cache, builder, pack, changed, clean, base_lines)
@@ -1212,7 +1288,16 @@ def audit(
     )
     # The cache takes every partition from the stream, so the lineage is known here unless the keyer process built
     # them (then it is computed again if asked for).
-    return Audit(inv, pack, found, timings, analysed[0] if analysed else None, cache.partition_keys, files)
+    return Audit(
+        inv,
+        pack,
+        found,
+        timings,
+        analysed[0] if analysed else None,
+        cache.partition_keys,
+        files,
+        cache.partition_inputs if files else (),
+    )
 
 
 def _spliced(
