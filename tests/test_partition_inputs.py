@@ -441,3 +441,27 @@ def test_what_the_lineage_says_of_a_flow_is_an_input_of_its_partition(tmp_path: 
         doc["systems"][0]["deidentifies"] = False
 
     _both(tmp_path, files, identifies, "systems/s1.yaml", "system 's2'")
+
+
+def test_what_the_lineage_says_of_a_field_is_an_input_of_its_partition(tmp_path: Path) -> None:
+    """The lineage's facts of a field (where a de-identification step's output, a join key, meets identifiers again)
+    depend on a system two hops downstream, whose file nothing else of the declaring system's partition reads."""
+    browsing = "user.behavior.browsing_history"
+    files = _estate(
+        [
+            {
+                "deidentifies": True,
+                "fields": [_field("s0.score", browsing, identifiability="deidentified", join_key=True)],
+                "flows": [_flow("s0-to-s1", "s0", "s1", ["s0.score"])],
+            },
+            {"flows": [_flow("s1-to-s2", "s1", "s2", ["s0.score"])]},
+            {"fields": [_field("s2.id", "system.operations")]},
+        ],
+        [],
+        "advertiser",
+    )
+
+    def identifier(doc: dict[str, Any]) -> None:
+        doc["systems"][0]["fields"][0]["category"] = "user.contact.email"
+
+    _both(tmp_path, files, identifier, "systems/s2.yaml", "system 's0'")
