@@ -439,7 +439,9 @@ def main() -> int:
         read_back = int(c.get("inventory files read back", -1))
         print(
             f"- check --diff-base HEAD --cache: {d.diff_wall:.2f} / {d.diff_cpu:.2f}, "
-            f"peak RSS {d.diff_rss_mib:.0f} MiB, {evaluated} of {total} partitions evaluated; working-tree files "
+            f"peak RSS {d.diff_rss_mib:.0f} MiB, {evaluated} of {total} partitions evaluated, "
+            f"{int(c.get('partitions not built (inputs unchanged)', 0))} not even built (their inputs the base "
+            f"audit's); working-tree files "
             f"parsed {parsed}, read back from the cache {read_back}; "
             f"identical findings to the full run: {'yes' if d.same else 'NO'}"
         )
