@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -40,17 +41,28 @@ def _digest(value: object) -> bytes:
     return hashlib.blake2b(json.dumps(value, sort_keys=True, default=repr).encode("utf-8"), digest_size=16).digest()
 
 
-def documents(inventory: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Every partition's label and the digest of its document's JSON text; and what the lineage computes, by name
+def documents(inventory: Path) -> tuple[dict[str, bytes], dict[str, bytes], dict[str, bytes]]:
+    """Every partition's label and the digest of its document's JSON text, and of its listed inputs
+    (``inputs.Pending.inputs``: what a pull request compares to decide whether to build it; files are named as
+    given, so both revisions are copies named ``inventory``, loaded from their parent); and what the lineage computes,
+    by name
     (``field <id>``: a travelling field's search, where it reaches raw or lowered and from where; ``flow <id>``,
     ``field facts <id>``, ``system <id>``: the facts attached to the partitions; ``subjects <node>``) and digest."""
-    inv = pipeline.load([inventory])
+    here = Path.cwd()
+    os.chdir(inventory.parent)
+    try:
+        inv = pipeline.load([Path(inventory.name)])
+    finally:
+        os.chdir(here)
     with pipeline.long_lived():
         lin = analyse(inv)
-        parts = {
-            label: hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-            for text, label in pipeline.partition_stream(inv, lin)
-        }
+        parts: dict[str, bytes] = {}
+        listed: dict[str, bytes] = {}
+        for item in pipeline._pending(inv, lin):
+            text = pipeline.dumps(item.make())
+            parts[item.label] = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+            if item.inputs is not None:
+                listed[item.label] = pipeline.input_digest(item.inputs())
         facts: dict[str, bytes] = {}
         for fid, fl in lin.fields.items():
             search = (
@@ -63,7 +75,7 @@ def documents(inventory: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
                 facts[f"{kind} {key}"] = _digest(value)
         for node, subjects in lin.subjects.items():
             facts[f"subjects {node}"] = _digest(subjects)
-        return parts, facts
+        return parts, listed, facts
 
 
 def _changed(before: dict[str, bytes], after: dict[str, bytes]) -> int:
@@ -122,12 +134,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("inventory", type=Path)
     args = parser.parse_args()
-    base, base_facts = documents(args.inventory)
+    scratch = tempfile.TemporaryDirectory()
+    original = Path(scratch.name) / "base" / "inventory"
+    shutil.copytree(args.inventory, original, ignore=shutil.ignore_patterns(".complete"))
+    base, base_inputs, base_facts = documents(original)
     systems = sorted((args.inventory / "systems").glob("*.yaml"))
     target = systems[len(systems) // 2].relative_to(args.inventory)
     print(f"{args.inventory}: {len(base)} partitions, {len(base_facts)} lineage results; edits of {target}")
-    print("| edit | partitions whose document changed | share | lineage results changed (of which fields' searches) |")
-    print("|---|---|---|---|")
+    print(
+        "| edit | partitions whose document changed | share | partitions whose inputs changed (a pull request builds "
+        "them) | lineage results changed (of which fields' searches) |"
+    )
+    print("|---|---|---|---|---|")
     forwarded = _most_forwarded(args.inventory, args.inventory / target)  # read once, not once per edit
 
     def pick(_text: str) -> str:
@@ -138,21 +156,22 @@ def main() -> int:
         "the most forwarded field made anonymous": _field("identifiability", "anonymous", pick),
         "the most forwarded field's category made financial": _field("category", "user.financial", pick),
     }
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch, tempfile.TemporaryDirectory() as tmp:
         for name, edit in edits.items():
             copy = Path(tmp) / "inventory"
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(args.inventory, copy, ignore=shutil.ignore_patterns(".complete"))
             path = copy / target
             path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
-            after, after_facts = documents(copy)
+            after, after_inputs, after_facts = documents(copy)
             changed = _changed(base, after)
+            rebuilt = _changed(base_inputs, after_inputs)
             facts = _changed(base_facts, after_facts)
             searches = _changed(
                 {k: v for k, v in base_facts.items() if k.startswith("field ")},
                 {k: v for k, v in after_facts.items() if k.startswith("field ")},
             )
-            print(f"| {name} | {changed} | {changed / len(base):.1%} | {facts} ({searches}) |")
+            print(f"| {name} | {changed} | {changed / len(base):.1%} | {rebuilt} | {facts} ({searches}) |")
     return 0
 
 
