@@ -493,9 +493,8 @@ class PartitionCache:
         self.keep_in_memory = keep_in_memory
         # Each partition's key in partition order, of the last audit (:attr:`Audit.partition_keys`).
         self.partition_keys: tuple[bytes, ...] = ()
-        self.partition_inputs: tuple[
-            bytes | None, ...
-        ] = ()  # and their inputs digests (:attr:`Audit.partition_inputs`)
+        # And their inputs digests (:attr:`Audit.partition_inputs`).
+        self.partition_inputs: tuple[bytes | None, ...] = ()
 
     def use_store(self, directory: Path) -> None:
         """Read and write results (and parsed inventory files, :class:`DocumentCache`) in ``directory`` too; a cache
