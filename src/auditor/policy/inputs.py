@@ -343,11 +343,13 @@ def pending(
         sources[target].add(source)
         incoming_purposes[target].add(data["purpose"])
         received[target].update(carried)
-        trigger = str(data.get("trigger") or "")
+        # One entry per flow, shared by its fields' lists: documents are serialised as built, never changed (XL:
+        # ~600k dicts fewer in the keyer).
+        upload = {"flow": flow.id, "trigger": str(data.get("trigger") or "")}
         flows_by_field.update(carried)
         for fid in carried:
             if fields[fid].parent == source:
-                origin_triggers[fid].append({"flow": flow.id, "trigger": trigger})
+                origin_triggers[fid].append(upload)
             else:
                 # A system holds what it sends on: a field it neither declares nor receives arrives by an undeclared
                 # (implied) path, which the lineage reports; the system still holds it.
