@@ -253,6 +253,12 @@ def _retention_basis(
     }
 
 
+def _is_content(f: Entity) -> bool:
+    """Content a user uploads (III.VII.3): what a flow to cloud storage lists with how it reached Creality, and so
+    what its partition's inputs list the uploads of."""
+    return str(f.data.get("category", "")).startswith("user.content")
+
+
 _RECEIVED_KEYS = ("id", "category", "identifiability", "subject_jurisdictions", "subject_areas")
 
 
@@ -438,7 +444,7 @@ def pending(
                     "uploads": origin_triggers.get(fid, []),
                 }
                 for i, fid in enumerate(flow.data["fields"])
-                if str(inv.fields[fid].get("category", "")).startswith("user.content")
+                if _is_content(inv.fields[fid])
             ]
         if doc["crosses_border"]:
             doc["from_security"] = _security_facts(inv, flow.data["from"])
@@ -563,7 +569,7 @@ def pending(
         parent_of = {fid: f.parent or "" for fid, f in inv.fields.items()}
         for fid, parent in parent_of.items():  # a system's fields are added one after another as declared
             declared_ids[parent].append(fid)
-        content = {fid for fid, f in inv.fields.items() if str(f.data.get("category", "")).startswith("user.content")}
+        content = {fid for fid, f in inv.fields.items() if _is_content(f)}
     declared_sj = {sid: field_sj[ids[0]] for sid, ids in declared_ids.items() if ids}
 
     def referenced(fids: Iterable[str]) -> list[Any]:
