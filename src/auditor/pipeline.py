@@ -1056,8 +1056,8 @@ SHARED = PartitionCache(keep_in_memory=False)  # `check --diff-base` without --c
 
 
 class Partitions:
-    """An audit's partitions, built when asked: iterated, ``(document, label)`` pairs in order, the lineage computed
-    first (:func:`partition_stream`); or, for the :class:`Keyer`, :meth:`pending` (the lineage and what the
+    """An audit's partitions, built when asked: iterated, each built as a :data:`Part` in order, the lineage computed
+    first; or, for the :class:`Keyer`, :meth:`pending` (the lineage and what the
     partitions share computed, each partition built later, in any order or process) and :meth:`serialised`.
     ``analysed`` receives the lineage when it is computed outside the keyer (:attr:`Audit.known_lineage`). With
     ``digests``, each partition comes with its inputs digest (:func:`input_digest`; a run with a store keeps them
