@@ -93,11 +93,12 @@ SAMPLE_FILES = [p.relative_to(SAMPLE).as_posix() for p in _files(SAMPLE)]
 
 
 @st.composite
-def edits(draw: st.DrawFn) -> list[tuple[str, str, int]]:
-    """One to three edits, each ``(file, operation, what)``, applied by :func:`apply` in order."""
+def edits(draw: st.DrawFn, files: list[str] = SAMPLE_FILES) -> list[tuple[str, str, int]]:
+    """One to three edits of ``files`` (names under the inventory), each ``(file, operation, what)``, applied by
+    :func:`apply` in order."""
     out: list[tuple[str, str, int]] = []
     for _ in range(draw(st.integers(1, 3))):
-        name = draw(st.sampled_from(SAMPLE_FILES))
+        name = draw(st.sampled_from(files))
         # Weighted towards edits that keep the inventory valid (a deleted file mostly leaves references dangling).
         op = draw(
             st.sampled_from(["swap"] * 6 + ["drop"] * 2 + ["graft"] * 2 + ["unkey", "rewrite", "lines", "delete"])

@@ -22,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from tests.conftest import SAMPLE, generate_inventory
-from tests.test_cache_equivalence import apply
+from tests.test_cache_equivalence import apply, edits
 
 from auditor import inventory, jsonsafe, pipeline
 from auditor.errors import InputError
@@ -79,18 +79,7 @@ def test_equal_inputs_mean_equal_documents(
     shutil.copytree(source, root, ignore=shutil.ignore_patterns("README.md"))
     before = partitions(root)
     assert before is not None
-    names = _files(root)
-    plan = [
-        (data.draw(st.sampled_from(names)), op, data.draw(st.integers(0, 10**6)))
-        for op in data.draw(
-            st.lists(
-                st.sampled_from(["swap"] * 6 + ["drop"] * 2 + ["graft"] * 2 + ["unkey", "rewrite", "lines", "delete"]),
-                min_size=1,
-                max_size=3,
-            )
-        )
-    ]
-    done = apply(root, plan, data.draw)
+    done = apply(root, data.draw(edits(_files(root)), label="edits"), data.draw)
     after = partitions(root)
     if after is None:
         event("refused")
