@@ -277,6 +277,50 @@ def test_equal_inputs_mean_equal_documents_in_random_estates(
     event(f"documents changed: {min(redone, 3)}{'+' if redone >= 3 else ''}")
 
 
+def built(inv: Any, facts: bool, order: list[int] | None = None) -> list[tuple[bytes, str]]:
+    """Each partition's inputs (JSON) and document, built in ``order`` (default: in turn), from a lineage whose flow
+    and system facts were computed first (``facts``) or are computed as the partitions ask (the keyer's split)."""
+    items = list(pipeline._pending(inv, analyse(inv, facts=facts)))
+    out: dict[int, tuple[bytes, str]] = {}
+    for i in order if order is not None else range(len(items)):
+        listed = items[i].inputs
+        assert listed is not None
+        out[i] = (jsonsafe.dumps_compact(listed()), dumps(items[i].make()))
+    return [out[i] for i in range(len(items))]
+
+
+def test_facts_computed_when_asked_are_the_facts_computed_first(generated: Path) -> None:
+    """The keyer and its helper each compute the flow and system facts of their half of the partitions
+    (``analyse(facts=False)``): every partition, built in any order, must be what the whole lineage gives."""
+    for root in (SAMPLE, generated):
+        inv = inventory.load([root])
+        first = built(inv, facts=True)
+        n = len(first)
+        for order in (list(range(n)), list(reversed(range(n))), [*range(n // 2, n), *range(n // 2)]):
+            assert built(inv, facts=False, order=order) == first, f"{root.name}: built in order {order[:5]}..."
+        lin = analyse(inv)
+        assert lin.flow_facts and not analyse(inv, facts=False).flow_facts, "the facts are there to compare"
+
+
+@settings(
+    max_examples=EXAMPLES,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+@given(files=estates(), data=st.data())
+def test_facts_computed_when_asked_in_random_estates(
+    tmp_path_factory: pytest.TempPathFactory, files: dict[str, dict[str, Any]], data: st.DataObject
+) -> None:
+    root = tmp_path_factory.mktemp("estate") / "inventory"
+    _write(root, files)
+    inv = inventory.load([root])
+    first = built(inv, facts=True)
+    order = data.draw(st.permutations(list(range(len(first)))), label="order")
+    assert built(inv, facts=False, order=order) == first
+    lin = analyse(inv)
+    event(f"flow facts: {bool(lin.flow_facts)}, system facts: {bool(lin.system_facts)}")
+
+
 # Edits that only one listed input shows (each found missing by deleting that input from the list: the random
 # estates above rarely draw them).
 def _estate(systems: list[dict[str, Any]], shared_flows: list[dict[str, Any]], role: str) -> dict[str, dict[str, Any]]:

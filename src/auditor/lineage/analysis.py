@@ -93,6 +93,9 @@ class Lineage:
     flow_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     field_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     system_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Flow and system facts left to be computed when asked for (``analyse(inv, facts=False)``): ``flow_facts`` and
+    # ``system_facts`` stay empty, the hooks compute each entity's (:func:`flow_hook`, :func:`system_hook`).
+    deferred: bool = False
 
     # ---------------------------------------------------------------- queries used by the CLI and the facts
     def field_subjects(self, fid: str) -> tuple[str, ...]:
@@ -234,99 +237,108 @@ def _cycles(g: LineageGraph) -> list[Cycle]:
 
 
 def _flow_facts(lin: Lineage) -> None:
-    inv, g = lin.inv, lin.graph
     # The identifiers a re-joining node holds, and the flows bringing them: once per node, however many flows
     # complete a re-identification there (a research partner fed by a hundred de-identified exports).
     holding: dict[str, tuple[list[str], list[str]]] = {}
-    for edge in g.edges.values():
-        target = g.nodes[edge.target]
-        reach: list[dict[str, Any]] = []
-        rejoin: dict[str, Any] | None = None  # the re-identification at edge.target this flow completes
-        implied: list[dict[str, Any]] = []
-        lowered: list[int] = []  # positions of fields a de-identification step upstream lowered
-        travelled: list[str] = []  # fields that reached the source from elsewhere (an implied hop included)
-        source_deidentifies = g.nodes[edge.source].deidentifies
-        for i, fid in enumerate(edge.fields):
-            fl = lin.fields[fid]
-            here = fl.is_root(edge.source)  # declared at the source: the flow's first hop
-            if fl.lowerable and fl.deidentified_by is None and fl.leaves_deidentified(edge.source, source_deidentifies):
-                lowered.append(i)
-            if not here:
-                travelled.append(fid)
-            if fl.is_implied(edge.source):
-                # In a loop of such sources the chosen one does receive the field, from systems that lack it too.
-                fed = any(fid in e.fields for e in g.predecessors(edge.source))
-                implied.append({"field": fid, "index": i, "origin": fl.origin, "fed_by_others": fed})
-            cov = lin.coverage(edge, fid) if target.external else None
-            # Reach facts for recipients outside Creality that a rule reads: uncovered ones, and sharing partners.
-            if cov is not None and (cov.by == "none" or target.role in SHARING_ROLES):
-                f = inv.fields[fid]
-                path = lin.path_via(edge, fid)
-                entry = {
-                    "field": fid,
-                    "index": i,
-                    "category": f.get("category"),
-                    "protection": f.get("protection") or "plain",
-                    "identifiability": fl.identifiability(edge.target),
-                    "hops": len(path) - 1,
-                    "path": list(path),
-                    "covered_by": cov.by,
-                    "declared_here": here,
-                }
-                if len(path) > 2 and path[1] in fl.implied:
-                    entry["implied"] = [path[0], path[1]]
-                reach.append(entry)
-            if edge.target in fl.rejoined_at and fl.leaves_deidentified(edge.source, source_deidentifies):
-                if rejoin is None:
-                    if edge.target not in holding:
-                        holding[edge.target] = held_identifiers(inv, g, edge.target)
-                    idents, via = holding[edge.target]
-                    path = lin.path_via(edge, fid)
-                    deid = [n for n in path if g.nodes[n].deidentifies]
-                    rejoin = {
-                        "node": edge.target,
-                        "index": i,
-                        "deidentified_by": deid[-1] if deid else fl.origin,
-                        "fields": [],
-                        "identifiers": idents,
-                        "identifier_flows": [x for x in via if x != edge.flow][:10],
-                        "path": list(path),
-                    }
-                rejoin["fields"].append(fid)
-        if rejoin is not None:
-            rejoin["identifiers"] = [x for x in rejoin["identifiers"] if x not in rejoin["fields"]][:10]
-        facts: dict[str, Any] = {}
-        if reach:
-            facts["lineage_reach"] = reach
-        if rejoin is not None:
-            facts["lineage_rejoins"] = [rejoin]
-        if implied:
-            facts["lineage_implied"] = implied
-        if lowered:
-            facts["lineage_lowered"] = lowered
-        if travelled and target.region != g.nodes[edge.source].region:
-            borders = []
-            for subject, fids in lin.borders(edge, tuple(travelled)):
-                borders.append(
-                    {
-                        "subject": subject,
-                        "from": g.nodes[edge.source].region,
-                        "to": target.region,
-                        "mechanism": edge.mechanism,
-                        "separate_consent": _cross_border_consent(inv, edge.separate_consent),
-                        "fields": fids[:10],
-                        "path": list(lin.path_via(edge, fids[0])),
-                    }
-                )
-            if borders:
-                facts["lineage_borders"] = borders
+    for edge in lin.graph.edges.values():
+        facts = _edge_facts(lin, edge, holding)
         if facts:
             lin.flow_facts[edge.flow] = facts
-    for cycle in lin.cycles:
-        lin.flow_facts.setdefault(cycle.closing_flow, {})["lineage_cycle"] = {
-            "path": list(cycle.path),
-            "members": len(cycle.members),
-        }
+    for flow, cycle in _cycle_facts(lin).items():
+        lin.flow_facts.setdefault(flow, {})["lineage_cycle"] = cycle
+
+
+def _cycle_facts(lin: Lineage) -> dict[str, dict[str, Any]]:
+    """The ``lineage_cycle`` fact of each flow closing a sync loop (the last loop it closes)."""
+    return {c.closing_flow: {"path": list(c.path), "members": len(c.members)} for c in lin.cycles}
+
+
+def _edge_facts(lin: Lineage, edge: Edge, holding: dict[str, tuple[list[str], list[str]]]) -> dict[str, Any]:
+    """The facts completing at ``edge`` (its last hop), but its cycle's; ``holding`` memoises
+    :func:`held_identifiers` by node. Reads the lineage only: any flow's facts in any order, in any process."""
+    inv, g = lin.inv, lin.graph
+    target = g.nodes[edge.target]
+    reach: list[dict[str, Any]] = []
+    rejoin: dict[str, Any] | None = None  # the re-identification at edge.target this flow completes
+    implied: list[dict[str, Any]] = []
+    lowered: list[int] = []  # positions of fields a de-identification step upstream lowered
+    travelled: list[str] = []  # fields that reached the source from elsewhere (an implied hop included)
+    source_deidentifies = g.nodes[edge.source].deidentifies
+    for i, fid in enumerate(edge.fields):
+        fl = lin.fields[fid]
+        here = fl.is_root(edge.source)  # declared at the source: the flow's first hop
+        if fl.lowerable and fl.deidentified_by is None and fl.leaves_deidentified(edge.source, source_deidentifies):
+            lowered.append(i)
+        if not here:
+            travelled.append(fid)
+        if fl.is_implied(edge.source):
+            # In a loop of such sources the chosen one does receive the field, from systems that lack it too.
+            fed = any(fid in e.fields for e in g.predecessors(edge.source))
+            implied.append({"field": fid, "index": i, "origin": fl.origin, "fed_by_others": fed})
+        cov = lin.coverage(edge, fid) if target.external else None
+        # Reach facts for recipients outside Creality that a rule reads: uncovered ones, and sharing partners.
+        if cov is not None and (cov.by == "none" or target.role in SHARING_ROLES):
+            f = inv.fields[fid]
+            path = lin.path_via(edge, fid)
+            entry = {
+                "field": fid,
+                "index": i,
+                "category": f.get("category"),
+                "protection": f.get("protection") or "plain",
+                "identifiability": fl.identifiability(edge.target),
+                "hops": len(path) - 1,
+                "path": list(path),
+                "covered_by": cov.by,
+                "declared_here": here,
+            }
+            if len(path) > 2 and path[1] in fl.implied:
+                entry["implied"] = [path[0], path[1]]
+            reach.append(entry)
+        if edge.target in fl.rejoined_at and fl.leaves_deidentified(edge.source, source_deidentifies):
+            if rejoin is None:
+                if edge.target not in holding:
+                    holding[edge.target] = held_identifiers(inv, g, edge.target)
+                idents, via = holding[edge.target]
+                path = lin.path_via(edge, fid)
+                deid = [n for n in path if g.nodes[n].deidentifies]
+                rejoin = {
+                    "node": edge.target,
+                    "index": i,
+                    "deidentified_by": deid[-1] if deid else fl.origin,
+                    "fields": [],
+                    "identifiers": idents,
+                    "identifier_flows": [x for x in via if x != edge.flow][:10],
+                    "path": list(path),
+                }
+            rejoin["fields"].append(fid)
+    if rejoin is not None:
+        rejoin["identifiers"] = [x for x in rejoin["identifiers"] if x not in rejoin["fields"]][:10]
+    facts: dict[str, Any] = {}
+    if reach:
+        facts["lineage_reach"] = reach
+    if rejoin is not None:
+        facts["lineage_rejoins"] = [rejoin]
+    if implied:
+        facts["lineage_implied"] = implied
+    if lowered:
+        facts["lineage_lowered"] = lowered
+    if travelled and target.region != g.nodes[edge.source].region:
+        borders = []
+        for subject, fids in lin.borders(edge, tuple(travelled)):
+            borders.append(
+                {
+                    "subject": subject,
+                    "from": g.nodes[edge.source].region,
+                    "to": target.region,
+                    "mechanism": edge.mechanism,
+                    "separate_consent": _cross_border_consent(inv, edge.separate_consent),
+                    "fields": fids[:10],
+                    "path": list(lin.path_via(edge, fids[0])),
+                }
+            )
+        if borders:
+            facts["lineage_borders"] = borders
+    return facts
 
 
 def _cross_border_consent(inv: Inventory, cid: str | None) -> bool:
@@ -365,43 +377,61 @@ def _system_facts(lin: Lineage) -> None:
     """III.I.c: a store that holds de-identified data next to identified data, counting what it receives through
     flows (and sends on without declaring it) at the identifiability the lineage gives it there. A de-identification
     step receives identified data by design: only the fields it declares count."""
-    inv, g = lin.inv, lin.graph
-    # Only a field that is de-identified somewhere can make a store mixed: declared so, or lowered by a step.
-    maybe = {fid for fid, f in inv.fields.items() if f.get("identifiability") == "deidentified"}
-    maybe.update(fid for fid, fl in lin.fields.items() if fl.low or fl.deidentified_by is not None)
+    maybe = _maybe_mixed(lin)
     if not maybe:
         return
+    for sid in lin.inv.systems:
+        facts = _mixed_store(lin, sid, maybe)
+        if facts is not None:
+            lin.system_facts[sid] = facts
+
+
+def _maybe_mixed(lin: Lineage) -> set[str]:
+    """The fields that can make a store mixed: only one de-identified somewhere can, declared so or lowered by a
+    step."""
+    maybe = {fid for fid, f in lin.inv.fields.items() if f.get("identifiability") == "deidentified"}
+    maybe.update(fid for fid, fl in lin.fields.items() if fl.low or fl.deidentified_by is not None)
+    return maybe
+
+
+def _mixed_store(lin: Lineage, sid: str, maybe: set[str]) -> dict[str, Any] | None:
+    """System ``sid``'s ``lineage_mixed`` fact (:func:`_system_facts`), or None; ``maybe`` is :func:`_maybe_mixed`.
+    Reads the lineage only: any system's in any order, in any process."""
+    inv, g = lin.inv, lin.graph
     unrelated = maybe.isdisjoint
-    for sid, system in inv.systems.items():
-        own = [f["id"] for f in system.get("fields") or ()]
-        edges = () if g.nodes[sid].deidentifies else (*g.predecessors(sid), *g.successors(sid))
-        if unrelated(own) and all(unrelated(e.fields) for e in edges):
-            continue
-        moved = [fid for e in edges for fid in e.fields]
-        levels: dict[str, str | None] = {fid: inv.fields[fid].get("identifiability") for fid in own}
-        for fid in moved:
-            if fid not in levels:
-                fl = lin.fields.get(fid)
-                levels[fid] = fl.identifiability(sid) if fl is not None else None
-        for fid, level in levels.items():
-            if level == "deidentified" and identifies(inv.fields[fid].data):
-                levels[fid] = "identified"  # a weakly hashed e-mail labelled de-identified is the e-mail
-        personal = {x: v for x, v in levels.items() if str(inv.fields[x].get("category") or "").startswith("user.")}
-        deid = sorted(x for x, v in personal.items() if v == "deidentified")
-        ident = sorted(x for x, v in personal.items() if v == "identified")
-        if deid and ident:
-            lin.system_facts[sid] = {
-                "lineage_mixed": {
-                    "deidentified": deid[:MIXED_SAMPLE],
-                    "deidentified_count": len(deid),
-                    "identified": ident[:MIXED_SAMPLE],
-                    "identified_count": len(ident),
-                }
-            }
+    own = [f["id"] for f in inv.systems[sid].get("fields") or ()]
+    edges = () if g.nodes[sid].deidentifies else (*g.predecessors(sid), *g.successors(sid))
+    if unrelated(own) and all(unrelated(e.fields) for e in edges):
+        return None
+    moved = [fid for e in edges for fid in e.fields]
+    levels: dict[str, str | None] = {fid: inv.fields[fid].get("identifiability") for fid in own}
+    for fid in moved:
+        if fid not in levels:
+            fl = lin.fields.get(fid)
+            levels[fid] = fl.identifiability(sid) if fl is not None else None
+    for fid, level in levels.items():
+        if level == "deidentified" and identifies(inv.fields[fid].data):
+            levels[fid] = "identified"  # a weakly hashed e-mail labelled de-identified is the e-mail
+    personal = {x: v for x, v in levels.items() if str(inv.fields[x].get("category") or "").startswith("user.")}
+    deid = sorted(x for x, v in personal.items() if v == "deidentified")
+    ident = sorted(x for x, v in personal.items() if v == "identified")
+    if not (deid and ident):
+        return None
+    return {
+        "lineage_mixed": {
+            "deidentified": deid[:MIXED_SAMPLE],
+            "deidentified_count": len(deid),
+            "identified": ident[:MIXED_SAMPLE],
+            "identified_count": len(ident),
+        }
+    }
 
 
-def analyse(inv: Inventory) -> Lineage:
-    """Build the graph, propagate every field, find cycles and compute the facts the rules read.
+def analyse(inv: Inventory, facts: bool = True) -> Lineage:
+    """Build the graph, propagate every field, find cycles and compute the facts the rules read. With ``facts``
+    False, each flow's and system's facts are computed only when :func:`flow_hook` and :func:`system_hook` are asked
+    for them (:attr:`Lineage.deferred`): a pull request's keyer and its helper each compute those of their half of
+    the partitions (XL: ~2 s of facts).
 
     The cyclic garbage collector is paused meanwhile: the stage allocates many small containers while the loaded
     inventory holds millions of tracked objects, and each full collection walks all of them (measured on benchmark
@@ -409,35 +439,55 @@ def analyse(inv: Inventory) -> Lineage:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyse(inv)
+        return _analyse(inv, facts)
     finally:
         if enabled:
             gc.enable()
 
 
-def _analyse(inv: Inventory) -> Lineage:
+def _analyse(inv: Inventory, facts: bool) -> Lineage:
     g = build(inv)
     own = {
         nid: tuple(sorted({r for r in (region(j) for j in n.subject_jurisdictions) if r})) for nid, n in g.nodes.items()
     }
     held = _subjects(g, own)
     origin_subjects = {nid: own[nid] or held[nid] for nid in g.nodes}
-    lin = Lineage(inv, g, propagate(inv, g), held, _cycles(g), origin_subjects)
-    _flow_facts(lin)
+    lin = Lineage(inv, g, propagate(inv, g), held, _cycles(g), origin_subjects, deferred=not facts)
+    if facts:
+        _flow_facts(lin)
     _field_facts(lin)
-    _system_facts(lin)
+    if facts:
+        _system_facts(lin)
     return lin
 
 
 def flow_hook(lin: Lineage) -> Any:
-    """``inputs.pending(flow_facts=...)``: the lineage facts completing at a flow (nothing when none)."""
+    """``inputs.pending(flow_facts=...)``: the lineage facts completing at a flow (nothing when none). The hook holds
+    the facts, not the lineage (see pipeline.partition_stream), unless they are :attr:`Lineage.deferred`: then it
+    computes each flow's the first time it is asked (the same facts, :func:`_flow_facts`)."""
     empty: Mapping[str, Any] = {}
-    known = lin.flow_facts  # the facts, not the lineage: see pipeline.partition_stream
+    if not lin.deferred:
+        known = lin.flow_facts
 
-    def facts(flow: Entity) -> Mapping[str, Any]:
-        return known.get(flow.id, empty)
+        def facts(flow: Entity) -> Mapping[str, Any]:
+            return known.get(flow.id, empty)
 
-    return facts
+        return facts
+    cycles = _cycle_facts(lin)
+    edges = lin.graph.edges
+    holding: dict[str, tuple[list[str], list[str]]] = {}
+    computed: dict[str, dict[str, Any]] = {}
+
+    def deferred(flow: Entity) -> Mapping[str, Any]:
+        found = computed.get(flow.id)
+        if found is None:
+            found = computed[flow.id] = _edge_facts(lin, edges[flow.id], holding)
+            cycle = cycles.get(flow.id)
+            if cycle is not None:
+                found["lineage_cycle"] = cycle
+        return found or empty
+
+    return deferred
 
 
 def field_hook(lin: Lineage) -> Any:
@@ -455,12 +505,23 @@ def field_hook(lin: Lineage) -> Any:
 def system_hook(lin: Lineage) -> Any:
     """``inputs.pending(system_facts=...)``: a store mixing de-identified and identified data (nothing otherwise)."""
     empty: Mapping[str, Any] = {}
-    known = lin.system_facts
+    if not lin.deferred:
+        known = lin.system_facts
 
-    def facts(s: Entity) -> Mapping[str, Any]:
-        return known.get(s.id, empty)
+        def facts(s: Entity) -> Mapping[str, Any]:
+            return known.get(s.id, empty)
 
-    return facts
+        return facts
+    maybe = _maybe_mixed(lin)
+    computed: dict[str, Mapping[str, Any]] = {}
+
+    def deferred(s: Entity) -> Mapping[str, Any]:
+        found = computed.get(s.id)
+        if found is None:
+            found = computed[s.id] = (_mixed_store(lin, s.id, maybe) if maybe else None) or empty
+        return found
+
+    return deferred
 
 
 __all__ = [
