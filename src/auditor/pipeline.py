@@ -668,6 +668,10 @@ class PartitionCache:
                     # While the keyer computes the lineage (XL: ~8 s), this process does the caller's idle work.
                     for _ in idle:
                         keyer.pump()
+                    # Idle now until the keyer's first batch: what the engine starts first is started meanwhile.
+                    warm = getattr(engine, "warm", None)
+                    if warm is not None:
+                        warm(count)
                     for batch in keyer.batches():
                         yield from screened(batch)
                     self.keyer_stages, self.keyer_helped = keyer.stages, keyer.helped
