@@ -31,11 +31,6 @@ def test_fork_server_workers_give_the_same_results(monkeypatch: pytest.MonkeyPat
     served = engine_mod.RegorusEngine().evaluate(pack, docs, labels)
     assert served == forked
     assert sum(len(v) for r in served for v in r.values()) > 0
-    # A pull request's CLI starts the fork server while it waits for its keyer (warm): the workers then start from
-    # it, with the same results.
-    engine = engine_mod.RegorusEngine()
-    engine.warm(len(docs))
-    assert engine.evaluate(pack, docs, labels) == forked
 
 
 def test_documents_are_taken_as_workers_need_them(monkeypatch: pytest.MonkeyPatch) -> None:

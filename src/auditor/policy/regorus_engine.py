@@ -58,7 +58,7 @@ from auditor.policy.catalogue import (
     test_rules,
 )
 from auditor.policy.engine import AGGREGATE, RuleResults, TestResult, as_test_result, check_results, display
-from auditor.workers import Pool, cores, init_child, requested, starting, stop
+from auditor.workers import Pool, cores, init_child, requested, stop
 
 DISTRIBUTION = "gordon-to-regorus"
 VERSION = "0.13.0"
@@ -513,20 +513,6 @@ class RegorusEngine:
         )
 
     # -- evaluation ----------------------------------------------------------------------------------------------------
-
-    def warm(self, count: int) -> None:
-        """Start now what evaluating up to ``count`` partitions would start first and what costs nothing while idle:
-        for a large run, the fork server its workers start from (:func:`_pool`), which imports auditor first (~0.3 s
-        of CPU, ~0.8 s of the pull request's tail when started with the first worker). Called by a caller with a
-        core idle meanwhile (a pull request's CLI waiting for its keyer); no worker starts. A fork server that
-        cannot start here is left to the pool, which reports it."""
-        if count <= FORK_LIMIT:
-            return
-        from multiprocessing import forkserver
-
-        with starting(), suppress(OSError, ValueError):
-            _fork_server()
-            forkserver.ensure_running()
 
     def evaluate(self, pack: PolicyPack, partitions: Sequence[str], labels: Sequence[str] = ()) -> list[RuleResults]:
         return list(self.evaluate_iter(pack, partitions, labels, count=len(partitions)))
