@@ -124,9 +124,22 @@ def data_subject_jurisdictions(inv: Inventory) -> tuple[dict[str, list[str]], di
     those of every field it receives) - an over-approximation on purpose: a missing fact never passes silently.
     Returns (by field id, by system id), each a sorted list; the fixpoint terminates on cycles.
     """
+    parent = {fid: f.parent or "" for fid, f in inv.fields.items()}
+    by_system, held = _subject_jurisdictions(inv, parent)
+    # The fields of a system share its list: documents are serialised as built, never changed (XL's 400k fields
+    # each with a copy held ~33 MB more while the partitions were built).
+    by_field = dict(zip(parent, map(by_system.__getitem__, parent.values()), strict=True))
+    return by_field, held
+
+
+def _subject_jurisdictions(
+    inv: Inventory, parent: Mapping[str, str]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """:func:`data_subject_jurisdictions` by declaring system: (the list of the fields each system declares, by
+    system id, for every system declaring one, "" for fields without a system; every system's list), given each
+    field's declaring system (``parent``, "" for none)."""
     own = {sid: set(s.get("subject_jurisdictions") or ()) for sid, s in inv.systems.items()}
     held = {sid: set(j) for sid, j in own.items()}
-    parent = {fid: f.parent or "" for fid, f in inv.fields.items()}
     # What a field concerns depends only on the system declaring it, so each recipient's fixpoint step looks at the
     # distinct systems its incoming fields come from, not at every field of every flow (L: 100k field references,
     # ~2,000 systems; the same sets, so the same result).
@@ -148,11 +161,7 @@ def data_subject_jurisdictions(inv: Inventory) -> tuple[dict[str, list[str]], di
             for origin in origins:
                 mine |= of_system(origin)
             changed = changed or len(mine) != before
-    by_system = {sid: sorted(of_system(sid)) for sid in {*parent.values()}}
-    # The fields of a system share its list: documents are serialised as built, never changed (XL's 400k fields
-    # each with a copy held ~33 MB more while the partitions were built).
-    by_field = dict(zip(parent, map(by_system.__getitem__, parent.values()), strict=True))
-    return by_field, {sid: sorted(j) for sid, j in held.items()}
+    return {sid: sorted(of_system(sid)) for sid in {*parent.values()}}, {sid: sorted(j) for sid, j in held.items()}
 
 
 EEA = frozenset(
@@ -361,7 +370,9 @@ def pending(
                 # (implied) path, which the lineage reports; the system still holds it.
                 received[source].add(fid)
     nodes = {nid: _node_facts(inv, nid) for nid in (*inv.systems, *inv.partners)}
-    field_sj, system_sj = data_subject_jurisdictions(inv)
+    # Each field's declaring system ("" for none): what a field concerns is its system's (data_subject_jurisdictions).
+    parent_of = {fid: f.parent or "" for fid, f in inv.fields.items()}
+    declared_sj, system_sj = _subject_jurisdictions(inv, parent_of)
     summaries: dict[str, dict[str, Any]] = {}
     known_areas: dict[tuple[str, ...], list[str]] = {}
 
@@ -387,8 +398,8 @@ def pending(
                 "protection": f.data.get("protection"),
                 "join_key": f.data.get("join_key", False),
                 "origin": f.parent,
-                "subject_jurisdictions": field_sj[fid],
-                "subject_areas": areas(field_sj[fid]),
+                "subject_jurisdictions": declared_sj[parent_of[fid]],
+                "subject_areas": areas(declared_sj[parent_of[fid]]),
             }
         return info
 
@@ -410,7 +421,7 @@ def pending(
         doc = dict(f.data)
         doc["system"] = field_nodes[system.id]
         doc["subject_jurisdictions"] = list(system.data.get("subject_jurisdictions") or [])
-        doc["data_subject_areas"] = areas(field_sj[f.id])
+        doc["data_subject_areas"] = areas(declared_sj[parent_of[f.id]])
         doc["purposes_info"] = [field_purposes[p] for p in f.data.get("purposes") or ()]
         doc["flow_count"] = flows_by_field.get(f.id, 0)
         doc["received_by"] = []
@@ -431,7 +442,8 @@ def pending(
         )
         doc["fields_info"] = [field_info(fid) for fid in flow.data["fields"]]
         # Overridable by the lineage's flow_facts with a path-precise value.
-        doc["data_subject_jurisdictions"] = sorted({j for fid in flow.data["fields"] for j in field_sj[fid]})
+        parents = set(map(parent_of.__getitem__, flow.data["fields"]))
+        doc["data_subject_jurisdictions"] = sorted({j for p in parents for j in declared_sj[p]})
         doc["from_name"] = inv.systems[flow.data["from"]].get("name")
         doc["crosses_border"] = _crosses_border(inv, flow)
         if doc["to_node"]["role"] == "cloud_storage" or doc["purpose_info"]["policy_purpose"] == "CLOUD.STORAGE":
@@ -561,16 +573,13 @@ def pending(
     # A field is declared in its system's file, and concerns the people its system's fields concern
     # (data_subject_jurisdictions: one list per declaring system): what a partition reads of the fields it
     # references is their declaring systems' files and lists.
-    # Only a run that lists the inputs pays for these indexes (XL: ~0.5 s).
-    parent_of: dict[str, str] = {}
+    # Only a run that lists the inputs pays for these indexes (XL: ~0.3 s).
     declared_ids: dict[str, list[str]] = defaultdict(list)  # a system's fields in declared order
     content: set[str] = set()
     if digest_of:
-        parent_of = {fid: f.parent or "" for fid, f in inv.fields.items()}
         for fid, parent in parent_of.items():  # a system's fields are added one after another as declared
             declared_ids[parent].append(fid)
         content = {fid for fid, f in inv.fields.items() if _is_content(f)}
-    declared_sj = {sid: field_sj[ids[0]] for sid, ids in declared_ids.items() if ids}
 
     def referenced(fids: Iterable[str]) -> list[Any]:
         """What a document reads of the fields ``fids`` (data, origin, subject jurisdictions): their declaring
