@@ -431,7 +431,8 @@ def analyse(inv: Inventory, facts: bool = True) -> Lineage:
     """Build the graph, propagate every field, find cycles and compute the facts the rules read. With ``facts``
     False, each flow's and system's facts are computed only when :func:`flow_hook` and :func:`system_hook` are asked
     for them (:attr:`Lineage.deferred`): a pull request's keyer and its helper each compute those of their half of
-    the partitions (XL: ~2 s of facts).
+    the partitions (XL: ~2 s of facts); such a lineage's graph no longer lists the flows carrying each field
+    (``graph.carriers`` is empty).
 
     The cyclic garbage collector is paused meanwhile: the stage allocates many small containers while the loaded
     inventory holds millions of tracked objects, and each full collection walks all of them (measured on benchmark
@@ -458,6 +459,10 @@ def _analyse(inv: Inventory, facts: bool) -> Lineage:
     _field_facts(lin)
     if facts:
         _system_facts(lin)
+    else:
+        # The flows carrying each field (XL: ~26 MB) are what the propagation and the field facts walk; the facts
+        # left to the hooks do not read them, and the two processes that compute them would each copy their pages.
+        g.carriers = {}
     return lin
 
 
@@ -476,15 +481,14 @@ def flow_hook(lin: Lineage) -> Any:
     cycles = _cycle_facts(lin)
     edges = lin.graph.edges
     holding: dict[str, tuple[list[str], list[str]]] = {}
-    computed: dict[str, dict[str, Any]] = {}
 
     def deferred(flow: Entity) -> Mapping[str, Any]:
-        found = computed.get(flow.id)
-        if found is None:
-            found = computed[flow.id] = _edge_facts(lin, edges[flow.id], holding)
-            cycle = cycles.get(flow.id)
-            if cycle is not None:
-                found["lineage_cycle"] = cycle
+        # Not kept: a flow's facts are asked for by its source's partition only, once for its inputs and, when its
+        # document is built (a pull request builds a few), once more.
+        found = _edge_facts(lin, edges[flow.id], holding)
+        cycle = cycles.get(flow.id)
+        if cycle is not None:
+            found["lineage_cycle"] = cycle
         return found or empty
 
     return deferred
@@ -513,13 +517,9 @@ def system_hook(lin: Lineage) -> Any:
 
         return facts
     maybe = _maybe_mixed(lin)
-    computed: dict[str, Mapping[str, Any]] = {}
 
     def deferred(s: Entity) -> Mapping[str, Any]:
-        found = computed.get(s.id)
-        if found is None:
-            found = computed[s.id] = (_mixed_store(lin, s.id, maybe) if maybe else None) or empty
-        return found
+        return (_mixed_store(lin, s.id, maybe) if maybe else None) or empty  # not kept, as flow_hook's
 
     return deferred
 

@@ -57,12 +57,14 @@ DIRECT_ID_CATEGORIES = frozenset(
     }
 )
 
+_NOT_LOWERED: dict[str, Parent] = {}
+
 # A parent pointer in the search: (previous node, previous state lowered?, flow id, None for an implied hop); None
 # where the field is declared.
 Parent = tuple[str, bool, str | None] | None
 
 
-@dataclass
+@dataclass(slots=True)
 class FieldLineage:
     """Where one field goes. ``raw`` / ``low`` map each node reached in that state to its BFS parent."""
 
@@ -229,7 +231,8 @@ def _bfs(g: LineageGraph, fid: str, origin: str, carriers: list[Edge], lowerable
                 raw[root] = (origin, False, None)
                 queue.append((root, False))
                 _search(adj, nodes, raw, low, queue, lowerable, origin)
-    return FieldLineage(fid, origin, None, raw, low, implied=tuple(sorted(implied)))
+    # Most fields never pass a de-identification step: they share one empty table (never written after the search).
+    return FieldLineage(fid, origin, None, raw, low or _NOT_LOWERED, implied=tuple(sorted(implied)))
 
 
 def propagate(inv: Inventory, g: LineageGraph, fields: Iterable[str] | None = None) -> dict[str, FieldLineage]:
