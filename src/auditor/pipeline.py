@@ -653,10 +653,21 @@ class PartitionCache:
                 out.append((doc, label, partition_key(prefix, doc), digest))
             return out
 
-        def fresh_documents(keyer: Keyer | None) -> Iterator[str]:
+        def fresh_documents() -> Iterator[str]:
             resume = 0  # the first partition the keyer did not give
+            keyer = None
+            if self._use_keyer(count):
+                # A helper builds half the partitions when this process has little to do meanwhile (a pull request
+                # reusing the base's audit); otherwise (the default branch's run) it is busy evaluating.
+                unchanged = reuse.partitions.inputs if reuse is not None else None
+                keyer = Keyer.start(
+                    partitions, prefix, known, self.store, timings, helper=reuse is not None, unchanged=unchanged
+                )
             if keyer is not None:
                 try:
+                    # While the keyer computes the lineage (XL: ~8 s), this process does the caller's idle work.
+                    for _ in idle:
+                        keyer.pump()
                     for batch in keyer.batches():
                         yield from screened(batch)
                     self.keyer_stages, self.keyer_helped = keyer.stages, keyer.helped
@@ -691,28 +702,9 @@ class PartitionCache:
             if orphans:
                 raise PolicyError("the partitions were fewer when built again")
 
-        keyer = None
-        if self._use_keyer(count):
-            # A helper builds half the partitions when this process has little to do meanwhile (a pull request
-            # reusing the base's audit); otherwise (the default branch's run) it is busy evaluating.
-            unchanged = reuse.partitions.inputs if reuse is not None else None
-            keyer = Keyer.start(
-                partitions, prefix, known, self.store, timings, helper=reuse is not None, unchanged=unchanged
-            )
-        try:
-            if keyer is not None:
-                # While the keyer computes the lineage (XL: ~3 s), this process does the caller's idle work.
-                for _ in idle:
-                    keyer.pump()
-            # The engine may start its workers (and check the pack) before it has a document: when nothing is read
-            # back, every partition goes to it; with a keyer, this process is idle until the keyer's first batch (a
-            # pull request's changed partitions then arrive to workers already started: XL, ~0.5 s of its tail).
-            prestart = (self.store is None and not known) or keyer is not None
-            results = engine.evaluate_iter(pack, fresh_documents(keyer), fresh_labels, count=count, prestart=prestart)
-        except BaseException:
-            if keyer is not None:
-                keyer.close()
-            raise
+        # Nothing to read back: every partition goes to the engine, which may start while the first is built.
+        prestart = self.store is None and not known
+        results = engine.evaluate_iter(pack, fresh_documents(), fresh_labels, count=count, prestart=prestart)
         try:
             for value in results:
                 if not fresh:
@@ -727,8 +719,6 @@ class PartitionCache:
             close = getattr(results, "close", None)
             if close is not None:
                 close()  # on an error here or in ``sink``, the engine stops its workers now
-            if keyer is not None:
-                keyer.close()  # stopped if the engine failed before it took a document
         if fresh:
             raise PolicyError("the policy engine returned fewer results than partitions")
         if orphans:

@@ -387,22 +387,20 @@ def _workers(count: int) -> int:
     return requested() or max(1, min(cores(), 8, count))
 
 
-def _fork_server() -> BaseContext:
-    """The context of a large run's workers: started from a fork server that has imported this module."""
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["auditor.policy.regorus_engine"])
-    return context
-
-
 @contextmanager
 def _pool(modules: Sequence[Module], facts: bool, probe: str, workers: int, fresh: bool = False) -> Iterator[Pool]:
     """A pool of workers, each with its own engine for ``modules``. Leaving the block normally waits for the
     workers; leaving it any other way (an error, an interruption, a generator closed early) terminates them at
     once: a signal must stop a run within seconds, and no worker may outlive the CLI."""
-    # A large run: start workers from a small fork server instead of forking the CLI, whose heap (the located
-    # inventory, every partition's text) forked workers would inherit and, through Python's reference counting and
-    # GC, copy page by page.
-    context: BaseContext = _fork_server() if fresh else get_context("fork")
+    context: BaseContext
+    if fresh:
+        # A large run: start workers from a small fork server instead of forking the CLI, whose heap (the located
+        # inventory, every partition's text) forked workers would inherit and, through Python's reference counting
+        # and GC, copy page by page.
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["auditor.policy.regorus_engine"])
+    else:
+        context = get_context("fork")
     pool = Pool(
         max_workers=workers,
         mp_context=context,
