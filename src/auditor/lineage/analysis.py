@@ -466,18 +466,23 @@ def _analyse(inv: Inventory, facts: bool) -> Lineage:
     return lin
 
 
+def _known(computed: Mapping[str, Mapping[str, Any]]) -> Any:
+    """A hook answering from facts computed beforehand, by entity id (nothing when none)."""
+    empty: Mapping[str, Any] = {}
+
+    def facts(entity: Entity) -> Mapping[str, Any]:
+        return computed.get(entity.id, empty)
+
+    return facts
+
+
 def flow_hook(lin: Lineage) -> Any:
     """``inputs.pending(flow_facts=...)``: the lineage facts completing at a flow (nothing when none). The hook holds
     the facts, not the lineage (see pipeline.partition_stream), unless they are :attr:`Lineage.deferred`: then it
-    computes each flow's the first time it is asked (the same facts, :func:`_flow_facts`)."""
-    empty: Mapping[str, Any] = {}
+    computes a flow's each time it is asked (the same facts, :func:`_flow_facts`)."""
     if not lin.deferred:
-        known = lin.flow_facts
-
-        def facts(flow: Entity) -> Mapping[str, Any]:
-            return known.get(flow.id, empty)
-
-        return facts
+        return _known(lin.flow_facts)
+    empty: Mapping[str, Any] = {}
     cycles = _cycle_facts(lin)
     edges = lin.graph.edges
     holding: dict[str, tuple[list[str], list[str]]] = {}
@@ -497,25 +502,15 @@ def flow_hook(lin: Lineage) -> Any:
 def field_hook(lin: Lineage) -> Any:
     """``inputs.pending(field_facts=...)``: where a de-identified field is re-identified, and the purposes it is used
     for only under an exemption (nothing otherwise)."""
-    empty: Mapping[str, Any] = {}
-    known = lin.field_facts
-
-    def facts(f: Entity) -> Mapping[str, Any]:
-        return known.get(f.id, empty)
-
-    return facts
+    return _known(lin.field_facts)
 
 
 def system_hook(lin: Lineage) -> Any:
-    """``inputs.pending(system_facts=...)``: a store mixing de-identified and identified data (nothing otherwise)."""
-    empty: Mapping[str, Any] = {}
+    """``inputs.pending(system_facts=...)``: a store mixing de-identified and identified data (nothing otherwise);
+    computed each time it is asked when the lineage's facts are :attr:`Lineage.deferred`."""
     if not lin.deferred:
-        known = lin.system_facts
-
-        def facts(s: Entity) -> Mapping[str, Any]:
-            return known.get(s.id, empty)
-
-        return facts
+        return _known(lin.system_facts)
+    empty: Mapping[str, Any] = {}
     maybe = _maybe_mixed(lin)
 
     def deferred(s: Entity) -> Mapping[str, Any]:
