@@ -27,6 +27,7 @@ KEYED = "partitions built by the keyer process"
 TAKEN = "partitions taken from the base audit"
 HELPED = "partitions built by the keyer's helper"
 UNBUILT = "partitions not built (inputs unchanged)"
+STOPPED = "keyer stopped early (the rest built by this process)"
 
 
 @pytest.fixture
@@ -87,6 +88,7 @@ def test_a_pull_request_keyed_by_the_keyer_gives_the_report_built_in_process(rep
     # the base's. The changed system's own partition and those reading its node or fields were.
     assert 0 < counts(keyed)[UNBUILT] < 24 - counts(keyed)["partitions evaluated"]
     assert UNBUILT not in counts(alone)
+    assert STOPPED not in counts(keyed)
 
 
 def _without_reuse(repo: Path) -> None:
@@ -246,8 +248,9 @@ def test_a_keyer_that_stops_early_leaves_the_rest_to_this_process(
     assert keyed.code == alone.code in (0, 1), keyed.err
     assert keyed.out == alone.out
     assert counts(keyed)["partitions evaluated"] == counts(alone)["partitions evaluated"]
-    # It did not finish: the CLI built the partitions after its last batch.
+    # It did not finish: the CLI built the partitions after its last batch, and --timings says so.
     assert KEYED not in counts(keyed) and HELPED not in counts(keyed)
+    assert counts(keyed)[STOPPED] == 1
 
 
 def test_a_pull_request_with_an_empty_cache_audits_both_revisions_with_the_keyer(repo: Path) -> None:

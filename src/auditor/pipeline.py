@@ -488,6 +488,7 @@ class PartitionCache:
         self.keyer_stages: dict[str, float] = {}
         self.keyer_helped = 0  # how many of them the keyer's helper built
         self.keyer_unbuilt = 0  # how many it did not build: their inputs were the base audit's
+        self.keyer_stopped = False  # it failed or died: this process built the rest (correct, only slower)
         self.store: Store | None = None
         self.warnings: list[str] = []
         # Keep the last two audits' results in memory (for --diff-base's second audit); a plain run does not need
@@ -577,6 +578,7 @@ class PartitionCache:
         self.keyer_stages = {}
         self.keyer_helped = 0
         self.keyer_unbuilt = 0
+        self.keyer_stopped = False
         known: dict[bytes, RuleResults | bytes] = {**self._previous, **self._current}
         fresh: deque[tuple[int, bytes]] = deque()  # the partitions given to the engine, in order, with their keys
         fresh_labels: list[str] = []
@@ -674,6 +676,7 @@ class PartitionCache:
                     self.keyer_unbuilt = keyer.unbuilt
                 finally:
                     keyer.close()
+                self.keyer_stopped = not keyer.finished
                 if keyer.finished and not orphans:
                     return
                 resume = taken  # it stopped early (it failed or died): the rest is built here
@@ -1269,6 +1272,9 @@ def audit(
             timings.count("partitions built by the keyer's helper", cache.keyer_helped)
         if cache.keyer_unbuilt:
             timings.count("partitions not built (inputs unchanged)", cache.keyer_unbuilt)
+        if cache.keyer_stopped:
+            # Never a different report, but a run as slow as without a keyer: a defect to see, not to guess.
+            timings.count("keyer stopped early (the rest built by this process)", 1)
         if reuse is not None:
             clean = {i: cache.partition_keys[i] for i in clean_at}
             spliced = _spliced(reuse, cache, builder, pack, changed, clean, base_lines)
