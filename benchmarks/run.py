@@ -287,13 +287,20 @@ def foremost(report: dict[str, Any], n: int) -> list[str]:
 
 
 def timings_of(run: subprocess.CompletedProcess[str]) -> dict[str, float]:
-    """The ``--timings`` line of a run's stderr: stage times and counts."""
+    """The ``--timings`` line of a run's stderr: stage times and counts. A run whose keyer stopped early gave the right
+    report the slow way: said loudly, since its figures measure a defect, not the code."""
     counts: dict[str, float] = {}
     for line in run.stderr.splitlines():
         if line.startswith("{"):
             with contextlib.suppress(ValueError):
                 counts = json.loads(line)
+    if counts.get(KEYER_STOPPED):
+        command = " ".join(map(str, run.args)) if isinstance(run.args, list) else str(run.args)
+        sys.stderr.write(f"WARNING: {command}: {KEYER_STOPPED}\n")
     return counts
+
+
+KEYER_STOPPED = "keyer stopped early (the rest built by this process)"
 
 
 def _sarif_fingerprints(path: Path) -> list[str]:
