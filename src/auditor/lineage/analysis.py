@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,25 +237,35 @@ def _cycles(g: LineageGraph) -> list[Cycle]:
 
 
 def _flow_facts(lin: Lineage) -> None:
+    facts_of = _facts_of_flows(lin)
+    for edge in lin.graph.edges.values():
+        facts = facts_of(edge)
+        if facts:
+            lin.flow_facts[edge.flow] = facts
+
+
+def _facts_of_flows(lin: Lineage) -> Callable[[Edge], dict[str, Any]]:
+    """What computes the facts completing at a flow (its last hop; empty when none). It reads the lineage only: any
+    flow's facts, in any order, in any process (:func:`flow_hook` of a :attr:`Lineage.deferred` lineage)."""
     # The identifiers a re-joining node holds, and the flows bringing them: once per node, however many flows
     # complete a re-identification there (a research partner fed by a hundred de-identified exports).
     holding: dict[str, tuple[list[str], list[str]]] = {}
-    for edge in lin.graph.edges.values():
+    # The sync loop each flow closes (the last one, when it closes several).
+    cycles = {c.closing_flow: {"path": list(c.path), "members": len(c.members)} for c in lin.cycles}
+
+    def facts_of(edge: Edge) -> dict[str, Any]:
         facts = _edge_facts(lin, edge, holding)
-        if facts:
-            lin.flow_facts[edge.flow] = facts
-    for flow, cycle in _cycle_facts(lin).items():
-        lin.flow_facts.setdefault(flow, {})["lineage_cycle"] = cycle
+        cycle = cycles.get(edge.flow)
+        if cycle is not None:
+            facts["lineage_cycle"] = cycle
+        return facts
 
-
-def _cycle_facts(lin: Lineage) -> dict[str, dict[str, Any]]:
-    """The ``lineage_cycle`` fact of each flow closing a sync loop (the last loop it closes)."""
-    return {c.closing_flow: {"path": list(c.path), "members": len(c.members)} for c in lin.cycles}
+    return facts_of
 
 
 def _edge_facts(lin: Lineage, edge: Edge, holding: dict[str, tuple[list[str], list[str]]]) -> dict[str, Any]:
-    """The facts completing at ``edge`` (its last hop), but its cycle's; ``holding`` memoises
-    :func:`held_identifiers` by node. Reads the lineage only: any flow's facts in any order, in any process."""
+    """The facts completing at ``edge`` but its cycle's (:func:`_facts_of_flows`); ``holding`` memoises
+    :func:`held_identifiers` by node."""
     inv, g = lin.inv, lin.graph
     target = g.nodes[edge.target]
     reach: list[dict[str, Any]] = []
@@ -454,10 +464,9 @@ def _analyse(inv: Inventory, facts: bool) -> Lineage:
     held = _subjects(g, own)
     origin_subjects = {nid: own[nid] or held[nid] for nid in g.nodes}
     lin = Lineage(inv, g, propagate(inv, g), held, _cycles(g), origin_subjects, deferred=not facts)
-    if facts:
-        _flow_facts(lin)
     _field_facts(lin)
     if facts:
+        _flow_facts(lin)
         _system_facts(lin)
     else:
         # The flows carrying each field (XL: ~26 MB) are what the propagation and the field facts walk; the facts
@@ -483,18 +492,12 @@ def flow_hook(lin: Lineage) -> Any:
     if not lin.deferred:
         return _known(lin.flow_facts)
     empty: Mapping[str, Any] = {}
-    cycles = _cycle_facts(lin)
-    edges = lin.graph.edges
-    holding: dict[str, tuple[list[str], list[str]]] = {}
+    facts_of, edges = _facts_of_flows(lin), lin.graph.edges
 
     def deferred(flow: Entity) -> Mapping[str, Any]:
         # Not kept: a flow's facts are asked for by its source's partition only, once for its inputs and, when its
         # document is built (a pull request builds a few), once more.
-        found = _edge_facts(lin, edges[flow.id], holding)
-        cycle = cycles.get(flow.id)
-        if cycle is not None:
-            found["lineage_cycle"] = cycle
-        return found or empty
+        return facts_of(edges[flow.id]) or empty
 
     return deferred
 
@@ -514,7 +517,7 @@ def system_hook(lin: Lineage) -> Any:
     maybe = _maybe_mixed(lin)
 
     def deferred(s: Entity) -> Mapping[str, Any]:
-        return (_mixed_store(lin, s.id, maybe) if maybe else None) or empty  # not kept, as flow_hook's
+        return _mixed_store(lin, s.id, maybe) or empty  # not kept, as flow_hook's
 
     return deferred
 

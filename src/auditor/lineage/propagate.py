@@ -57,11 +57,12 @@ DIRECT_ID_CATEGORIES = frozenset(
     }
 )
 
-_NOT_LOWERED: dict[str, Parent] = {}
-
 # A parent pointer in the search: (previous node, previous state lowered?, flow id, None for an implied hop); None
 # where the field is declared.
 Parent = tuple[str, bool, str | None] | None
+
+# The table of nodes reached lowered shared by the fields no de-identification step lowers (never written to).
+_NOT_LOWERED: dict[str, Parent] = {}
 
 
 @dataclass(slots=True)
