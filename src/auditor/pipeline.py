@@ -1079,15 +1079,13 @@ class Partitions:
         lin = analyse(self._inv, facts=not (split and _in_keyer))
         t = self._timings.add("lineage", t)
         items = _pending(self._inv, lin)
-        if lin.deferred:
-            del lin  # the hooks hold it: they read it after the fork, in both processes
-        elif _in_keyer:
+        if not _in_keyer:
+            self._analysed.append(lin)
+        elif not lin.deferred:  # a deferred lineage is held by the hooks: they read it after the fork
             # Nothing asks the keyer for the lineage, and it is the keyer's largest part beside the inventory (XL:
             # ~230 MB, of which the partitions need the facts, ~40 MB): let the rest go.
             del lin
             gc.collect()
-        else:
-            self._analysed.append(lin)
         built = list(items)  # what every partition shares is computed at the first
         self._timings.add("partitions", t)
         return built
