@@ -30,6 +30,12 @@ from auditor.lineage import analyse
 from auditor.policy.engine import dumps
 
 EXAMPLES = int(os.environ.get("AUDITOR_INPUTS_EXAMPLES", "40"))
+# Every property test here: the examples asked for, each in directories of its own (function-scoped fixtures).
+EXAMPLES_DRAWN = settings(
+    max_examples=EXAMPLES,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 
 
 def partitions(root: Path) -> dict[str, tuple[bytes, str]] | None:
@@ -64,11 +70,7 @@ def _files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml"))
 
 
-@settings(
-    max_examples=EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-)
+@EXAMPLES_DRAWN
 @given(data=st.data())
 def test_equal_inputs_mean_equal_documents(
     tmp_path_factory: pytest.TempPathFactory, generated: Path, data: st.DataObject
@@ -215,11 +217,7 @@ def _write(root: Path, files: dict[str, dict[str, Any]]) -> None:
         path.write_text(yaml.safe_dump({"version": 1, **doc}, sort_keys=False), encoding="utf-8")
 
 
-@settings(
-    max_examples=EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-)
+@EXAMPLES_DRAWN
 @given(files=estates(), data=st.data())
 def test_equal_inputs_mean_equal_documents_in_random_estates(
     tmp_path_factory: pytest.TempPathFactory, files: dict[str, dict[str, Any]], data: st.DataObject
@@ -302,11 +300,7 @@ def test_facts_computed_when_asked_are_the_facts_computed_first(generated: Path)
         assert lin.flow_facts and not analyse(inv, facts=False).flow_facts, "the facts are there to compare"
 
 
-@settings(
-    max_examples=EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-)
+@EXAMPLES_DRAWN
 @given(files=estates(), data=st.data())
 def test_facts_computed_when_asked_in_random_estates(
     tmp_path_factory: pytest.TempPathFactory, files: dict[str, dict[str, Any]], data: st.DataObject
