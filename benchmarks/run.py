@@ -286,6 +286,10 @@ def foremost(report: dict[str, Any], n: int) -> list[str]:
     return [found[i]["fingerprint"] for i in sorted(sorted(range(len(found)), key=key)[:n])]
 
 
+# The count `check --timings` gives when the keyer failed or died (auditor.pipeline.audit).
+KEYER_STOPPED = "keyer stopped early (the rest built by this process)"
+
+
 def timings_of(run: subprocess.CompletedProcess[str]) -> dict[str, float]:
     """The ``--timings`` line of a run's stderr: stage times and counts. A run whose keyer stopped early gave the right
     report the slow way: said loudly, since its figures measure a defect, not the code."""
@@ -298,9 +302,6 @@ def timings_of(run: subprocess.CompletedProcess[str]) -> dict[str, float]:
         command = " ".join(map(str, run.args)) if isinstance(run.args, list) else str(run.args)
         sys.stderr.write(f"WARNING: {command}: {KEYER_STOPPED}\n")
     return counts
-
-
-KEYER_STOPPED = "keyer stopped early (the rest built by this process)"
 
 
 def _sarif_fingerprints(path: Path) -> list[str]:
