@@ -548,9 +548,9 @@ class _Reuse:
         found: dict[bytes, Any] = {}
         if self.store is not None:
             salt = _store_salt()
-            for i, (key, (_, data)) in enumerate(zip(keys, batch, strict=True)):
+            for i, key in enumerate(keys):
                 if key not in self.current and key not in self.previous:
-                    stored_keys[i] = store_key(data, salt)
+                    stored_keys[i] = store_key(key, salt)
             wanted = sorted({k for k in stored_keys if k})
             if wanted:
                 found = self.store.get_many(wanted, stored.decode)
@@ -623,14 +623,18 @@ class _Reuse:
         self.previous = {k: v for k, v in self.previous.items() if k in self.current}
 
 
-def store_key(data: bytes, salt: bytes) -> bytes:
-    """The key of a file's parsed form in the store of parsed files: its bytes, keyed by :func:`_store_salt`."""
-    return hashlib.blake2b(data, digest_size=20, key=salt).digest()
+def store_key(digest: bytes, salt: bytes) -> bytes:
+    """The key of a file's parsed form in the store of parsed files: its :func:`content_digest`, keyed by
+    :func:`_store_salt`. Made from the digest, not the bytes again: hashing XL's 155 MB a second time cost its load
+    ~0.2 s."""
+    return hashlib.blake2b(digest, digest_size=20, key=salt).digest()
 
 
 def content_digest(data: bytes | memoryview) -> bytes:
-    """The digest a file's bytes are known by (:attr:`Inventory.digests`)."""
-    return hashlib.blake2b(data, digest_size=20).digest()
+    """The digest a file's bytes are known by (:attr:`Inventory.digests`): SHA-256 cut to 20 bytes, which the
+    processor computes in hardware where it can (x86-64 SHA extensions, ARMv8 crypto): here 1.7 GB/s against
+    BLAKE2b's 0.9."""
+    return hashlib.sha256(data).digest()[:20]
 
 
 def blob_id(data: bytes | memoryview) -> str:
@@ -730,8 +734,9 @@ def _parse_in_helper(items: Sequence[tuple[str, str]], salt: bytes | None = None
         shown, doc, problems, nodes = _checked(shown, data)
         # Nothing uses the document of a file with problems.
         sent = stored.dumps(doc, nodes) if isinstance(doc, yamlsafe.LocDict) and not problems else None
-        in_store = store_key(data, salt) if salt is not None else b""
-        out.append((shown, sent, problems, nodes, content_digest(data), in_store))
+        digest = content_digest(data)
+        in_store = store_key(digest, salt) if salt is not None else b""
+        out.append((shown, sent, problems, nodes, digest, in_store))
     return out
 
 
