@@ -413,15 +413,17 @@ def pending(
         return info
 
     # Fields are the bulk of every partition, and handing the input to regopy costs time per node: a field carries
-    # only what rules read of its system (id, kind) and of its purposes (id, policy purpose, the purpose and
-    # mechanism of their consents). The full system and purpose facts are in `systems` and on the flows.
+    # only what rules read of its system (id, kind) and of its purposes (id, policy purpose, the purpose, mechanism
+    # and scope of their consents). The full system and purpose facts are in `systems` and on the flows.
     # A rule that needs more of a field's system or purposes must add it here (docs/performance.md, point 4).
     field_nodes = {sid: {"id": sid, "kind": nodes[sid]["kind"]} for sid in inv.systems}
     field_purposes = {
         pid: {
             "id": pid,
             "policy_purpose": info["policy_purpose"],
-            "consents": [{"purpose": c["purpose"], "mechanism": c["mechanism"]} for c in info["consents"]],
+            "consents": [
+                {"purpose": c["purpose"], "mechanism": c["mechanism"], "scope": c["scope"]} for c in info["consents"]
+            ],
         }
         for pid, info in purposes.items()
     }

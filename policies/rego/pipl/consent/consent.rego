@@ -5,6 +5,7 @@ package pipl.consent
 
 import rego.v1
 
+import data.lib.candidates
 import data.lib.findings.finding
 import data.lib.findings.msg
 import data.pipl.scope
@@ -75,6 +76,40 @@ sensitive_without_separate_consent(inp) := [f |
 		[flow.id, concat(", ", ids)],
 	))
 ]
+
+# METADATA
+# title: Chinese residents' sensitive personal information collected without separate consent
+# description: >-
+#   Art. 29: handling sensitive personal information, collecting and storing it included (Art. 4), needs a
+#   separate consent, even when no flow carries it anywhere: a field of an Art. 28 category about Chinese
+#   residents, none of whose purposes has a consent with mechanism separate and scope sensitive.
+# custom:
+#   clause: PIPL.29
+#   severity: error
+#   verdict: violation
+#   remediation: >-
+#     Collect a separate consent for the sensitive data (explaining necessity and impact) for the purpose the
+#     field serves, record it with scope sensitive; or stop collecting the field.
+sensitive_field_without_separate_consent(inp) := [f |
+	some group in candidates.field_groups(inp, "category")
+	facts := scope.cat(group[0])
+	facts.sensitive
+	some field in group
+	"CN" in object.get(field, "data_subject_areas", [])
+	not object.get(field, "identifiability", "") in scope.non_personal
+	not separate_for_a_purpose(field, "sensitive")
+	f := finding("field", field.id, "category", msg(
+		"field %s collects Chinese residents' sensitive personal information (%s) with no separate consent (scope sensitive) for any of its purposes",
+		[field.id, field.category],
+	))
+]
+
+# A consent with mechanism separate and `what` in its scope, for one of the field's purposes.
+separate_for_a_purpose(field, what) if {
+	some info in object.get(field, "purposes_info", [])
+	some consent in info.consents
+	scope.separate(consent, what)
+}
 
 # METADATA
 # title: Data that GB/T 35273 treats as sensitive processed without separate consent

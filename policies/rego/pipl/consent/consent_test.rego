@@ -61,3 +61,33 @@ test_email_is_not_sensitive if {
 	inp := {"flows": [share_flow("user.contact.email", "first_party", {"kind": "contract"}, null)]}
 	count(consent.standard_sensitive_without_separate_consent(inp)) == 0
 }
+
+# A field as a system's partition lists it: who it concerns (data_subject_areas) and its purposes' consents.
+kept_field(category, areas, consents) := {
+	"id": "app-cn.x", "category": category, "identifiability": "identified", "data_subject_areas": areas,
+	"purposes_info": [{"id": "security", "consents": consents}],
+}
+
+test_sensitive_field_kept_without_separate_consent if {
+	r := consent.sensitive_field_without_separate_consent({"fields": [kept_field("user.biometric", ["CN"], [])]})
+	count(r) == 1
+	r[0].subject == {"kind": "field", "id": "app-cn.x"}
+}
+
+test_sensitive_field_with_separate_consent_for_a_purpose_passes if {
+	inp := {"fields": [kept_field("user.biometric", ["CN", "EU"], [sep(["processing", "sensitive"])])]}
+	count(consent.sensitive_field_without_separate_consent(inp)) == 0
+}
+
+test_sensitive_field_consent_of_another_mechanism_or_scope_is_not_enough if {
+	opt_in := {"mechanism": "opt_in", "scope": ["sensitive"]}
+	inp := {"fields": [kept_field("user.health_and_medical", ["CN"], [opt_in, sep(["sharing"])])]}
+	count(consent.sensitive_field_without_separate_consent(inp)) == 1
+}
+
+test_sensitive_field_out_of_scope if {
+	not_cn := kept_field("user.biometric", ["EU", "US"], [])
+	anonymous := object.union(kept_field("user.location.precise", ["CN"], []), {"identifiability": "aggregate"})
+	not_sensitive := kept_field("user.contact.email", ["CN"], [])
+	count(consent.sensitive_field_without_separate_consent({"fields": [not_cn, anonymous, not_sensitive]})) == 0
+}
