@@ -133,3 +133,30 @@ standard_sensitive_without_separate_consent(inp) := [f |
 		[flow.id, concat(", ", ids)],
 	))
 ]
+
+# METADATA
+# title: Data that GB/T 35273 treats as sensitive collected without separate consent
+# description: >-
+#   The field-level counterpart of the warning above: a field of Chinese residents that only GB/T 35273 (annex B)
+#   treats as sensitive (phone numbers, credentials, browsing history), none of whose purposes has a consent with
+#   mechanism separate and scope sensitive, even when no flow carries it.
+# custom:
+#   clause: PIPL.29
+#   severity: warning
+#   verdict: vague
+#   remediation: >-
+#     Consider a separate consent for this data (GB/T 35273 §5.4) for the purpose the field serves, or document
+#     why it is not sensitive in this context.
+standard_sensitive_field_without_separate_consent(inp) := [f |
+	some group in candidates.field_groups(inp, "category")
+	facts := scope.cat(group[0])
+	facts.standard_only
+	some field in group
+	"CN" in object.get(field, "data_subject_areas", [])
+	not object.get(field, "identifiability", "") in scope.non_personal
+	not separate_for_a_purpose(field, "sensitive")
+	f := finding("field", field.id, "category", msg(
+		"field %s collects Chinese residents' data GB/T 35273 treats as sensitive (%s) with no separate consent for any of its purposes",
+		[field.id, field.category],
+	))
+]

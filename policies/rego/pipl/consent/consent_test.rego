@@ -91,3 +91,11 @@ test_sensitive_field_out_of_scope if {
 	not_sensitive := kept_field("user.contact.email", ["CN"], [])
 	count(consent.sensitive_field_without_separate_consent({"fields": [not_cn, anonymous, not_sensitive]})) == 0
 }
+
+test_standard_sensitive_field_is_a_warning_of_its_own if {
+	inp := {"fields": [kept_field("user.behavior.browsing_history", ["CN"], [])]}
+	count(consent.standard_sensitive_field_without_separate_consent(inp)) == 1
+	count(consent.sensitive_field_without_separate_consent(inp)) == 0
+	covered := {"fields": [kept_field("user.contact.phone_number", ["CN"], [sep(["sensitive"])])]}
+	count(consent.standard_sensitive_field_without_separate_consent(covered)) == 0
+}
