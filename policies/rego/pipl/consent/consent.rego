@@ -53,6 +53,26 @@ sensitive_fields(flow, fact) := [fi.id |
 	facts[fact]
 ]
 
+# The fields of Chinese residents the partition lists whose category has the PIPL category fact `fact`
+# ("sensitive" or "standard_only", as sensitive_fields), none of whose purposes has a separate consent with scope
+# sensitive: what the field-level rules report, a flow carrying them or not. Decided once per category.
+unconsented_fields(inp, fact) := [field |
+	some group in candidates.field_groups(inp, "category")
+	facts := scope.cat(group[0])
+	facts[fact]
+	some field in group
+	"CN" in object.get(field, "data_subject_areas", [])
+	not object.get(field, "identifiability", "") in scope.non_personal
+	not separate_for_a_purpose(field, "sensitive")
+]
+
+# A consent with mechanism separate and `what` in its scope, for one of the field's purposes.
+separate_for_a_purpose(field, what) if {
+	some info in object.get(field, "purposes_info", [])
+	some consent in info.consents
+	scope.separate(consent, what)
+}
+
 # METADATA
 # title: Chinese residents' sensitive personal information processed without separate consent
 # description: >-
@@ -91,25 +111,12 @@ sensitive_without_separate_consent(inp) := [f |
 #     Collect a separate consent for the sensitive data (explaining necessity and impact) for the purpose the
 #     field serves, record it with scope sensitive; or stop collecting the field.
 sensitive_field_without_separate_consent(inp) := [f |
-	some group in candidates.field_groups(inp, "category")
-	facts := scope.cat(group[0])
-	facts.sensitive
-	some field in group
-	"CN" in object.get(field, "data_subject_areas", [])
-	not object.get(field, "identifiability", "") in scope.non_personal
-	not separate_for_a_purpose(field, "sensitive")
+	some field in unconsented_fields(inp, "sensitive")
 	f := finding("field", field.id, "category", msg(
 		"field %s collects Chinese residents' sensitive personal information (%s) with no separate consent (scope sensitive) for any of its purposes",
 		[field.id, field.category],
 	))
 ]
-
-# A consent with mechanism separate and `what` in its scope, for one of the field's purposes.
-separate_for_a_purpose(field, what) if {
-	some info in object.get(field, "purposes_info", [])
-	some consent in info.consents
-	scope.separate(consent, what)
-}
 
 # METADATA
 # title: Data that GB/T 35273 treats as sensitive processed without separate consent
@@ -148,13 +155,7 @@ standard_sensitive_without_separate_consent(inp) := [f |
 #     Consider a separate consent for this data (GB/T 35273 §5.4) for the purpose the field serves, or document
 #     why it is not sensitive in this context.
 standard_sensitive_field_without_separate_consent(inp) := [f |
-	some group in candidates.field_groups(inp, "category")
-	facts := scope.cat(group[0])
-	facts.standard_only
-	some field in group
-	"CN" in object.get(field, "data_subject_areas", [])
-	not object.get(field, "identifiability", "") in scope.non_personal
-	not separate_for_a_purpose(field, "sensitive")
+	some field in unconsented_fields(inp, "standard_only")
 	f := finding("field", field.id, "category", msg(
 		"field %s collects Chinese residents' data GB/T 35273 treats as sensitive (%s) with no separate consent for any of its purposes",
 		[field.id, field.category],
