@@ -217,13 +217,19 @@ def _write(root: Path, files: dict[str, dict[str, Any]]) -> None:
         path.write_text(yaml.safe_dump({"version": 1, **doc}, sort_keys=False), encoding="utf-8")
 
 
+def _new_estate(tmp_path_factory: pytest.TempPathFactory, files: dict[str, dict[str, Any]]) -> Path:
+    """``files`` written as a fresh inventory directory (a drawn estate's)."""
+    root = tmp_path_factory.mktemp("estate") / "inventory"
+    _write(root, files)
+    return root
+
+
 @EXAMPLES_DRAWN
 @given(files=estates(), data=st.data())
 def test_equal_inputs_mean_equal_documents_in_random_estates(
     tmp_path_factory: pytest.TempPathFactory, files: dict[str, dict[str, Any]], data: st.DataObject
 ) -> None:
-    root = tmp_path_factory.mktemp("estate") / "inventory"
-    _write(root, files)
+    root = _new_estate(tmp_path_factory, files)
     before = partitions(root)
     assert before is not None, "the estates drawn are valid inventories"
     systems = [name for name in files if name.startswith("systems/")]
@@ -305,8 +311,7 @@ def test_facts_computed_when_asked_are_the_facts_computed_first(generated: Path)
 def test_facts_computed_when_asked_in_random_estates(
     tmp_path_factory: pytest.TempPathFactory, files: dict[str, dict[str, Any]], data: st.DataObject
 ) -> None:
-    root = tmp_path_factory.mktemp("estate") / "inventory"
-    _write(root, files)
+    root = _new_estate(tmp_path_factory, files)
     inv = inventory.load([root])
     first = built(inv, facts=True)
     order = data.draw(st.permutations(list(range(len(first)))), label="order")
